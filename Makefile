@@ -1,0 +1,103 @@
+# iisd build. `make` builds build/iisd and build/iisd-module.pc;
+# `make run` and `make test` also install missing Debian packages first.
+
+BUILD    ?= build
+CC       ?= gcc
+CXX      ?= g++
+PYTHON   ?= /usr/bin/python3
+SANITIZE ?=
+OPT      ?= -O2
+
+PKGS      = libxml-2.0
+CPPFLAGS += -D_GNU_SOURCE -Isrc -Iinclude $(shell pkg-config --cflags $(PKGS))
+CFLAGS   += -std=gnu11 $(OPT) -g -pthread -fvisibility=hidden -fno-strict-aliasing \
+            -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wmissing-prototypes \
+            -Wstrict-prototypes -Wformat=2 $(SANITIZE)
+LDFLAGS  += -pthread $(SANITIZE)
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -ldl
+
+LIB_SRCS  = $(wildcard src/core/*.c src/net/*.c src/http/*.c src/pipeline/*.c src/config/*.c \
+                       src/modules/*.c src/modules/*/*.c)
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ  = $(BUILD)/obj/src/main.o
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+DEB_DEPS  = gcc g++ make pkg-config libxml2-dev libcmocka-dev python3 python3-pytest
+
+.PHONY: all run test test-asan unit abi modules blackbox deps clean format check-format bench
+
+all: $(BUILD)/iisd $(BUILD)/iisd-module.pc
+
+$(BUILD)/iisd: $(MAIN_OBJ) $(BUILD)/libiisd.a
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(BUILD)/libiisd.a -Wl,--no-whole-archive $(LDLIBS)
+
+$(BUILD)/libiisd.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/iisd-module.pc: iisd-module.pc.in
+	@mkdir -p $(BUILD)
+	sed 's|@INCLUDEDIR@|$(abspath include)|' $< > $@
+
+-include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
+
+# ---- set-up -------------------------------------------------------------
+deps:
+	@missing=""; for p in $(DEB_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
+	fi
+
+run: deps
+	$(MAKE) all
+	$(BUILD)/iisd --path examples/site --port 8080
+
+# ---- tests --------------------------------------------------------------
+test: deps
+	$(MAKE) all
+	$(MAKE) unit abi modules
+	$(MAKE) blackbox
+
+test-asan: deps
+	$(MAKE) BUILD=build-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test-suites
+
+test-suites: all
+	$(MAKE) unit abi modules
+	$(MAKE) blackbox
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libiisd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libiisd.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+abi:
+	@BUILD=$(abspath $(BUILD)) bash tests/abi/run.sh
+
+modules:
+	bash tests/modules/build.sh $(BUILD)/tests/modules
+
+blackbox:
+	IISD_BIN=$(abspath $(BUILD)/iisd) IISD_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/blackbox
+
+# ---- housekeeping -------------------------------------------------------
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' '*.cpp')
+
+check-format:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h' '*.cpp')
+
+bench: all
+	bench/run
+
+clean:
+	rm -rf build build-asan

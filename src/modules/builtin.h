@@ -1,0 +1,13 @@
+/*
+ * Built-in modules are ordinary IIS native modules. Linked into iisd, each
+ * one's entry point is <Name>_RegisterModule and sits in the table in
+ * builtin.c; built alone as a .so (-DIISD_MODULE_SO) it is RegisterModule.
+ */
+#pragma once
+#include <stdbool.h>
+
+#ifdef IISD_MODULE_SO
+#define IISD_MODULE_ENTRY(name) RegisterModule
+#else
+#define IISD_MODULE_ENTRY(name) name##_RegisterModule
+#endif

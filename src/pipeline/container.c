@@ -1,0 +1,148 @@
+/*
+ * Module context containers (IHttpModuleContextContainer and
+ * IDispensedHttpModuleContextContainer). The entries are kept in an array in
+ * the order they were set: the cleanup order is the reverse of that, and a
+ * container rarely holds more than a handful of contexts, so a linear search
+ * under the mutex beats hashing. The first IISD_CONTAINER_INLINE entries
+ * live inside the container, so most containers never allocate.
+ */
+#include "pipeline/container.h"
+#include <stdlib.h>
+#include <string.h>
+#include "core/mem.h"
+
+static iisd_container_t *container_of_iface(IHttpModuleContextContainer *This)
+{
+    return (iisd_container_t *)This;
+}
+
+/* Index of id in c->v, or -1. Called with the lock held. */
+static int find_locked(const iisd_container_t *c, HTTP_MODULE_ID id)
+{
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->v[i].id == id)
+            return (int)i;
+    return -1;
+}
+
+static IHttpStoredContext *mcc_GetModuleContext(IHttpModuleContextContainer *This, HTTP_MODULE_ID moduleId)
+{
+    iisd_container_t *c = container_of_iface(This);
+    IHttpStoredContext *ctx = NULL;
+    pthread_mutex_lock(&c->lock);
+    int i = find_locked(c, moduleId);
+    if (i >= 0)
+        ctx = c->v[i].ctx;
+    pthread_mutex_unlock(&c->lock);
+    return ctx;
+}
+
+static HRESULT mcc_SetModuleContext(IHttpModuleContextContainer *This, IHttpStoredContext *ppStoredContext,
+                                    HTTP_MODULE_ID moduleId)
+{
+    iisd_container_t *c = container_of_iface(This);
+    if (ppStoredContext == NULL)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+    pthread_mutex_lock(&c->lock);
+    if (find_locked(c, moduleId) >= 0) {
+        pthread_mutex_unlock(&c->lock);
+        return HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED);
+    }
+    if (c->n == c->cap) {
+        unsigned cap = c->cap * 2;
+        iisd_ctx_entry_t *v = iisd_xmalloc(cap * sizeof(*v));
+        memcpy(v, c->v, c->n * sizeof(*v));
+        if (c->v != c->inl)
+            free(c->v);
+        c->v = v;
+        c->cap = cap;
+    }
+    c->v[c->n].id = moduleId;
+    c->v[c->n].ctx = ppStoredContext;
+    c->n++;
+    pthread_mutex_unlock(&c->lock);
+    return S_OK;
+}
+
+static void dispensed_ReleaseContainer(IDispensedHttpModuleContextContainer *This)
+{
+    iisd_container_t *c = (iisd_container_t *)This;
+    iisd_container_destroy(c);
+    free(c);
+}
+
+static const struct {
+    void *offset_to_top, *rtti;
+    IHttpModuleContextContainerVtbl v;
+} mcc_vtbl = {NULL,
+              NULL,
+              {
+                  .GetModuleContext = mcc_GetModuleContext,
+                  .SetModuleContext = mcc_SetModuleContext,
+              }};
+
+static const struct {
+    void *offset_to_top, *rtti;
+    IDispensedHttpModuleContextContainerVtbl v;
+} dispensed_vtbl = {NULL,
+                    NULL,
+                    {
+                        .GetModuleContext = mcc_GetModuleContext,
+                        .SetModuleContext = mcc_SetModuleContext,
+                        .ReleaseContainer = dispensed_ReleaseContainer,
+                    }};
+
+void iisd_container_init(iisd_container_t *c)
+{
+    c->iface.lpVtbl = &mcc_vtbl.v;
+    pthread_mutex_init(&c->lock, NULL);
+    c->v = c->inl;
+    c->n = 0;
+    c->cap = IISD_CONTAINER_INLINE;
+}
+
+void iisd_container_cleanup(iisd_container_t *c)
+{
+    /*
+     * Detach the entries under the lock and run the modules' cleanup code
+     * without it: CleanupStoredContext may touch this container again. A
+     * context set during cleanup is cleaned up by the next round.
+     */
+    for (;;) {
+        iisd_ctx_entry_t local[IISD_CONTAINER_INLINE];
+        pthread_mutex_lock(&c->lock);
+        unsigned n = c->n;
+        iisd_ctx_entry_t *v = c->v;
+        if (n == 0) {
+            pthread_mutex_unlock(&c->lock);
+            return;
+        }
+        if (v == c->inl) {
+            memcpy(local, v, n * sizeof(*v));
+            v = local;
+        }
+        c->v = c->inl;
+        c->n = 0;
+        c->cap = IISD_CONTAINER_INLINE;
+        pthread_mutex_unlock(&c->lock);
+
+        for (unsigned i = n; i-- > 0;)
+            v[i].ctx->lpVtbl->CleanupStoredContext(v[i].ctx);
+        if (v != local)
+            free(v);
+    }
+}
+
+void iisd_container_destroy(iisd_container_t *c)
+{
+    iisd_container_cleanup(c);
+    pthread_mutex_destroy(&c->lock);
+}
+
+IDispensedHttpModuleContextContainer *iisd_container_dispense(void)
+{
+    iisd_container_t *c = iisd_xmalloc(sizeof(*c));
+    iisd_container_init(c);
+    c->dispensed.lpVtbl = &dispensed_vtbl.v;
+    return &c->dispensed;
+}

@@ -1,0 +1,858 @@
+/*
+ * IHttpContext (1-4), the module context container, IModuleAllocator and
+ * the request-notification providers of one request. IHttpRequest and
+ * IHttpResponse are in request.c and response.c.
+ */
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "pipeline/hctx.h"
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define VTBL(type, name) static const struct { void *offset_to_top, *rtti; type v; } name
+
+#define H(This) ((iisd_hctx_t *)(This))
+
+/* ---- IHttpContext ---------------------------------------------------- */
+
+static IHttpSite *ctx_GetSite(IHttpContext4 *This)
+{
+    return &H(This)->site;
+}
+
+static IHttpApplication *ctx_GetApplication(IHttpContext4 *This)
+{
+    return (IHttpApplication *)&H(This)->app;
+}
+
+static IHttpConnection *ctx_GetConnection(IHttpContext4 *This)
+{
+    return &H(This)->connobj;
+}
+
+static IHttpRequest *ctx_GetRequest(IHttpContext4 *This)
+{
+    return (IHttpRequest *)&H(This)->req;
+}
+
+static IHttpResponse *ctx_GetResponse(IHttpContext4 *This)
+{
+    return (IHttpResponse *)&H(This)->resp;
+}
+
+static BOOL ctx_GetResponseHeadersSent(IHttpContext4 *This)
+{
+    return H(This)->c->req->resp.headers_sent;
+}
+
+/* api-status: partial: NULL until an authentication module sets a user */
+static IHttpUser *ctx_GetUser(IHttpContext4 *This)
+{
+    return H(This)->user;
+}
+
+static IHttpModuleContextContainer *ctx_GetModuleContextContainer(IHttpContext4 *This)
+{
+    return &H(This)->mcc;
+}
+
+static VOID ctx_IndicateCompletion(IHttpContext4 *This, REQUEST_NOTIFICATION_STATUS status)
+{
+    iisd_hctx_complete(H(This), status, false, 0, S_OK, true);
+}
+
+static HRESULT ctx_PostCompletion(IHttpContext4 *This, DWORD cbBytes)
+{
+    iisd_hctx_complete(H(This), RQ_NOTIFICATION_CONTINUE, true, cbBytes, S_OK, false);
+    return S_OK;
+}
+
+static VOID ctx_DisableNotifications(IHttpContext4 *This, DWORD rq, DWORD post)
+{
+    iisd_hctx_t *h = H(This);
+    if (h->cur_module == NULL)
+        return;
+    h->disabled_rq[h->cur_module->id] |= rq & 0xfffu;
+    h->disabled_post[h->cur_module->id] |= post & 0xfffu;
+}
+
+static BOOL ctx_GetNextNotification(IHttpContext4 *This, REQUEST_NOTIFICATION_STATUS status, DWORD *pdwNotification,
+                                    BOOL *pfIsPostNotification, CHttpModule **ppModuleInfo,
+                                    IHttpEventProvider **ppRequestOutput)
+{
+    /* api-status: partial: always FALSE (notifications are not merged; the pipeline delivers each one) */
+    (void)status;
+    if (pdwNotification)
+        *pdwNotification = 0;
+    if (pfIsPostNotification)
+        *pfIsPostNotification = FALSE;
+    if (ppModuleInfo)
+        *ppModuleInfo = NULL;
+    if (ppRequestOutput)
+        *ppRequestOutput = NULL;
+    return FALSE;
+}
+
+/* Is another module of the current notification (or a later notification)
+   still to run for the current module host? */
+static BOOL ctx_GetIsLastNotification(IHttpContext4 *This, REQUEST_NOTIFICATION_STATUS status)
+{
+    iisd_hctx_t *h = H(This);
+    if (h->cur_module == NULL)
+        return TRUE;
+    unsigned id = h->cur_module->id;
+    int stage = h->stage;
+    bool post = h->post;
+    if (status == RQ_NOTIFICATION_FINISH_REQUEST && stage < IISD_STAGE_LOG) {
+        stage = IISD_STAGE_LOG;
+        post = false;
+    } else if (!post) {
+        post = true;
+    } else {
+        stage++;
+    }
+    for (; stage < IISD_NSTAGES; stage++, post = false) {
+        for (int p = post ? 1 : 0; p <= 1; p++) {
+            const iisd_list_t *l = p ? &h->plan->post[stage] : &h->plan->ev[stage];
+            uint32_t dis = p ? h->disabled_post[id] : h->disabled_rq[id];
+            if (dis & (1u << stage))
+                continue;
+            for (unsigned i = 0; i < l->n; i++)
+                if (l->v[i] == id)
+                    return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static HRESULT ctx_ExecuteRequest(IHttpContext4 *This, BOOL fAsync, IHttpContext *pHttpContext, DWORD dwExecuteFlags,
+                                  IHttpUser *pHttpUser, BOOL *pfCompletionExpected)
+{
+    if (pfCompletionExpected)
+        *pfCompletionExpected = FALSE;
+    return E_NOTIMPL;
+}
+
+static DWORD ctx_GetExecuteFlags(IHttpContext4 *This)
+{
+    return 0;
+}
+
+static HRESULT ctx_GetServerVariableW(IHttpContext4 *This, PCSTR name, PCWSTR *ppszValue, DWORD *pcch)
+{
+    iisd_hctx_t *h = H(This);
+    if (name == NULL || ppszValue == NULL)
+        return E_INVALIDARG;
+    size_t len;
+    const char *v = iisd_hctx_server_variable(h, name, &len);
+    if (v == NULL) {
+        *ppszValue = NULL;
+        if (pcch)
+            *pcch = 0;
+        return HRESULT_FROM_WIN32(ERROR_INVALID_INDEX);
+    }
+    size_t wl;
+    *ppszValue = iisd_arena_wcs_from_utf8(h->arena, v, len, &wl);
+    if (pcch)
+        *pcch = (DWORD)wl;
+    return S_OK;
+}
+
+static HRESULT ctx_GetServerVariableA(IHttpContext4 *This, PCSTR name, PCSTR *ppszValue, DWORD *pcch)
+{
+    iisd_hctx_t *h = H(This);
+    if (name == NULL || ppszValue == NULL)
+        return E_INVALIDARG;
+    size_t len;
+    const char *v = iisd_hctx_server_variable(h, name, &len);
+    if (v == NULL) {
+        *ppszValue = NULL;
+        if (pcch)
+            *pcch = 0;
+        return HRESULT_FROM_WIN32(ERROR_INVALID_INDEX);
+    }
+    *ppszValue = v;
+    if (pcch)
+        *pcch = (DWORD)len;
+    return S_OK;
+}
+
+static HRESULT ctx_SetServerVariable(IHttpContext4 *This, PCSTR name, PCWSTR value)
+{
+    iisd_hctx_t *h = H(This);
+    if (name == NULL || *name == '\0')
+        return E_INVALIDARG;
+    iisd_svar_t *sv;
+    for (sv = h->svars; sv != NULL; sv = sv->next)
+        if (strcasecmp(sv->name, name) == 0)
+            break;
+    if (sv == NULL) {
+        sv = iisd_arena_alloc(h->arena, sizeof(*sv));
+        sv->name = iisd_arena_strndup(h->arena, name, strlen(name));
+        sv->next = h->svars;
+        h->svars = sv;
+    }
+    if (value == NULL)
+        value = L"";
+    size_t wl = wcslen(value);
+    sv->wvalue = iisd_arena_memdup(h->arena, value, (wl + 1) * sizeof(wchar_t));
+    sv->value = iisd_arena_utf8_from_wcs(h->arena, value, wl, NULL);
+    return S_OK;
+}
+
+static VOID *ctx_AllocateRequestMemory(IHttpContext4 *This, DWORD cb)
+{
+    return iisd_arena_alloc(H(This)->arena, cb);
+}
+
+static IHttpUrlInfo *ctx_GetUrlInfo(IHttpContext4 *This)
+{
+    /* api-status: not implemented (returns NULL) */
+    return NULL;
+}
+
+static IMetadataInfo *ctx_GetMetadata(IHttpContext4 *This)
+{
+    /* api-status: not implemented (returns NULL) */
+    return NULL;
+}
+
+static PCWSTR ctx_GetPhysicalPath(IHttpContext4 *This, DWORD *pcch)
+{
+    size_t len;
+    const wchar_t *p = iisd_hctx_physical_path(H(This), &len);
+    if (pcch)
+        *pcch = (DWORD)len;
+    return p;
+}
+
+static PCWSTR ctx_GetScriptName(IHttpContext4 *This, DWORD *pcch)
+{
+    iisd_hctx_t *h = H(This);
+    if (h->wurl == NULL)
+        h->wurl = iisd_arena_wcs_from_utf8(h->arena, h->url, h->url_len, NULL);
+    if (pcch)
+        *pcch = (DWORD)wcslen(h->wurl);
+    return h->wurl;
+}
+
+static PCWSTR ctx_GetScriptTranslated(IHttpContext4 *This, DWORD *pcch)
+{
+    return ctx_GetPhysicalPath(This, pcch);
+}
+
+static IScriptMapInfo *ctx_GetScriptMap(IHttpContext4 *This)
+{
+    /* api-status: not implemented (returns NULL until <handlers> mapping) */
+    return NULL;
+}
+
+static VOID ctx_SetRequestHandled(IHttpContext4 *This)
+{
+    H(This)->handled = true;
+}
+
+static IHttpFileInfo *ctx_GetFileInfo(IHttpContext4 *This)
+{
+    /* api-status: not implemented (returns NULL) */
+    return NULL;
+}
+
+/* The physical path of a URL under the site root, after RQ_MAP_PATH. */
+static wchar_t *map_url(iisd_hctx_t *h, const wchar_t *url, size_t *outlen)
+{
+    const iisd_site_t *s = h->site_cfg;
+    size_t ul = wcslen(url);
+    wchar_t *p = iisd_arena_alloc(h->arena, (s->root_len + ul + 2) * sizeof(wchar_t));
+    size_t n = iisd_utf8_to_wcs(s->root, s->root_len, p, s->root_len + 1);
+    if (ul == 0 || url[0] != L'/')
+        p[n++] = L'/';
+    memcpy(p + n, url, ul * sizeof(wchar_t));
+    n += ul;
+    p[n] = 0;
+    if (h->plan->map_path.n > 0) {
+        struct {
+            IMapPathProvider p;
+            const wchar_t *url;
+            wchar_t *phys;
+            size_t len;
+            iisd_hctx_t *h;
+        } mp;
+        extern IMapPathProvider *iisd_map_path_provider(void *self);
+        mp.url = url;
+        mp.phys = p;
+        mp.len = n;
+        mp.h = h;
+        iisd_map_path_provider(&mp);
+        iisd_hctx_notify(h, &h->plan->map_path, RQ_MAP_PATH, (IHttpEventProvider *)&mp.p);
+        p = mp.phys;
+        n = mp.len;
+    }
+    if (outlen)
+        *outlen = n;
+    return p;
+}
+
+const wchar_t *iisd_hctx_physical_path(iisd_hctx_t *h, size_t *len)
+{
+    if (h->wphys == NULL) {
+        wchar_t *url = iisd_arena_wcs_from_utf8(h->arena, h->url, h->url_len, NULL);
+        h->wphys = map_url(h, url, &h->wphys_len);
+    }
+    if (len)
+        *len = h->wphys_len;
+    return h->wphys;
+}
+
+static HRESULT ctx_MapPath(IHttpContext4 *This, PCWSTR url, PWSTR out, DWORD *pcb)
+{
+    iisd_hctx_t *h = H(This);
+    if (url == NULL || pcb == NULL)
+        return E_INVALIDARG;
+    size_t n;
+    wchar_t *p = map_url(h, url, &n);
+    DWORD need = (DWORD)((n + 1) * sizeof(wchar_t));
+    if (out == NULL || *pcb < need) {
+        *pcb = need;
+        return HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER);
+    }
+    memcpy(out, p, need);
+    *pcb = need;
+    return S_OK;
+}
+
+static HRESULT ctx_NotifyCustomNotification(IHttpContext4 *This, ICustomNotificationProvider *p,
+                                            BOOL *pfCompletionExpected)
+{
+    iisd_hctx_t *h = H(This);
+    if (p == NULL)
+        return E_INVALIDARG;
+    iisd_hctx_notify(h, &h->plan->custom, RQ_CUSTOM_NOTIFICATION, (IHttpEventProvider *)p);
+    if (pfCompletionExpected)
+        *pfCompletionExpected = FALSE;
+    return S_OK;
+}
+
+/* api-status: partial: child requests are not supported yet, so this is always NULL */
+static IHttpContext *ctx_GetParentContext(IHttpContext4 *This)
+{
+    return NULL;
+}
+
+/* api-status: partial: child requests are not supported yet, so this is always NULL (the root) */
+static IHttpContext *ctx_GetRootContext(IHttpContext4 *This)
+{
+    return NULL;
+}
+
+static HRESULT ctx_CloneContext(IHttpContext4 *This, DWORD dwCloneFlags, IHttpContext **pp)
+{
+    if (pp)
+        *pp = NULL;
+    return E_NOTIMPL;
+}
+
+static HRESULT ctx_ReleaseClonedContext(IHttpContext4 *This)
+{
+    return E_NOTIMPL;
+}
+
+static HRESULT ctx_GetCurrentExecutionStats(IHttpContext4 *This, DWORD *pdwNotification, DWORD *pdwStart,
+                                            PCWSTR *ppszModule, DWORD *pdwModuleStart, DWORD *pdwAsync,
+                                            DWORD *pdwAsyncStart)
+{
+    iisd_hctx_t *h = H(This);
+    if (pdwNotification)
+        *pdwNotification = h->cur_notification;
+    if (pdwStart)
+        *pdwStart = (DWORD)h->cur_start_ms;
+    if (ppszModule)
+        *ppszModule = h->cur_module ? h->cur_module->wname : NULL;
+    if (pdwModuleStart)
+        *pdwModuleStart = (DWORD)h->cur_start_ms;
+    if (pdwAsync)
+        *pdwAsync = 0;
+    if (pdwAsyncStart)
+        *pdwAsyncStart = 0;
+    return S_OK;
+}
+
+static IHttpTraceContext *ctx_GetTraceContext(IHttpContext4 *This)
+{
+    /* api-status: not implemented (returns NULL) */
+    return NULL;
+}
+
+static HRESULT ctx_GetServerVarChanges(IHttpContext4 *This, DWORD dwOld, DWORD *pdwNew, DWORD *pdwSnap,
+                                       PCSTR **ppNames, PCWSTR **ppValues, DWORD *pdwDiffed, DWORD **ppIdx)
+{
+    return E_NOTIMPL;
+}
+
+/* No asynchronous operation is ever left outstanding in the current implementation. */
+static HRESULT ctx_CancelIo(IHttpContext4 *This)
+{
+    return HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE);
+}
+
+static HRESULT ctx_MapHandler(IHttpContext4 *This, DWORD dwSiteId, PCWSTR site, PCWSTR url, PCSTR verb,
+                              IScriptMapInfo **pp, BOOL fIgnoreWildcardMappings)
+{
+    if (pp)
+        *pp = NULL;
+    return E_NOTIMPL;
+}
+
+static HRESULT ctx_GetExtendedInterface(IHttpContext4 *This, HTTP_CONTEXT_INTERFACE_VERSION v, PVOID *pp)
+{
+    if (pp)
+        *pp = NULL;
+    return E_NOTIMPL;
+}
+
+/* api-status: partial: NULL until an authentication module sets a user */
+static IHttpUser *ctx_GetOriginalUser(IHttpContext4 *This)
+{
+    return H(This)->user;
+}
+
+static INamedContextContainer *ctx_GetNamedContextContainer(IHttpContext4 *This)
+{
+    /* api-status: not implemented (returns NULL) */
+    return NULL;
+}
+
+static VOID ctx_EnableFullDuplex(IHttpContext4 *This)
+{
+    /* api-status: partial: a no-op; reads and writes are already independent */
+}
+
+static HRESULT ctx_InheritServerVariable(IHttpContext4 *This, PCSTR szName, BOOL fFailIfNotExist)
+{
+    return E_NOTIMPL;
+}
+
+static HRESULT ctx_PostCompletionEx(IHttpContext4 *This, DWORD cbBytes, LPOVERLAPPED_COMPLETION_ROUTINE fn,
+                                    VOID *ctx)
+{
+    return E_NOTIMPL;
+}
+
+static ULONGLONG ctx_GetRequestStartTime(IHttpContext4 *This)
+{
+    return H(This)->c->req->start_ms;
+}
+
+static ULONGLONG ctx_GetRequestElapsedTime(IHttpContext4 *This)
+{
+    iisd_hctx_t *h = H(This);
+    return iisd_now_ms() - h->c->req->start_ms;
+}
+
+VTBL(IHttpContext4Vtbl, ctx_vtbl) = {
+    NULL,
+    NULL,
+    {
+        .GetSite = ctx_GetSite,
+        .GetApplication = ctx_GetApplication,
+        .GetConnection = ctx_GetConnection,
+        .GetRequest = ctx_GetRequest,
+        .GetResponse = ctx_GetResponse,
+        .GetResponseHeadersSent = ctx_GetResponseHeadersSent,
+        .GetUser = ctx_GetUser,
+        .GetModuleContextContainer = ctx_GetModuleContextContainer,
+        .IndicateCompletion = ctx_IndicateCompletion,
+        .PostCompletion = ctx_PostCompletion,
+        .DisableNotifications = ctx_DisableNotifications,
+        .GetNextNotification = ctx_GetNextNotification,
+        .GetIsLastNotification = ctx_GetIsLastNotification,
+        .ExecuteRequest = ctx_ExecuteRequest,
+        .GetExecuteFlags = ctx_GetExecuteFlags,
+        .GetServerVariableW = ctx_GetServerVariableW,
+        .GetServerVariableA = ctx_GetServerVariableA,
+        .SetServerVariable = ctx_SetServerVariable,
+        .AllocateRequestMemory = ctx_AllocateRequestMemory,
+        .GetUrlInfo = ctx_GetUrlInfo,
+        .GetMetadata = ctx_GetMetadata,
+        .GetPhysicalPath = ctx_GetPhysicalPath,
+        .GetScriptName = ctx_GetScriptName,
+        .GetScriptTranslated = ctx_GetScriptTranslated,
+        .GetScriptMap = ctx_GetScriptMap,
+        .SetRequestHandled = ctx_SetRequestHandled,
+        .GetFileInfo = ctx_GetFileInfo,
+        .MapPath = ctx_MapPath,
+        .NotifyCustomNotification = ctx_NotifyCustomNotification,
+        .GetParentContext = ctx_GetParentContext,
+        .GetRootContext = ctx_GetRootContext,
+        .CloneContext = ctx_CloneContext,
+        .ReleaseClonedContext = ctx_ReleaseClonedContext,
+        .GetCurrentExecutionStats = ctx_GetCurrentExecutionStats,
+        .GetTraceContext = ctx_GetTraceContext,
+        .GetServerVarChanges = ctx_GetServerVarChanges,
+        .CancelIo = ctx_CancelIo,
+        .MapHandler = ctx_MapHandler,
+        .GetExtendedInterface = ctx_GetExtendedInterface,
+        .GetOriginalUser = ctx_GetOriginalUser,
+        .GetNamedContextContainer = ctx_GetNamedContextContainer,
+        .EnableFullDuplex = ctx_EnableFullDuplex,
+        .InheritServerVariable = ctx_InheritServerVariable,
+        .PostCompletionEx = ctx_PostCompletionEx,
+        .GetRequestStartTime = ctx_GetRequestStartTime,
+        .GetRequestElapsedTime = ctx_GetRequestElapsedTime,
+    }};
+
+/* ---- module context container (per request) ---------------------------- */
+
+static IHttpStoredContext *mcc_GetModuleContext(IHttpModuleContextContainer *This, HTTP_MODULE_ID id)
+{
+    iisd_hctx_t *h = HCTX_OF(This, mcc);
+    uintptr_t i = (uintptr_t)id;
+    if (i == 0 || i > h->plan->nmodules)
+        return NULL;
+    return h->mctx[i - 1];
+}
+
+static HRESULT mcc_SetModuleContext(IHttpModuleContextContainer *This, IHttpStoredContext *ctx, HTTP_MODULE_ID id)
+{
+    iisd_hctx_t *h = HCTX_OF(This, mcc);
+    uintptr_t i = (uintptr_t)id;
+    if (ctx == NULL || i == 0 || i > h->plan->nmodules)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+    if (h->mctx[i - 1] != NULL)
+        return HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED);
+    h->mctx[i - 1] = ctx;
+    return S_OK;
+}
+
+VTBL(IHttpModuleContextContainerVtbl, mcc_vtbl) = {
+    NULL, NULL, {.GetModuleContext = mcc_GetModuleContext, .SetModuleContext = mcc_SetModuleContext}};
+
+/* ---- IModuleAllocator --------------------------------------------------- */
+
+static VOID *alloc_AllocateMemory(IModuleAllocator *This, DWORD cb)
+{
+    return iisd_arena_alloc(HCTX_OF(This, alloc)->arena, cb);
+}
+
+VTBL(IModuleAllocatorVtbl, alloc_vtbl) = {NULL, NULL, {.AllocateMemory = alloc_AllocateMemory}};
+
+/* ---- providers ---------------------------------------------------------- */
+
+static void set_error(iisd_hctx_t *h, HRESULT hr)
+{
+    h->c->req->resp.error_hr = hr;
+}
+
+static VOID evp_SetErrorStatus(IHttpEventProvider *This, HRESULT hr)
+{
+    set_error(HCTX_OF(This, evp), hr);
+}
+
+VTBL(IHttpEventProviderVtbl, evp_vtbl) = {NULL, NULL, {.SetErrorStatus = evp_SetErrorStatus}};
+
+static VOID authp_SetErrorStatus(IAuthenticationProvider *This, HRESULT hr)
+{
+    set_error(HCTX_OF(This, authp), hr);
+}
+
+static VOID authp_SetUser(IAuthenticationProvider *This, IHttpUser *user)
+{
+    iisd_hctx_t *h = HCTX_OF(This, authp);
+    if (user == NULL)
+        return;
+    if (h->user != NULL)
+        h->user->lpVtbl->DereferenceUser(h->user);
+    user->lpVtbl->ReferenceUser(user);
+    h->user = user;
+}
+
+VTBL(IAuthenticationProviderVtbl, authp_vtbl) = {
+    NULL, NULL, {.SetErrorStatus = authp_SetErrorStatus, .SetUser = authp_SetUser}};
+
+static VOID maphp_SetErrorStatus(IMapHandlerProvider *This, HRESULT hr)
+{
+    set_error(HCTX_OF(This, maphp), hr);
+}
+
+static HRESULT maphp_SetScriptName(IMapHandlerProvider *This, PCWSTR name, DWORD cch)
+{
+    /* documented as not supported */
+    return HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED);
+}
+
+static VOID maphp_SetScriptMap(IMapHandlerProvider *This, IScriptMapInfo *p)
+{
+    /* api-status: partial: accepted; handler mapping arrives with <handlers> */
+}
+
+static VOID maphp_SetFileInfo(IMapHandlerProvider *This, IHttpFileInfo *p)
+{
+    /* documented as not supported: ignored */
+}
+
+VTBL(IMapHandlerProviderVtbl, maphp_vtbl) = {NULL,
+                                             NULL,
+                                             {.SetErrorStatus = maphp_SetErrorStatus,
+                                              .SetScriptName = maphp_SetScriptName,
+                                              .SetScriptMap = maphp_SetScriptMap,
+                                              .SetFileInfo = maphp_SetFileInfo}};
+
+static VOID srp_SetErrorStatus(ISendResponseProvider *This, HRESULT hr)
+{
+    set_error(HCTX_OF(This, srp), hr);
+}
+
+static BOOL srp_GetHeadersBeingSent(ISendResponseProvider *This)
+{
+    return HCTX_OF(This, srp)->send_headers;
+}
+
+static DWORD srp_GetFlags(ISendResponseProvider *This)
+{
+    return HCTX_OF(This, srp)->send_flags;
+}
+
+static VOID srp_SetFlags(ISendResponseProvider *This, DWORD flags)
+{
+    HCTX_OF(This, srp)->send_flags = flags;
+}
+
+static HTTP_LOG_DATA *srp_GetLogData(ISendResponseProvider *This)
+{
+    /* api-status: not implemented (returns NULL until HttpLoggingModule) */
+    return NULL;
+}
+
+static HRESULT srp_SetLogData(ISendResponseProvider *This, HTTP_LOG_DATA *p)
+{
+    return E_NOTIMPL;
+}
+
+static BOOL srp_GetReadyToLogData(ISendResponseProvider *This)
+{
+    return HCTX_OF(This, srp)->send_final;
+}
+
+VTBL(ISendResponseProviderVtbl, srp_vtbl) = {NULL,
+                                             NULL,
+                                             {.SetErrorStatus = srp_SetErrorStatus,
+                                              .GetHeadersBeingSent = srp_GetHeadersBeingSent,
+                                              .GetFlags = srp_GetFlags,
+                                              .SetFlags = srp_SetFlags,
+                                              .GetLogData = srp_GetLogData,
+                                              .SetLogData = srp_SetLogData,
+                                              .GetReadyToLogData = srp_GetReadyToLogData}};
+
+static VOID prebp_SetErrorStatus(IPreBeginRequestProvider *This, HRESULT hr)
+{
+    set_error(HCTX_OF(This, prebp), hr);
+}
+
+static IHttpContext *prebp_GetHttpContext(IPreBeginRequestProvider *This)
+{
+    return (IHttpContext *)&HCTX_OF(This, prebp)->ctx;
+}
+
+VTBL(IPreBeginRequestProviderVtbl, prebp_vtbl) = {
+    NULL, NULL, {.SetErrorStatus = prebp_SetErrorStatus, .GetHttpContext = prebp_GetHttpContext}};
+
+/* IMapPathProvider: built on the stack by map_url() */
+typedef struct {
+    IMapPathProvider p;
+    const wchar_t *url;
+    wchar_t *phys;
+    size_t len;
+    iisd_hctx_t *h;
+} mapp_t;
+
+static VOID mapp_SetErrorStatus(IMapPathProvider *This, HRESULT hr)
+{
+    set_error(((mapp_t *)This)->h, hr);
+}
+
+static PCWSTR mapp_GetUrl(IMapPathProvider *This)
+{
+    return ((mapp_t *)This)->url;
+}
+
+static PCWSTR mapp_GetPhysicalPath(IMapPathProvider *This)
+{
+    return ((mapp_t *)This)->phys;
+}
+
+static HRESULT mapp_SetPhysicalPath(IMapPathProvider *This, PCWSTR p, DWORD cch)
+{
+    mapp_t *m = (mapp_t *)This;
+    if (p == NULL)
+        return E_INVALIDARG;
+    m->phys = iisd_arena_alloc(m->h->arena, ((size_t)cch + 1) * sizeof(wchar_t));
+    memcpy(m->phys, p, (size_t)cch * sizeof(wchar_t));
+    m->phys[cch] = 0;
+    m->len = cch;
+    return S_OK;
+}
+
+VTBL(IMapPathProviderVtbl, mapp_vtbl) = {NULL,
+                                         NULL,
+                                         {.SetErrorStatus = mapp_SetErrorStatus,
+                                          .GetUrl = mapp_GetUrl,
+                                          .GetPhysicalPath = mapp_GetPhysicalPath,
+                                          .SetPhysicalPath = mapp_SetPhysicalPath}};
+
+IMapPathProvider *iisd_map_path_provider(void *self);
+IMapPathProvider *iisd_map_path_provider(void *self)
+{
+    mapp_t *m = self;
+    m->p.lpVtbl = &mapp_vtbl.v;
+    return &m->p;
+}
+
+static DWORD compl_GetCompletionBytes(IHttpCompletionInfo2 *This)
+{
+    return HCTX_OF(This, compl)->compl_bytes;
+}
+
+static HRESULT compl_GetCompletionStatus(IHttpCompletionInfo2 *This)
+{
+    return HCTX_OF(This, compl)->compl_hr;
+}
+
+static DWORD compl_GetCompletedOperation(IHttpCompletionInfo2 *This)
+{
+    return HCTX_OF(This, compl)->cur_notification;
+}
+
+VTBL(IHttpCompletionInfo2Vtbl, compl_vtbl) = {NULL,
+                                              NULL,
+                                              {.GetCompletionBytes = compl_GetCompletionBytes,
+                                               .GetCompletionStatus = compl_GetCompletionStatus,
+                                               .GetCompletedOperation = compl_GetCompletedOperation}};
+
+/* ---- site, application, connection -------------------------------------- */
+
+static DWORD site_GetSiteId(IHttpSite *This)
+{
+    return HCTX_OF(This, site)->site_cfg->id;
+}
+
+static PCWSTR site_GetSiteName(IHttpSite *This)
+{
+    return HCTX_OF(This, site)->site_cfg->wname;
+}
+
+static IHttpModuleContextContainer *site_GetModuleContextContainer(IHttpSite *This)
+{
+    /* api-status: not implemented (returns NULL until the configuration system) */
+    return NULL;
+}
+
+static IHttpPerfCounterInfo *site_GetPerfCounterInfo(IHttpSite *This)
+{
+    /* api-status: not implemented (returns NULL) */
+    return NULL;
+}
+
+VTBL(IHttpSiteVtbl, site_vtbl) = {NULL,
+                                  NULL,
+                                  {.GetSiteId = site_GetSiteId,
+                                   .GetSiteName = site_GetSiteName,
+                                   .GetModuleContextContainer = site_GetModuleContextContainer,
+                                   .GetPerfCounterInfo = site_GetPerfCounterInfo}};
+
+static PCWSTR app_GetApplicationPhysicalPath(IHttpApplication2 *This)
+{
+    return HCTX_OF(This, app)->site_cfg->wroot;
+}
+
+static PCWSTR app_GetApplicationId(IHttpApplication2 *This)
+{
+    /* api-status: partial: the root application of site 1 */
+    return L"/LM/W3SVC/1/ROOT";
+}
+
+static PCWSTR app_GetAppConfigPath(IHttpApplication2 *This)
+{
+    /* api-status: partial: the root application of the default site */
+    return L"MACHINE/WEBROOT/APPHOST/Default Web Site";
+}
+
+static IHttpModuleContextContainer *app_GetModuleContextContainer(IHttpApplication2 *This)
+{
+    /* api-status: not implemented (returns NULL until the configuration system) */
+    return NULL;
+}
+
+static VOID app_BeginApplicationWarmup(IHttpApplication2 *This)
+{
+    /* api-status: partial: accepted; warm-up state is not tracked yet */
+}
+
+static VOID app_EndApplicationWarmup(IHttpApplication2 *This)
+{
+    /* api-status: partial: accepted; warm-up state is not tracked yet */
+}
+
+static BOOL app_QueryIsWarmingUp(IHttpApplication2 *This)
+{
+    return FALSE;
+}
+
+VTBL(IHttpApplication2Vtbl, app_vtbl) = {NULL,
+                                         NULL,
+                                         {.GetApplicationPhysicalPath = app_GetApplicationPhysicalPath,
+                                          .GetApplicationId = app_GetApplicationId,
+                                          .GetAppConfigPath = app_GetAppConfigPath,
+                                          .GetModuleContextContainer = app_GetModuleContextContainer,
+                                          .BeginApplicationWarmup = app_BeginApplicationWarmup,
+                                          .EndApplicationWarmup = app_EndApplicationWarmup,
+                                          .QueryIsWarmingUp = app_QueryIsWarmingUp}};
+
+static BOOL conn_IsConnected(IHttpConnection *This)
+{
+    iisd_hctx_t *h = HCTX_OF(This, connobj);
+    struct pollfd p = {.fd = h->c->io.fd, .events = POLLRDHUP};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+        return FALSE;
+    return TRUE;
+}
+
+static VOID *conn_AllocateMemory(IHttpConnection *This, DWORD cb)
+{
+    return iisd_arena_alloc(HCTX_OF(This, connobj)->arena, cb);
+}
+
+static IHttpConnectionModuleContextContainer *conn_GetModuleContextContainer(IHttpConnection *This)
+{
+    /* api-status: not implemented (returns NULL) */
+    return NULL;
+}
+
+VTBL(IHttpConnectionVtbl, conn_vtbl) = {NULL,
+                                        NULL,
+                                        {.IsConnected = conn_IsConnected,
+                                         .AllocateMemory = conn_AllocateMemory,
+                                         .GetModuleContextContainer = conn_GetModuleContextContainer}};
+
+extern const IHttpRequest4Vtbl *const iisd_request_vtbl;
+extern const IHttpResponse4Vtbl *const iisd_response_vtbl;
+
+void iisd_hctx_bind(iisd_hctx_t *h)
+{
+    h->ctx.lpVtbl = &ctx_vtbl.v;
+    h->req.lpVtbl = iisd_request_vtbl;
+    h->resp.lpVtbl = iisd_response_vtbl;
+    h->mcc.lpVtbl = &mcc_vtbl.v;
+    h->alloc.lpVtbl = &alloc_vtbl.v;
+    h->evp.lpVtbl = &evp_vtbl.v;
+    h->authp.lpVtbl = &authp_vtbl.v;
+    h->maphp.lpVtbl = &maphp_vtbl.v;
+    h->srp.lpVtbl = &srp_vtbl.v;
+    h->prebp.lpVtbl = &prebp_vtbl.v;
+    h->compl.lpVtbl = &compl_vtbl.v;
+    h->site.lpVtbl = &site_vtbl.v;
+    h->app.lpVtbl = &app_vtbl.v;
+    h->connobj.lpVtbl = &conn_vtbl.v;
+}

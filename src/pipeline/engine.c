@@ -1,0 +1,540 @@
+#include "pipeline/engine.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "net/worker.h"
+#include "pipeline/hctx.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+iisd_pipeline_cfg_t iisd_pipeline;
+
+static const char *const stage_names[IISD_NSTAGES] = {
+    "BEGIN_REQUEST",      "AUTHENTICATE_REQUEST",        "AUTHORIZE_REQUEST",        "RESOLVE_REQUEST_CACHE",
+    "MAP_REQUEST_HANDLER", "ACQUIRE_REQUEST_STATE",      "PRE_EXECUTE_REQUEST_HANDLER", "EXECUTE_REQUEST_HANDLER",
+    "RELEASE_REQUEST_STATE", "UPDATE_REQUEST_CACHE",     "LOG_REQUEST",              "END_REQUEST"};
+
+/* ---- the plan --------------------------------------------------------- */
+
+typedef struct {
+    uint16_t id;
+    uint8_t prio;
+    uint16_t pos;
+} sortent_t;
+
+static int sortent_cmp(const void *a, const void *b)
+{
+    const sortent_t *x = a, *y = b;
+    if (x->prio != y->prio)
+        return x->prio - y->prio;
+    return x->pos - y->pos;
+}
+
+static void build_list(iisd_list_t *out, iisd_module_t **mods, unsigned n, bool (*want)(iisd_module_t *, int),
+                       const uint8_t *(*prio)(iisd_module_t *), int bit, bool reverse)
+{
+    sortent_t *tmp = iisd_xcalloc(n ? n : 1, sizeof(*tmp));
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (want(mods[i], bit))
+            tmp[k++] = (sortent_t){.id = (uint16_t)mods[i]->id, .prio = prio(mods[i])[bit], .pos = (uint16_t)i};
+    qsort(tmp, k, sizeof(*tmp), sortent_cmp);
+    out->n = (uint16_t)k;
+    out->v = iisd_xcalloc(k ? k : 1, sizeof(uint16_t));
+    for (unsigned i = 0; i < k; i++)
+        out->v[reverse ? k - 1 - i : i] = tmp[i].id;
+    free(tmp);
+}
+
+static bool want_rq(iisd_module_t *m, int bit)
+{
+    return m->factory != NULL && (m->rq_mask & (1u << bit));
+}
+static bool want_post(iisd_module_t *m, int bit)
+{
+    return m->factory != NULL && (m->post_mask & (1u << bit));
+}
+static bool want_gl(iisd_module_t *m, int bit)
+{
+    return m->global != NULL && (m->gl_mask & (1u << bit));
+}
+static const uint8_t *prio_rq(iisd_module_t *m)
+{
+    return m->rq_prio;
+}
+static const uint8_t *prio_post(iisd_module_t *m)
+{
+    return m->post_prio;
+}
+static const uint8_t *prio_gl(iisd_module_t *m)
+{
+    return m->gl_prio;
+}
+
+static int bit_of(DWORD flag)
+{
+    return __builtin_ctz(flag);
+}
+
+iisd_plan_t *iisd_plan_build(iisd_module_t **mods, unsigned n)
+{
+    iisd_plan_t *p = iisd_xcalloc(1, sizeof(*p));
+    for (int s = 0; s < IISD_NSTAGES; s++) {
+        build_list(&p->ev[s], mods, n, want_rq, prio_rq, s, false);
+        build_list(&p->post[s], mods, n, want_post, prio_post, s, false);
+    }
+    build_list(&p->send, mods, n, want_rq, prio_rq, bit_of(RQ_SEND_RESPONSE), true);
+    build_list(&p->map_path, mods, n, want_rq, prio_rq, bit_of(RQ_MAP_PATH), false);
+    build_list(&p->read_entity, mods, n, want_rq, prio_rq, bit_of(RQ_READ_ENTITY), false);
+    build_list(&p->custom, mods, n, want_rq, prio_rq, bit_of(RQ_CUSTOM_NOTIFICATION), false);
+    /* global notifications go to every loaded module, in load order */
+    for (int b = 0; b < IISD_GL_BITS; b++)
+        build_list(&p->gl[b], iisd_modules.v, iisd_modules.n, want_gl, prio_gl, b, false);
+    unsigned k = 0;
+    p->req_modules.v = iisd_xcalloc(n ? n : 1, sizeof(uint16_t));
+    for (unsigned i = 0; i < n; i++)
+        if (mods[i]->factory != NULL)
+            p->req_modules.v[k++] = (uint16_t)mods[i]->id;
+    p->req_modules.n = (uint16_t)k;
+    p->nmodules = (uint16_t)iisd_modules.n;
+    return p;
+}
+
+static void list_free(iisd_list_t *l)
+{
+    free(l->v);
+}
+
+void iisd_plan_free(iisd_plan_t *p)
+{
+    if (p == NULL)
+        return;
+    for (int s = 0; s < IISD_NSTAGES; s++) {
+        list_free(&p->ev[s]);
+        list_free(&p->post[s]);
+    }
+    list_free(&p->send);
+    list_free(&p->map_path);
+    list_free(&p->read_entity);
+    list_free(&p->custom);
+    list_free(&p->req_modules);
+    for (int b = 0; b < IISD_GL_BITS; b++)
+        list_free(&p->gl[b]);
+    free(p);
+}
+
+static size_t dump_list(char *out, size_t cap, const char *what, const iisd_list_t *l)
+{
+    size_t n = 0;
+    if (l->n == 0 || cap == 0)
+        return 0;
+    n += (size_t)snprintf(out + n, cap - n, "%s:", what);
+    for (unsigned i = 0; i < l->n && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, " %s", iisd_modules.v[l->v[i]]->name);
+    if (n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "\n");
+    return n < cap ? n : cap;
+}
+
+void iisd_plan_dump(const iisd_plan_t *p, char *out, size_t cap)
+{
+    size_t n = 0;
+    char what[64];
+    out[0] = '\0';
+    for (int s = 0; s < IISD_NSTAGES; s++) {
+        n += dump_list(out + n, cap - n, stage_names[s], &p->ev[s]);
+        snprintf(what, sizeof(what), "POST_%s", stage_names[s]);
+        n += dump_list(out + n, cap - n, what, &p->post[s]);
+    }
+    n += dump_list(out + n, cap - n, "SEND_RESPONSE", &p->send);
+    n += dump_list(out + n, cap - n, "MAP_PATH", &p->map_path);
+    n += dump_list(out + n, cap - n, "READ_ENTITY", &p->read_entity);
+    dump_list(out + n, cap - n, "CUSTOM_NOTIFICATION", &p->custom);
+}
+
+/* ---- global notifications ---------------------------------------------- */
+
+typedef GLOBAL_NOTIFICATION_STATUS (*gl_fn)(CGlobalModule *, IHttpEventProvider *);
+/* CGlobalModule slot for each GL_* bit (bits 0 and 3 are unused). */
+static const int8_t gl_slot[IISD_GL_BITS] = {-1, 0, 1, -1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16};
+
+GLOBAL_NOTIFICATION_STATUS iisd_global_notify(DWORD bit, IHttpEventProvider *provider)
+{
+    const iisd_plan_t *p = iisd_pipeline.plan;
+    if (p == NULL || bit >= IISD_GL_BITS || gl_slot[bit] < 0)
+        return GL_NOTIFICATION_CONTINUE;
+    const iisd_list_t *l = &p->gl[bit];
+    for (unsigned i = 0; i < l->n; i++) {
+        CGlobalModule *g = iisd_modules.v[l->v[i]]->global;
+        GLOBAL_NOTIFICATION_STATUS st;
+        if (bit == 2 /* GL_CACHE_CLEANUP */ || bit == 5 /* GL_HEALTH_CHECK */)
+            st = ((GLOBAL_NOTIFICATION_STATUS(*)(CGlobalModule *))((void *const *)g->lpVtbl)[gl_slot[bit]])(g);
+        else
+            st = ((gl_fn)((void *const *)g->lpVtbl)[gl_slot[bit]])(g, provider);
+        if (st == GL_NOTIFICATION_HANDLED)
+            return st;
+    }
+    return GL_NOTIFICATION_CONTINUE;
+}
+
+/* ---- per-request dispatch ---------------------------------------------- */
+
+typedef REQUEST_NOTIFICATION_STATUS (*rq_fn)(CHttpModule *, IHttpContext *, IHttpEventProvider *);
+
+static IHttpEventProvider *provider_for(iisd_hctx_t *h, int stage, bool post)
+{
+    if (!post && stage == 1)
+        return (IHttpEventProvider *)&h->authp;
+    if (!post && stage == 4)
+        return (IHttpEventProvider *)&h->maphp;
+    return &h->evp;
+}
+
+static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int slot, DWORD notification,
+                                               bool post, IHttpEventProvider *prov)
+{
+    CHttpModule *m = h->inst[id];
+    if (m == NULL)
+        return RQ_NOTIFICATION_CONTINUE;
+    iisd_module_t *saved = h->cur_module;
+    DWORD saved_n = h->cur_notification;
+    bool saved_post = h->cur_post;
+    h->cur_module = iisd_modules.v[id];
+    h->cur_notification = notification;
+    h->cur_post = post;
+    h->cur_start_ms = h->c->hl->loop.now_ms;
+    REQUEST_NOTIFICATION_STATUS st = ((rq_fn)((void *const *)m->lpVtbl)[slot])(m, (IHttpContext *)&h->ctx, prov);
+    h->cur_module = saved;
+    h->cur_notification = saved_n;
+    h->cur_post = saved_post;
+    return st;
+}
+
+void iisd_hctx_notify(iisd_hctx_t *h, const iisd_list_t *l, DWORD notification, IHttpEventProvider *prov)
+{
+    /* CHttpModule slots: OnSendResponse 24, OnMapPath 25, OnReadEntity 26, OnCustomRequestNotification 27 */
+    int slot = notification == RQ_SEND_RESPONSE ? 24 : notification == RQ_MAP_PATH ? 25
+               : notification == RQ_READ_ENTITY ? 26 : 27;
+    for (unsigned i = 0; i < l->n; i++) {
+        REQUEST_NOTIFICATION_STATUS st = call_module(h, l->v[i], slot, notification, false, prov);
+        if (st == RQ_NOTIFICATION_FINISH_REQUEST)
+            break;
+        if (st == RQ_NOTIFICATION_PENDING)
+            iisd_log(IISD_LOG_WARN, "module %s returned RQ_NOTIFICATION_PENDING from a nondeterministic "
+                                    "notification (0x%08x); treated as CONTINUE",
+                     iisd_modules.v[l->v[i]]->name, (unsigned)notification);
+    }
+}
+
+int iisd_hctx_send(iisd_hctx_t *h, bool final)
+{
+    iisd_resp_t *r = &h->c->req->resp;
+    h->send_final = final;
+    h->send_headers = !r->headers_sent && !r->suppress_headers;
+    h->send_flags = final ? 0 : HTTP_SEND_RESPONSE_FLAG_MORE_DATA;
+    iisd_hctx_notify(h, &h->plan->send, RQ_SEND_RESPONSE, (IHttpEventProvider *)&h->srp);
+    if (h->send_flags & HTTP_SEND_RESPONSE_FLAG_DISCONNECT)
+        r->need_disconnect = true;
+    if (!final && r->body_len == 0 && r->headers_sent)
+        return 0;
+    return iisd_conn_send(h->c, final);
+}
+
+static void create_instances(iisd_hctx_t *h)
+{
+    const iisd_list_t *l = &h->plan->req_modules;
+    for (unsigned i = 0; i < l->n; i++) {
+        iisd_module_t *m = iisd_modules.v[l->v[i]];
+        CHttpModule *inst = NULL;
+        h->cur_module = m;
+        HRESULT hr = m->factory->lpVtbl->GetHttpModule(m->factory, &inst, &h->alloc);
+        h->cur_module = NULL;
+        if (FAILED(hr) || inst == NULL) {
+            iisd_log(IISD_LOG_ERROR, "module %s: GetHttpModule failed with HRESULT 0x%08X", m->name, (unsigned)hr);
+            iisd_resp_clear(&h->c->req->resp);
+            h->c->req->resp.status = 500;
+            h->status_module = m;
+            h->finish = true;
+            h->stage = IISD_STAGE_LOG;
+            h->post = false;
+            h->idx = 0;
+            continue;
+        }
+        h->inst[m->id] = inst;
+    }
+}
+
+static void dispose_instances(iisd_hctx_t *h)
+{
+    for (unsigned i = 0; i < h->plan->nmodules; i++) {
+        if (h->mctx[i] != NULL) {
+            IHttpStoredContext *s = h->mctx[i];
+            h->mctx[i] = NULL;
+            s->lpVtbl->CleanupStoredContext(s);
+        }
+    }
+    const iisd_list_t *l = &h->plan->req_modules;
+    for (unsigned i = l->n; i-- > 0;) {
+        CHttpModule *m = h->inst[l->v[i]];
+        if (m != NULL) {
+            h->inst[l->v[i]] = NULL;
+            m->lpVtbl->Dispose(m);
+        }
+    }
+}
+
+static void finish_jump(iisd_hctx_t *h)
+{
+    h->finish = true;
+    if (h->stage < IISD_STAGE_LOG) {
+        h->stage = IISD_STAGE_LOG;
+        h->post = false;
+    } else if (!h->post) {
+        h->post = true; /* skip the rest of this notification, not its post event */
+    } else {
+        h->stage++;
+        h->post = false;
+    }
+    h->idx = 0;
+}
+
+static void no_handler(iisd_hctx_t *h)
+{
+    iisd_resp_t *r = &h->c->req->resp;
+    iisd_resp_clear(r);
+    r->status = 404;
+    r->substatus = 4;
+    static const char body[] = "<!DOCTYPE html>\r\n<html><head><title>404.4 Not Found</title></head><body>"
+                               "<h1>404.4 Not Found</h1><p>No handler is configured for this request.</p>"
+                               "</body></html>\r\n";
+    iisd_resp_set_known(r, h->arena, IISD_H_CONTENT_TYPE, "text/html", 9, true);
+    iisd_chunk_t *ch = iisd_arena_calloc(h->arena, sizeof(*ch));
+    ch->type = IISD_CHUNK_MEM;
+    ch->data = body;
+    ch->len = sizeof(body) - 1;
+    iisd_resp_append(r, ch);
+}
+
+static void post_resume(iisd_conn_t *c);
+
+typedef REQUEST_NOTIFICATION_STATUS (*async_fn)(CHttpModule *, IHttpContext *, DWORD, BOOL, IHttpEventProvider *,
+                                                IHttpCompletionInfo *);
+
+/* Re-enters a module whose notification was pending (PostCompletion). */
+static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_t id, DWORD bit, bool post,
+                                                         IHttpEventProvider *prov)
+{
+    CHttpModule *m = h->inst[id];
+    if (m == NULL)
+        return RQ_NOTIFICATION_CONTINUE;
+    h->cur_module = iisd_modules.v[id];
+    h->cur_notification = bit;
+    h->cur_post = post;
+    /* CHttpModule slot 28: OnAsyncCompletion */
+    REQUEST_NOTIFICATION_STATUS st = ((async_fn)((void *const *)m->lpVtbl)[28])(
+        m, (IHttpContext *)&h->ctx, bit, post, prov, (IHttpCompletionInfo *)&h->compl);
+    h->cur_module = NULL;
+    return st;
+}
+
+/*
+ * Runs the request from where it stands until it ends, waits on the
+ * socket, or waits for an asynchronous completion. The final send happens
+ * once the pipeline reaches RQ_LOG_REQUEST (normally, or by
+ * RQ_NOTIFICATION_FINISH_REQUEST), so that logging sees the bytes sent.
+ */
+static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
+{
+    iisd_conn_t *c = h->c;
+    iisd_loop_t *loop = &c->hl->loop;
+    if (owner_call)
+        iisd_zone_enter(loop);
+    for (;;) {
+        if (h->phase == PH_RUN && h->stage >= IISD_STAGE_LOG) {
+            if (!h->exec_ran && !h->finish)
+                no_handler(h);
+            int rc = iisd_hctx_send(h, true);
+            if (rc == 1) {
+                h->phase = PH_SENDING;
+                iisd_conn_wait_send(c);
+                /* the loop finishes the send and calls on_sent() */
+                if (!iisd_zone_leave(loop))
+                    iisd_conn_post(c, iisd_conn_resume);
+                return IISD_YIELD;
+            }
+            h->phase = PH_AFTER_SEND;
+        }
+        int s = h->stage;
+        if (s >= IISD_NSTAGES) {
+            h->phase = PH_DONE;
+            dispose_instances(h);
+            iisd_conn_request_done(c);
+            if (iisd_zone_leave(loop))
+                return IISD_CONTINUE;
+            iisd_conn_post(c, iisd_conn_resume);
+            return IISD_YIELD;
+        }
+        const iisd_list_t *l = h->post ? &h->plan->post[s] : &h->plan->ev[s];
+        if (s == IISD_STAGE_EXEC && !h->post && l->n > 0)
+            h->exec_ran = true;
+        DWORD bit = 1u << s;
+        bool finished = false;
+        while (h->idx < l->n) {
+            uint16_t id = l->v[h->idx];
+            if ((h->post ? h->disabled_post[id] : h->disabled_rq[id]) & bit) {
+                h->idx++;
+                continue;
+            }
+            if (s == IISD_STAGE_EXEC && !h->post && h->handled)
+                break;
+            IHttpEventProvider *prov = provider_for(h, s, h->post);
+            REQUEST_NOTIFICATION_STATUS st;
+            if (h->compl_reenter) {
+                h->compl_reenter = false;
+                st = call_async_completion(h, id, bit, h->post, prov);
+            } else {
+                st = call_module(h, id, 2 * s + (h->post ? 1 : 0), bit, h->post, prov);
+            }
+            if (st == RQ_NOTIFICATION_PENDING) {
+                int expect = AS_RUNNING;
+                if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_PENDING)) {
+                    /* parked: a completion resumes it, on whatever thread calls it */
+                    iisd_zone_leave(loop);
+                    return IISD_YIELD;
+                }
+                /* completed before the notification returned */
+                atomic_store(&h->async_state, AS_RUNNING);
+                st = h->early_status;
+            }
+            if (st == RQ_NOTIFICATION_FINISH_REQUEST) {
+                finish_jump(h);
+                finished = true;
+                break;
+            }
+            h->idx++;
+        }
+        if (finished)
+            continue;
+        /* this notification is done: on to its post event, then the next stage */
+        if (!h->post) {
+            h->post = true;
+        } else {
+            h->post = false;
+            h->stage++;
+        }
+        h->idx = 0;
+    }
+}
+
+static void post_resume(iisd_conn_t *c)
+{
+    iisd_hctx_t *h = c->app;
+    if (run(h, true) == IISD_CONTINUE)
+        iisd_conn_resume(c);
+}
+
+static void async_task(iisd_task_t *t)
+{
+    iisd_hctx_t *h = IISD_CONTAINER_OF(t, iisd_hctx_t, async_task);
+    post_resume(h->c);
+}
+
+void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool reenter, DWORD bytes, HRESULT hr,
+                        bool on_this_thread)
+{
+    int expect = AS_RUNNING;
+    h->compl_bytes = bytes;
+    h->compl_hr = hr;
+    if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_EARLY)) {
+        /* the notification has not returned PENDING yet: it will see this */
+        h->early_status = status;
+        return;
+    }
+    expect = AS_PENDING;
+    if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING))
+        return; /* not pending: nothing to complete */
+    if (reenter) {
+        /* OnAsyncCompletion runs on the loop: the notification is re-entered there */
+        h->compl_reenter = true;
+    } else if (status == RQ_NOTIFICATION_FINISH_REQUEST) {
+        finish_jump(h);
+    } else if (status == RQ_NOTIFICATION_CONTINUE) {
+        h->idx++;
+    }
+    if (on_this_thread && !reenter) {
+        if (run(h, false) == IISD_CONTINUE)
+            iisd_conn_resume(h->c);
+        return;
+    }
+    h->async_task.fn = async_task;
+    iisd_loop_post(&h->c->hl->loop, &h->async_task);
+}
+
+/* ---- the HTTP handler -------------------------------------------------- */
+
+static IISD_COLD enum iisd_yield bad_url(iisd_conn_t *c)
+{
+    iisd_conn_reject(c, 400, "invalid URL path");
+    return IISD_YIELD;
+}
+
+static enum iisd_yield on_request(iisd_conn_t *c)
+{
+    iisd_req_t *r = c->req;
+    const iisd_plan_t *plan = iisd_pipeline.plan;
+    iisd_arena_t *a = &c->arena;
+    size_t nm = plan->nmodules ? plan->nmodules : 1;
+    iisd_hctx_t *h = iisd_arena_alloc(a, sizeof(*h) + nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t)));
+    memset(h, 0, sizeof(*h));
+    char *extra = (char *)(h + 1);
+    memset(extra, 0, nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t)));
+    h->inst = (CHttpModule **)extra;
+    h->mctx = (IHttpStoredContext **)(extra + nm * sizeof(void *));
+    h->disabled_rq = (uint32_t *)(extra + 2 * nm * sizeof(void *));
+    h->disabled_post = h->disabled_rq + nm;
+    h->c = c;
+    h->arena = a;
+    h->plan = plan;
+    h->site_cfg = iisd_pipeline.site;
+    iisd_hctx_bind(h);
+
+    /* the cooked URL */
+    const iisd_head_t *hd = &r->head;
+    if (hd->target_form == IISD_TARGET_ASTERISK) {
+        h->url = iisd_arena_strndup(a, "*", 1);
+        h->url_len = 1;
+    } else {
+        char *u = iisd_arena_alloc(a, hd->path_len + 2);
+        int n = iisd_url_normalize(hd->path, hd->path_len, u, NULL);
+        if (n < 0)
+            return bad_url(c);
+        h->url = u;
+        h->url_len = (size_t)n;
+    }
+    h->query = hd->query ? (char *)hd->query : "";
+    h->query_len = hd->query ? hd->query_len : 0;
+    c->app = h;
+
+    /* GL_PRE_BEGIN_REQUEST: before the request enters the pipeline */
+    if (plan->gl[bit_of(GL_PRE_BEGIN_REQUEST)].n > 0) {
+                iisd_zone_enter(&c->hl->loop);
+        iisd_global_notify((DWORD)bit_of(GL_PRE_BEGIN_REQUEST), (IHttpEventProvider *)&h->prebp);
+        if (!iisd_zone_leave(&c->hl->loop)) {
+            /* taken over while a global module ran: continue on the loop */
+            create_instances(h);
+            iisd_conn_post(c, post_resume);
+            return IISD_YIELD;
+        }
+    }
+    create_instances(h);
+    return run(h, true);
+}
+
+static enum iisd_yield on_sent(iisd_conn_t *c)
+{
+    iisd_hctx_t *h = c->app;
+    h->phase = PH_AFTER_SEND;
+    return run(h, true);
+}
+
+const iisd_http_handler_t iisd_pipeline_handler = {.on_request = on_request, .on_sent = on_sent};

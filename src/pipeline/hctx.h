@@ -1,0 +1,110 @@
+/*
+ * The server objects of one request: IHttpContext, IHttpRequest,
+ * IHttpResponse and the providers, all laid out in one arena allocation
+ * whose C vtables match the Itanium C++ ABI of include/httpserv.h.
+ * Internal to src/pipeline.
+ */
+#pragma once
+#include <stdatomic.h>
+#include "pipeline/engine.h"
+
+enum iisd_phase { PH_RUN = 0, PH_SENDING, PH_AFTER_SEND, PH_DONE };
+enum iisd_async { AS_RUNNING = 0, AS_PENDING, AS_EARLY };
+
+typedef struct iisd_svar {
+    struct iisd_svar *next;
+    char *name;
+    char *value;
+    wchar_t *wvalue;
+} iisd_svar_t;
+
+typedef struct iisd_hctx {
+    IHttpContext4 ctx; /* first: IHttpContext* casts to iisd_hctx_t* */
+    IHttpRequest4 req;
+    IHttpResponse4 resp;
+    IHttpModuleContextContainer mcc;
+    IModuleAllocator alloc;
+    IHttpEventProvider evp;
+    IAuthenticationProvider authp;
+    IMapHandlerProvider maphp;
+    ISendResponseProvider srp;
+    IPreBeginRequestProvider prebp;
+    IReadEntityProvider rep;
+    IMapPathProvider mapp;
+    IHttpCompletionInfo2 compl;
+    IHttpSite site;
+    IHttpApplication2 app;
+    IHttpConnection connobj;
+
+    iisd_conn_t *c;
+    iisd_arena_t *arena;
+    const iisd_plan_t *plan;
+    iisd_site_t *site_cfg;
+    CHttpModule **inst;          /* by module id */
+    IHttpStoredContext **mctx;   /* module contexts by module id */
+    uint32_t *disabled_rq;       /* by module id */
+    uint32_t *disabled_post;
+
+    /* pipeline position */
+    uint8_t phase;
+    uint8_t stage;
+    bool post;
+    uint16_t idx;
+    bool finish;
+    bool handled;
+    bool exec_ran;
+    _Atomic int async_state;
+    REQUEST_NOTIFICATION_STATUS early_status;
+    DWORD compl_bytes;
+    HRESULT compl_hr;
+    bool compl_reenter; /* PostCompletion: call OnAsyncCompletion */
+    iisd_task_t async_task;
+
+    /* the module running now (for GetStatus/GetCurrentExecutionStats) */
+    iisd_module_t *cur_module;
+    DWORD cur_notification;
+    bool cur_post;
+    uint64_t cur_start_ms;
+    iisd_module_t *status_module;
+    DWORD status_notification;
+
+    /* ISendResponseProvider state */
+    DWORD send_flags;
+    bool send_final;
+    bool send_headers;
+
+    /* request view */
+    char *url;       /* decoded, normalised path (URL server variable) */
+    size_t url_len;
+    wchar_t *wurl;   /* same, wide (GetScriptName) */
+    char *query;     /* raw, no '?' */
+    size_t query_len;
+    bool url_changed;
+    char *method;    /* after SetHttpMethod */
+    wchar_t *wphys;  /* GetPhysicalPath cache */
+    size_t wphys_len;
+    iisd_svar_t *svars;
+    wchar_t *err_desc;
+    DWORD err_desc_len;
+    IHttpUser *user;
+} iisd_hctx_t;
+
+static inline iisd_hctx_t *hctx_of_ctx(IHttpContext *p)
+{
+    return (iisd_hctx_t *)p;
+}
+#define HCTX_OF(ptr, member) ((iisd_hctx_t *)((char *)(ptr) - __builtin_offsetof(iisd_hctx_t, member)))
+
+/* Fills the vtable pointers of a fresh hctx. */
+void iisd_hctx_bind(iisd_hctx_t *h);
+/* Runs the SEND_RESPONSE notification, then sends (final or a flush). */
+int iisd_hctx_send(iisd_hctx_t *h, bool final);
+/* Runs a nondeterministic notification over a list (RQ_MAP_PATH, RQ_READ_ENTITY, RQ_CUSTOM_NOTIFICATION). */
+void iisd_hctx_notify(iisd_hctx_t *h, const iisd_list_t *list, DWORD notification, IHttpEventProvider *provider);
+/* Resumes a request whose notification returned RQ_NOTIFICATION_PENDING. */
+void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool reenter, DWORD bytes, HRESULT hr,
+                        bool on_this_thread);
+/* The (lazily computed) physical path, after RQ_MAP_PATH. */
+const wchar_t *iisd_hctx_physical_path(iisd_hctx_t *h, size_t *len);
+/* Server variables (servervars.c). Returns the value or NULL when unknown. */
+const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *len);

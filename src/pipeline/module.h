@@ -1,0 +1,66 @@
+/*
+ * Native modules: loading (dlopen with RTLD_LOCAL, or a linked-in
+ * RegisterModule), the IHttpModuleRegistrationInfo each one registers
+ * through, and what it registered (factory, global module, notification
+ * masks and priorities).
+ */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <httpserv.h>
+
+/* Priority ranks: lower runs first (for RQ_SEND_RESPONSE the order is reversed). */
+enum iisd_prio { IISD_PRIO_FIRST = 0, IISD_PRIO_HIGH, IISD_PRIO_MEDIUM, IISD_PRIO_LOW, IISD_PRIO_LAST };
+
+typedef struct iisd_module {
+    IHttpModuleRegistrationInfo2 reg; /* must stay first */
+    char *name;
+    wchar_t *wname;
+    char *image; /* file, or "(built-in)" */
+    void *dl;
+    unsigned id; /* registration order; HTTP_MODULE_ID is id + 1 */
+    IHttpModuleFactory *factory;
+    DWORD rq_mask, post_mask;
+    uint8_t rq_prio[32];   /* by bit number */
+    uint8_t post_prio[32]; /* by bit number */
+    CGlobalModule *global;
+    DWORD gl_mask;
+    uint8_t gl_prio[32];
+    bool registering; /* inside RegisterModule */
+} iisd_module_t;
+
+typedef HRESULT (*iisd_register_fn)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
+
+typedef struct iisd_builtin {
+    const char *name;
+    iisd_register_fn reg;
+} iisd_builtin_t;
+
+/* The linked-in modules (src/modules/builtin.c). */
+extern const iisd_builtin_t iisd_builtins[];
+const iisd_builtin_t *iisd_builtin_find(const char *name);
+
+/* All loaded modules, in load order. */
+typedef struct iisd_modules {
+    iisd_module_t **v;
+    unsigned n;
+} iisd_modules_t;
+
+extern iisd_modules_t iisd_modules;
+
+/*
+ * Loads `image` (a .so path, or NULL for the built-in module of that name)
+ * and calls its RegisterModule. On failure returns NULL and writes a message
+ * naming the module, the file and the dlerror text or HRESULT to err.
+ */
+iisd_module_t *iisd_module_load(const char *name, const char *image, char *err, size_t errlen);
+iisd_module_t *iisd_module_find(const char *name);
+static inline HTTP_MODULE_ID iisd_module_id(const iisd_module_t *m)
+{
+    return (HTTP_MODULE_ID)(uintptr_t)(m->id + 1);
+}
+/* Calls every factory's and global module's Terminate, then dlcloses. */
+void iisd_modules_terminate(void);
+
+/* Parses a PRIORITY_ALIAS_* string; -1 when unknown. */
+int iisd_prio_parse(PCWSTR alias);

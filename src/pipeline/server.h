@@ -1,0 +1,10 @@
+/* The process-wide IHttpServer (IHttpServer2/3) object handed to RegisterModule. */
+#pragma once
+#include <httpserv.h>
+
+/* dwServerVersion passed to RegisterModule: the IIS major version we match. */
+#define IISD_SERVER_VERSION 10
+
+IHttpServer *iisd_http_server(void);
+/* True once shutdown has begun (IHttpServer::GetFileInfo and friends then fail). */
+void iisd_server_set_terminating(void);

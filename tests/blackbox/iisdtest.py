@@ -1,0 +1,479 @@
+"""Helpers for the iisd black-box suite (imported by conftest.py and the tests).
+
+Everything here talks to a real `iisd` process over loopback sockets.  The
+server binary is $IISD_BIN (default: build/iisd under the repository root)
+and the test modules are looked up in $IISD_TEST_MODULES (default:
+build/tests/modules, filled by `tests/modules/build.sh build/tests/modules`).
+
+Only the Python standard library and pytest are used.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env_path(var, default):
+    value = os.environ.get(var)
+    path = Path(value) if value else REPO_ROOT / default
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    return path
+
+
+IISD_BIN = _env_path("IISD_BIN", "build/iisd")
+MODULES_DIR = _env_path("IISD_TEST_MODULES", "build/tests/modules")
+
+START_TIMEOUT = 10.0  # seconds for the port to start accepting
+STOP_TIMEOUT = 10.0  # seconds for a graceful exit after SIGTERM
+IO_TIMEOUT = 5.0  # default per-response socket timeout
+
+# A log line: `2026-11-24T13:30:00Z [level] message`.
+LOG_LINE_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z \[([A-Za-z]+)\] (.*)$"
+)
+# Levels that count as "info or above".
+INFO_OR_ABOVE = {
+    "info", "notice", "warn", "warning", "error", "err", "crit", "critical",
+    "alert", "emerg", "emergency", "fatal",
+}
+
+
+def module_path(name):
+    """Absolute path of a built test module (<MODULES_DIR>/<name>.so)."""
+    path = MODULES_DIR / (name + ".so")
+    if not path.is_file():
+        pytest.fail(
+            "test module %s is missing; build the modules with "
+            "`tests/modules/build.sh %s` (or set IISD_TEST_MODULES)"
+            % (path, MODULES_DIR)
+        )
+    return path
+
+
+def copy_module(name, dest_dir, new_basename):
+    """Copy a built module to a distinct file name (dlopen of one file
+    returns one handle, so a module loaded under several names is copied)."""
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / (new_basename + ".so")
+    shutil.copyfile(module_path(name), dest)
+    return dest
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fmt_timespan(seconds):
+    seconds = int(seconds)
+    return "%02d:%02d:%02d" % (seconds // 3600, (seconds // 60) % 60, seconds % 60)
+
+
+def make_config(path, port, root, modules=(), header_wait=None, conn_timeout=None,
+                max_content=None, max_url=None, max_query=None):
+    """Write an applicationHost.config to `path` and return `path`.
+
+    modules: iterable of (name, image path) -> <globalModules> + <modules>,
+    in the given order.  header_wait / conn_timeout are seconds (ints);
+    None leaves the element out so the server default applies.
+    """
+    q = quoteattr
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<configuration>",
+             "  <system.applicationHost>", "    <sites>"]
+    if conn_timeout is not None:
+        lines.append("      <siteDefaults><limits connectionTimeout=%s/></siteDefaults>"
+                     % q(fmt_timespan(conn_timeout)))
+    lines += [
+        '      <site name="Default Web Site" id="1">',
+        '        <application path="/">',
+        "          <virtualDirectory path=\"/\" physicalPath=%s/>" % q(str(Path(root).resolve())),
+        "        </application>",
+        "        <bindings>",
+        "          <binding protocol=\"http\" bindingInformation=%s/>" % q("127.0.0.1:%d:" % port),
+        "        </bindings>",
+        "      </site>",
+        "    </sites>",
+    ]
+    if header_wait is not None:
+        lines.append("    <webLimits headerWaitTimeout=%s/>" % q(fmt_timespan(header_wait)))
+    lines += ["  </system.applicationHost>", "  <system.webServer>", "    <globalModules>"]
+    for name, image in modules:
+        lines.append("      <add name=%s image=%s/>" % (q(name), q(str(image))))
+    lines += ["    </globalModules>", "    <modules>"]
+    for name, _image in modules:
+        lines.append("      <add name=%s/>" % q(name))
+    lines.append("    </modules>")
+    limits = []
+    if max_content is not None:
+        limits.append("maxAllowedContentLength=%s" % q(str(max_content)))
+    if max_url is not None:
+        limits.append("maxUrl=%s" % q(str(max_url)))
+    if max_query is not None:
+        limits.append("maxQueryString=%s" % q(str(max_query)))
+    if limits:
+        lines.append("    <security><requestFiltering><requestLimits %s/>"
+                     "</requestFiltering></security>" % " ".join(limits))
+    lines += ["  </system.webServer>", "</configuration>", ""]
+    Path(path).write_text("\n".join(lines))
+    return Path(path)
+
+
+# --------------------------------------------------------------------------
+# Raw HTTP client
+# --------------------------------------------------------------------------
+
+class Response:
+    def __init__(self, version, status, reason, headers, body, raw_head):
+        self.version = version  # e.g. "HTTP/1.1"
+        self.status = status  # int
+        self.reason = reason
+        self.headers = headers  # list of (name, value) in wire order
+        self.body = body  # bytes (de-chunked)
+        self.raw_head = raw_head  # bytes, status line + fields, no final CRLFCRLF
+        self.chunked = False
+        self.trailers = []
+
+    def header_list(self, name):
+        name = name.lower()
+        return [v for n, v in self.headers if n.lower() == name]
+
+    def header(self, name):
+        """Single header value, or None.  Several field lines are joined with
+        ", " like HTTP combines them."""
+        values = self.header_list(name)
+        return ", ".join(values) if values else None
+
+    def has(self, name):
+        return bool(self.header_list(name))
+
+    def conn_tokens(self):
+        value = self.header("Connection") or ""
+        return {t.strip().lower() for t in value.split(",") if t.strip()}
+
+    def __repr__(self):
+        return "<Response %s %d %r headers=%r body=%r>" % (
+            self.version, self.status, self.reason, self.headers, self.body[:200])
+
+
+class ConnectionClosed(Exception):
+    pass
+
+
+STATUS_LINE_RE = re.compile(rb"^(HTTP/\d\.\d) (\d{3}) ([\t -~\x80-\xff]*)$")
+FIELD_RE = re.compile(rb"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$")
+
+
+class RawClient:
+    """A byte-exact HTTP/1.x client over one TCP connection."""
+
+    def __init__(self, port, timeout=IO_TIMEOUT, host="127.0.0.1"):
+        self.port = port
+        self.timeout = timeout
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+        self.eof = False
+
+    # -- sending --------------------------------------------------------
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("latin-1")
+        self.sock.sendall(data)
+
+    def request(self, method="GET", path="/", headers=None, body=None,
+                version="HTTP/1.1", host="localhost"):
+        self.send(build_request(method, path, headers, body, version, host))
+
+    # -- receiving ------------------------------------------------------
+    def _fill(self, deadline):
+        """Receive more bytes into self.buf; raise ConnectionClosed at EOF."""
+        if self.eof:
+            raise ConnectionClosed("connection closed by server")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("timed out waiting for data")
+        self.sock.settimeout(remaining)
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            self.eof = True
+            raise ConnectionClosed("connection closed by server")
+        self.buf += chunk
+
+    def _read_line(self, deadline):
+        while True:
+            idx = self.buf.find(b"\r\n")
+            if idx >= 0:
+                line, self.buf = self.buf[:idx], self.buf[idx + 2:]
+                return line
+            self._fill(deadline)
+
+    def _read_exact(self, n, deadline):
+        while len(self.buf) < n:
+            self._fill(deadline)
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def read_response(self, head=False, timeout=None, allow_interim=False):
+        """Read one complete response.  `head`: the request was HEAD (no body).
+        Interim 1xx responses are returned as they are when allow_interim is
+        set, otherwise they are skipped."""
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        while True:
+            while b"\r\n\r\n" not in self.buf:
+                self._fill(deadline)
+            idx = self.buf.index(b"\r\n\r\n")
+            raw_head, self.buf = self.buf[:idx], self.buf[idx + 4:]
+            lines = raw_head.split(b"\r\n")
+            m = STATUS_LINE_RE.match(lines[0])
+            assert m, "malformed status line %r" % lines[0]
+            version = m.group(1).decode()
+            status = int(m.group(2))
+            reason = m.group(3).decode("latin-1")
+            headers = []
+            for line in lines[1:]:
+                assert b"\n" not in line and b"\r" not in line, "bare CR/LF in %r" % raw_head
+                fm = FIELD_RE.match(line)
+                assert fm, "malformed header line %r in %r" % (line, raw_head)
+                headers.append((fm.group(1).decode("latin-1"), fm.group(2).decode("latin-1")))
+            resp = Response(version, status, reason, headers, b"", raw_head)
+            if 100 <= status < 200:
+                if allow_interim:
+                    return resp
+                continue
+            self._read_body(resp, head, deadline)
+            return resp
+
+    def _read_body(self, resp, head, deadline):
+        if head or resp.status in (204, 304):
+            return
+        te = resp.header("Transfer-Encoding")
+        if te is not None:
+            codings = [c.strip().lower() for c in te.split(",")]
+            assert codings[-1] == "chunked", "unexpected Transfer-Encoding %r" % te
+            assert not resp.has("Content-Length"), "both Content-Length and Transfer-Encoding"
+            resp.chunked = True
+            body = []
+            while True:
+                size_line = self._read_line(deadline)
+                size_text = size_line.split(b";", 1)[0].strip()
+                assert re.fullmatch(rb"[0-9A-Fa-f]+", size_text), "bad chunk size %r" % size_line
+                size = int(size_text, 16)
+                if size == 0:
+                    break
+                body.append(self._read_exact(size, deadline))
+                assert self._read_exact(2, deadline) == b"\r\n", "chunk not followed by CRLF"
+            while True:
+                line = self._read_line(deadline)
+                if not line:
+                    break
+                resp.trailers.append(line)
+            resp.body = b"".join(body)
+            return
+        cl = resp.header_list("Content-Length")
+        if cl:
+            assert len(set(cl)) == 1, "conflicting Content-Length %r" % cl
+            assert re.fullmatch(r"\d+", cl[0]), "bad Content-Length %r" % cl[0]
+            resp.body = self._read_exact(int(cl[0]), deadline)
+            return
+        # close-delimited
+        while True:
+            try:
+                self._fill(deadline)
+            except ConnectionClosed:
+                break
+        resp.body, self.buf = self.buf, b""
+
+    def wait_closed(self, timeout):
+        """True if the server closes (EOF or reset) within `timeout` seconds.
+        Any bytes received meanwhile are kept in self.buf."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._fill(deadline)
+            except ConnectionClosed:
+                return True
+            except (socket.timeout, TimeoutError):
+                return False
+
+    def is_open(self, probe=0.05):
+        """True if the server has not closed the connection (nothing arrives
+        and no EOF within `probe` seconds)."""
+        return not self.wait_closed(probe)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def build_request(method="GET", path="/", headers=None, body=None, version="HTTP/1.1",
+                  host="localhost"):
+    lines = ["%s %s %s" % (method, path, version)]
+    hdrs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+    names = {n.lower() for n, _ in hdrs}
+    if host is not None and "host" not in names:
+        lines.append("Host: %s" % host)
+    if body is not None and "content-length" not in names and "transfer-encoding" not in names:
+        hdrs.append(("Content-Length", str(len(body))))
+    for n, v in hdrs:
+        lines.append("%s: %s" % (n, v))
+    data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if body is not None:
+        data += body if isinstance(body, bytes) else body.encode("latin-1")
+    return data
+
+
+def chunked(body, sizes=(7,)):
+    """Encode `body` with the chunked transfer coding, cycling chunk sizes."""
+    out = []
+    pos = 0
+    i = 0
+    while pos < len(body):
+        n = sizes[i % len(sizes)]
+        i += 1
+        piece = body[pos:pos + n]
+        pos += n
+        out.append(b"%x\r\n%s\r\n" % (len(piece), piece))
+    out.append(b"0\r\n\r\n")
+    return b"".join(out)
+
+
+# --------------------------------------------------------------------------
+# Server process management
+# --------------------------------------------------------------------------
+
+class Server:
+    def __init__(self, args, port, workdir, env=None, cwd=None):
+        self.args = args
+        self.port = port
+        self.workdir = Path(workdir)
+        self.stderr_path = self.workdir / ("iisd-%d.stderr" % port)
+        self.env = env
+        self.cwd = cwd
+        self.proc = None
+        self.clients = []
+        self.returncode = None
+
+    # -- lifecycle ------------------------------------------------------
+    def start(self):
+        if not IISD_BIN.exists():
+            pytest.fail("server binary %s does not exist (build it, or set IISD_BIN)" % IISD_BIN)
+        self._stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(IISD_BIN)] + [str(a) for a in self.args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
+            env=self.env, cwd=self.cwd,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.proc.poll() is not None:
+                pytest.fail("iisd exited with %s during start-up; stderr:\n%s"
+                            % (self.proc.returncode, self.stderr()))
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                pytest.fail("iisd did not accept on port %d within %.0fs; stderr:\n%s"
+                            % (self.port, START_TIMEOUT, self.stderr()))
+            time.sleep(0.02)
+
+    def terminate(self):
+        """Send SIGTERM and wait for the exit; returns the exit code (None on a hang)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.returncode = self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.returncode = None
+        self._stderr.close()
+        return self.returncode
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close_clients(self):
+        for c in self.clients:
+            c.close()
+        self.clients = []
+
+    # -- helpers --------------------------------------------------------
+    def client(self, timeout=IO_TIMEOUT):
+        c = RawClient(self.port, timeout=timeout)
+        self.clients.append(c)
+        return c
+
+    def get(self, path="/", method="GET", headers=None, body=None, version="HTTP/1.1",
+            timeout=IO_TIMEOUT):
+        """One request on a fresh connection; returns the Response."""
+        c = self.client(timeout)
+        try:
+            c.request(method, path, headers, body, version)
+            return c.read_response(head=(method == "HEAD"))
+        finally:
+            c.close()
+
+    def stderr(self):
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_lines(self):
+        out = []
+        for line in self.stderr().splitlines():
+            m = LOG_LINE_RE.match(line)
+            if m:
+                out.append((m.group(1).lower(), m.group(2)))
+        return out
+
+    def wait_for_log(self, predicate, timeout=2.0):
+        """Poll stderr until a parsed log line satisfies predicate(level, msg)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for level, msg in self.log_lines():
+                if predicate(level, msg):
+                    return level, msg
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.02)
+
+
+def read_trace(path):
+    return [line for line in Path(path).read_text().splitlines() if line]
+
+
+def wait_trace(path, predicate, timeout=5.0):
+    """Poll the trace file until predicate(lines) is true; return the lines."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = read_trace(path)
+        if predicate(lines):
+            return lines
+        if time.monotonic() > deadline:
+            return lines
+        time.sleep(0.02)
