@@ -27,7 +27,12 @@ DEB_DEPS  = gcc g++ make pkg-config libxml2-dev libcmocka-dev python3 python3-py
 
 .PHONY: all run test test-asan unit abi modules blackbox deps clean format check-format bench
 
-all: $(BUILD)/iisd $(BUILD)/iisd-module.pc
+all: $(BUILD)/iisd $(BUILD)/iisd-module.pc $(BUILD)/examples/hello.so
+
+$(BUILD)/examples/hello.so: examples/modules/hello.cpp $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CXX $<"
+	@$(CXX) -std=gnu++17 -shared -fPIC -Wall -Wextra -Werror -Iinclude $(SANITIZE) $< -o $@
 
 $(BUILD)/iisd: $(MAIN_OBJ) $(BUILD)/libiisd.a
 	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(BUILD)/libiisd.a -Wl,--no-whole-archive $(LDLIBS)
@@ -38,7 +43,8 @@ $(BUILD)/libiisd.a: $(LIB_OBJS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC  $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/iisd-module.pc: iisd-module.pc.in
 	@mkdir -p $(BUILD)
@@ -55,9 +61,10 @@ deps:
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	fi
 
+RUN_ARGS ?=
 run: deps
 	$(MAKE) all
-	$(BUILD)/iisd --path examples/site --port 8080
+	$(BUILD)/iisd --path examples/site --port 8080 $(RUN_ARGS)
 
 # ---- tests --------------------------------------------------------------
 test: deps

@@ -381,8 +381,6 @@ static bool head_ready(iisd_conn_t *c, bool *stop)
     if (rc == 0)
         return false;
     if (rc < 0) {
-        static const char *const why[] = {[0] = "malformed request"};
-        (void)why;
         const char *reason = rc == -414   ? "request line too long"
                              : rc == -431 ? "request header fields too large"
                              : rc == -501 ? "unsupported transfer coding"
@@ -1003,8 +1001,6 @@ static void conn_drive(iisd_conn_t *c)
     }
 }
 
-/* Marks a final send as waiting for the socket; used by the handler. */
-void iisd_conn_wait_send(iisd_conn_t *c);
 void iisd_conn_wait_send(iisd_conn_t *c)
 {
     c->state = ST_SENDING;

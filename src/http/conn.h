@@ -123,6 +123,8 @@ int iisd_conn_send(iisd_conn_t *c, bool final);
 /* Formats the IMF-fixdate for now into a per-thread cache (29 chars + NUL). */
 const char *iisd_http_date(void);
 
+/* A final send returned 1: the loop finishes it, then calls on_sent(). */
+void iisd_conn_wait_send(iisd_conn_t *c);
 /* The request is over: the handler has released c->app. On the owner thread. */
 void iisd_conn_request_done(iisd_conn_t *c);
 /* Continues driving the connection (after request_done outside on_request). */

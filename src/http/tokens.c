@@ -30,7 +30,7 @@
      (((IS_VCHAR(c) && (c) != '"' && (c) != '\\') || (c) >= 0x80 || (c) == ' ' || (c) == '\t')               \
           ? IISD_C_QDTEXT                                                                                    \
           : 0))
-#define LC(c) (((c) >= 'A' && (c) <= 'Z') ? (c) + 32 : (c))
+#define LC(c) ((uint8_t)(((c) >= 'A' && (c) <= 'Z') ? (c) + 32 : (c)))
 
 #define R4(f, b)  f(b), f(b + 1), f(b + 2), f(b + 3)
 #define R16(f, b) R4(f, b), R4(f, b + 4), R4(f, b + 8), R4(f, b + 12)

@@ -272,6 +272,7 @@ static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_Get
                                                     .Terminate = factory_Terminate};
 static IHttpModuleFactory factory = {&factory_vtbl};
 
+HRESULT WINAPI IISD_MODULE_ENTRY(StaticFileModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(StaticFileModule)(DWORD ver, IHttpModuleRegistrationInfo *info, IHttpServer *srv)
 {
     (void)ver;

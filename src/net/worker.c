@@ -3,6 +3,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 

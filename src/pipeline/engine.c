@@ -538,3 +538,52 @@ static enum iisd_yield on_sent(iisd_conn_t *c)
 }
 
 const iisd_http_handler_t iisd_pipeline_handler = {.on_request = on_request, .on_sent = on_sent};
+
+/* ---- process-level global notifications -------------------------------- */
+
+typedef struct {
+    IGlobalStopListeningProvider p;
+    bool graceful;
+} stop_prov_t;
+
+static VOID stop_SetErrorStatus(IGlobalStopListeningProvider *This, HRESULT hr)
+{
+    iisd_log(IISD_LOG_WARN, "a module reported HRESULT 0x%08X while the server stopped listening", (unsigned)hr);
+}
+
+static BOOL stop_DrainRequestsGracefully(IGlobalStopListeningProvider *This)
+{
+    return ((stop_prov_t *)This)->graceful;
+}
+
+static const struct {
+    void *offset_to_top, *rtti;
+    IGlobalStopListeningProviderVtbl v;
+} stop_vtbl = {NULL, NULL, {.SetErrorStatus = stop_SetErrorStatus, .DrainRequestsGracefully = stop_DrainRequestsGracefully}};
+
+void iisd_global_stop_listening(bool graceful)
+{
+    stop_prov_t p = {.p.lpVtbl = &stop_vtbl.v, .graceful = graceful};
+    iisd_global_notify((DWORD)bit_of(GL_STOP_LISTENING), (IHttpEventProvider *)&p.p);
+}
+
+static VOID tc_SetErrorStatus(IGlobalThreadCleanupProvider *This, HRESULT hr)
+{
+}
+
+static IHttpApplication *tc_GetApplication(IGlobalThreadCleanupProvider *This)
+{
+    /* api-status: partial: NULL (threads are not bound to one application) */
+    return NULL;
+}
+
+static const struct {
+    void *offset_to_top, *rtti;
+    IGlobalThreadCleanupProviderVtbl v;
+} tc_vtbl = {NULL, NULL, {.SetErrorStatus = tc_SetErrorStatus, .GetApplication = tc_GetApplication}};
+
+void iisd_global_thread_cleanup(void)
+{
+    IGlobalThreadCleanupProvider p = {.lpVtbl = &tc_vtbl.v};
+    iisd_global_notify((DWORD)bit_of(GL_THREAD_CLEANUP), (IHttpEventProvider *)&p);
+}

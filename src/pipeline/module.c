@@ -7,10 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
+#include <wctype.h>
 
 iisd_modules_t iisd_modules;
 
-static iisd_module_t *from_reg(IHttpModuleRegistrationInfo *p)
+static iisd_module_t *from_reg(IHttpModuleRegistrationInfo2 *p)
 {
     return (iisd_module_t *)p;
 }
@@ -31,17 +32,17 @@ int iisd_prio_parse(PCWSTR a)
     return -1;
 }
 
-static PCWSTR reg_GetName(IHttpModuleRegistrationInfo *This)
+static PCWSTR reg_GetName(IHttpModuleRegistrationInfo2 *This)
 {
     return from_reg(This)->wname;
 }
 
-static HTTP_MODULE_ID reg_GetId(IHttpModuleRegistrationInfo *This)
+static HTTP_MODULE_ID reg_GetId(IHttpModuleRegistrationInfo2 *This)
 {
     return iisd_module_id(from_reg(This));
 }
 
-static HRESULT reg_SetRequestNotifications(IHttpModuleRegistrationInfo *This, IHttpModuleFactory *f, DWORD rq,
+static HRESULT reg_SetRequestNotifications(IHttpModuleRegistrationInfo2 *This, IHttpModuleFactory *f, DWORD rq,
                                            DWORD post)
 {
     iisd_module_t *m = from_reg(This);
@@ -55,7 +56,7 @@ static HRESULT reg_SetRequestNotifications(IHttpModuleRegistrationInfo *This, IH
     return S_OK;
 }
 
-static HRESULT reg_SetGlobalNotifications(IHttpModuleRegistrationInfo *This, CGlobalModule *g, DWORD gl)
+static HRESULT reg_SetGlobalNotifications(IHttpModuleRegistrationInfo2 *This, CGlobalModule *g, DWORD gl)
 {
     iisd_module_t *m = from_reg(This);
     if (g == NULL)
@@ -78,12 +79,12 @@ static HRESULT set_prio(uint8_t *prio, DWORD mask, PCWSTR alias)
     return S_OK;
 }
 
-static HRESULT reg_SetPriorityForRequestNotification(IHttpModuleRegistrationInfo *This, DWORD rq, PCWSTR prio)
+static HRESULT reg_SetPriorityForRequestNotification(IHttpModuleRegistrationInfo2 *This, DWORD rq, PCWSTR prio)
 {
     return set_prio(from_reg(This)->rq_prio, rq, prio);
 }
 
-static HRESULT reg_SetPriorityForGlobalNotification(IHttpModuleRegistrationInfo *This, DWORD gl, PCWSTR prio)
+static HRESULT reg_SetPriorityForGlobalNotification(IHttpModuleRegistrationInfo2 *This, DWORD gl, PCWSTR prio)
 {
     return set_prio(from_reg(This)->gl_prio, gl, prio);
 }

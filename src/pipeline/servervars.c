@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *dup(iisd_hctx_t *h, const char *s, size_t n, size_t *len)
+static const char *sv_dup(iisd_hctx_t *h, const char *s, size_t n, size_t *len)
 {
     *len = n;
     return iisd_arena_strndup(h->arena, s, n);
@@ -18,14 +18,14 @@ static const char *fmt_ip(iisd_hctx_t *h, const struct sockaddr_in6 *sa, size_t 
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, sizeof(buf));
     else
         inet_ntop(AF_INET6, &sa->sin6_addr, buf, sizeof(buf));
-    return dup(h, buf, strlen(buf), len);
+    return sv_dup(h, buf, strlen(buf), len);
 }
 
 static const char *fmt_port(iisd_hctx_t *h, const struct sockaddr_in6 *sa, size_t *len)
 {
     char buf[8];
     int n = snprintf(buf, sizeof(buf), "%u", ntohs(sa->sin6_port)); /* same offset for AF_INET */
-    return dup(h, buf, (size_t)n, len);
+    return sv_dup(h, buf, (size_t)n, len);
 }
 
 /* "HTTP_USER_AGENT" -> the User-Agent header: '_' matches '-', case-insensitive. */
@@ -113,7 +113,7 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         }
     if (strncasecmp(name, "HTTP_", 5) == 0) {
         if (strcasecmp(name, "HTTP_URL") == 0)
-            return dup(h, hd->target, hd->target_len, len);
+            return sv_dup(h, hd->target, hd->target_len, len);
         if (strcasecmp(name, "HTTP_METHOD") == 0)
             name = "REQUEST_METHOD";
         else if (strcasecmp(name, "HTTP_VERSION") == 0)
@@ -127,14 +127,14 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         return h->url;
     }
     if (strcasecmp(name, "QUERY_STRING") == 0)
-        return dup(h, h->query, h->query_len, len);
+        return sv_dup(h, h->query, h->query_len, len);
     if (strcasecmp(name, "REQUEST_METHOD") == 0) {
         const char *m = h->method ? h->method : hd->method;
         *len = strlen(m);
         return m;
     }
     if (strcasecmp(name, "UNENCODED_URL") == 0 || strcasecmp(name, "CACHE_URL") == 0)
-        return dup(h, hd->target, hd->target_len, len);
+        return sv_dup(h, hd->target, hd->target_len, len);
     if (strcasecmp(name, "REMOTE_ADDR") == 0 || strcasecmp(name, "REMOTE_HOST") == 0)
         return fmt_ip(h, &h->c->remote, len);
     if (strcasecmp(name, "REMOTE_PORT") == 0)
@@ -144,35 +144,35 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
     if (strcasecmp(name, "SERVER_PORT") == 0)
         return fmt_port(h, &h->c->local, len);
     if (strcasecmp(name, "SERVER_PORT_SECURE") == 0)
-        return dup(h, "0", 1, len);
+        return sv_dup(h, "0", 1, len);
     if (strcasecmp(name, "HTTPS") == 0)
-        return dup(h, "off", 3, len);
+        return sv_dup(h, "off", 3, len);
     if (strcasecmp(name, "SERVER_PROTOCOL") == 0) {
         char v[16];
         int n = snprintf(v, sizeof(v), "HTTP/%u.%u", hd->version_major, hd->version_minor);
-        return dup(h, v, (size_t)n, len);
+        return sv_dup(h, v, (size_t)n, len);
     }
     if (strcasecmp(name, "SERVER_SOFTWARE") == 0)
-        return dup(h, "iisd/0.1", 8, len);
+        return sv_dup(h, "iisd/0.1", 8, len);
     if (strcasecmp(name, "GATEWAY_INTERFACE") == 0)
-        return dup(h, "CGI/1.1", 7, len);
+        return sv_dup(h, "CGI/1.1", 7, len);
     if (strcasecmp(name, "SERVER_NAME") == 0) {
         const char *host = hd->known[IISD_H_HOST].value;
         if (host && *host) {
             const char *colon = host[0] == '[' ? strchr(host, ']') : strchr(host, ':');
             size_t n = colon ? (size_t)(colon - host + (host[0] == '[')) : strlen(host);
-            return dup(h, host, n, len);
+            return sv_dup(h, host, n, len);
         }
         return fmt_ip(h, &h->c->local, len);
     }
     if (strcasecmp(name, "CONTENT_LENGTH") == 0) {
         char v[24];
         int n = snprintf(v, sizeof(v), "%lld", (long long)(hd->content_length > 0 ? hd->content_length : 0));
-        return dup(h, v, (size_t)n, len);
+        return sv_dup(h, v, (size_t)n, len);
     }
     if (strcasecmp(name, "CONTENT_TYPE") == 0) {
         const char *v = hd->known[IISD_H_CONTENT_TYPE].value;
-        return dup(h, v ? v : "", v ? hd->known[IISD_H_CONTENT_TYPE].len : 0, len);
+        return sv_dup(h, v ? v : "", v ? hd->known[IISD_H_CONTENT_TYPE].len : 0, len);
     }
     if (strcasecmp(name, "ALL_RAW") == 0)
         return all_headers(h, true, len);
@@ -181,10 +181,10 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
     if (strcasecmp(name, "INSTANCE_ID") == 0) {
         char v[12];
         int n = snprintf(v, sizeof(v), "%u", (unsigned)h->site_cfg->id);
-        return dup(h, v, (size_t)n, len);
+        return sv_dup(h, v, (size_t)n, len);
     }
     if (strcasecmp(name, "INSTANCE_NAME") == 0)
-        return dup(h, h->site_cfg->name, strlen(h->site_cfg->name), len);
+        return sv_dup(h, h->site_cfg->name, strlen(h->site_cfg->name), len);
     if (strcasecmp(name, "APPL_PHYSICAL_PATH") == 0 || strcasecmp(name, "DOCUMENT_ROOT") == 0) {
         char *v = iisd_arena_alloc(h->arena, h->site_cfg->root_len + 2);
         memcpy(v, h->site_cfg->root, h->site_cfg->root_len);
@@ -198,7 +198,7 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
     if (strcasecmp(name, "APPL_MD_PATH") == 0) {
         char v[48];
         int n = snprintf(v, sizeof(v), "/LM/W3SVC/%u/ROOT", (unsigned)h->site_cfg->id);
-        return dup(h, v, (size_t)n, len);
+        return sv_dup(h, v, (size_t)n, len);
     }
     if (strcasecmp(name, "PATH_TRANSLATED") == 0 || strcasecmp(name, "REQUEST_FILENAME") == 0 ||
         strcasecmp(name, "SCRIPT_FILENAME") == 0 || strcasecmp(name, "SCRIPT_TRANSLATED") == 0) {
@@ -207,8 +207,8 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         return iisd_arena_utf8_from_wcs(h->arena, w, wl, len);
     }
     if (strcasecmp(name, "APP_POOL_ID") == 0)
-        return dup(h, "DefaultAppPool", 14, len);
+        return sv_dup(h, "DefaultAppPool", 14, len);
     if (strcasecmp(name, "REQUEST_FLAGS") == 0)
-        return dup(h, "0", 1, len);
+        return sv_dup(h, "0", 1, len);
     return NULL;
 }

@@ -411,6 +411,15 @@ class Server:
         self._stderr.close()
         return self.returncode
 
+    def wait_exit(self, timeout=STOP_TIMEOUT):
+        """Wait for the process to exit by itself; returns the exit code (None on a hang)."""
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._stderr.close()
+        return self.returncode
+
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()

@@ -368,7 +368,7 @@ def test_sigterm_finishes_in_flight_request(sleep_srv):
         socket.create_connection(("127.0.0.1", sleep_srv.port), timeout=1).close()
     resp = c.read_response()
     assert (resp.status, resp.body) == (200, b"slept")
-    assert sleep_srv.terminate() == 0
+    assert sleep_srv.wait_exit() == 0, sleep_srv.stderr()
 
 
 def test_sigterm_with_idle_keep_alive_connection(server_factory, site):
