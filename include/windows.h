@@ -32,9 +32,10 @@
  *     harmless; there is no winsock.h to suppress.
  *   - DebugBreak() raises SIGTRAP. The iisd server ignores SIGTRAP, so in
  *     production it does nothing; under gdb it stops in the debugger.
- *   - Needs the GNU/POSIX feature set of glibc: fine for g++ (any -std) and
- *     for gcc -std=gnu11 or newer. With a strict -std=c11, define
- *     _DEFAULT_SOURCE (or _GNU_SOURCE) before including any system header.
+ *   - Needs C11 or C++11 and the POSIX 2008/GNU declarations of glibc:
+ *     fine for g++ (any -std) and gcc -std=gnu11. With a strict -std=c11 it
+ *     defines _DEFAULT_SOURCE itself when it is the first header included;
+ *     otherwise define _DEFAULT_SOURCE before any #include.
  *
  * Handles and file descriptors: where the API carries a HANDLE that is a file
  * on Windows (HTTP_DATA_CHUNK.FromFileHandle.FileHandle,
@@ -44,6 +45,20 @@
  */
 #ifndef IISD_WINDOWS_H
 #define IISD_WINDOWS_H
+
+/*
+ * Strict ISO C (-std=c11) hides the POSIX and GNU declarations the helpers
+ * use. Ask for them if no system header has been read yet; otherwise say
+ * what to do instead of failing with implicit-declaration errors.
+ */
+#if !defined(__cplusplus) && defined(__STRICT_ANSI__) && !defined(_DEFAULT_SOURCE) && !defined(_GNU_SOURCE) &&      \
+    !defined(_XOPEN_SOURCE) && !defined(_POSIX_C_SOURCE)
+#if defined(_FEATURES_H)
+#error "windows.h needs POSIX 2008 and GNU declarations: define _DEFAULT_SOURCE before any #include, or use -std=gnu11"
+#else
+#define _DEFAULT_SOURCE 1
+#endif
+#endif
 
 #include "sal.h"
 

@@ -163,22 +163,12 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    /* Modules: the built-ins, then <globalModules>, then --module, each enabled in that order. */
+    /* Modules: <globalModules>, then --module, each enabled in that order; then the built-in
+       handlers that the configuration does not name, last, as the catch-all StaticFile mapping
+       sits last in IIS's <handlers>. */
     char err[2048];
     iisd_module_t **enabled = NULL;
     unsigned nenabled = 0;
-    for (const iisd_builtin_t *b = iisd_builtins; b->name != NULL; b++) {
-        bool configured = false;
-        for (unsigned i = 0; i < cfg.nglobal; i++)
-            configured |= strcasecmp(cfg.global_modules[i].name, b->name) == 0;
-        if (configured)
-            continue;
-        iisd_module_t *m = iisd_module_load(b->name, NULL, err, sizeof(err));
-        if (m == NULL)
-            die("%s", err);
-        enabled = iisd_xrealloc(enabled, (nenabled + 1) * sizeof(*enabled));
-        enabled[nenabled++] = m;
-    }
     for (unsigned i = 0; i < cfg.nglobal; i++) {
         iisd_module_t *m = iisd_module_load(cfg.global_modules[i].name, cfg.global_modules[i].image, err, sizeof(err));
         if (m == NULL)
@@ -203,6 +193,16 @@ int main(int argc, char **argv)
     }
     for (unsigned i = 0; i < ncli; i++) {
         iisd_module_t *m = iisd_module_load(cli_mods[i].name, cli_mods[i].path, err, sizeof(err));
+        if (m == NULL)
+            die("%s", err);
+        enabled = iisd_xrealloc(enabled, (nenabled + 1) * sizeof(*enabled));
+        enabled[nenabled++] = m;
+    }
+
+    for (const iisd_builtin_t *b = iisd_builtins; b->name != NULL; b++) {
+        if (iisd_module_find(b->name) != NULL)
+            continue;
+        iisd_module_t *m = iisd_module_load(b->name, NULL, err, sizeof(err));
         if (m == NULL)
             die("%s", err);
         enabled = iisd_xrealloc(enabled, (nenabled + 1) * sizeof(*enabled));

@@ -64,6 +64,19 @@ static HRESULT mcc_SetModuleContext(IHttpModuleContextContainer *This, IHttpStor
     return S_OK;
 }
 
+/* The dispensed vtable's slots 0-1 take the derived `This` type; same object. */
+static IHttpStoredContext *dispensed_GetModuleContext(IDispensedHttpModuleContextContainer *This,
+                                                      HTTP_MODULE_ID moduleId)
+{
+    return mcc_GetModuleContext((IHttpModuleContextContainer *)This, moduleId);
+}
+
+static HRESULT dispensed_SetModuleContext(IDispensedHttpModuleContextContainer *This,
+                                          IHttpStoredContext *ppStoredContext, HTTP_MODULE_ID moduleId)
+{
+    return mcc_SetModuleContext((IHttpModuleContextContainer *)This, ppStoredContext, moduleId);
+}
+
 static void dispensed_ReleaseContainer(IDispensedHttpModuleContextContainer *This)
 {
     iisd_container_t *c = (iisd_container_t *)This;
@@ -87,8 +100,8 @@ static const struct {
 } dispensed_vtbl = {NULL,
                     NULL,
                     {
-                        .GetModuleContext = mcc_GetModuleContext,
-                        .SetModuleContext = mcc_SetModuleContext,
+                        .GetModuleContext = dispensed_GetModuleContext,
+                        .SetModuleContext = dispensed_SetModuleContext,
                         .ReleaseContainer = dispensed_ReleaseContainer,
                     }};
 

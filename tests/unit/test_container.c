@@ -195,9 +195,10 @@ static void test_dispensed(void **state)
     assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &b.iface, mid(2)), S_OK);
     assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &b.iface, mid(4)), HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
     assert_ptr_equal(mcc->lpVtbl->GetModuleContext(mcc, mid(4)), &a.iface);
-    /* the same slots reached through the derived vtable */
-    assert_ptr_equal((void *)d->lpVtbl->GetModuleContext, (void *)mcc->lpVtbl->GetModuleContext);
-    assert_ptr_equal((void *)d->lpVtbl->SetModuleContext, (void *)mcc->lpVtbl->SetModuleContext);
+    /* the same contexts reached through the derived vtable */
+    assert_ptr_equal(d->lpVtbl->GetModuleContext(d, mid(2)), &b.iface);
+    assert_int_equal(d->lpVtbl->SetModuleContext(d, &a.iface, mid(2)), HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
+    assert_null(d->lpVtbl->GetModuleContext(d, mid(3)));
 
     d->lpVtbl->ReleaseContainer(d); /* frees d: ASan/valgrind check the rest */
     assert_int_equal(cleanup_n, 2);

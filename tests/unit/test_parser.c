@@ -1001,6 +1001,29 @@ static void test_early_limit_detection(void **state)
     assert_int_equal(iisd_parse_head(&r.p, f, l0 + 20, &r.h, &lim, &r.a), 0);
     assert_int_equal(iisd_parse_head(&r.p, f, l0 + 21, &r.h, &lim, &r.a), -431);
 
+    /* obs-fold and a bad byte are reported on arrival, not when the line ends */
+    char fold[] = "GET / HTTP/1.1\r\nA: b\r\n c";
+    run_begin(&r, &c);
+    assert_int_equal(iisd_parse_head(&r.p, fold, 22, &r.h, NULL, &r.a), 0);
+    assert_int_equal(iisd_parse_head(&r.p, fold, 23, &r.h, NULL, &r.a), -400);
+    char ctl[] = "GET / HTTP/1.1\r\nA: b\x01xxxx";
+    run_begin(&r, &c);
+    assert_int_equal(iisd_parse_head(&r.p, ctl, 20, &r.h, NULL, &r.a), 0);
+    assert_int_equal(iisd_parse_head(&r.p, ctl, 21, &r.h, NULL, &r.a), -400);
+
+    /* the validated part of an unfinished line is not scanned again */
+    char part[] = "GET /abcdef HTTP/1.1\r\nHost: a\r\n\r\n";
+    run_begin(&r, &c);
+    assert_int_equal(iisd_parse_head(&r.p, part, 8, &r.h, NULL, &r.a), 0);
+    assert_int_equal(r.p.pos, 0);
+    assert_int_equal(r.p.scan, 8);
+    assert_int_equal(iisd_parse_head(&r.p, part, 21, &r.h, NULL, &r.a), 0); /* up to the CR */
+    assert_int_equal(r.p.scan, 20);
+    assert_int_equal(iisd_parse_head(&r.p, part, 25, &r.h, NULL, &r.a), 0);
+    assert_int_equal(r.p.pos, 22);
+    assert_int_equal(r.p.scan, 3);
+    assert_int_equal(iisd_parse_head(&r.p, part, sizeof(part) - 1, &r.h, NULL, &r.a), 33);
+
     /* an endless stream of valid header lines stops at max_head */
     lim = (iisd_parse_limits_t){.max_head = 100};
     char h[200];
