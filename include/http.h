@@ -38,10 +38,10 @@ typedef HTTP_OPAQUE_ID HTTP_URL_GROUP_ID, *PHTTP_URL_GROUP_ID;
 typedef HTTP_OPAQUE_ID HTTP_SERVER_SESSION_ID, *PHTTP_SERVER_SESSION_ID;
 typedef ULONGLONG HTTP_URL_CONTEXT;
 
-#define HTTP_NULL_ID            ((HTTP_OPAQUE_ID)0)
-#define HTTP_IS_NULL_ID(pid)    (HTTP_NULL_ID == *(pid))
-#define HTTP_SET_NULL_ID(pid)   (*(pid) = HTTP_NULL_ID)
-#define HTTP_BYTE_RANGE_TO_EOF  ((ULONGLONG)-1)
+#define HTTP_NULL_ID           ((HTTP_OPAQUE_ID)0)
+#define HTTP_IS_NULL_ID(pid)   (HTTP_NULL_ID == *(pid))
+#define HTTP_SET_NULL_ID(pid)  (*(pid) = HTTP_NULL_ID)
+#define HTTP_BYTE_RANGE_TO_EOF ((ULONGLONG)-1)
 
 /* ------------------------------------------------------------------------ */
 /* Flags                                                                    */
@@ -140,7 +140,8 @@ typedef enum _HTTP_HEADER_ID {
     HttpHeaderResponseMaximum = 30,
 
     HttpHeaderMaximum = 41
-} HTTP_HEADER_ID, *PHTTP_HEADER_ID;
+} HTTP_HEADER_ID;
+typedef HTTP_HEADER_ID *PHTTP_HEADER_ID;
 
 /* HTTP_REQUEST.Verb; unknown methods are HttpVerbUnknown plus pUnknownVerb. */
 typedef enum _HTTP_VERB {
@@ -165,7 +166,8 @@ typedef enum _HTTP_VERB {
     HttpVerbUNLOCK = 18,
     HttpVerbSEARCH = 19,
     HttpVerbMaximum = 20
-} HTTP_VERB, *PHTTP_VERB;
+} HTTP_VERB;
+typedef HTTP_VERB *PHTTP_VERB;
 
 /* Which member of the HTTP_DATA_CHUNK union is in use. */
 typedef enum _HTTP_DATA_CHUNK_TYPE {
@@ -176,18 +178,19 @@ typedef enum _HTTP_DATA_CHUNK_TYPE {
     HttpDataChunkTrailers = 4,
     HttpDataChunkFromWinHttpFastForwarding = 5,
     HttpDataChunkMaximum = 6
-} HTTP_DATA_CHUNK_TYPE, *PHTTP_DATA_CHUNK_TYPE;
+} HTTP_DATA_CHUNK_TYPE;
+typedef HTTP_DATA_CHUNK_TYPE *PHTTP_DATA_CHUNK_TYPE;
 
 typedef enum _HTTP_CACHE_POLICY_TYPE {
     HttpCachePolicyNocache = 0,
     HttpCachePolicyUserInvalidates = 1,
     HttpCachePolicyTimeToLive = 2,
     HttpCachePolicyMaximum = 3
-} HTTP_CACHE_POLICY_TYPE, *PHTTP_CACHE_POLICY_TYPE;
+} HTTP_CACHE_POLICY_TYPE;
+typedef HTTP_CACHE_POLICY_TYPE *PHTTP_CACHE_POLICY_TYPE;
 
-typedef enum _HTTP_LOG_DATA_TYPE {
-    HttpLogDataTypeFields = 0
-} HTTP_LOG_DATA_TYPE, *PHTTP_LOG_DATA_TYPE;
+typedef enum _HTTP_LOG_DATA_TYPE { HttpLogDataTypeFields = 0 } HTTP_LOG_DATA_TYPE;
+typedef HTTP_LOG_DATA_TYPE *PHTTP_LOG_DATA_TYPE;
 
 typedef enum _HTTP_REQUEST_INFO_TYPE {
     HttpRequestInfoTypeAuth = 0,
@@ -205,14 +208,16 @@ typedef enum _HTTP_REQUEST_INFO_TYPE {
     HttpRequestInfoTypeTransportIdleConnectionTimeout = 12,
     HttpRequestInfoTypeDscpTag = 13,
     HttpRequestInfoTypeInitialPacketTtl = 14
-} HTTP_REQUEST_INFO_TYPE, *PHTTP_REQUEST_INFO_TYPE;
+} HTTP_REQUEST_INFO_TYPE;
+typedef HTTP_REQUEST_INFO_TYPE *PHTTP_REQUEST_INFO_TYPE;
 
 typedef enum _HTTP_RESPONSE_INFO_TYPE {
     HttpResponseInfoTypeMultipleKnownHeaders = 0,
     HttpResponseInfoTypeAuthenticationProperty = 1,
     HttpResponseInfoTypeQoSProperty = 2,
     HttpResponseInfoTypeChannelBind = 3
-} HTTP_RESPONSE_INFO_TYPE, *PHTTP_RESPONSE_INFO_TYPE;
+} HTTP_RESPONSE_INFO_TYPE;
+typedef HTTP_RESPONSE_INFO_TYPE *PHTTP_RESPONSE_INFO_TYPE;
 
 typedef enum _HTTP_REQUEST_AUTH_TYPE {
     HttpRequestAuthTypeNone = 0,
@@ -221,7 +226,8 @@ typedef enum _HTTP_REQUEST_AUTH_TYPE {
     HttpRequestAuthTypeNTLM = 3,
     HttpRequestAuthTypeNegotiate = 4,
     HttpRequestAuthTypeKerberos = 5
-} HTTP_REQUEST_AUTH_TYPE, *PHTTP_REQUEST_AUTH_TYPE;
+} HTTP_REQUEST_AUTH_TYPE;
+typedef HTTP_REQUEST_AUTH_TYPE *PHTTP_REQUEST_AUTH_TYPE;
 
 /* Property ids for IHttpServer3::QueryRequestProperty (sequential, from 0). */
 typedef enum _HTTP_REQUEST_PROPERTY {
@@ -240,7 +246,8 @@ typedef enum _HTTP_REQUEST_PROPERTY {
     HttpRequestPropertyTransportIdleConnectionTimeout = 12,
     HttpRequestPropertyDscpTag = 13,
     HttpRequestPropertyTlsCipherInfo = 14
-} HTTP_REQUEST_PROPERTY, *PHTTP_REQUEST_PROPERTY;
+} HTTP_REQUEST_PROPERTY;
+typedef HTTP_REQUEST_PROPERTY *PHTTP_REQUEST_PROPERTY;
 
 /* ------------------------------------------------------------------------ */
 /* Structures                                                               */
@@ -251,12 +258,14 @@ typedef struct _HTTP_VERSION {
     USHORT MinorVersion;
 } HTTP_VERSION, *PHTTP_VERSION;
 
+/* clang-format off */
 #define HTTP_VERSION_UNKNOWN {0, 0}
 #define HTTP_VERSION_0_9     {0, 9}
 #define HTTP_VERSION_1_0     {1, 0}
 #define HTTP_VERSION_1_1     {1, 1}
 #define HTTP_VERSION_2_0     {2, 0}
 #define HTTP_VERSION_3_0     {3, 0}
+/* clang-format on */
 
 /* A known header: value only, the name is implied by its HTTP_HEADER_ID. */
 typedef struct _HTTP_KNOWN_HEADER {
@@ -383,43 +392,35 @@ typedef struct _HTTP_MULTIPLE_KNOWN_HEADERS {
  * derive from V1 (so a V2 pointer converts to a V1 pointer); in C they
  * repeat the V1 members. The layout is the same either way.
  */
-#define IISD_HTTP_REQUEST_V1_MEMBERS                                                                          \
-    ULONG Flags;                                                                                              \
-    HTTP_CONNECTION_ID ConnectionId;                                                                          \
-    HTTP_REQUEST_ID RequestId;                                                                                \
-    HTTP_URL_CONTEXT UrlContext;                                                                              \
-    HTTP_VERSION Version;                                                                                     \
-    HTTP_VERB Verb;                                                                                           \
-    USHORT UnknownVerbLength; /* bytes */                                                                     \
-    USHORT RawUrlLength;      /* bytes */                                                                     \
-    PCSTR pUnknownVerb;                                                                                       \
-    PCSTR pRawUrl;                                                                                            \
-    HTTP_COOKED_URL CookedUrl;                                                                                \
-    HTTP_TRANSPORT_ADDRESS Address;                                                                           \
-    HTTP_REQUEST_HEADERS Headers;                                                                             \
-    ULONGLONG BytesReceived;                                                                                  \
-    USHORT EntityChunkCount;                                                                                  \
-    PHTTP_DATA_CHUNK pEntityChunks;                                                                           \
-    HTTP_RAW_CONNECTION_ID RawConnectionId;                                                                   \
+#define IISD_HTTP_REQUEST_V1_MEMBERS                                                                         \
+    ULONG Flags;                                                                                             \
+    HTTP_CONNECTION_ID ConnectionId;                                                                         \
+    HTTP_REQUEST_ID RequestId;                                                                               \
+    HTTP_URL_CONTEXT UrlContext;                                                                             \
+    HTTP_VERSION Version;                                                                                    \
+    HTTP_VERB Verb;                                                                                          \
+    USHORT UnknownVerbLength; /* bytes */                                                                    \
+    USHORT RawUrlLength;      /* bytes */                                                                    \
+    PCSTR pUnknownVerb;                                                                                      \
+    PCSTR pRawUrl;                                                                                           \
+    HTTP_COOKED_URL CookedUrl;                                                                               \
+    HTTP_TRANSPORT_ADDRESS Address;                                                                          \
+    HTTP_REQUEST_HEADERS Headers;                                                                            \
+    ULONGLONG BytesReceived;                                                                                 \
+    USHORT EntityChunkCount;                                                                                 \
+    PHTTP_DATA_CHUNK pEntityChunks;                                                                          \
+    HTTP_RAW_CONNECTION_ID RawConnectionId;                                                                  \
     PHTTP_SSL_INFO pSslInfo;
 
-#define IISD_HTTP_REQUEST_V2_MEMBERS                                                                          \
-    USHORT RequestInfoCount;                                                                                  \
-    PHTTP_REQUEST_INFO pRequestInfo;
-
-#define IISD_HTTP_RESPONSE_V1_MEMBERS                                                                         \
-    ULONG Flags;                                                                                              \
-    HTTP_VERSION Version;                                                                                     \
-    USHORT StatusCode;                                                                                        \
-    USHORT ReasonLength; /* bytes */                                                                          \
-    PCSTR pReason;                                                                                            \
-    HTTP_RESPONSE_HEADERS Headers;                                                                            \
-    USHORT EntityChunkCount;                                                                                  \
+#define IISD_HTTP_RESPONSE_V1_MEMBERS                                                                        \
+    ULONG Flags;                                                                                             \
+    HTTP_VERSION Version;                                                                                    \
+    USHORT StatusCode;                                                                                       \
+    USHORT ReasonLength; /* bytes */                                                                         \
+    PCSTR pReason;                                                                                           \
+    HTTP_RESPONSE_HEADERS Headers;                                                                           \
+    USHORT EntityChunkCount;                                                                                 \
     PHTTP_DATA_CHUNK pEntityChunks;
-
-#define IISD_HTTP_RESPONSE_V2_MEMBERS                                                                         \
-    USHORT ResponseInfoCount;                                                                                 \
-    PHTTP_RESPONSE_INFO pResponseInfo;
 
 typedef struct _HTTP_REQUEST_V1 {
     IISD_HTTP_REQUEST_V1_MEMBERS
@@ -431,21 +432,25 @@ typedef struct _HTTP_RESPONSE_V1 {
 
 #ifdef __cplusplus
 typedef struct _HTTP_REQUEST_V2 : _HTTP_REQUEST_V1 {
-    IISD_HTTP_REQUEST_V2_MEMBERS
+    USHORT RequestInfoCount;
+    PHTTP_REQUEST_INFO pRequestInfo;
 } HTTP_REQUEST_V2, *PHTTP_REQUEST_V2;
 
 typedef struct _HTTP_RESPONSE_V2 : _HTTP_RESPONSE_V1 {
-    IISD_HTTP_RESPONSE_V2_MEMBERS
+    USHORT ResponseInfoCount;
+    PHTTP_RESPONSE_INFO pResponseInfo;
 } HTTP_RESPONSE_V2, *PHTTP_RESPONSE_V2;
 #else
 typedef struct _HTTP_REQUEST_V2 {
     IISD_HTTP_REQUEST_V1_MEMBERS
-    IISD_HTTP_REQUEST_V2_MEMBERS
+    USHORT RequestInfoCount;
+    PHTTP_REQUEST_INFO pRequestInfo;
 } HTTP_REQUEST_V2, *PHTTP_REQUEST_V2;
 
 typedef struct _HTTP_RESPONSE_V2 {
     IISD_HTTP_RESPONSE_V1_MEMBERS
-    IISD_HTTP_RESPONSE_V2_MEMBERS
+    USHORT ResponseInfoCount;
+    PHTTP_RESPONSE_INFO pResponseInfo;
 } HTTP_RESPONSE_V2, *PHTTP_RESPONSE_V2;
 #endif
 

@@ -54,6 +54,12 @@
  * Linux conventions (see windows.h and http.h): WCHAR is wchar_t (UTF-32);
  * file HANDLEs carry file descriptors (IisdFdToHandle/IisdHandleToFd);
  * PSOCKADDR is a native Linux socket address.
+ *
+ * Building a module: g++ -shared -fPIC -I include (add -fvisibility=hidden
+ * to export nothing but RegisterModule). The server loads modules with
+ * dlopen(RTLD_LOCAL), so the weak C++ symbols every module defines
+ * (vtables of its classes, CHttpModule's vtable) never clash.
+ * See docs/c-binding.md for the full description.
  */
 #ifndef IISD_HTTPSERV_H
 #define IISD_HTTPSERV_H
@@ -510,17 +516,24 @@ static const GUID IID_IGlobalSuspendProcessCallback = {
 #endif
 
 /** Handed to RegisterModule: names the module and records which request and global notifications it wants,
- * and at which priority. (IID 07e5beb3-b798-459d-a98a-e6c485b2b3bc) */
+ * and at which priority. (IID 07e5beb3-b798-459d-a98a-e6c485b2b3bc)
+ */
 class IHttpModuleRegistrationInfo
 {
   public:
+    /** The name the module is configured under (<globalModules>). */
     virtual PCWSTR GetName() const = 0;
+    /** Opaque id of this module; the key for module context containers. */
     virtual HTTP_MODULE_ID GetId() const = 0;
+    /** Registers the factory and the RQ_* masks (events, post-events); ERROR_ALREADY_EXISTS the second time.
+     */
     virtual HRESULT SetRequestNotifications(_In_ IHttpModuleFactory *pModuleFactory,
                                             _In_ DWORD dwRequestNotifications,
                                             _In_ DWORD dwPostRequestNotifications) = 0;
+    /** Registers the module's CGlobalModule object and its GL_* mask. */
     virtual HRESULT SetGlobalNotifications(_In_ CGlobalModule *pGlobalModule,
                                            _In_ DWORD dwGlobalNotifications) = 0;
+    /** pszPriority is a PRIORITY_ALIAS_* string; the mask may hold several RQ_* bits. */
     virtual HRESULT SetPriorityForRequestNotification(_In_ DWORD dwRequestNotification,
                                                       _In_ PCWSTR pszPriority) = 0;
     virtual HRESULT SetPriorityForGlobalNotification(_In_ DWORD dwGlobalNotification,
@@ -528,7 +541,8 @@ class IHttpModuleRegistrationInfo
 };
 
 /** IHttpModuleRegistrationInfo extension that sets the priority of post-notifications. (IID
- * 4fd11cbf-8cc5-418e-8000-c9e765f88533) */
+ * 4fd11cbf-8cc5-418e-8000-c9e765f88533)
+ */
 class IHttpModuleRegistrationInfo2 : public IHttpModuleRegistrationInfo
 {
   public:
@@ -537,24 +551,30 @@ class IHttpModuleRegistrationInfo2 : public IHttpModuleRegistrationInfo
 };
 
 /** Implemented by the module: creates one CHttpModule per request; Terminate is called when the module is
- * unloaded. (IID ba32d330-9ea8-4b9e-89f1-8c76a323277f) */
+ * unloaded. (IID ba32d330-9ea8-4b9e-89f1-8c76a323277f)
+ */
 class IHttpModuleFactory
 {
   public:
+    /** Creates the module object for one request; pAllocator memory lives until the request ends. */
     virtual HRESULT GetHttpModule(_Out_ CHttpModule **ppModule, _In_ IModuleAllocator *pAllocator) = 0;
+    /** The module is being unloaded: release the factory. */
     virtual VOID Terminate() = 0;
 };
 
 /** Server allocator whose memory lives as long as the current request. (IID
- * 85c1679c-0b21-491c-afb5-c7b5c86464c4) */
+ * 85c1679c-0b21-491c-afb5-c7b5c86464c4)
+ */
 class IModuleAllocator
 {
   public:
+    /** Returns request-lifetime memory (never freed by the module). */
     virtual VOID *AllocateMemory(_In_ DWORD cbAllocation) = 0;
 };
 
 /** Process-wide server services handed to RegisterModule: thread pool, caches, file monitors, recycling,
- * custom notifications. (IID eda2a40f-fb92-4d6d-b52b-c8c207380b4e) */
+ * custom notifications. (IID eda2a40f-fb92-4d6d-b52b-c8c207380b4e)
+ */
 class IHttpServer
 {
   public:
@@ -566,7 +586,9 @@ class IHttpServer
     virtual VOID DecrementThreadCount() = 0;
     virtual VOID ReportUnhealthy(_In_ PCWSTR pszReasonString, _In_ HRESULT hrReason) = 0;
     virtual VOID RecycleProcess(_In_ PCWSTR pszReason) = 0;
+    /** The configuration system's COM object (opaque in iisd). */
     virtual IAppHostAdminManager *GetAdminManager() const = 0;
+    /** Opens, and optionally caches, a file; in iisd its handle is a file descriptor. */
     virtual HRESULT GetFileInfo(_In_ PCWSTR pszPhysicalPath, _In_ HANDLE hUserToken, _In_ PSID pSid,
                                 _In_ PCWSTR pszChangeNotificationPath, _In_ HANDLE hChangeNotificationToken,
                                 _In_ BOOL fCache, _Out_ IHttpFileInfo **ppFileInfo,
@@ -575,6 +597,7 @@ class IHttpServer
     virtual HRESULT DoCacheOperation(_In_ CACHE_OPERATION cacheOperation, _In_ IHttpCacheKey *pCacheKey,
                                      _Out_ IHttpCacheSpecificData **ppCacheSpecificData,
                                      _In_opt_ IHttpTraceContext *pHttpTraceContext = NULL) = 0;
+    /** Raises GL_CUSTOM_NOTIFICATION with a module-provided provider object. */
     virtual GLOBAL_NOTIFICATION_STATUS
     NotifyCustomNotification(_In_ ICustomNotificationProvider *pCustomOutput) = 0;
     virtual IHttpPerfCounterInfo *GetPerfCounterInfo() = 0;
@@ -596,12 +619,14 @@ class IHttpServer
     virtual IHttpTraceContext *GetTraceContext() const = 0;
     virtual HRESULT RegisterFileChangeMonitor(_In_ PCWSTR pszPath, _In_ HANDLE hToken,
                                               _Out_ IHttpFileMonitor **ppFileMonitor) = 0;
+    /** HTTP_SERVER_INTERFACE_V2 yields IHttpServer2, HTTP_SERVER_INTERFACE_V3 yields IHttpServer3. */
     virtual HRESULT GetExtendedInterface(_In_ HTTP_SERVER_INTERFACE_VERSION version,
                                          _Out_ PVOID *ppInterface) = 0;
 };
 
 /** IHttpServer extension: tokens, the app-pool configuration file, metadata lookup and the extended-interface
- * query by IID. (IID 34af637e-afe8-4556-bcc1-767f8e0b4a4e) */
+ * query by IID. (IID 34af637e-afe8-4556-bcc1-767f8e0b4a4e)
+ */
 class IHttpServer2 : public IHttpServer
 {
   public:
@@ -610,6 +635,9 @@ class IHttpServer2 : public IHttpServer
                              _In_opt_ PSOCKADDR pSockAddr = NULL,
                              _In_opt_ IHttpTraceContext *pHttpTraceContext = NULL) = 0;
     virtual PCWSTR GetAppPoolConfigFile(_Out_ DWORD *pcchConfigFilePath = NULL) const = 0;
+    /** Converts pInput, an interface with IID Version1, into the interface with IID Version2 (see
+     * HttpGetExtendedInterface).
+     */
     virtual HRESULT GetExtendedInterface(_In_ REFGUID Version1, _In_ PVOID pInput, _In_ REFGUID Version2,
                                          _Out_ PVOID *ppOutput) = 0;
     virtual HRESULT GetMetadata(_In_ PCWSTR pszSiteName, _In_ PCWSTR pszUrl,
@@ -618,7 +646,8 @@ class IHttpServer2 : public IHttpServer
 };
 
 /** IHttpServer2 extension that reads transport-level properties of a request. (IID
- * f7a66d59-c0a2-48b5-a88f-be5975c960fb) */
+ * f7a66d59-c0a2-48b5-a88f-be5975c960fb)
+ */
 class IHttpServer3 : public IHttpServer2
 {
   public:
@@ -630,7 +659,8 @@ class IHttpServer3 : public IHttpServer2
 };
 
 /** One request on its way through the pipeline: request, response, user, site, module storage, child
- * requests. (IID 424c1b8c-a1ba-44d7-ac98-9f8f457701a5) */
+ * requests. (IID 424c1b8c-a1ba-44d7-ac98-9f8f457701a5)
+ */
 class IHttpContext
 {
   public:
@@ -642,22 +672,29 @@ class IHttpContext
     virtual BOOL GetResponseHeadersSent() const = 0;
     virtual IHttpUser *GetUser() const = 0;
     virtual IHttpModuleContextContainer *GetModuleContextContainer() = 0;
+    /** Resumes a pending request on the calling thread. */
     virtual VOID IndicateCompletion(_In_ REQUEST_NOTIFICATION_STATUS notificationStatus) = 0;
+    /** Resumes a pending request on a pool thread; OnAsyncCompletion receives cbBytes. */
     virtual HRESULT PostCompletion(_In_ DWORD cbBytes) = 0;
     virtual VOID DisableNotifications(_In_ DWORD dwNotifications, _In_ DWORD dwPostNotifications) = 0;
     virtual BOOL GetNextNotification(_In_ REQUEST_NOTIFICATION_STATUS status, _Out_ DWORD *pdwNotification,
                                      _Out_ BOOL *pfIsPostNotification, _Out_ CHttpModule **ppModuleInfo,
                                      _Out_ IHttpEventProvider **ppRequestOutput) = 0;
     virtual BOOL GetIsLastNotification(_In_ REQUEST_NOTIFICATION_STATUS status) = 0;
+    /** Runs a child request created by CloneContext (asynchronous only). */
     virtual HRESULT ExecuteRequest(_In_ BOOL fAsync, _In_ IHttpContext *pHttpContext,
                                    _In_ DWORD dwExecuteFlags, _In_ IHttpUser *pHttpUser,
                                    _Out_ BOOL *pfCompletionExpected = NULL) = 0;
     virtual DWORD GetExecuteFlags() const = 0;
+    /** Server variable as a wide string; ERROR_INVALID_INDEX if it does not exist. */
     virtual HRESULT GetServerVariable(_In_ PCSTR pszVariableName, _Out_ PCWSTR *ppszValue,
                                       _Out_ DWORD *pcchValueLength) = 0;
+    /** Server variable as an 8-bit string; ERROR_INVALID_INDEX if it does not exist. */
     virtual HRESULT GetServerVariable(_In_ PCSTR pszVariableName, _Out_ PCSTR *ppszValue,
                                       _Out_ DWORD *pcchValueLength) = 0;
+    /** Sets (or creates) a server variable. */
     virtual HRESULT SetServerVariable(PCSTR pszVariableName, PCWSTR pszVariableValue) = 0;
+    /** Memory that is freed automatically when the request ends. */
     virtual VOID *AllocateRequestMemory(_In_ DWORD cbAllocation) = 0;
     virtual IHttpUrlInfo *GetUrlInfo() = 0;
     virtual IMetadataInfo *GetMetadata() = 0;
@@ -667,6 +704,7 @@ class IHttpContext
     virtual IScriptMapInfo *GetScriptMap() const = 0;
     virtual VOID SetRequestHandled() = 0;
     virtual IHttpFileInfo *GetFileInfo() const = 0;
+    /** *pcbPhysicalPath counts bytes; ERROR_INSUFFICIENT_BUFFER returns the size needed. */
     virtual HRESULT MapPath(_In_ PCWSTR pszUrl, _Inout_ PWSTR pszPhysicalPath,
                             _Inout_ DWORD *pcbPhysicalPath) = 0;
     virtual HRESULT NotifyCustomNotification(_In_ ICustomNotificationProvider *pCustomOutput,
@@ -681,6 +719,7 @@ class IHttpContext
                              _Out_ DWORD *pdwAsyncNotification = NULL,
                              _Out_ DWORD *pdwAsyncNotificationStartTickCount = NULL) const = 0;
     virtual IHttpTraceContext *GetTraceContext() const = 0;
+    /** Synchronisation helper for managed code; modules should not call it. */
     virtual HRESULT GetServerVarChanges(_In_ DWORD dwOldChangeNumber, _Out_ DWORD *pdwNewChangeNumber,
                                         _Inout_ DWORD *pdwVariableSnapshot,
                                         _Inout_ PCSTR **ppVariableNameSnapshot,
@@ -691,13 +730,15 @@ class IHttpContext
     virtual HRESULT MapHandler(_In_ DWORD dwSiteId, _In_ PCWSTR pszSiteName, _In_ PCWSTR pszUrl,
                                _In_ PCSTR pszVerb, _Out_ IScriptMapInfo **ppScriptMap,
                                _In_ BOOL fIgnoreWildcardMappings = FALSE) = 0;
+    /** Deprecated and without defined versions: use HttpGetExtendedInterface. */
     IISD_DEPRECATED("use HttpGetExtendedInterface instead")
-    virtual HRESULT
-        GetExtendedInterface(_In_ HTTP_CONTEXT_INTERFACE_VERSION version, _Out_ PVOID *ppInterface) = 0;
+    virtual HRESULT GetExtendedInterface(_In_ HTTP_CONTEXT_INTERFACE_VERSION version,
+                                         _Out_ PVOID *ppInterface) = 0;
 };
 
 /** IHttpContext extension that exposes the user of the original request. (IID
- * c986182c-cf4a-4482-8205-0dbbc1fd6cee) */
+ * c986182c-cf4a-4482-8205-0dbbc1fd6cee)
+ */
 class IHttpContext2 : public IHttpContext
 {
   public:
@@ -705,19 +746,22 @@ class IHttpContext2 : public IHttpContext
 };
 
 /** IHttpContext2 extension: named context storage, full-duplex I/O, server-variable inheritance, completion
- * through a callback. (IID bf53c022-ca4b-4349-a38e-a4b78ad897fb) */
+ * through a callback. (IID bf53c022-ca4b-4349-a38e-a4b78ad897fb)
+ */
 class IHttpContext3 : public IHttpContext2
 {
   public:
     virtual INamedContextContainer *GetNamedContextContainer() = 0;
     virtual VOID EnableFullDuplex() = 0;
     virtual HRESULT InheritServerVariable(_In_ PCSTR szName, _In_ BOOL fFailIfNotExist = FALSE) = 0;
+    /** Resumes a pending request by calling pfnCompletionRoutine (C name PostCompletionEx). */
     virtual HRESULT PostCompletion(DWORD cbBytes, LPOVERLAPPED_COMPLETION_ROUTINE pfnCompletionRoutine,
                                    VOID *pvCompletionContext) = 0;
 };
 
 /** IHttpContext3 extension that reports the request start time and elapsed time in milliseconds. (IID
- * 2c9463d8-4ec4-4622-8917-d486321a9443) */
+ * 2c9463d8-4ec4-4622-8917-d486321a9443)
+ */
 class IHttpContext4 : public IHttpContext3
 {
   public:
@@ -726,15 +770,19 @@ class IHttpContext4 : public IHttpContext3
 };
 
 /** The client request: method, URL, headers, entity body, addresses, client certificate; modules may rewrite
- * parts of it. (IID e8698f7e-576e-4cac-a309-67435355faef) */
+ * parts of it. (IID e8698f7e-576e-4cac-a309-67435355faef)
+ */
 class IHttpRequest
 {
   public:
+    /** The parsed request in http.h layout; a module may change it. */
     virtual HTTP_REQUEST *GetRawHttpRequest() = 0;
     virtual const HTTP_REQUEST *GetRawHttpRequest() const = 0;
+    /** Header value (NULL if absent) and its length without the terminator. */
     virtual PCSTR GetHeader(_In_ PCSTR pszHeaderName, _Out_ USHORT *pcchHeaderValue = NULL) const = 0;
     virtual PCSTR GetHeader(_In_ HTTP_HEADER_ID ulHeaderIndex,
                             _Out_ USHORT *pcchHeaderValue = NULL) const = 0;
+    /** fReplace FALSE appends to an existing value, comma separated. */
     virtual HRESULT SetHeader(_In_ PCSTR pszHeaderName, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
                               _In_ BOOL fReplace) = 0;
     virtual HRESULT SetHeader(_In_ HTTP_HEADER_ID ulHeaderIndex, _In_ PCSTR pszHeaderValue,
@@ -743,14 +791,19 @@ class IHttpRequest
     virtual HRESULT DeleteHeader(_In_ HTTP_HEADER_ID ulHeaderIndex) = 0;
     virtual PCSTR GetHttpMethod() const = 0;
     virtual HRESULT SetHttpMethod(_In_ PCSTR pszHttpMethod) = 0;
+    /** Rewrites the request URL (wide and 8-bit forms). */
     virtual HRESULT SetUrl(_In_ PCWSTR pszUrl, _In_ DWORD cchUrl, _In_ BOOL fResetQueryString) = 0;
     virtual HRESULT SetUrl(_In_ PCSTR pszUrl, _In_ DWORD cchUrl, _In_ BOOL fResetQueryString) = 0;
     virtual BOOL GetUrlChanged() const = 0;
     virtual PCWSTR GetForwardedUrl() const = 0;
     virtual PSOCKADDR GetLocalAddress() const = 0;
     virtual PSOCKADDR GetRemoteAddress() const = 0;
+    /** Reads body bytes, ERROR_HANDLE_EOF at the end; if asynchronous and *pfCompletionPending, return
+     * RQ_NOTIFICATION_PENDING.
+     */
     virtual HRESULT ReadEntityBody(_Out_ VOID *pvBuffer, _In_ DWORD cbBuffer, _In_ BOOL fAsync,
                                    _Out_ DWORD *pcbBytesReceived, _Out_ BOOL *pfCompletionPending = NULL) = 0;
+    /** Puts data in front of the unread body; the buffer is not copied and must outlive the request. */
     virtual HRESULT InsertEntityBody(_In_ VOID *pvBuffer, _In_ DWORD cbBuffer) = 0;
     virtual DWORD GetRemainingEntityBytes() = 0;
     virtual VOID GetHttpVersion(_Out_ USHORT *pMajorVersion, _Out_ USHORT *pMinorVersion) const = 0;
@@ -758,6 +811,7 @@ class IHttpRequest
                                          _Out_ BOOL *pfClientCertNegotiated) = 0;
     virtual HRESULT NegotiateClientCertificate(_In_ BOOL fAsync, _Out_ BOOL *pfCompletionPending = NULL) = 0;
     virtual DWORD GetSiteId() const = 0;
+    /** Synchronisation helper for managed code; modules should not call it. */
     virtual HRESULT GetHeaderChanges(_In_ DWORD dwOldChangeNumber, _Out_ DWORD *pdwNewChangeNumber,
                                      _Inout_ PCSTR knownHeaderSnapshot[HttpHeaderRequestMaximum],
                                      _Inout_ DWORD *pdwUnknownHeaderSnapshot,
@@ -769,7 +823,8 @@ class IHttpRequest
 };
 
 /** IHttpRequest extension that returns the channel binding token of the connection. (IID
- * d9244ae1-51f8-4aa1-a66d-19277c33e610) */
+ * d9244ae1-51f8-4aa1-a66d-19277c33e610)
+ */
 class IHttpRequest2 : public IHttpRequest
 {
   public:
@@ -777,10 +832,12 @@ class IHttpRequest2 : public IHttpRequest
 };
 
 /** IHttpRequest2 extension: entity-body reads that complete through a per-call callback. (IID
- * b32e4e0f-4057-4feb-aeab-7b69c03c6314) */
+ * b32e4e0f-4057-4feb-aeab-7b69c03c6314)
+ */
 class IHttpRequest3 : public IHttpRequest2
 {
   public:
+    /** ReadEntityBody that completes through pfnCompletionCallback (C name ReadEntityBodyEx). */
     virtual HRESULT ReadEntityBody(_Out_ VOID *pvBuffer, _In_ DWORD cbBuffer, _In_ BOOL fAsync,
                                    _In_ PFN_ASYNC_COMPLETION pfnCompletionCallback,
                                    _In_ VOID *pvCompletionContext, _Out_ DWORD *pcbBytesReceived,
@@ -791,50 +848,64 @@ class IHttpRequest3 : public IHttpRequest2
 class IHttpRequest4 : public IHttpRequest3
 {
   public:
+    /** ReadEntityBody with flags (C name ReadEntityBodyWithFlags). */
     virtual HRESULT ReadEntityBody(_Out_ VOID *pvBuffer, _In_ DWORD cbBuffer, _In_ BOOL fAsync,
                                    _In_ ULONG ulFlags, _Out_ DWORD *pcbBytesReceived,
                                    _Out_ BOOL *pfCompletionPending = NULL) = 0;
 };
 
 /** The response being built: status, headers, body chunks, buffering, flushing, redirection, connection
- * control. (IID 7e1c6b38-628f-4e6c-95dc-41237eb7f95e) */
+ * control. (IID 7e1c6b38-628f-4e6c-95dc-41237eb7f95e)
+ */
 class IHttpResponse
 {
   public:
+    /** The response in http.h layout; a module may change it. */
     virtual HTTP_RESPONSE *GetRawHttpResponse() = 0;
     virtual const HTTP_RESPONSE *GetRawHttpResponse() const = 0;
     virtual IHttpCachePolicy *GetCachePolicy() = 0;
+    /** Sets status, reason and sub-status; fTrySkipCustomErrors keeps custom error pages away. */
     virtual HRESULT SetStatus(_In_ USHORT statusCode, _In_ PCSTR pszReason, _In_ USHORT uSubStatus = 0,
                               _In_ HRESULT hrErrorToReport = S_OK,
                               _In_opt_ IAppHostConfigException *pException = NULL,
                               _In_ BOOL fTrySkipCustomErrors = FALSE) = 0;
+    /** fReplace FALSE appends to an existing value, comma separated. */
     virtual HRESULT SetHeader(_In_ PCSTR pszHeaderName, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
                               _In_ BOOL fReplace) = 0;
     virtual HRESULT SetHeader(_In_ HTTP_HEADER_ID ulHeaderIndex, _In_ PCSTR pszHeaderValue,
                               _In_ USHORT cchHeaderValue, _In_ BOOL fReplace) = 0;
     virtual HRESULT DeleteHeader(_In_ PCSTR pszHeaderName) = 0;
     virtual HRESULT DeleteHeader(_In_ HTTP_HEADER_ID ulHeaderIndex) = 0;
+    /** Header value (NULL if absent) and its length without the terminator. */
     virtual PCSTR GetHeader(_In_ PCSTR pszHeaderName, _Out_ USHORT *pcchHeaderValue = NULL) const = 0;
     virtual PCSTR GetHeader(_In_ HTTP_HEADER_ID ulHeaderIndex,
                             _Out_ USHORT *pcchHeaderValue = NULL) const = 0;
     virtual VOID Clear() = 0;
     virtual VOID ClearHeaders() = 0;
     virtual VOID SetNeedDisconnect() = 0;
+    /** Resets the connection now; return RQ_NOTIFICATION_FINISH_REQUEST afterwards. */
     virtual VOID ResetConnection() = 0;
+    /** Default reason 9: the response is unsuitable for the kernel cache. */
     virtual VOID DisableKernelCache(ULONG reason = 9) = 0;
     virtual BOOL GetKernelCacheEnabled() const = 0;
     virtual VOID SuppressHeaders() = 0;
     virtual BOOL GetHeadersSuppressed() const = 0;
+    /** Sends the status, headers and buffered body now; fMoreData says more will follow. */
     virtual HRESULT Flush(_In_ BOOL fAsync, _In_ BOOL fMoreData, _Out_ DWORD *pcbSent,
                           _Out_ BOOL *pfCompletionExpected = NULL) = 0;
+    /** Redirects (302 by default) and clears the response; return RQ_NOTIFICATION_FINISH_REQUEST afterwards.
+     */
     virtual HRESULT Redirect(_In_ PCSTR pszUrl, _In_ BOOL fResetStatusCode = TRUE,
                              _In_ BOOL fIncludeParameters = FALSE) = 0;
+    /** Queues a chunk without copying it (-1 appends, 0 prepends); the data must outlive the response. */
     virtual HRESULT WriteEntityChunkByReference(_In_ HTTP_DATA_CHUNK *pDataChunk,
                                                 _In_ LONG lInsertPosition = -1) = 0;
+    /** Copies chunks into the response buffer; sends them at once when buffering is off. */
     virtual HRESULT WriteEntityChunks(_In_ HTTP_DATA_CHUNK *pDataChunks, _In_ DWORD nChunks, _In_ BOOL fAsync,
                                       _In_ BOOL fMoreData, _Out_ DWORD *pcbSent,
                                       _Out_ BOOL *pfCompletionExpected = NULL) = 0;
     virtual VOID DisableBuffering() = 0;
+    /** Reads back the status set so far; every out-parameter but the first may be NULL. */
     virtual VOID GetStatus(_Out_ USHORT *pStatusCode, _Out_ USHORT *pSubStatus = NULL,
                            _Out_opt_ PCSTR *ppszReason = NULL, _Out_ USHORT *pcchReason = NULL,
                            _Out_ HRESULT *phrErrorToReport = NULL, _Out_opt_ PCWSTR *ppszModule = NULL,
@@ -844,6 +915,7 @@ class IHttpResponse
     virtual HRESULT SetErrorDescription(_In_ PCWSTR pszDescription, _In_ DWORD cchDescription,
                                         _In_ BOOL fHtmlEncode = TRUE) = 0;
     virtual PCWSTR GetErrorDescription(_Out_ DWORD *pcchDescription = NULL) = 0;
+    /** Synchronisation helper for managed code; modules should not call it. */
     virtual HRESULT GetHeaderChanges(_In_ DWORD dwOldChangeNumber, _Out_ DWORD *pdwNewChangeNumber,
                                      _Inout_ PCSTR knownHeaderSnapshot[HttpHeaderResponseMaximum],
                                      _Inout_ DWORD *pdwUnknownHeaderSnapshot,
@@ -856,14 +928,17 @@ class IHttpResponse
 };
 
 /** IHttpResponse extension: body writes and flushes that complete through a per-call callback. (IID
- * 0822c871-f14e-4974-a1e6-5b3c1f09b76a) */
+ * 0822c871-f14e-4974-a1e6-5b3c1f09b76a)
+ */
 class IHttpResponse2 : public IHttpResponse
 {
   public:
+    /** WriteEntityChunks that completes through pfnCompletionCallback (C name WriteEntityChunksEx). */
     virtual HRESULT WriteEntityChunks(_In_ HTTP_DATA_CHUNK *pDataChunks, _In_ DWORD nChunks, _In_ BOOL fAsync,
                                       _In_ BOOL fMoreData, _In_ PFN_ASYNC_COMPLETION pfnCompletionCallback,
                                       _In_ VOID *pvCompletionContext, _Out_ DWORD *pcbSent,
                                       _Out_ BOOL *pfCompletionExpected = NULL) = 0;
+    /** Flush that completes through pfnCompletionCallback (C name FlushEx). */
     virtual HRESULT Flush(_In_ BOOL fAsync, _In_ BOOL fMoreData,
                           _In_ PFN_ASYNC_COMPLETION pfnCompletionCallback, _In_ VOID *pvCompletionContext,
                           _Out_ DWORD *pcbSent, _Out_ BOOL *pfCompletionExpected = NULL) = 0;
@@ -879,7 +954,8 @@ class IHttpResponse3 : public IHttpResponse2
 };
 
 /** IHttpResponse3 extension for HTTP/2 trailers, stream reset and GOAWAY. (IID
- * 1a2acc57-cae2-4f28-b4ab-00c8f96b12ec) */
+ * 1a2acc57-cae2-4f28-b4ab-00c8f96b12ec)
+ */
 class IHttpResponse4 : public IHttpResponse3
 {
   public:
@@ -892,7 +968,8 @@ class IHttpResponse4 : public IHttpResponse3
 };
 
 /** Output-cache settings of the current response: kernel and user cache policy, vary-by lists. (IID
- * cb1c40ca-70f2-41a0-add2-881f5ef57388) */
+ * cb1c40ca-70f2-41a0-add2-881f5ef57388)
+ */
 class IHttpCachePolicy
 {
   public:
@@ -913,7 +990,8 @@ class IHttpCachePolicy
 };
 
 /** IHttpCachePolicy extension that forces the cached entry to be refreshed. (IID
- * 9f4ba807-050e-4495-ae55-8870f7e9194a) */
+ * 9f4ba807-050e-4495-ae55-8870f7e9194a)
+ */
 class IHttpCachePolicy2 : public IHttpCachePolicy
 {
   public:
@@ -922,7 +1000,8 @@ class IHttpCachePolicy2 : public IHttpCachePolicy
 };
 
 /** Request-scoped access to IIS tracing: provider configuration, raising events, the activity id. (IID
- * 9f9098d5-915c-4294-a52e-66532a232bc9) */
+ * 9f9098d5-915c-4294-a52e-66532a232bc9)
+ */
 class IHttpTraceContext
 {
   public:
@@ -932,12 +1011,14 @@ class IHttpTraceContext
                                           _In_ DWORD cHttpTraceConfiguration = 1) = 0;
     virtual HRESULT RaiseTraceEvent(_In_ HTTP_TRACE_EVENT *pTraceEvent) = 0;
     virtual LPCGUID GetTraceActivityId() = 0;
+    /** Level 4 is TRACE_LEVEL_INFORMATION. */
     virtual HRESULT QuickTrace(_In_ PCWSTR pszData1, _In_opt_ PCWSTR pszData2 = NULL,
                                _In_ HRESULT hrLastError = S_OK, _In_ UCHAR Level = 4) = 0;
 };
 
 /** Key of an entry in a server cache: hash, cache name, equality and prefix tests. (IID
- * cdef2aad-20b3-4512-b1b1-094b3844aeb2) */
+ * cdef2aad-20b3-4512-b1b1-094b3844aeb2)
+ */
 class IHttpCacheKey
 {
   public:
@@ -949,7 +1030,8 @@ class IHttpCacheKey
 };
 
 /** An entry in a server cache: its key, reference count, time to live and flushed state. (IID
- * 37776aff-852e-4eec-93a5-b85a285a95b8) */
+ * 37776aff-852e-4eec-93a5-b85a285a95b8)
+ */
 class IHttpCacheSpecificData
 {
   public:
@@ -962,8 +1044,9 @@ class IHttpCacheSpecificData
     virtual BOOL GetFlushed() const = 0;
 };
 
-/** The web site that serves the request: id, name, per-site module storage. (IID
- * eb16a6ec-ba5d-436f-bf24-3ede13906450) */
+/** The web site that serves the request: id, name, per-site module storage. (IID eb16a6ec-
+ * ba5d-436f-bf24-3ede13906450)
+ */
 class IHttpSite
 {
   public:
@@ -974,7 +1057,8 @@ class IHttpSite
 };
 
 /** The application that serves the request: physical path, id, configuration path, per-application module
- * storage. (IID 3f75d9e6-1075-422c-ad89-93a85f2d7bdc) */
+ * storage. (IID 3f75d9e6-1075-422c-ad89-93a85f2d7bdc)
+ */
 class IHttpApplication
 {
   public:
@@ -994,7 +1078,8 @@ class IHttpApplication2 : public IHttpApplication
 };
 
 /** The client connection: whether it is still open, connection-lifetime memory, per-connection module
- * storage. (IID d9a5de00-3346-4599-9826-fe88565e1226) */
+ * storage. (IID d9a5de00-3346-4599-9826-fe88565e1226)
+ */
 class IHttpConnection
 {
   public:
@@ -1004,7 +1089,8 @@ class IHttpConnection
 };
 
 /** An authenticated user (from the server or an authentication module): names, tokens, roles, reference
- * count. (IID 8059e6f8-10ce-4d61-b47e-5a1d8d9a8b67) */
+ * count. (IID 8059e6f8-10ce-4d61-b47e-5a1d8d9a8b67)
+ */
 class IHttpUser
 {
   public:
@@ -1018,11 +1104,13 @@ class IHttpUser
     virtual VOID DereferenceUser() = 0;
     virtual BOOL SupportsIsInRole() = 0;
     virtual HRESULT IsInRole(_In_ PCWSTR pszRoleName, _Out_ BOOL *pfInRole) = 0;
+    /** Module-defined user data by name, e.g. HTTP_USER_VARIABLE_SID. */
     virtual PVOID GetUserVariable(_In_ PCSTR pszVariableName) = 0;
 };
 
 /** Per-URL information: module storage and a hint that the URL is requested often. (IID
- * 7e0e6167-0094-49a1-8287-ecf6dc6e73a6) */
+ * 7e0e6167-0094-49a1-8287-ecf6dc6e73a6)
+ */
 class IHttpUrlInfo
 {
   public:
@@ -1031,7 +1119,8 @@ class IHttpUrlInfo
 };
 
 /** Configuration path, virtual directory path and token, and module storage for the request's URL. (IID
- * 48b10633-825d-495e-93b0-225380053e8e) */
+ * 48b10633-825d-495e-93b0-225380053e8e)
+ */
 class IMetadataInfo
 {
   public:
@@ -1041,8 +1130,9 @@ class IMetadataInfo
     virtual IHttpModuleContextContainer *GetModuleContextContainer() = 0;
 };
 
-/** Reference-counted IMetadataInfo returned by IHttpServer2::GetMetadata. (IID
- * 3fc5c336-9ad7-45ea-af2f-31b59302c9fe) */
+/** Reference-counted IMetadataInfo returned by IHttpServer2::GetMetadata. (IID 3fc5c336-9ad7-45ea-
+ * af2f-31b59302c9fe)
+ */
 class IReferencedMetadataInfo : public IMetadataInfo
 {
   public:
@@ -1051,7 +1141,8 @@ class IReferencedMetadataInfo : public IMetadataInfo
 };
 
 /** One handler mapping (path, verbs, modules, script processor, access, resource type); a module may
- * implement it too. (IID d7fe3d77-68bc-4d4a-851f-eec9fb68017c) */
+ * implement it too. (IID d7fe3d77-68bc-4d4a-851f-eec9fb68017c)
+ */
 class IScriptMapInfo
 {
   public:
@@ -1069,7 +1160,8 @@ class IScriptMapInfo
 };
 
 /** A file in the server's file cache: attributes, size, contents or handle, ETag, modification time, access
- * check. (IID 71e95595-8c74-44d9-88a9-f5112d5f5900) */
+ * check. (IID 71e95595-8c74-44d9-88a9-f5112d5f5900)
+ */
 class IHttpFileInfo : public IHttpCacheSpecificData
 {
   public:
@@ -1089,8 +1181,9 @@ class IHttpFileInfo : public IHttpCacheSpecificData
     virtual BOOL CheckIfFileHasChanged(_In_ HANDLE hUserToken) = 0;
 };
 
-/** A security token in the server's token cache: impersonation and primary tokens and the SID. (IID
- * fd86e6de-fb0e-47dd-820a-e0da12be46e9) */
+/** A security token in the server's token cache: impersonation and primary tokens and the SID. (IID fd86e6de-
+ * fb0e-47dd-820a-e0da12be46e9)
+ */
 class IHttpTokenEntry : public IHttpCacheSpecificData
 {
   public:
@@ -1100,7 +1193,8 @@ class IHttpTokenEntry : public IHttpCacheSpecificData
 };
 
 /** A directory change monitor registered with IHttpServer::RegisterFileChangeMonitor. (IID
- * 985422da-b0cf-473b-ba9e-8148ceb3e240) */
+ * 985422da-b0cf-473b-ba9e-8148ceb3e240)
+ */
 class IHttpFileMonitor
 {
   public:
@@ -1117,7 +1211,8 @@ class IHttpPerfCounterInfo
 };
 
 /** Implemented by the module: a value kept in a context container, cleaned up when the container goes away.
- * (IID f1927f76-790e-4ccb-a72e-396bdfdae05d) */
+ * (IID f1927f76-790e-4ccb-a72e-396bdfdae05d)
+ */
 class IHttpStoredContext
 {
   public:
@@ -1125,17 +1220,20 @@ class IHttpStoredContext
 };
 
 /** Server-owned slots, one per module id, that hold IHttpStoredContext values. (IID
- * d7fad7c9-aa27-4ab9-bd60-e55ccba3f5dc) */
+ * d7fad7c9-aa27-4ab9-bd60-e55ccba3f5dc)
+ */
 class IHttpModuleContextContainer
 {
   public:
     virtual IHttpStoredContext *GetModuleContext(_In_ HTTP_MODULE_ID moduleId) = 0;
+    /** ERROR_ALREADY_ASSIGNED if the module id already has a context. */
     virtual HRESULT SetModuleContext(_In_ IHttpStoredContext *ppStoredContext,
                                      _In_ HTTP_MODULE_ID moduleId) = 0;
 };
 
 /** Stand-alone container from IHttpServer::DispenseContainer, freed with ReleaseContainer. (IID
- * 2ae49359-95dd-4e48-ae20-c0cb9d0bc03a) */
+ * 2ae49359-95dd-4e48-ae20-c0cb9d0bc03a)
+ */
 class IDispensedHttpModuleContextContainer : public IHttpModuleContextContainer
 {
   public:
@@ -1151,7 +1249,8 @@ class INamedContextContainer
 };
 
 /** Implemented by the module: a connection-scoped stored context that is told when the client disconnects.
- * (IID 841d9a71-75f4-4626-8b97-66046ca7e45b) */
+ * (IID 841d9a71-75f4-4626-8b97-66046ca7e45b)
+ */
 class IHttpConnectionStoredContext : public IHttpStoredContext
 {
   public:
@@ -1159,7 +1258,8 @@ class IHttpConnectionStoredContext : public IHttpStoredContext
 };
 
 /** Connection container that can also hold IHttpConnectionStoredContext values. (IID
- * f3dd2fb3-4d11-4295-b8ab-4cb667add1fe) */
+ * f3dd2fb3-4d11-4295-b8ab-4cb667add1fe)
+ */
 class IHttpConnectionModuleContextContainer : public IHttpModuleContextContainer
 {
   public:
@@ -1169,7 +1269,8 @@ class IHttpConnectionModuleContextContainer : public IHttpModuleContextContainer
 };
 
 /** Base of every notification provider; lets the module record an error for the notification. (IID
- * 6f3f657d-2fb8-43c6-a096-5064b41f0580) */
+ * 6f3f657d-2fb8-43c6-a096-5064b41f0580)
+ */
 class IHttpEventProvider
 {
   public:
@@ -1177,7 +1278,8 @@ class IHttpEventProvider
 };
 
 /** Provider of RQ_AUTHENTICATE_REQUEST: the module hands over the user it authenticated. (IID
- * 304d51d0-0307-45ed-83fd-dd3fc032fdfc) */
+ * 304d51d0-0307-45ed-83fd-dd3fc032fdfc)
+ */
 class IAuthenticationProvider : public IHttpEventProvider
 {
   public:
@@ -1185,17 +1287,21 @@ class IAuthenticationProvider : public IHttpEventProvider
 };
 
 /** Provider of RQ_MAP_REQUEST_HANDLER: the module may choose the handler mapping. (IID
- * fea3ce6b-e346-47e7-b2a6-ad265baeff2c) */
+ * fea3ce6b-e346-47e7-b2a6-ad265baeff2c)
+ */
 class IMapHandlerProvider : public IHttpEventProvider
 {
   public:
+    /** Not supported by IIS. */
     virtual HRESULT SetScriptName(_In_ PCWSTR pszScriptName, _In_ DWORD cchScriptName) = 0;
     virtual VOID SetScriptMap(_In_ IScriptMapInfo *pScriptMap) = 0;
+    /** Not supported by IIS. */
     virtual VOID SetFileInfo(_In_ IHttpFileInfo *pFileInfo) = 0;
 };
 
 /** Provider of RQ_MAP_PATH: the module may change where a URL maps on disk. (IID
- * 8efdf557-a8f1-4bc9-b462-6df3b038a59a) */
+ * 8efdf557-a8f1-4bc9-b462-6df3b038a59a)
+ */
 class IMapPathProvider : public IHttpEventProvider
 {
   public:
@@ -1205,20 +1311,23 @@ class IMapPathProvider : public IHttpEventProvider
 };
 
 /** Provider of RQ_SEND_RESPONSE: the send flags and the log record of the request. (IID
- * 57f2e7bc-0bcf-4a9f-94a4-10e55c6e5b51) */
+ * 57f2e7bc-0bcf-4a9f-94a4-10e55c6e5b51)
+ */
 class ISendResponseProvider : public IHttpEventProvider
 {
   public:
     virtual BOOL GetHeadersBeingSent() const = 0;
     virtual DWORD GetFlags() const = 0;
     virtual VOID SetFlags(_In_ DWORD dwFlags) = 0;
+    /** Actually an HTTP_LOG_FIELDS_DATA; valid once GetReadyToLogData() is TRUE. */
     virtual HTTP_LOG_DATA *GetLogData() const = 0;
     virtual HRESULT SetLogData(_In_ HTTP_LOG_DATA *pLogData) = 0;
     virtual BOOL GetReadyToLogData() const = 0;
 };
 
 /** Provider of RQ_READ_ENTITY: the entity body read so far, which the module may replace. (IID
- * fe6d905a-99b8-49fd-b389-cfc809562b81) */
+ * fe6d905a-99b8-49fd-b389-cfc809562b81)
+ */
 class IReadEntityProvider : public IHttpEventProvider
 {
   public:
@@ -1227,7 +1336,8 @@ class IReadEntityProvider : public IHttpEventProvider
 };
 
 /** Implemented by a module that raises a custom notification: names the notification type. (IID
- * 671e6d34-9380-4df4-b453-91129df02b24) */
+ * 671e6d34-9380-4df4-b453-91129df02b24)
+ */
 class ICustomNotificationProvider : public IHttpEventProvider
 {
   public:
@@ -1235,7 +1345,8 @@ class ICustomNotificationProvider : public IHttpEventProvider
 };
 
 /** Outcome (bytes and status) of an asynchronous operation, passed to CHttpModule::OnAsyncCompletion. (IID
- * 49dd20e3-d9c0-463c-8821-f3413b55cc00) */
+ * 49dd20e3-d9c0-463c-8821-f3413b55cc00)
+ */
 class IHttpCompletionInfo
 {
   public:
@@ -1244,7 +1355,8 @@ class IHttpCompletionInfo
 };
 
 /** IHttpCompletionInfo extension that names the completed operation; passed to PFN_ASYNC_COMPLETION. (IID
- * 53129f70-0196-47ec-b16c-127906e2afeb) */
+ * 53129f70-0196-47ec-b16c-127906e2afeb)
+ */
 class IHttpCompletionInfo2 : public IHttpCompletionInfo
 {
   public:
@@ -1252,7 +1364,8 @@ class IHttpCompletionInfo2 : public IHttpCompletionInfo
 };
 
 /** Provider of GL_STOP_LISTENING: whether requests in progress are drained gracefully. (IID
- * 41f9a601-e25d-4ac8-8a1f-635698a30ab9) */
+ * 41f9a601-e25d-4ac8-8a1f-635698a30ab9)
+ */
 class IGlobalStopListeningProvider : public IHttpEventProvider
 {
   public:
@@ -1260,7 +1373,8 @@ class IGlobalStopListeningProvider : public IHttpEventProvider
 };
 
 /** Provider of GL_CACHE_OPERATION: the operation, key and record concerned. (IID
- * 58925fb9-7c5e-4684-833b-4a04e1286690) */
+ * 58925fb9-7c5e-4684-833b-4a04e1286690)
+ */
 class ICacheProvider : public IHttpEventProvider
 {
   public:
@@ -1272,7 +1386,8 @@ class ICacheProvider : public IHttpEventProvider
 };
 
 /** Provider of GL_CONFIGURATION_CHANGE: the configuration path that changed. (IID
- * 3405f3b4-b3d6-4b73-b5f5-4d8a3cc642ce) */
+ * 3405f3b4-b3d6-4b73-b5f5-4d8a3cc642ce)
+ */
 class IGlobalConfigurationChangeProvider : public IHttpEventProvider
 {
   public:
@@ -1280,7 +1395,8 @@ class IGlobalConfigurationChangeProvider : public IHttpEventProvider
 };
 
 /** Provider of GL_FILE_CHANGE: the file that changed and its monitor. (IID
- * ece31ee5-0486-4fb0-a875-6739a2d7daf5) */
+ * ece31ee5-0486-4fb0-a875-6739a2d7daf5)
+ */
 class IGlobalFileChangeProvider : public IHttpEventProvider
 {
   public:
@@ -1289,7 +1405,8 @@ class IGlobalFileChangeProvider : public IHttpEventProvider
 };
 
 /** Provider of GL_PRE_BEGIN_REQUEST: the context of a request about to enter the pipeline. (IID
- * fb715d26-aff9-476a-8fc0-6b1acb3d1098) */
+ * fb715d26-aff9-476a-8fc0-6b1acb3d1098)
+ */
 class IPreBeginRequestProvider : public IHttpEventProvider
 {
   public:
@@ -1297,7 +1414,8 @@ class IPreBeginRequestProvider : public IHttpEventProvider
 };
 
 /** Provider of GL_APPLICATION_START and GL_APPLICATION_STOP: the application concerned. (IID
- * 1de2c71c-c126-4512-aed3-f4f885e14997) */
+ * 1de2c71c-c126-4512-aed3-f4f885e14997)
+ */
 class IHttpApplicationProvider : public IHttpEventProvider
 {
   public:
@@ -1305,7 +1423,8 @@ class IHttpApplicationProvider : public IHttpEventProvider
 };
 
 /** Provider of GL_APPLICATION_RESOLVE_MODULES: lets a module add request-level modules to an application.
- * (IID 0617d9b9-e20f-4a9f-94f9-35403b3be01e) */
+ * (IID 0617d9b9-e20f-4a9f-94f9-35403b3be01e)
+ */
 class IHttpApplicationResolveModulesProvider : public IHttpApplicationProvider
 {
   public:
@@ -1320,7 +1439,8 @@ class IHttpApplicationResolveModulesProvider : public IHttpApplicationProvider
 };
 
 /** Provider of GL_RSCA_QUERY: a run-time status query and the buffer for its answer. (IID
- * 63fdc43f-934a-4ee5-bcd8-7e7b50b75605) */
+ * 63fdc43f-934a-4ee5-bcd8-7e7b50b75605)
+ */
 class IGlobalRSCAQueryProvider : public IHttpEventProvider
 {
   public:
@@ -1333,7 +1453,8 @@ class IGlobalRSCAQueryProvider : public IHttpEventProvider
 };
 
 /** Provider of GL_TRACE_EVENT: the event, a subscription test and the request it belongs to. (IID
- * 7c6bb150-0310-4718-a01f-6faceb62dc1d) */
+ * 7c6bb150-0310-4718-a01f-6faceb62dc1d)
+ */
 class IGlobalTraceEventProvider : public IHttpEventProvider
 {
   public:
@@ -1343,7 +1464,8 @@ class IGlobalTraceEventProvider : public IHttpEventProvider
 };
 
 /** Provider of GL_THREAD_CLEANUP: the application whose thread goes back to the pool. (IID
- * 6b36a149-8620-45a0-8197-00814a706e2e) */
+ * 6b36a149-8620-45a0-8197-00814a706e2e)
+ */
 class IGlobalThreadCleanupProvider : public IHttpEventProvider
 {
   public:
@@ -1351,7 +1473,8 @@ class IGlobalThreadCleanupProvider : public IHttpEventProvider
 };
 
 /** Provider of GL_APPLICATION_PRELOAD: creates and runs warm-up requests. (IID
- * 2111f8d6-0c41-4ff7-bd45-5c04c7e91a73) */
+ * 2111f8d6-0c41-4ff7-bd45-5c04c7e91a73)
+ */
 class IGlobalApplicationPreloadProvider : public IHttpEventProvider
 {
   public:
@@ -1360,7 +1483,8 @@ class IGlobalApplicationPreloadProvider : public IHttpEventProvider
 };
 
 /** IGlobalApplicationPreloadProvider extension that tells whether the worker process was recycled. (IID
- * 251db2dd-81e7-44ce-ae02-46529f2d71ea) */
+ * 251db2dd-81e7-44ce-ae02-46529f2d71ea)
+ */
 class IGlobalApplicationPreloadProvider2 : public IGlobalApplicationPreloadProvider
 {
   public:
@@ -1368,15 +1492,18 @@ class IGlobalApplicationPreloadProvider2 : public IGlobalApplicationPreloadProvi
 };
 
 /** Implemented by the module and handed back from OnSuspendProcess; Resume is called when the process
- * resumes. (IID 7fd8f303-1031-4e50-918a-b7b916fd6c54) */
+ * resumes. (IID 7fd8f303-1031-4e50-918a-b7b916fd6c54)
+ */
 class IGlobalSuspendProcessCallback : public IHttpEventProvider
 {
   public:
+    /** Called when the suspended process resumes. */
     virtual HRESULT Resume() = 0;
 };
 
 /** Base class of request-level modules: the factory makes one per request, the server calls the On* methods
- * the module registered for, then Dispose. */
+ * the module registered for, then Dispose.
+ */
 class CHttpModule
 {
   public:
@@ -1726,7 +1853,8 @@ class CHttpModule
 };
 
 /** Base class of a module's single process-wide object, registered with SetGlobalNotifications; it has no
- * destructor slot. */
+ * destructor slot.
+ */
 class CGlobalModule
 {
   public:
@@ -1866,7 +1994,8 @@ class CGlobalModule
         return GL_NOTIFICATION_CONTINUE;
     }
     /** Called before the module is unloaded (slot 13, between the On* methods); every module must implement
-     * it. */
+     * it.
+     */
     virtual VOID Terminate() = 0;
     IISD_INLINE_HIDDEN virtual GLOBAL_NOTIFICATION_STATUS
     OnGlobalThreadCleanup(_In_ IGlobalThreadCleanupProvider *pProvider)
@@ -2098,18 +2227,26 @@ extern "C" IISD_EXPORT HRESULT WINAPI RegisterModule(DWORD dwServerVersion,
 /* Laid out by the generator: clang-format wraps function-pointer members badly. */
 /* clang-format off */
 
-/** Handed to RegisterModule: names the module and records which request and global notifications it wants, and at which priority. (IID 07e5beb3-b798-459d-a98a-e6c485b2b3bc) */
+/** Handed to RegisterModule: names the module and records which request and global notifications it wants,
+ * and at which priority. (IID 07e5beb3-b798-459d-a98a-e6c485b2b3bc)
+ */
 typedef struct IHttpModuleRegistrationInfoVtbl {
     /* IHttpModuleRegistrationInfo methods, slots 0-5 */
+    /* The name the module is configured under (<globalModules>). */
     PCWSTR (*GetName)(IHttpModuleRegistrationInfo *This);
+    /* Opaque id of this module; the key for module context containers. */
     HTTP_MODULE_ID (*GetId)(IHttpModuleRegistrationInfo *This);
+    /* Registers the factory and the RQ_* masks (events, post-events); ERROR_ALREADY_EXISTS the second time.
+     */
     HRESULT (*SetRequestNotifications)(IHttpModuleRegistrationInfo *This,
                                        _In_ IHttpModuleFactory *pModuleFactory,
                                        _In_ DWORD dwRequestNotifications,
                                        _In_ DWORD dwPostRequestNotifications);
+    /* Registers the module's CGlobalModule object and its GL_* mask. */
     HRESULT (*SetGlobalNotifications)(IHttpModuleRegistrationInfo *This,
                                       _In_ CGlobalModule *pGlobalModule,
                                       _In_ DWORD dwGlobalNotifications);
+    /* pszPriority is a PRIORITY_ALIAS_* string; the mask may hold several RQ_* bits. */
     HRESULT (*SetPriorityForRequestNotification)(IHttpModuleRegistrationInfo *This,
                                                  _In_ DWORD dwRequestNotification,
                                                  _In_ PCWSTR pszPriority);
@@ -2122,18 +2259,26 @@ struct IHttpModuleRegistrationInfo {
     const struct IHttpModuleRegistrationInfoVtbl *lpVtbl;
 };
 
-/** IHttpModuleRegistrationInfo extension that sets the priority of post-notifications. (IID 4fd11cbf-8cc5-418e-8000-c9e765f88533) */
+/** IHttpModuleRegistrationInfo extension that sets the priority of post-notifications. (IID
+ * 4fd11cbf-8cc5-418e-8000-c9e765f88533)
+ */
 typedef struct IHttpModuleRegistrationInfo2Vtbl {
     /* IHttpModuleRegistrationInfo methods, slots 0-5 */
+    /* The name the module is configured under (<globalModules>). */
     PCWSTR (*GetName)(IHttpModuleRegistrationInfo2 *This);
+    /* Opaque id of this module; the key for module context containers. */
     HTTP_MODULE_ID (*GetId)(IHttpModuleRegistrationInfo2 *This);
+    /* Registers the factory and the RQ_* masks (events, post-events); ERROR_ALREADY_EXISTS the second time.
+     */
     HRESULT (*SetRequestNotifications)(IHttpModuleRegistrationInfo2 *This,
                                        _In_ IHttpModuleFactory *pModuleFactory,
                                        _In_ DWORD dwRequestNotifications,
                                        _In_ DWORD dwPostRequestNotifications);
+    /* Registers the module's CGlobalModule object and its GL_* mask. */
     HRESULT (*SetGlobalNotifications)(IHttpModuleRegistrationInfo2 *This,
                                       _In_ CGlobalModule *pGlobalModule,
                                       _In_ DWORD dwGlobalNotifications);
+    /* pszPriority is a PRIORITY_ALIAS_* string; the mask may hold several RQ_* bits. */
     HRESULT (*SetPriorityForRequestNotification)(IHttpModuleRegistrationInfo2 *This,
                                                  _In_ DWORD dwRequestNotification,
                                                  _In_ PCWSTR pszPriority);
@@ -2151,12 +2296,16 @@ struct IHttpModuleRegistrationInfo2 {
     const struct IHttpModuleRegistrationInfo2Vtbl *lpVtbl;
 };
 
-/** Implemented by the module: creates one CHttpModule per request; Terminate is called when the module is unloaded. (IID ba32d330-9ea8-4b9e-89f1-8c76a323277f) */
+/** Implemented by the module: creates one CHttpModule per request; Terminate is called when the module is
+ * unloaded. (IID ba32d330-9ea8-4b9e-89f1-8c76a323277f)
+ */
 typedef struct IHttpModuleFactoryVtbl {
     /* IHttpModuleFactory methods, slots 0-1 */
+    /* Creates the module object for one request; pAllocator memory lives until the request ends. */
     HRESULT (*GetHttpModule)(IHttpModuleFactory *This,
                              _Out_ CHttpModule **ppModule,
                              _In_ IModuleAllocator *pAllocator);
+    /* The module is being unloaded: release the factory. */
     VOID (*Terminate)(IHttpModuleFactory *This);
 } IHttpModuleFactoryVtbl;
 
@@ -2164,9 +2313,12 @@ struct IHttpModuleFactory {
     const struct IHttpModuleFactoryVtbl *lpVtbl;
 };
 
-/** Server allocator whose memory lives as long as the current request. (IID 85c1679c-0b21-491c-afb5-c7b5c86464c4) */
+/** Server allocator whose memory lives as long as the current request. (IID
+ * 85c1679c-0b21-491c-afb5-c7b5c86464c4)
+ */
 typedef struct IModuleAllocatorVtbl {
     /* IModuleAllocator methods, slot 0 */
+    /* Returns request-lifetime memory (never freed by the module). */
     VOID *(*AllocateMemory)(IModuleAllocator *This, _In_ DWORD cbAllocation);
 } IModuleAllocatorVtbl;
 
@@ -2174,7 +2326,9 @@ struct IModuleAllocator {
     const struct IModuleAllocatorVtbl *lpVtbl;
 };
 
-/** Process-wide server services handed to RegisterModule: thread pool, caches, file monitors, recycling, custom notifications. (IID eda2a40f-fb92-4d6d-b52b-c8c207380b4e) */
+/** Process-wide server services handed to RegisterModule: thread pool, caches, file monitors, recycling,
+ * custom notifications. (IID eda2a40f-fb92-4d6d-b52b-c8c207380b4e)
+ */
 typedef struct IHttpServerVtbl {
     /* IHttpServer methods, slots 0-25 */
     BOOL (*IsCommandLineLaunch)(IHttpServer *This);
@@ -2186,7 +2340,9 @@ typedef struct IHttpServerVtbl {
     VOID (*DecrementThreadCount)(IHttpServer *This);
     VOID (*ReportUnhealthy)(IHttpServer *This, _In_ PCWSTR pszReasonString, _In_ HRESULT hrReason);
     VOID (*RecycleProcess)(IHttpServer *This, _In_ PCWSTR pszReason);
+    /* The configuration system's COM object (opaque in iisd). */
     IAppHostAdminManager *(*GetAdminManager)(IHttpServer *This);
+    /* Opens, and optionally caches, a file; in iisd its handle is a file descriptor. */
     HRESULT (*GetFileInfo)(IHttpServer *This,
                            _In_ PCWSTR pszPhysicalPath,
                            _In_ HANDLE hUserToken,
@@ -2202,6 +2358,7 @@ typedef struct IHttpServerVtbl {
                                 _In_ IHttpCacheKey *pCacheKey,
                                 _Out_ IHttpCacheSpecificData **ppCacheSpecificData,
                                 _In_opt_ IHttpTraceContext *pHttpTraceContext);
+    /* Raises GL_CUSTOM_NOTIFICATION with a module-provided provider object. */
     GLOBAL_NOTIFICATION_STATUS (*NotifyCustomNotification)(IHttpServer *This,
                                                            _In_ ICustomNotificationProvider *pCustomOutput);
     IHttpPerfCounterInfo *(*GetPerfCounterInfo)(IHttpServer *This);
@@ -2232,6 +2389,7 @@ typedef struct IHttpServerVtbl {
                                          _In_ PCWSTR pszPath,
                                          _In_ HANDLE hToken,
                                          _Out_ IHttpFileMonitor **ppFileMonitor);
+    /* HTTP_SERVER_INTERFACE_V2 yields IHttpServer2, HTTP_SERVER_INTERFACE_V3 yields IHttpServer3. */
     HRESULT (*GetExtendedInterface)(IHttpServer *This,
                                     _In_ HTTP_SERVER_INTERFACE_VERSION version,
                                     _Out_ PVOID *ppInterface);
@@ -2241,7 +2399,9 @@ struct IHttpServer {
     const struct IHttpServerVtbl *lpVtbl;
 };
 
-/** IHttpServer extension: tokens, the app-pool configuration file, metadata lookup and the extended-interface query by IID. (IID 34af637e-afe8-4556-bcc1-767f8e0b4a4e) */
+/** IHttpServer extension: tokens, the app-pool configuration file, metadata lookup and the extended-interface
+ * query by IID. (IID 34af637e-afe8-4556-bcc1-767f8e0b4a4e)
+ */
 typedef struct IHttpServer2Vtbl {
     /* IHttpServer methods, slots 0-25 */
     BOOL (*IsCommandLineLaunch)(IHttpServer2 *This);
@@ -2253,7 +2413,9 @@ typedef struct IHttpServer2Vtbl {
     VOID (*DecrementThreadCount)(IHttpServer2 *This);
     VOID (*ReportUnhealthy)(IHttpServer2 *This, _In_ PCWSTR pszReasonString, _In_ HRESULT hrReason);
     VOID (*RecycleProcess)(IHttpServer2 *This, _In_ PCWSTR pszReason);
+    /* The configuration system's COM object (opaque in iisd). */
     IAppHostAdminManager *(*GetAdminManager)(IHttpServer2 *This);
+    /* Opens, and optionally caches, a file; in iisd its handle is a file descriptor. */
     HRESULT (*GetFileInfo)(IHttpServer2 *This,
                            _In_ PCWSTR pszPhysicalPath,
                            _In_ HANDLE hUserToken,
@@ -2269,6 +2431,7 @@ typedef struct IHttpServer2Vtbl {
                                 _In_ IHttpCacheKey *pCacheKey,
                                 _Out_ IHttpCacheSpecificData **ppCacheSpecificData,
                                 _In_opt_ IHttpTraceContext *pHttpTraceContext);
+    /* Raises GL_CUSTOM_NOTIFICATION with a module-provided provider object. */
     GLOBAL_NOTIFICATION_STATUS (*NotifyCustomNotification)(IHttpServer2 *This,
                                                            _In_ ICustomNotificationProvider *pCustomOutput);
     IHttpPerfCounterInfo *(*GetPerfCounterInfo)(IHttpServer2 *This);
@@ -2299,6 +2462,7 @@ typedef struct IHttpServer2Vtbl {
                                          _In_ PCWSTR pszPath,
                                          _In_ HANDLE hToken,
                                          _Out_ IHttpFileMonitor **ppFileMonitor);
+    /* HTTP_SERVER_INTERFACE_V2 yields IHttpServer2, HTTP_SERVER_INTERFACE_V3 yields IHttpServer3. */
     HRESULT (*GetExtendedInterface)(IHttpServer2 *This,
                                     _In_ HTTP_SERVER_INTERFACE_VERSION version,
                                     _Out_ PVOID *ppInterface);
@@ -2313,6 +2477,9 @@ typedef struct IHttpServer2Vtbl {
                         _In_opt_ PSOCKADDR pSockAddr,
                         _In_opt_ IHttpTraceContext *pHttpTraceContext);
     PCWSTR (*GetAppPoolConfigFile)(IHttpServer2 *This, _Out_ DWORD *pcchConfigFilePath);
+    /* Converts pInput, an interface with IID Version1, into the interface with IID Version2 (see
+     * HttpGetExtendedInterface).
+     */
     /* slot 28: C++ GetExtendedInterface(REFGUID, PVOID, REFGUID, PVOID *) */
     HRESULT (*GetExtendedInterfaceByGuid)(IHttpServer2 *This,
                                           _In_ REFGUID Version1,
@@ -2331,7 +2498,9 @@ struct IHttpServer2 {
     const struct IHttpServer2Vtbl *lpVtbl;
 };
 
-/** IHttpServer2 extension that reads transport-level properties of a request. (IID f7a66d59-c0a2-48b5-a88f-be5975c960fb) */
+/** IHttpServer2 extension that reads transport-level properties of a request. (IID
+ * f7a66d59-c0a2-48b5-a88f-be5975c960fb)
+ */
 typedef struct IHttpServer3Vtbl {
     /* IHttpServer methods, slots 0-25 */
     BOOL (*IsCommandLineLaunch)(IHttpServer3 *This);
@@ -2343,7 +2512,9 @@ typedef struct IHttpServer3Vtbl {
     VOID (*DecrementThreadCount)(IHttpServer3 *This);
     VOID (*ReportUnhealthy)(IHttpServer3 *This, _In_ PCWSTR pszReasonString, _In_ HRESULT hrReason);
     VOID (*RecycleProcess)(IHttpServer3 *This, _In_ PCWSTR pszReason);
+    /* The configuration system's COM object (opaque in iisd). */
     IAppHostAdminManager *(*GetAdminManager)(IHttpServer3 *This);
+    /* Opens, and optionally caches, a file; in iisd its handle is a file descriptor. */
     HRESULT (*GetFileInfo)(IHttpServer3 *This,
                            _In_ PCWSTR pszPhysicalPath,
                            _In_ HANDLE hUserToken,
@@ -2359,6 +2530,7 @@ typedef struct IHttpServer3Vtbl {
                                 _In_ IHttpCacheKey *pCacheKey,
                                 _Out_ IHttpCacheSpecificData **ppCacheSpecificData,
                                 _In_opt_ IHttpTraceContext *pHttpTraceContext);
+    /* Raises GL_CUSTOM_NOTIFICATION with a module-provided provider object. */
     GLOBAL_NOTIFICATION_STATUS (*NotifyCustomNotification)(IHttpServer3 *This,
                                                            _In_ ICustomNotificationProvider *pCustomOutput);
     IHttpPerfCounterInfo *(*GetPerfCounterInfo)(IHttpServer3 *This);
@@ -2389,6 +2561,7 @@ typedef struct IHttpServer3Vtbl {
                                          _In_ PCWSTR pszPath,
                                          _In_ HANDLE hToken,
                                          _Out_ IHttpFileMonitor **ppFileMonitor);
+    /* HTTP_SERVER_INTERFACE_V2 yields IHttpServer2, HTTP_SERVER_INTERFACE_V3 yields IHttpServer3. */
     HRESULT (*GetExtendedInterface)(IHttpServer3 *This,
                                     _In_ HTTP_SERVER_INTERFACE_VERSION version,
                                     _Out_ PVOID *ppInterface);
@@ -2403,6 +2576,9 @@ typedef struct IHttpServer3Vtbl {
                         _In_opt_ PSOCKADDR pSockAddr,
                         _In_opt_ IHttpTraceContext *pHttpTraceContext);
     PCWSTR (*GetAppPoolConfigFile)(IHttpServer3 *This, _Out_ DWORD *pcchConfigFilePath);
+    /* Converts pInput, an interface with IID Version1, into the interface with IID Version2 (see
+     * HttpGetExtendedInterface).
+     */
     /* slot 28: C++ GetExtendedInterface(REFGUID, PVOID, REFGUID, PVOID *) */
     HRESULT (*GetExtendedInterfaceByGuid)(IHttpServer3 *This,
                                           _In_ REFGUID Version1,
@@ -2432,7 +2608,9 @@ struct IHttpServer3 {
     const struct IHttpServer3Vtbl *lpVtbl;
 };
 
-/** One request on its way through the pipeline: request, response, user, site, module storage, child requests. (IID 424c1b8c-a1ba-44d7-ac98-9f8f457701a5) */
+/** One request on its way through the pipeline: request, response, user, site, module storage, child
+ * requests. (IID 424c1b8c-a1ba-44d7-ac98-9f8f457701a5)
+ */
 typedef struct IHttpContextVtbl {
     /* IHttpContext methods, slots 0-38 */
     IHttpSite *(*GetSite)(IHttpContext *This);
@@ -2443,7 +2621,9 @@ typedef struct IHttpContextVtbl {
     BOOL (*GetResponseHeadersSent)(IHttpContext *This);
     IHttpUser *(*GetUser)(IHttpContext *This);
     IHttpModuleContextContainer *(*GetModuleContextContainer)(IHttpContext *This);
+    /* Resumes a pending request on the calling thread. */
     VOID (*IndicateCompletion)(IHttpContext *This, _In_ REQUEST_NOTIFICATION_STATUS notificationStatus);
+    /* Resumes a pending request on a pool thread; OnAsyncCompletion receives cbBytes. */
     HRESULT (*PostCompletion)(IHttpContext *This, _In_ DWORD cbBytes);
     VOID (*DisableNotifications)(IHttpContext *This,
                                  _In_ DWORD dwNotifications,
@@ -2455,6 +2635,7 @@ typedef struct IHttpContextVtbl {
                                 _Out_ CHttpModule **ppModuleInfo,
                                 _Out_ IHttpEventProvider **ppRequestOutput);
     BOOL (*GetIsLastNotification)(IHttpContext *This, _In_ REQUEST_NOTIFICATION_STATUS status);
+    /* Runs a child request created by CloneContext (asynchronous only). */
     HRESULT (*ExecuteRequest)(IHttpContext *This,
                               _In_ BOOL fAsync,
                               _In_ IHttpContext *pHttpContext,
@@ -2462,17 +2643,21 @@ typedef struct IHttpContextVtbl {
                               _In_ IHttpUser *pHttpUser,
                               _Out_ BOOL *pfCompletionExpected);
     DWORD (*GetExecuteFlags)(IHttpContext *This);
+    /* Server variable as a wide string; ERROR_INVALID_INDEX if it does not exist. */
     /* slot 15: C++ GetServerVariable(PCSTR, PCWSTR *, DWORD *) */
     HRESULT (*GetServerVariableW)(IHttpContext *This,
                                   _In_ PCSTR pszVariableName,
                                   _Out_ PCWSTR *ppszValue,
                                   _Out_ DWORD *pcchValueLength);
+    /* Server variable as an 8-bit string; ERROR_INVALID_INDEX if it does not exist. */
     /* slot 16: C++ GetServerVariable(PCSTR, PCSTR *, DWORD *) */
     HRESULT (*GetServerVariableA)(IHttpContext *This,
                                   _In_ PCSTR pszVariableName,
                                   _Out_ PCSTR *ppszValue,
                                   _Out_ DWORD *pcchValueLength);
+    /* Sets (or creates) a server variable. */
     HRESULT (*SetServerVariable)(IHttpContext *This, PCSTR pszVariableName, PCWSTR pszVariableValue);
+    /* Memory that is freed automatically when the request ends. */
     VOID *(*AllocateRequestMemory)(IHttpContext *This, _In_ DWORD cbAllocation);
     IHttpUrlInfo *(*GetUrlInfo)(IHttpContext *This);
     IMetadataInfo *(*GetMetadata)(IHttpContext *This);
@@ -2482,6 +2667,7 @@ typedef struct IHttpContextVtbl {
     IScriptMapInfo *(*GetScriptMap)(IHttpContext *This);
     VOID (*SetRequestHandled)(IHttpContext *This);
     IHttpFileInfo *(*GetFileInfo)(IHttpContext *This);
+    /* *pcbPhysicalPath counts bytes; ERROR_INSUFFICIENT_BUFFER returns the size needed. */
     HRESULT (*MapPath)(IHttpContext *This,
                        _In_ PCWSTR pszUrl,
                        _Inout_ PWSTR pszPhysicalPath,
@@ -2501,6 +2687,7 @@ typedef struct IHttpContextVtbl {
                                         _Out_ DWORD *pdwAsyncNotification,
                                         _Out_ DWORD *pdwAsyncNotificationStartTickCount);
     IHttpTraceContext *(*GetTraceContext)(IHttpContext *This);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetServerVarChanges)(IHttpContext *This,
                                    _In_ DWORD dwOldChangeNumber,
                                    _Out_ DWORD *pdwNewChangeNumber,
@@ -2517,6 +2704,7 @@ typedef struct IHttpContextVtbl {
                           _In_ PCSTR pszVerb,
                           _Out_ IScriptMapInfo **ppScriptMap,
                           _In_ BOOL fIgnoreWildcardMappings);
+    /* Deprecated and without defined versions: use HttpGetExtendedInterface. */
     HRESULT (*GetExtendedInterface)(IHttpContext *This,
                                     _In_ HTTP_CONTEXT_INTERFACE_VERSION version,
                                     _Out_ PVOID *ppInterface);
@@ -2526,7 +2714,9 @@ struct IHttpContext {
     const struct IHttpContextVtbl *lpVtbl;
 };
 
-/** IHttpContext extension that exposes the user of the original request. (IID c986182c-cf4a-4482-8205-0dbbc1fd6cee) */
+/** IHttpContext extension that exposes the user of the original request. (IID
+ * c986182c-cf4a-4482-8205-0dbbc1fd6cee)
+ */
 typedef struct IHttpContext2Vtbl {
     /* IHttpContext methods, slots 0-38 */
     IHttpSite *(*GetSite)(IHttpContext2 *This);
@@ -2537,7 +2727,9 @@ typedef struct IHttpContext2Vtbl {
     BOOL (*GetResponseHeadersSent)(IHttpContext2 *This);
     IHttpUser *(*GetUser)(IHttpContext2 *This);
     IHttpModuleContextContainer *(*GetModuleContextContainer)(IHttpContext2 *This);
+    /* Resumes a pending request on the calling thread. */
     VOID (*IndicateCompletion)(IHttpContext2 *This, _In_ REQUEST_NOTIFICATION_STATUS notificationStatus);
+    /* Resumes a pending request on a pool thread; OnAsyncCompletion receives cbBytes. */
     HRESULT (*PostCompletion)(IHttpContext2 *This, _In_ DWORD cbBytes);
     VOID (*DisableNotifications)(IHttpContext2 *This,
                                  _In_ DWORD dwNotifications,
@@ -2549,6 +2741,7 @@ typedef struct IHttpContext2Vtbl {
                                 _Out_ CHttpModule **ppModuleInfo,
                                 _Out_ IHttpEventProvider **ppRequestOutput);
     BOOL (*GetIsLastNotification)(IHttpContext2 *This, _In_ REQUEST_NOTIFICATION_STATUS status);
+    /* Runs a child request created by CloneContext (asynchronous only). */
     HRESULT (*ExecuteRequest)(IHttpContext2 *This,
                               _In_ BOOL fAsync,
                               _In_ IHttpContext *pHttpContext,
@@ -2556,17 +2749,21 @@ typedef struct IHttpContext2Vtbl {
                               _In_ IHttpUser *pHttpUser,
                               _Out_ BOOL *pfCompletionExpected);
     DWORD (*GetExecuteFlags)(IHttpContext2 *This);
+    /* Server variable as a wide string; ERROR_INVALID_INDEX if it does not exist. */
     /* slot 15: C++ GetServerVariable(PCSTR, PCWSTR *, DWORD *) */
     HRESULT (*GetServerVariableW)(IHttpContext2 *This,
                                   _In_ PCSTR pszVariableName,
                                   _Out_ PCWSTR *ppszValue,
                                   _Out_ DWORD *pcchValueLength);
+    /* Server variable as an 8-bit string; ERROR_INVALID_INDEX if it does not exist. */
     /* slot 16: C++ GetServerVariable(PCSTR, PCSTR *, DWORD *) */
     HRESULT (*GetServerVariableA)(IHttpContext2 *This,
                                   _In_ PCSTR pszVariableName,
                                   _Out_ PCSTR *ppszValue,
                                   _Out_ DWORD *pcchValueLength);
+    /* Sets (or creates) a server variable. */
     HRESULT (*SetServerVariable)(IHttpContext2 *This, PCSTR pszVariableName, PCWSTR pszVariableValue);
+    /* Memory that is freed automatically when the request ends. */
     VOID *(*AllocateRequestMemory)(IHttpContext2 *This, _In_ DWORD cbAllocation);
     IHttpUrlInfo *(*GetUrlInfo)(IHttpContext2 *This);
     IMetadataInfo *(*GetMetadata)(IHttpContext2 *This);
@@ -2576,6 +2773,7 @@ typedef struct IHttpContext2Vtbl {
     IScriptMapInfo *(*GetScriptMap)(IHttpContext2 *This);
     VOID (*SetRequestHandled)(IHttpContext2 *This);
     IHttpFileInfo *(*GetFileInfo)(IHttpContext2 *This);
+    /* *pcbPhysicalPath counts bytes; ERROR_INSUFFICIENT_BUFFER returns the size needed. */
     HRESULT (*MapPath)(IHttpContext2 *This,
                        _In_ PCWSTR pszUrl,
                        _Inout_ PWSTR pszPhysicalPath,
@@ -2595,6 +2793,7 @@ typedef struct IHttpContext2Vtbl {
                                         _Out_ DWORD *pdwAsyncNotification,
                                         _Out_ DWORD *pdwAsyncNotificationStartTickCount);
     IHttpTraceContext *(*GetTraceContext)(IHttpContext2 *This);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetServerVarChanges)(IHttpContext2 *This,
                                    _In_ DWORD dwOldChangeNumber,
                                    _Out_ DWORD *pdwNewChangeNumber,
@@ -2611,6 +2810,7 @@ typedef struct IHttpContext2Vtbl {
                           _In_ PCSTR pszVerb,
                           _Out_ IScriptMapInfo **ppScriptMap,
                           _In_ BOOL fIgnoreWildcardMappings);
+    /* Deprecated and without defined versions: use HttpGetExtendedInterface. */
     HRESULT (*GetExtendedInterface)(IHttpContext2 *This,
                                     _In_ HTTP_CONTEXT_INTERFACE_VERSION version,
                                     _Out_ PVOID *ppInterface);
@@ -2623,7 +2823,9 @@ struct IHttpContext2 {
     const struct IHttpContext2Vtbl *lpVtbl;
 };
 
-/** IHttpContext2 extension: named context storage, full-duplex I/O, server-variable inheritance, completion through a callback. (IID bf53c022-ca4b-4349-a38e-a4b78ad897fb) */
+/** IHttpContext2 extension: named context storage, full-duplex I/O, server-variable inheritance, completion
+ * through a callback. (IID bf53c022-ca4b-4349-a38e-a4b78ad897fb)
+ */
 typedef struct IHttpContext3Vtbl {
     /* IHttpContext methods, slots 0-38 */
     IHttpSite *(*GetSite)(IHttpContext3 *This);
@@ -2634,7 +2836,9 @@ typedef struct IHttpContext3Vtbl {
     BOOL (*GetResponseHeadersSent)(IHttpContext3 *This);
     IHttpUser *(*GetUser)(IHttpContext3 *This);
     IHttpModuleContextContainer *(*GetModuleContextContainer)(IHttpContext3 *This);
+    /* Resumes a pending request on the calling thread. */
     VOID (*IndicateCompletion)(IHttpContext3 *This, _In_ REQUEST_NOTIFICATION_STATUS notificationStatus);
+    /* Resumes a pending request on a pool thread; OnAsyncCompletion receives cbBytes. */
     HRESULT (*PostCompletion)(IHttpContext3 *This, _In_ DWORD cbBytes);
     VOID (*DisableNotifications)(IHttpContext3 *This,
                                  _In_ DWORD dwNotifications,
@@ -2646,6 +2850,7 @@ typedef struct IHttpContext3Vtbl {
                                 _Out_ CHttpModule **ppModuleInfo,
                                 _Out_ IHttpEventProvider **ppRequestOutput);
     BOOL (*GetIsLastNotification)(IHttpContext3 *This, _In_ REQUEST_NOTIFICATION_STATUS status);
+    /* Runs a child request created by CloneContext (asynchronous only). */
     HRESULT (*ExecuteRequest)(IHttpContext3 *This,
                               _In_ BOOL fAsync,
                               _In_ IHttpContext *pHttpContext,
@@ -2653,17 +2858,21 @@ typedef struct IHttpContext3Vtbl {
                               _In_ IHttpUser *pHttpUser,
                               _Out_ BOOL *pfCompletionExpected);
     DWORD (*GetExecuteFlags)(IHttpContext3 *This);
+    /* Server variable as a wide string; ERROR_INVALID_INDEX if it does not exist. */
     /* slot 15: C++ GetServerVariable(PCSTR, PCWSTR *, DWORD *) */
     HRESULT (*GetServerVariableW)(IHttpContext3 *This,
                                   _In_ PCSTR pszVariableName,
                                   _Out_ PCWSTR *ppszValue,
                                   _Out_ DWORD *pcchValueLength);
+    /* Server variable as an 8-bit string; ERROR_INVALID_INDEX if it does not exist. */
     /* slot 16: C++ GetServerVariable(PCSTR, PCSTR *, DWORD *) */
     HRESULT (*GetServerVariableA)(IHttpContext3 *This,
                                   _In_ PCSTR pszVariableName,
                                   _Out_ PCSTR *ppszValue,
                                   _Out_ DWORD *pcchValueLength);
+    /* Sets (or creates) a server variable. */
     HRESULT (*SetServerVariable)(IHttpContext3 *This, PCSTR pszVariableName, PCWSTR pszVariableValue);
+    /* Memory that is freed automatically when the request ends. */
     VOID *(*AllocateRequestMemory)(IHttpContext3 *This, _In_ DWORD cbAllocation);
     IHttpUrlInfo *(*GetUrlInfo)(IHttpContext3 *This);
     IMetadataInfo *(*GetMetadata)(IHttpContext3 *This);
@@ -2673,6 +2882,7 @@ typedef struct IHttpContext3Vtbl {
     IScriptMapInfo *(*GetScriptMap)(IHttpContext3 *This);
     VOID (*SetRequestHandled)(IHttpContext3 *This);
     IHttpFileInfo *(*GetFileInfo)(IHttpContext3 *This);
+    /* *pcbPhysicalPath counts bytes; ERROR_INSUFFICIENT_BUFFER returns the size needed. */
     HRESULT (*MapPath)(IHttpContext3 *This,
                        _In_ PCWSTR pszUrl,
                        _Inout_ PWSTR pszPhysicalPath,
@@ -2692,6 +2902,7 @@ typedef struct IHttpContext3Vtbl {
                                         _Out_ DWORD *pdwAsyncNotification,
                                         _Out_ DWORD *pdwAsyncNotificationStartTickCount);
     IHttpTraceContext *(*GetTraceContext)(IHttpContext3 *This);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetServerVarChanges)(IHttpContext3 *This,
                                    _In_ DWORD dwOldChangeNumber,
                                    _Out_ DWORD *pdwNewChangeNumber,
@@ -2708,6 +2919,7 @@ typedef struct IHttpContext3Vtbl {
                           _In_ PCSTR pszVerb,
                           _Out_ IScriptMapInfo **ppScriptMap,
                           _In_ BOOL fIgnoreWildcardMappings);
+    /* Deprecated and without defined versions: use HttpGetExtendedInterface. */
     HRESULT (*GetExtendedInterface)(IHttpContext3 *This,
                                     _In_ HTTP_CONTEXT_INTERFACE_VERSION version,
                                     _Out_ PVOID *ppInterface);
@@ -2719,6 +2931,7 @@ typedef struct IHttpContext3Vtbl {
     INamedContextContainer *(*GetNamedContextContainer)(IHttpContext3 *This);
     VOID (*EnableFullDuplex)(IHttpContext3 *This);
     HRESULT (*InheritServerVariable)(IHttpContext3 *This, _In_ PCSTR szName, _In_ BOOL fFailIfNotExist);
+    /* Resumes a pending request by calling pfnCompletionRoutine (C name PostCompletionEx). */
     /* slot 43: C++ PostCompletion(DWORD, LPOVERLAPPED_COMPLETION_ROUTINE, VOID *) */
     HRESULT (*PostCompletionEx)(IHttpContext3 *This,
                                 DWORD cbBytes,
@@ -2730,7 +2943,9 @@ struct IHttpContext3 {
     const struct IHttpContext3Vtbl *lpVtbl;
 };
 
-/** IHttpContext3 extension that reports the request start time and elapsed time in milliseconds. (IID 2c9463d8-4ec4-4622-8917-d486321a9443) */
+/** IHttpContext3 extension that reports the request start time and elapsed time in milliseconds. (IID
+ * 2c9463d8-4ec4-4622-8917-d486321a9443)
+ */
 typedef struct IHttpContext4Vtbl {
     /* IHttpContext methods, slots 0-38 */
     IHttpSite *(*GetSite)(IHttpContext4 *This);
@@ -2741,7 +2956,9 @@ typedef struct IHttpContext4Vtbl {
     BOOL (*GetResponseHeadersSent)(IHttpContext4 *This);
     IHttpUser *(*GetUser)(IHttpContext4 *This);
     IHttpModuleContextContainer *(*GetModuleContextContainer)(IHttpContext4 *This);
+    /* Resumes a pending request on the calling thread. */
     VOID (*IndicateCompletion)(IHttpContext4 *This, _In_ REQUEST_NOTIFICATION_STATUS notificationStatus);
+    /* Resumes a pending request on a pool thread; OnAsyncCompletion receives cbBytes. */
     HRESULT (*PostCompletion)(IHttpContext4 *This, _In_ DWORD cbBytes);
     VOID (*DisableNotifications)(IHttpContext4 *This,
                                  _In_ DWORD dwNotifications,
@@ -2753,6 +2970,7 @@ typedef struct IHttpContext4Vtbl {
                                 _Out_ CHttpModule **ppModuleInfo,
                                 _Out_ IHttpEventProvider **ppRequestOutput);
     BOOL (*GetIsLastNotification)(IHttpContext4 *This, _In_ REQUEST_NOTIFICATION_STATUS status);
+    /* Runs a child request created by CloneContext (asynchronous only). */
     HRESULT (*ExecuteRequest)(IHttpContext4 *This,
                               _In_ BOOL fAsync,
                               _In_ IHttpContext *pHttpContext,
@@ -2760,17 +2978,21 @@ typedef struct IHttpContext4Vtbl {
                               _In_ IHttpUser *pHttpUser,
                               _Out_ BOOL *pfCompletionExpected);
     DWORD (*GetExecuteFlags)(IHttpContext4 *This);
+    /* Server variable as a wide string; ERROR_INVALID_INDEX if it does not exist. */
     /* slot 15: C++ GetServerVariable(PCSTR, PCWSTR *, DWORD *) */
     HRESULT (*GetServerVariableW)(IHttpContext4 *This,
                                   _In_ PCSTR pszVariableName,
                                   _Out_ PCWSTR *ppszValue,
                                   _Out_ DWORD *pcchValueLength);
+    /* Server variable as an 8-bit string; ERROR_INVALID_INDEX if it does not exist. */
     /* slot 16: C++ GetServerVariable(PCSTR, PCSTR *, DWORD *) */
     HRESULT (*GetServerVariableA)(IHttpContext4 *This,
                                   _In_ PCSTR pszVariableName,
                                   _Out_ PCSTR *ppszValue,
                                   _Out_ DWORD *pcchValueLength);
+    /* Sets (or creates) a server variable. */
     HRESULT (*SetServerVariable)(IHttpContext4 *This, PCSTR pszVariableName, PCWSTR pszVariableValue);
+    /* Memory that is freed automatically when the request ends. */
     VOID *(*AllocateRequestMemory)(IHttpContext4 *This, _In_ DWORD cbAllocation);
     IHttpUrlInfo *(*GetUrlInfo)(IHttpContext4 *This);
     IMetadataInfo *(*GetMetadata)(IHttpContext4 *This);
@@ -2780,6 +3002,7 @@ typedef struct IHttpContext4Vtbl {
     IScriptMapInfo *(*GetScriptMap)(IHttpContext4 *This);
     VOID (*SetRequestHandled)(IHttpContext4 *This);
     IHttpFileInfo *(*GetFileInfo)(IHttpContext4 *This);
+    /* *pcbPhysicalPath counts bytes; ERROR_INSUFFICIENT_BUFFER returns the size needed. */
     HRESULT (*MapPath)(IHttpContext4 *This,
                        _In_ PCWSTR pszUrl,
                        _Inout_ PWSTR pszPhysicalPath,
@@ -2799,6 +3022,7 @@ typedef struct IHttpContext4Vtbl {
                                         _Out_ DWORD *pdwAsyncNotification,
                                         _Out_ DWORD *pdwAsyncNotificationStartTickCount);
     IHttpTraceContext *(*GetTraceContext)(IHttpContext4 *This);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetServerVarChanges)(IHttpContext4 *This,
                                    _In_ DWORD dwOldChangeNumber,
                                    _Out_ DWORD *pdwNewChangeNumber,
@@ -2815,6 +3039,7 @@ typedef struct IHttpContext4Vtbl {
                           _In_ PCSTR pszVerb,
                           _Out_ IScriptMapInfo **ppScriptMap,
                           _In_ BOOL fIgnoreWildcardMappings);
+    /* Deprecated and without defined versions: use HttpGetExtendedInterface. */
     HRESULT (*GetExtendedInterface)(IHttpContext4 *This,
                                     _In_ HTTP_CONTEXT_INTERFACE_VERSION version,
                                     _Out_ PVOID *ppInterface);
@@ -2826,6 +3051,7 @@ typedef struct IHttpContext4Vtbl {
     INamedContextContainer *(*GetNamedContextContainer)(IHttpContext4 *This);
     VOID (*EnableFullDuplex)(IHttpContext4 *This);
     HRESULT (*InheritServerVariable)(IHttpContext4 *This, _In_ PCSTR szName, _In_ BOOL fFailIfNotExist);
+    /* Resumes a pending request by calling pfnCompletionRoutine (C name PostCompletionEx). */
     /* slot 43: C++ PostCompletion(DWORD, LPOVERLAPPED_COMPLETION_ROUTINE, VOID *) */
     HRESULT (*PostCompletionEx)(IHttpContext4 *This,
                                 DWORD cbBytes,
@@ -2841,18 +3067,23 @@ struct IHttpContext4 {
     const struct IHttpContext4Vtbl *lpVtbl;
 };
 
-/** The client request: method, URL, headers, entity body, addresses, client certificate; modules may rewrite parts of it. (IID e8698f7e-576e-4cac-a309-67435355faef) */
+/** The client request: method, URL, headers, entity body, addresses, client certificate; modules may rewrite
+ * parts of it. (IID e8698f7e-576e-4cac-a309-67435355faef)
+ */
 typedef struct IHttpRequestVtbl {
     /* IHttpRequest methods, slots 0-23 */
+    /* The parsed request in http.h layout; a module may change it. */
     HTTP_REQUEST *(*GetRawHttpRequest)(IHttpRequest *This);
     /* slot 1: C++ GetRawHttpRequest() const */
     const HTTP_REQUEST *(*GetRawHttpRequestConst)(IHttpRequest *This);
+    /* Header value (NULL if absent) and its length without the terminator. */
     /* slot 2: C++ GetHeader(PCSTR, USHORT *) const */
     PCSTR (*GetHeaderByName)(IHttpRequest *This, _In_ PCSTR pszHeaderName, _Out_ USHORT *pcchHeaderValue);
     /* slot 3: C++ GetHeader(HTTP_HEADER_ID, USHORT *) const */
     PCSTR (*GetHeaderById)(IHttpRequest *This,
                            _In_ HTTP_HEADER_ID ulHeaderIndex,
                            _Out_ USHORT *pcchHeaderValue);
+    /* fReplace FALSE appends to an existing value, comma separated. */
     /* slot 4: C++ SetHeader(PCSTR, PCSTR, USHORT, BOOL) */
     HRESULT (*SetHeaderByName)(IHttpRequest *This,
                                _In_ PCSTR pszHeaderName,
@@ -2871,6 +3102,7 @@ typedef struct IHttpRequestVtbl {
     HRESULT (*DeleteHeaderById)(IHttpRequest *This, _In_ HTTP_HEADER_ID ulHeaderIndex);
     PCSTR (*GetHttpMethod)(IHttpRequest *This);
     HRESULT (*SetHttpMethod)(IHttpRequest *This, _In_ PCSTR pszHttpMethod);
+    /* Rewrites the request URL (wide and 8-bit forms). */
     /* slot 10: C++ SetUrl(PCWSTR, DWORD, BOOL) */
     HRESULT (*SetUrlW)(IHttpRequest *This,
                        _In_ PCWSTR pszUrl,
@@ -2882,12 +3114,16 @@ typedef struct IHttpRequestVtbl {
     PCWSTR (*GetForwardedUrl)(IHttpRequest *This);
     PSOCKADDR (*GetLocalAddress)(IHttpRequest *This);
     PSOCKADDR (*GetRemoteAddress)(IHttpRequest *This);
+    /* Reads body bytes, ERROR_HANDLE_EOF at the end; if asynchronous and *pfCompletionPending, return
+     * RQ_NOTIFICATION_PENDING.
+     */
     HRESULT (*ReadEntityBody)(IHttpRequest *This,
                               _Out_ VOID *pvBuffer,
                               _In_ DWORD cbBuffer,
                               _In_ BOOL fAsync,
                               _Out_ DWORD *pcbBytesReceived,
                               _Out_ BOOL *pfCompletionPending);
+    /* Puts data in front of the unread body; the buffer is not copied and must outlive the request. */
     HRESULT (*InsertEntityBody)(IHttpRequest *This, _In_ VOID *pvBuffer, _In_ DWORD cbBuffer);
     DWORD (*GetRemainingEntityBytes)(IHttpRequest *This);
     VOID (*GetHttpVersion)(IHttpRequest *This, _Out_ USHORT *pMajorVersion, _Out_ USHORT *pMinorVersion);
@@ -2898,6 +3134,7 @@ typedef struct IHttpRequestVtbl {
                                           _In_ BOOL fAsync,
                                           _Out_ BOOL *pfCompletionPending);
     DWORD (*GetSiteId)(IHttpRequest *This);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetHeaderChanges)(IHttpRequest *This,
                                 _In_ DWORD dwOldChangeNumber,
                                 _Out_ DWORD *pdwNewChangeNumber,
@@ -2914,18 +3151,23 @@ struct IHttpRequest {
     const struct IHttpRequestVtbl *lpVtbl;
 };
 
-/** IHttpRequest extension that returns the channel binding token of the connection. (IID d9244ae1-51f8-4aa1-a66d-19277c33e610) */
+/** IHttpRequest extension that returns the channel binding token of the connection. (IID
+ * d9244ae1-51f8-4aa1-a66d-19277c33e610)
+ */
 typedef struct IHttpRequest2Vtbl {
     /* IHttpRequest methods, slots 0-23 */
+    /* The parsed request in http.h layout; a module may change it. */
     HTTP_REQUEST *(*GetRawHttpRequest)(IHttpRequest2 *This);
     /* slot 1: C++ GetRawHttpRequest() const */
     const HTTP_REQUEST *(*GetRawHttpRequestConst)(IHttpRequest2 *This);
+    /* Header value (NULL if absent) and its length without the terminator. */
     /* slot 2: C++ GetHeader(PCSTR, USHORT *) const */
     PCSTR (*GetHeaderByName)(IHttpRequest2 *This, _In_ PCSTR pszHeaderName, _Out_ USHORT *pcchHeaderValue);
     /* slot 3: C++ GetHeader(HTTP_HEADER_ID, USHORT *) const */
     PCSTR (*GetHeaderById)(IHttpRequest2 *This,
                            _In_ HTTP_HEADER_ID ulHeaderIndex,
                            _Out_ USHORT *pcchHeaderValue);
+    /* fReplace FALSE appends to an existing value, comma separated. */
     /* slot 4: C++ SetHeader(PCSTR, PCSTR, USHORT, BOOL) */
     HRESULT (*SetHeaderByName)(IHttpRequest2 *This,
                                _In_ PCSTR pszHeaderName,
@@ -2944,6 +3186,7 @@ typedef struct IHttpRequest2Vtbl {
     HRESULT (*DeleteHeaderById)(IHttpRequest2 *This, _In_ HTTP_HEADER_ID ulHeaderIndex);
     PCSTR (*GetHttpMethod)(IHttpRequest2 *This);
     HRESULT (*SetHttpMethod)(IHttpRequest2 *This, _In_ PCSTR pszHttpMethod);
+    /* Rewrites the request URL (wide and 8-bit forms). */
     /* slot 10: C++ SetUrl(PCWSTR, DWORD, BOOL) */
     HRESULT (*SetUrlW)(IHttpRequest2 *This,
                        _In_ PCWSTR pszUrl,
@@ -2958,12 +3201,16 @@ typedef struct IHttpRequest2Vtbl {
     PCWSTR (*GetForwardedUrl)(IHttpRequest2 *This);
     PSOCKADDR (*GetLocalAddress)(IHttpRequest2 *This);
     PSOCKADDR (*GetRemoteAddress)(IHttpRequest2 *This);
+    /* Reads body bytes, ERROR_HANDLE_EOF at the end; if asynchronous and *pfCompletionPending, return
+     * RQ_NOTIFICATION_PENDING.
+     */
     HRESULT (*ReadEntityBody)(IHttpRequest2 *This,
                               _Out_ VOID *pvBuffer,
                               _In_ DWORD cbBuffer,
                               _In_ BOOL fAsync,
                               _Out_ DWORD *pcbBytesReceived,
                               _Out_ BOOL *pfCompletionPending);
+    /* Puts data in front of the unread body; the buffer is not copied and must outlive the request. */
     HRESULT (*InsertEntityBody)(IHttpRequest2 *This, _In_ VOID *pvBuffer, _In_ DWORD cbBuffer);
     DWORD (*GetRemainingEntityBytes)(IHttpRequest2 *This);
     VOID (*GetHttpVersion)(IHttpRequest2 *This, _Out_ USHORT *pMajorVersion, _Out_ USHORT *pMinorVersion);
@@ -2974,6 +3221,7 @@ typedef struct IHttpRequest2Vtbl {
                                           _In_ BOOL fAsync,
                                           _Out_ BOOL *pfCompletionPending);
     DWORD (*GetSiteId)(IHttpRequest2 *This);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetHeaderChanges)(IHttpRequest2 *This,
                                 _In_ DWORD dwOldChangeNumber,
                                 _Out_ DWORD *pdwNewChangeNumber,
@@ -2993,18 +3241,23 @@ struct IHttpRequest2 {
     const struct IHttpRequest2Vtbl *lpVtbl;
 };
 
-/** IHttpRequest2 extension: entity-body reads that complete through a per-call callback. (IID b32e4e0f-4057-4feb-aeab-7b69c03c6314) */
+/** IHttpRequest2 extension: entity-body reads that complete through a per-call callback. (IID
+ * b32e4e0f-4057-4feb-aeab-7b69c03c6314)
+ */
 typedef struct IHttpRequest3Vtbl {
     /* IHttpRequest methods, slots 0-23 */
+    /* The parsed request in http.h layout; a module may change it. */
     HTTP_REQUEST *(*GetRawHttpRequest)(IHttpRequest3 *This);
     /* slot 1: C++ GetRawHttpRequest() const */
     const HTTP_REQUEST *(*GetRawHttpRequestConst)(IHttpRequest3 *This);
+    /* Header value (NULL if absent) and its length without the terminator. */
     /* slot 2: C++ GetHeader(PCSTR, USHORT *) const */
     PCSTR (*GetHeaderByName)(IHttpRequest3 *This, _In_ PCSTR pszHeaderName, _Out_ USHORT *pcchHeaderValue);
     /* slot 3: C++ GetHeader(HTTP_HEADER_ID, USHORT *) const */
     PCSTR (*GetHeaderById)(IHttpRequest3 *This,
                            _In_ HTTP_HEADER_ID ulHeaderIndex,
                            _Out_ USHORT *pcchHeaderValue);
+    /* fReplace FALSE appends to an existing value, comma separated. */
     /* slot 4: C++ SetHeader(PCSTR, PCSTR, USHORT, BOOL) */
     HRESULT (*SetHeaderByName)(IHttpRequest3 *This,
                                _In_ PCSTR pszHeaderName,
@@ -3023,6 +3276,7 @@ typedef struct IHttpRequest3Vtbl {
     HRESULT (*DeleteHeaderById)(IHttpRequest3 *This, _In_ HTTP_HEADER_ID ulHeaderIndex);
     PCSTR (*GetHttpMethod)(IHttpRequest3 *This);
     HRESULT (*SetHttpMethod)(IHttpRequest3 *This, _In_ PCSTR pszHttpMethod);
+    /* Rewrites the request URL (wide and 8-bit forms). */
     /* slot 10: C++ SetUrl(PCWSTR, DWORD, BOOL) */
     HRESULT (*SetUrlW)(IHttpRequest3 *This,
                        _In_ PCWSTR pszUrl,
@@ -3037,12 +3291,16 @@ typedef struct IHttpRequest3Vtbl {
     PCWSTR (*GetForwardedUrl)(IHttpRequest3 *This);
     PSOCKADDR (*GetLocalAddress)(IHttpRequest3 *This);
     PSOCKADDR (*GetRemoteAddress)(IHttpRequest3 *This);
+    /* Reads body bytes, ERROR_HANDLE_EOF at the end; if asynchronous and *pfCompletionPending, return
+     * RQ_NOTIFICATION_PENDING.
+     */
     HRESULT (*ReadEntityBody)(IHttpRequest3 *This,
                               _Out_ VOID *pvBuffer,
                               _In_ DWORD cbBuffer,
                               _In_ BOOL fAsync,
                               _Out_ DWORD *pcbBytesReceived,
                               _Out_ BOOL *pfCompletionPending);
+    /* Puts data in front of the unread body; the buffer is not copied and must outlive the request. */
     HRESULT (*InsertEntityBody)(IHttpRequest3 *This, _In_ VOID *pvBuffer, _In_ DWORD cbBuffer);
     DWORD (*GetRemainingEntityBytes)(IHttpRequest3 *This);
     VOID (*GetHttpVersion)(IHttpRequest3 *This, _Out_ USHORT *pMajorVersion, _Out_ USHORT *pMinorVersion);
@@ -3053,6 +3311,7 @@ typedef struct IHttpRequest3Vtbl {
                                           _In_ BOOL fAsync,
                                           _Out_ BOOL *pfCompletionPending);
     DWORD (*GetSiteId)(IHttpRequest3 *This);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetHeaderChanges)(IHttpRequest3 *This,
                                 _In_ DWORD dwOldChangeNumber,
                                 _Out_ DWORD *pdwNewChangeNumber,
@@ -3068,6 +3327,7 @@ typedef struct IHttpRequest3Vtbl {
     HRESULT (*GetChannelBindingToken)(IHttpRequest3 *This, _Out_ PBYTE *ppToken, _Out_ DWORD *pTokenSize);
 
     /* IHttpRequest3 methods, slot 25 */
+    /* ReadEntityBody that completes through pfnCompletionCallback (C name ReadEntityBodyEx). */
     /* slot 25: C++ ReadEntityBody(VOID *, DWORD, BOOL, PFN_ASYNC_COMPLETION, VOID *, DWORD *, BOOL *) */
     HRESULT (*ReadEntityBodyEx)(IHttpRequest3 *This,
                                 _Out_ VOID *pvBuffer,
@@ -3086,15 +3346,18 @@ struct IHttpRequest3 {
 /** IHttpRequest3 extension: entity-body reads that take flags. (IID 3816f517-f631-49f0-8b51-16d6f0c6ffb2) */
 typedef struct IHttpRequest4Vtbl {
     /* IHttpRequest methods, slots 0-23 */
+    /* The parsed request in http.h layout; a module may change it. */
     HTTP_REQUEST *(*GetRawHttpRequest)(IHttpRequest4 *This);
     /* slot 1: C++ GetRawHttpRequest() const */
     const HTTP_REQUEST *(*GetRawHttpRequestConst)(IHttpRequest4 *This);
+    /* Header value (NULL if absent) and its length without the terminator. */
     /* slot 2: C++ GetHeader(PCSTR, USHORT *) const */
     PCSTR (*GetHeaderByName)(IHttpRequest4 *This, _In_ PCSTR pszHeaderName, _Out_ USHORT *pcchHeaderValue);
     /* slot 3: C++ GetHeader(HTTP_HEADER_ID, USHORT *) const */
     PCSTR (*GetHeaderById)(IHttpRequest4 *This,
                            _In_ HTTP_HEADER_ID ulHeaderIndex,
                            _Out_ USHORT *pcchHeaderValue);
+    /* fReplace FALSE appends to an existing value, comma separated. */
     /* slot 4: C++ SetHeader(PCSTR, PCSTR, USHORT, BOOL) */
     HRESULT (*SetHeaderByName)(IHttpRequest4 *This,
                                _In_ PCSTR pszHeaderName,
@@ -3113,6 +3376,7 @@ typedef struct IHttpRequest4Vtbl {
     HRESULT (*DeleteHeaderById)(IHttpRequest4 *This, _In_ HTTP_HEADER_ID ulHeaderIndex);
     PCSTR (*GetHttpMethod)(IHttpRequest4 *This);
     HRESULT (*SetHttpMethod)(IHttpRequest4 *This, _In_ PCSTR pszHttpMethod);
+    /* Rewrites the request URL (wide and 8-bit forms). */
     /* slot 10: C++ SetUrl(PCWSTR, DWORD, BOOL) */
     HRESULT (*SetUrlW)(IHttpRequest4 *This,
                        _In_ PCWSTR pszUrl,
@@ -3127,12 +3391,16 @@ typedef struct IHttpRequest4Vtbl {
     PCWSTR (*GetForwardedUrl)(IHttpRequest4 *This);
     PSOCKADDR (*GetLocalAddress)(IHttpRequest4 *This);
     PSOCKADDR (*GetRemoteAddress)(IHttpRequest4 *This);
+    /* Reads body bytes, ERROR_HANDLE_EOF at the end; if asynchronous and *pfCompletionPending, return
+     * RQ_NOTIFICATION_PENDING.
+     */
     HRESULT (*ReadEntityBody)(IHttpRequest4 *This,
                               _Out_ VOID *pvBuffer,
                               _In_ DWORD cbBuffer,
                               _In_ BOOL fAsync,
                               _Out_ DWORD *pcbBytesReceived,
                               _Out_ BOOL *pfCompletionPending);
+    /* Puts data in front of the unread body; the buffer is not copied and must outlive the request. */
     HRESULT (*InsertEntityBody)(IHttpRequest4 *This, _In_ VOID *pvBuffer, _In_ DWORD cbBuffer);
     DWORD (*GetRemainingEntityBytes)(IHttpRequest4 *This);
     VOID (*GetHttpVersion)(IHttpRequest4 *This, _Out_ USHORT *pMajorVersion, _Out_ USHORT *pMinorVersion);
@@ -3143,6 +3411,7 @@ typedef struct IHttpRequest4Vtbl {
                                           _In_ BOOL fAsync,
                                           _Out_ BOOL *pfCompletionPending);
     DWORD (*GetSiteId)(IHttpRequest4 *This);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetHeaderChanges)(IHttpRequest4 *This,
                                 _In_ DWORD dwOldChangeNumber,
                                 _Out_ DWORD *pdwNewChangeNumber,
@@ -3158,6 +3427,7 @@ typedef struct IHttpRequest4Vtbl {
     HRESULT (*GetChannelBindingToken)(IHttpRequest4 *This, _Out_ PBYTE *ppToken, _Out_ DWORD *pTokenSize);
 
     /* IHttpRequest3 methods, slot 25 */
+    /* ReadEntityBody that completes through pfnCompletionCallback (C name ReadEntityBodyEx). */
     /* slot 25: C++ ReadEntityBody(VOID *, DWORD, BOOL, PFN_ASYNC_COMPLETION, VOID *, DWORD *, BOOL *) */
     HRESULT (*ReadEntityBodyEx)(IHttpRequest4 *This,
                                 _Out_ VOID *pvBuffer,
@@ -3169,6 +3439,7 @@ typedef struct IHttpRequest4Vtbl {
                                 _Out_ BOOL *pfCompletionPending);
 
     /* IHttpRequest4 methods, slot 26 */
+    /* ReadEntityBody with flags (C name ReadEntityBodyWithFlags). */
     /* slot 26: C++ ReadEntityBody(VOID *, DWORD, BOOL, ULONG, DWORD *, BOOL *) */
     HRESULT (*ReadEntityBodyWithFlags)(IHttpRequest4 *This,
                                        _Out_ VOID *pvBuffer,
@@ -3183,13 +3454,17 @@ struct IHttpRequest4 {
     const struct IHttpRequest4Vtbl *lpVtbl;
 };
 
-/** The response being built: status, headers, body chunks, buffering, flushing, redirection, connection control. (IID 7e1c6b38-628f-4e6c-95dc-41237eb7f95e) */
+/** The response being built: status, headers, body chunks, buffering, flushing, redirection, connection
+ * control. (IID 7e1c6b38-628f-4e6c-95dc-41237eb7f95e)
+ */
 typedef struct IHttpResponseVtbl {
     /* IHttpResponse methods, slots 0-27 */
+    /* The response in http.h layout; a module may change it. */
     HTTP_RESPONSE *(*GetRawHttpResponse)(IHttpResponse *This);
     /* slot 1: C++ GetRawHttpResponse() const */
     const HTTP_RESPONSE *(*GetRawHttpResponseConst)(IHttpResponse *This);
     IHttpCachePolicy *(*GetCachePolicy)(IHttpResponse *This);
+    /* Sets status, reason and sub-status; fTrySkipCustomErrors keeps custom error pages away. */
     HRESULT (*SetStatus)(IHttpResponse *This,
                          _In_ USHORT statusCode,
                          _In_ PCSTR pszReason,
@@ -3197,6 +3472,7 @@ typedef struct IHttpResponseVtbl {
                          _In_ HRESULT hrErrorToReport,
                          _In_opt_ IAppHostConfigException *pException,
                          _In_ BOOL fTrySkipCustomErrors);
+    /* fReplace FALSE appends to an existing value, comma separated. */
     /* slot 4: C++ SetHeader(PCSTR, PCSTR, USHORT, BOOL) */
     HRESULT (*SetHeaderByName)(IHttpResponse *This,
                                _In_ PCSTR pszHeaderName,
@@ -3213,6 +3489,7 @@ typedef struct IHttpResponseVtbl {
     HRESULT (*DeleteHeaderByName)(IHttpResponse *This, _In_ PCSTR pszHeaderName);
     /* slot 7: C++ DeleteHeader(HTTP_HEADER_ID) */
     HRESULT (*DeleteHeaderById)(IHttpResponse *This, _In_ HTTP_HEADER_ID ulHeaderIndex);
+    /* Header value (NULL if absent) and its length without the terminator. */
     /* slot 8: C++ GetHeader(PCSTR, USHORT *) const */
     PCSTR (*GetHeaderByName)(IHttpResponse *This, _In_ PCSTR pszHeaderName, _Out_ USHORT *pcchHeaderValue);
     /* slot 9: C++ GetHeader(HTTP_HEADER_ID, USHORT *) const */
@@ -3222,23 +3499,30 @@ typedef struct IHttpResponseVtbl {
     VOID (*Clear)(IHttpResponse *This);
     VOID (*ClearHeaders)(IHttpResponse *This);
     VOID (*SetNeedDisconnect)(IHttpResponse *This);
+    /* Resets the connection now; return RQ_NOTIFICATION_FINISH_REQUEST afterwards. */
     VOID (*ResetConnection)(IHttpResponse *This);
+    /* Default reason 9: the response is unsuitable for the kernel cache. */
     VOID (*DisableKernelCache)(IHttpResponse *This, ULONG reason);
     BOOL (*GetKernelCacheEnabled)(IHttpResponse *This);
     VOID (*SuppressHeaders)(IHttpResponse *This);
     BOOL (*GetHeadersSuppressed)(IHttpResponse *This);
+    /* Sends the status, headers and buffered body now; fMoreData says more will follow. */
     HRESULT (*Flush)(IHttpResponse *This,
                      _In_ BOOL fAsync,
                      _In_ BOOL fMoreData,
                      _Out_ DWORD *pcbSent,
                      _Out_ BOOL *pfCompletionExpected);
+    /* Redirects (302 by default) and clears the response; return RQ_NOTIFICATION_FINISH_REQUEST afterwards.
+     */
     HRESULT (*Redirect)(IHttpResponse *This,
                         _In_ PCSTR pszUrl,
                         _In_ BOOL fResetStatusCode,
                         _In_ BOOL fIncludeParameters);
+    /* Queues a chunk without copying it (-1 appends, 0 prepends); the data must outlive the response. */
     HRESULT (*WriteEntityChunkByReference)(IHttpResponse *This,
                                            _In_ HTTP_DATA_CHUNK *pDataChunk,
                                            _In_ LONG lInsertPosition);
+    /* Copies chunks into the response buffer; sends them at once when buffering is off. */
     HRESULT (*WriteEntityChunks)(IHttpResponse *This,
                                  _In_ HTTP_DATA_CHUNK *pDataChunks,
                                  _In_ DWORD nChunks,
@@ -3247,6 +3531,7 @@ typedef struct IHttpResponseVtbl {
                                  _Out_ DWORD *pcbSent,
                                  _Out_ BOOL *pfCompletionExpected);
     VOID (*DisableBuffering)(IHttpResponse *This);
+    /* Reads back the status set so far; every out-parameter but the first may be NULL. */
     VOID (*GetStatus)(IHttpResponse *This,
                       _Out_ USHORT *pStatusCode,
                       _Out_ USHORT *pSubStatus,
@@ -3262,6 +3547,7 @@ typedef struct IHttpResponseVtbl {
                                    _In_ DWORD cchDescription,
                                    _In_ BOOL fHtmlEncode);
     PCWSTR (*GetErrorDescription)(IHttpResponse *This, _Out_ DWORD *pcchDescription);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetHeaderChanges)(IHttpResponse *This,
                                 _In_ DWORD dwOldChangeNumber,
                                 _Out_ DWORD *pdwNewChangeNumber,
@@ -3279,13 +3565,17 @@ struct IHttpResponse {
     const struct IHttpResponseVtbl *lpVtbl;
 };
 
-/** IHttpResponse extension: body writes and flushes that complete through a per-call callback. (IID 0822c871-f14e-4974-a1e6-5b3c1f09b76a) */
+/** IHttpResponse extension: body writes and flushes that complete through a per-call callback. (IID
+ * 0822c871-f14e-4974-a1e6-5b3c1f09b76a)
+ */
 typedef struct IHttpResponse2Vtbl {
     /* IHttpResponse methods, slots 0-27 */
+    /* The response in http.h layout; a module may change it. */
     HTTP_RESPONSE *(*GetRawHttpResponse)(IHttpResponse2 *This);
     /* slot 1: C++ GetRawHttpResponse() const */
     const HTTP_RESPONSE *(*GetRawHttpResponseConst)(IHttpResponse2 *This);
     IHttpCachePolicy *(*GetCachePolicy)(IHttpResponse2 *This);
+    /* Sets status, reason and sub-status; fTrySkipCustomErrors keeps custom error pages away. */
     HRESULT (*SetStatus)(IHttpResponse2 *This,
                          _In_ USHORT statusCode,
                          _In_ PCSTR pszReason,
@@ -3293,6 +3583,7 @@ typedef struct IHttpResponse2Vtbl {
                          _In_ HRESULT hrErrorToReport,
                          _In_opt_ IAppHostConfigException *pException,
                          _In_ BOOL fTrySkipCustomErrors);
+    /* fReplace FALSE appends to an existing value, comma separated. */
     /* slot 4: C++ SetHeader(PCSTR, PCSTR, USHORT, BOOL) */
     HRESULT (*SetHeaderByName)(IHttpResponse2 *This,
                                _In_ PCSTR pszHeaderName,
@@ -3309,6 +3600,7 @@ typedef struct IHttpResponse2Vtbl {
     HRESULT (*DeleteHeaderByName)(IHttpResponse2 *This, _In_ PCSTR pszHeaderName);
     /* slot 7: C++ DeleteHeader(HTTP_HEADER_ID) */
     HRESULT (*DeleteHeaderById)(IHttpResponse2 *This, _In_ HTTP_HEADER_ID ulHeaderIndex);
+    /* Header value (NULL if absent) and its length without the terminator. */
     /* slot 8: C++ GetHeader(PCSTR, USHORT *) const */
     PCSTR (*GetHeaderByName)(IHttpResponse2 *This, _In_ PCSTR pszHeaderName, _Out_ USHORT *pcchHeaderValue);
     /* slot 9: C++ GetHeader(HTTP_HEADER_ID, USHORT *) const */
@@ -3318,23 +3610,30 @@ typedef struct IHttpResponse2Vtbl {
     VOID (*Clear)(IHttpResponse2 *This);
     VOID (*ClearHeaders)(IHttpResponse2 *This);
     VOID (*SetNeedDisconnect)(IHttpResponse2 *This);
+    /* Resets the connection now; return RQ_NOTIFICATION_FINISH_REQUEST afterwards. */
     VOID (*ResetConnection)(IHttpResponse2 *This);
+    /* Default reason 9: the response is unsuitable for the kernel cache. */
     VOID (*DisableKernelCache)(IHttpResponse2 *This, ULONG reason);
     BOOL (*GetKernelCacheEnabled)(IHttpResponse2 *This);
     VOID (*SuppressHeaders)(IHttpResponse2 *This);
     BOOL (*GetHeadersSuppressed)(IHttpResponse2 *This);
+    /* Sends the status, headers and buffered body now; fMoreData says more will follow. */
     HRESULT (*Flush)(IHttpResponse2 *This,
                      _In_ BOOL fAsync,
                      _In_ BOOL fMoreData,
                      _Out_ DWORD *pcbSent,
                      _Out_ BOOL *pfCompletionExpected);
+    /* Redirects (302 by default) and clears the response; return RQ_NOTIFICATION_FINISH_REQUEST afterwards.
+     */
     HRESULT (*Redirect)(IHttpResponse2 *This,
                         _In_ PCSTR pszUrl,
                         _In_ BOOL fResetStatusCode,
                         _In_ BOOL fIncludeParameters);
+    /* Queues a chunk without copying it (-1 appends, 0 prepends); the data must outlive the response. */
     HRESULT (*WriteEntityChunkByReference)(IHttpResponse2 *This,
                                            _In_ HTTP_DATA_CHUNK *pDataChunk,
                                            _In_ LONG lInsertPosition);
+    /* Copies chunks into the response buffer; sends them at once when buffering is off. */
     HRESULT (*WriteEntityChunks)(IHttpResponse2 *This,
                                  _In_ HTTP_DATA_CHUNK *pDataChunks,
                                  _In_ DWORD nChunks,
@@ -3343,6 +3642,7 @@ typedef struct IHttpResponse2Vtbl {
                                  _Out_ DWORD *pcbSent,
                                  _Out_ BOOL *pfCompletionExpected);
     VOID (*DisableBuffering)(IHttpResponse2 *This);
+    /* Reads back the status set so far; every out-parameter but the first may be NULL. */
     VOID (*GetStatus)(IHttpResponse2 *This,
                       _Out_ USHORT *pStatusCode,
                       _Out_ USHORT *pSubStatus,
@@ -3358,6 +3658,7 @@ typedef struct IHttpResponse2Vtbl {
                                    _In_ DWORD cchDescription,
                                    _In_ BOOL fHtmlEncode);
     PCWSTR (*GetErrorDescription)(IHttpResponse2 *This, _Out_ DWORD *pcchDescription);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetHeaderChanges)(IHttpResponse2 *This,
                                 _In_ DWORD dwOldChangeNumber,
                                 _Out_ DWORD *pdwNewChangeNumber,
@@ -3371,7 +3672,10 @@ typedef struct IHttpResponse2Vtbl {
     VOID (*CloseConnection)(IHttpResponse2 *This);
 
     /* IHttpResponse2 methods, slots 28-29 */
-    /* slot 28: C++ WriteEntityChunks(HTTP_DATA_CHUNK *, DWORD, BOOL, BOOL, PFN_ASYNC_COMPLETION, VOID *, DWORD *, BOOL *) */
+    /* WriteEntityChunks that completes through pfnCompletionCallback (C name WriteEntityChunksEx). */
+    /* slot 28: C++ WriteEntityChunks(HTTP_DATA_CHUNK *, DWORD, BOOL, BOOL, PFN_ASYNC_COMPLETION, VOID *,
+     * DWORD *, BOOL *)
+     */
     HRESULT (*WriteEntityChunksEx)(IHttpResponse2 *This,
                                    _In_ HTTP_DATA_CHUNK *pDataChunks,
                                    _In_ DWORD nChunks,
@@ -3381,6 +3685,7 @@ typedef struct IHttpResponse2Vtbl {
                                    _In_ VOID *pvCompletionContext,
                                    _Out_ DWORD *pcbSent,
                                    _Out_ BOOL *pfCompletionExpected);
+    /* Flush that completes through pfnCompletionCallback (C name FlushEx). */
     /* slot 29: C++ Flush(BOOL, BOOL, PFN_ASYNC_COMPLETION, VOID *, DWORD *, BOOL *) */
     HRESULT (*FlushEx)(IHttpResponse2 *This,
                        _In_ BOOL fAsync,
@@ -3398,10 +3703,12 @@ struct IHttpResponse2 {
 /** IHttpResponse2 extension for HTTP/2 server push. (IID 19578e49-d080-45da-b673-96cb475d3c5d) */
 typedef struct IHttpResponse3Vtbl {
     /* IHttpResponse methods, slots 0-27 */
+    /* The response in http.h layout; a module may change it. */
     HTTP_RESPONSE *(*GetRawHttpResponse)(IHttpResponse3 *This);
     /* slot 1: C++ GetRawHttpResponse() const */
     const HTTP_RESPONSE *(*GetRawHttpResponseConst)(IHttpResponse3 *This);
     IHttpCachePolicy *(*GetCachePolicy)(IHttpResponse3 *This);
+    /* Sets status, reason and sub-status; fTrySkipCustomErrors keeps custom error pages away. */
     HRESULT (*SetStatus)(IHttpResponse3 *This,
                          _In_ USHORT statusCode,
                          _In_ PCSTR pszReason,
@@ -3409,6 +3716,7 @@ typedef struct IHttpResponse3Vtbl {
                          _In_ HRESULT hrErrorToReport,
                          _In_opt_ IAppHostConfigException *pException,
                          _In_ BOOL fTrySkipCustomErrors);
+    /* fReplace FALSE appends to an existing value, comma separated. */
     /* slot 4: C++ SetHeader(PCSTR, PCSTR, USHORT, BOOL) */
     HRESULT (*SetHeaderByName)(IHttpResponse3 *This,
                                _In_ PCSTR pszHeaderName,
@@ -3425,6 +3733,7 @@ typedef struct IHttpResponse3Vtbl {
     HRESULT (*DeleteHeaderByName)(IHttpResponse3 *This, _In_ PCSTR pszHeaderName);
     /* slot 7: C++ DeleteHeader(HTTP_HEADER_ID) */
     HRESULT (*DeleteHeaderById)(IHttpResponse3 *This, _In_ HTTP_HEADER_ID ulHeaderIndex);
+    /* Header value (NULL if absent) and its length without the terminator. */
     /* slot 8: C++ GetHeader(PCSTR, USHORT *) const */
     PCSTR (*GetHeaderByName)(IHttpResponse3 *This, _In_ PCSTR pszHeaderName, _Out_ USHORT *pcchHeaderValue);
     /* slot 9: C++ GetHeader(HTTP_HEADER_ID, USHORT *) const */
@@ -3434,23 +3743,30 @@ typedef struct IHttpResponse3Vtbl {
     VOID (*Clear)(IHttpResponse3 *This);
     VOID (*ClearHeaders)(IHttpResponse3 *This);
     VOID (*SetNeedDisconnect)(IHttpResponse3 *This);
+    /* Resets the connection now; return RQ_NOTIFICATION_FINISH_REQUEST afterwards. */
     VOID (*ResetConnection)(IHttpResponse3 *This);
+    /* Default reason 9: the response is unsuitable for the kernel cache. */
     VOID (*DisableKernelCache)(IHttpResponse3 *This, ULONG reason);
     BOOL (*GetKernelCacheEnabled)(IHttpResponse3 *This);
     VOID (*SuppressHeaders)(IHttpResponse3 *This);
     BOOL (*GetHeadersSuppressed)(IHttpResponse3 *This);
+    /* Sends the status, headers and buffered body now; fMoreData says more will follow. */
     HRESULT (*Flush)(IHttpResponse3 *This,
                      _In_ BOOL fAsync,
                      _In_ BOOL fMoreData,
                      _Out_ DWORD *pcbSent,
                      _Out_ BOOL *pfCompletionExpected);
+    /* Redirects (302 by default) and clears the response; return RQ_NOTIFICATION_FINISH_REQUEST afterwards.
+     */
     HRESULT (*Redirect)(IHttpResponse3 *This,
                         _In_ PCSTR pszUrl,
                         _In_ BOOL fResetStatusCode,
                         _In_ BOOL fIncludeParameters);
+    /* Queues a chunk without copying it (-1 appends, 0 prepends); the data must outlive the response. */
     HRESULT (*WriteEntityChunkByReference)(IHttpResponse3 *This,
                                            _In_ HTTP_DATA_CHUNK *pDataChunk,
                                            _In_ LONG lInsertPosition);
+    /* Copies chunks into the response buffer; sends them at once when buffering is off. */
     HRESULT (*WriteEntityChunks)(IHttpResponse3 *This,
                                  _In_ HTTP_DATA_CHUNK *pDataChunks,
                                  _In_ DWORD nChunks,
@@ -3459,6 +3775,7 @@ typedef struct IHttpResponse3Vtbl {
                                  _Out_ DWORD *pcbSent,
                                  _Out_ BOOL *pfCompletionExpected);
     VOID (*DisableBuffering)(IHttpResponse3 *This);
+    /* Reads back the status set so far; every out-parameter but the first may be NULL. */
     VOID (*GetStatus)(IHttpResponse3 *This,
                       _Out_ USHORT *pStatusCode,
                       _Out_ USHORT *pSubStatus,
@@ -3474,6 +3791,7 @@ typedef struct IHttpResponse3Vtbl {
                                    _In_ DWORD cchDescription,
                                    _In_ BOOL fHtmlEncode);
     PCWSTR (*GetErrorDescription)(IHttpResponse3 *This, _Out_ DWORD *pcchDescription);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetHeaderChanges)(IHttpResponse3 *This,
                                 _In_ DWORD dwOldChangeNumber,
                                 _Out_ DWORD *pdwNewChangeNumber,
@@ -3487,7 +3805,10 @@ typedef struct IHttpResponse3Vtbl {
     VOID (*CloseConnection)(IHttpResponse3 *This);
 
     /* IHttpResponse2 methods, slots 28-29 */
-    /* slot 28: C++ WriteEntityChunks(HTTP_DATA_CHUNK *, DWORD, BOOL, BOOL, PFN_ASYNC_COMPLETION, VOID *, DWORD *, BOOL *) */
+    /* WriteEntityChunks that completes through pfnCompletionCallback (C name WriteEntityChunksEx). */
+    /* slot 28: C++ WriteEntityChunks(HTTP_DATA_CHUNK *, DWORD, BOOL, BOOL, PFN_ASYNC_COMPLETION, VOID *,
+     * DWORD *, BOOL *)
+     */
     HRESULT (*WriteEntityChunksEx)(IHttpResponse3 *This,
                                    _In_ HTTP_DATA_CHUNK *pDataChunks,
                                    _In_ DWORD nChunks,
@@ -3497,6 +3818,7 @@ typedef struct IHttpResponse3Vtbl {
                                    _In_ VOID *pvCompletionContext,
                                    _Out_ DWORD *pcbSent,
                                    _Out_ BOOL *pfCompletionExpected);
+    /* Flush that completes through pfnCompletionCallback (C name FlushEx). */
     /* slot 29: C++ Flush(BOOL, BOOL, PFN_ASYNC_COMPLETION, VOID *, DWORD *, BOOL *) */
     HRESULT (*FlushEx)(IHttpResponse3 *This,
                        _In_ BOOL fAsync,
@@ -3520,13 +3842,17 @@ struct IHttpResponse3 {
     const struct IHttpResponse3Vtbl *lpVtbl;
 };
 
-/** IHttpResponse3 extension for HTTP/2 trailers, stream reset and GOAWAY. (IID 1a2acc57-cae2-4f28-b4ab-00c8f96b12ec) */
+/** IHttpResponse3 extension for HTTP/2 trailers, stream reset and GOAWAY. (IID
+ * 1a2acc57-cae2-4f28-b4ab-00c8f96b12ec)
+ */
 typedef struct IHttpResponse4Vtbl {
     /* IHttpResponse methods, slots 0-27 */
+    /* The response in http.h layout; a module may change it. */
     HTTP_RESPONSE *(*GetRawHttpResponse)(IHttpResponse4 *This);
     /* slot 1: C++ GetRawHttpResponse() const */
     const HTTP_RESPONSE *(*GetRawHttpResponseConst)(IHttpResponse4 *This);
     IHttpCachePolicy *(*GetCachePolicy)(IHttpResponse4 *This);
+    /* Sets status, reason and sub-status; fTrySkipCustomErrors keeps custom error pages away. */
     HRESULT (*SetStatus)(IHttpResponse4 *This,
                          _In_ USHORT statusCode,
                          _In_ PCSTR pszReason,
@@ -3534,6 +3860,7 @@ typedef struct IHttpResponse4Vtbl {
                          _In_ HRESULT hrErrorToReport,
                          _In_opt_ IAppHostConfigException *pException,
                          _In_ BOOL fTrySkipCustomErrors);
+    /* fReplace FALSE appends to an existing value, comma separated. */
     /* slot 4: C++ SetHeader(PCSTR, PCSTR, USHORT, BOOL) */
     HRESULT (*SetHeaderByName)(IHttpResponse4 *This,
                                _In_ PCSTR pszHeaderName,
@@ -3550,6 +3877,7 @@ typedef struct IHttpResponse4Vtbl {
     HRESULT (*DeleteHeaderByName)(IHttpResponse4 *This, _In_ PCSTR pszHeaderName);
     /* slot 7: C++ DeleteHeader(HTTP_HEADER_ID) */
     HRESULT (*DeleteHeaderById)(IHttpResponse4 *This, _In_ HTTP_HEADER_ID ulHeaderIndex);
+    /* Header value (NULL if absent) and its length without the terminator. */
     /* slot 8: C++ GetHeader(PCSTR, USHORT *) const */
     PCSTR (*GetHeaderByName)(IHttpResponse4 *This, _In_ PCSTR pszHeaderName, _Out_ USHORT *pcchHeaderValue);
     /* slot 9: C++ GetHeader(HTTP_HEADER_ID, USHORT *) const */
@@ -3559,23 +3887,30 @@ typedef struct IHttpResponse4Vtbl {
     VOID (*Clear)(IHttpResponse4 *This);
     VOID (*ClearHeaders)(IHttpResponse4 *This);
     VOID (*SetNeedDisconnect)(IHttpResponse4 *This);
+    /* Resets the connection now; return RQ_NOTIFICATION_FINISH_REQUEST afterwards. */
     VOID (*ResetConnection)(IHttpResponse4 *This);
+    /* Default reason 9: the response is unsuitable for the kernel cache. */
     VOID (*DisableKernelCache)(IHttpResponse4 *This, ULONG reason);
     BOOL (*GetKernelCacheEnabled)(IHttpResponse4 *This);
     VOID (*SuppressHeaders)(IHttpResponse4 *This);
     BOOL (*GetHeadersSuppressed)(IHttpResponse4 *This);
+    /* Sends the status, headers and buffered body now; fMoreData says more will follow. */
     HRESULT (*Flush)(IHttpResponse4 *This,
                      _In_ BOOL fAsync,
                      _In_ BOOL fMoreData,
                      _Out_ DWORD *pcbSent,
                      _Out_ BOOL *pfCompletionExpected);
+    /* Redirects (302 by default) and clears the response; return RQ_NOTIFICATION_FINISH_REQUEST afterwards.
+     */
     HRESULT (*Redirect)(IHttpResponse4 *This,
                         _In_ PCSTR pszUrl,
                         _In_ BOOL fResetStatusCode,
                         _In_ BOOL fIncludeParameters);
+    /* Queues a chunk without copying it (-1 appends, 0 prepends); the data must outlive the response. */
     HRESULT (*WriteEntityChunkByReference)(IHttpResponse4 *This,
                                            _In_ HTTP_DATA_CHUNK *pDataChunk,
                                            _In_ LONG lInsertPosition);
+    /* Copies chunks into the response buffer; sends them at once when buffering is off. */
     HRESULT (*WriteEntityChunks)(IHttpResponse4 *This,
                                  _In_ HTTP_DATA_CHUNK *pDataChunks,
                                  _In_ DWORD nChunks,
@@ -3584,6 +3919,7 @@ typedef struct IHttpResponse4Vtbl {
                                  _Out_ DWORD *pcbSent,
                                  _Out_ BOOL *pfCompletionExpected);
     VOID (*DisableBuffering)(IHttpResponse4 *This);
+    /* Reads back the status set so far; every out-parameter but the first may be NULL. */
     VOID (*GetStatus)(IHttpResponse4 *This,
                       _Out_ USHORT *pStatusCode,
                       _Out_ USHORT *pSubStatus,
@@ -3599,6 +3935,7 @@ typedef struct IHttpResponse4Vtbl {
                                    _In_ DWORD cchDescription,
                                    _In_ BOOL fHtmlEncode);
     PCWSTR (*GetErrorDescription)(IHttpResponse4 *This, _Out_ DWORD *pcchDescription);
+    /* Synchronisation helper for managed code; modules should not call it. */
     HRESULT (*GetHeaderChanges)(IHttpResponse4 *This,
                                 _In_ DWORD dwOldChangeNumber,
                                 _Out_ DWORD *pdwNewChangeNumber,
@@ -3612,7 +3949,10 @@ typedef struct IHttpResponse4Vtbl {
     VOID (*CloseConnection)(IHttpResponse4 *This);
 
     /* IHttpResponse2 methods, slots 28-29 */
-    /* slot 28: C++ WriteEntityChunks(HTTP_DATA_CHUNK *, DWORD, BOOL, BOOL, PFN_ASYNC_COMPLETION, VOID *, DWORD *, BOOL *) */
+    /* WriteEntityChunks that completes through pfnCompletionCallback (C name WriteEntityChunksEx). */
+    /* slot 28: C++ WriteEntityChunks(HTTP_DATA_CHUNK *, DWORD, BOOL, BOOL, PFN_ASYNC_COMPLETION, VOID *,
+     * DWORD *, BOOL *)
+     */
     HRESULT (*WriteEntityChunksEx)(IHttpResponse4 *This,
                                    _In_ HTTP_DATA_CHUNK *pDataChunks,
                                    _In_ DWORD nChunks,
@@ -3622,6 +3962,7 @@ typedef struct IHttpResponse4Vtbl {
                                    _In_ VOID *pvCompletionContext,
                                    _Out_ DWORD *pcbSent,
                                    _Out_ BOOL *pfCompletionExpected);
+    /* Flush that completes through pfnCompletionCallback (C name FlushEx). */
     /* slot 29: C++ Flush(BOOL, BOOL, PFN_ASYNC_COMPLETION, VOID *, DWORD *, BOOL *) */
     HRESULT (*FlushEx)(IHttpResponse4 *This,
                        _In_ BOOL fAsync,
@@ -3656,7 +3997,9 @@ struct IHttpResponse4 {
     const struct IHttpResponse4Vtbl *lpVtbl;
 };
 
-/** Output-cache settings of the current response: kernel and user cache policy, vary-by lists. (IID cb1c40ca-70f2-41a0-add2-881f5ef57388) */
+/** Output-cache settings of the current response: kernel and user cache policy, vary-by lists. (IID
+ * cb1c40ca-70f2-41a0-add2-881f5ef57388)
+ */
 typedef struct IHttpCachePolicyVtbl {
     /* IHttpCachePolicy methods, slots 0-13 */
     HTTP_CACHE_POLICY *(*GetKernelCachePolicy)(IHttpCachePolicy *This);
@@ -3679,7 +4022,9 @@ struct IHttpCachePolicy {
     const struct IHttpCachePolicyVtbl *lpVtbl;
 };
 
-/** IHttpCachePolicy extension that forces the cached entry to be refreshed. (IID 9f4ba807-050e-4495-ae55-8870f7e9194a) */
+/** IHttpCachePolicy extension that forces the cached entry to be refreshed. (IID
+ * 9f4ba807-050e-4495-ae55-8870f7e9194a)
+ */
 typedef struct IHttpCachePolicy2Vtbl {
     /* IHttpCachePolicy methods, slots 0-13 */
     HTTP_CACHE_POLICY *(*GetKernelCachePolicy)(IHttpCachePolicy2 *This);
@@ -3706,7 +4051,9 @@ struct IHttpCachePolicy2 {
     const struct IHttpCachePolicy2Vtbl *lpVtbl;
 };
 
-/** Request-scoped access to IIS tracing: provider configuration, raising events, the activity id. (IID 9f9098d5-915c-4294-a52e-66532a232bc9) */
+/** Request-scoped access to IIS tracing: provider configuration, raising events, the activity id. (IID
+ * 9f9098d5-915c-4294-a52e-66532a232bc9)
+ */
 typedef struct IHttpTraceContextVtbl {
     /* IHttpTraceContext methods, slots 0-4 */
     HRESULT (*GetTraceConfiguration)(IHttpTraceContext *This,
@@ -3717,6 +4064,7 @@ typedef struct IHttpTraceContextVtbl {
                                      _In_ DWORD cHttpTraceConfiguration);
     HRESULT (*RaiseTraceEvent)(IHttpTraceContext *This, _In_ HTTP_TRACE_EVENT *pTraceEvent);
     LPCGUID (*GetTraceActivityId)(IHttpTraceContext *This);
+    /* Level 4 is TRACE_LEVEL_INFORMATION. */
     HRESULT (*QuickTrace)(IHttpTraceContext *This,
                           _In_ PCWSTR pszData1,
                           _In_opt_ PCWSTR pszData2,
@@ -3728,7 +4076,9 @@ struct IHttpTraceContext {
     const struct IHttpTraceContextVtbl *lpVtbl;
 };
 
-/** Key of an entry in a server cache: hash, cache name, equality and prefix tests. (IID cdef2aad-20b3-4512-b1b1-094b3844aeb2) */
+/** Key of an entry in a server cache: hash, cache name, equality and prefix tests. (IID
+ * cdef2aad-20b3-4512-b1b1-094b3844aeb2)
+ */
 typedef struct IHttpCacheKeyVtbl {
     /* IHttpCacheKey methods, slots 0-4 */
     DWORD (*GetHash)(IHttpCacheKey *This);
@@ -3742,7 +4092,9 @@ struct IHttpCacheKey {
     const struct IHttpCacheKeyVtbl *lpVtbl;
 };
 
-/** An entry in a server cache: its key, reference count, time to live and flushed state. (IID 37776aff-852e-4eec-93a5-b85a285a95b8) */
+/** An entry in a server cache: its key, reference count, time to live and flushed state. (IID
+ * 37776aff-852e-4eec-93a5-b85a285a95b8)
+ */
 typedef struct IHttpCacheSpecificDataVtbl {
     /* IHttpCacheSpecificData methods, slots 0-6 */
     IHttpCacheKey *(*GetCacheKey)(IHttpCacheSpecificData *This);
@@ -3758,7 +4110,9 @@ struct IHttpCacheSpecificData {
     const struct IHttpCacheSpecificDataVtbl *lpVtbl;
 };
 
-/** The web site that serves the request: id, name, per-site module storage. (IID eb16a6ec-ba5d-436f-bf24-3ede13906450) */
+/** The web site that serves the request: id, name, per-site module storage. (IID eb16a6ec-
+ * ba5d-436f-bf24-3ede13906450)
+ */
 typedef struct IHttpSiteVtbl {
     /* IHttpSite methods, slots 0-3 */
     DWORD (*GetSiteId)(IHttpSite *This);
@@ -3771,7 +4125,9 @@ struct IHttpSite {
     const struct IHttpSiteVtbl *lpVtbl;
 };
 
-/** The application that serves the request: physical path, id, configuration path, per-application module storage. (IID 3f75d9e6-1075-422c-ad89-93a85f2d7bdc) */
+/** The application that serves the request: physical path, id, configuration path, per-application module
+ * storage. (IID 3f75d9e6-1075-422c-ad89-93a85f2d7bdc)
+ */
 typedef struct IHttpApplicationVtbl {
     /* IHttpApplication methods, slots 0-3 */
     PCWSTR (*GetApplicationPhysicalPath)(IHttpApplication *This);
@@ -3802,7 +4158,9 @@ struct IHttpApplication2 {
     const struct IHttpApplication2Vtbl *lpVtbl;
 };
 
-/** The client connection: whether it is still open, connection-lifetime memory, per-connection module storage. (IID d9a5de00-3346-4599-9826-fe88565e1226) */
+/** The client connection: whether it is still open, connection-lifetime memory, per-connection module
+ * storage. (IID d9a5de00-3346-4599-9826-fe88565e1226)
+ */
 typedef struct IHttpConnectionVtbl {
     /* IHttpConnection methods, slots 0-2 */
     BOOL (*IsConnected)(IHttpConnection *This);
@@ -3814,7 +4172,9 @@ struct IHttpConnection {
     const struct IHttpConnectionVtbl *lpVtbl;
 };
 
-/** An authenticated user (from the server or an authentication module): names, tokens, roles, reference count. (IID 8059e6f8-10ce-4d61-b47e-5a1d8d9a8b67) */
+/** An authenticated user (from the server or an authentication module): names, tokens, roles, reference
+ * count. (IID 8059e6f8-10ce-4d61-b47e-5a1d8d9a8b67)
+ */
 typedef struct IHttpUserVtbl {
     /* IHttpUser methods, slots 0-10 */
     PCWSTR (*GetRemoteUserName)(IHttpUser *This);
@@ -3827,6 +4187,7 @@ typedef struct IHttpUserVtbl {
     VOID (*DereferenceUser)(IHttpUser *This);
     BOOL (*SupportsIsInRole)(IHttpUser *This);
     HRESULT (*IsInRole)(IHttpUser *This, _In_ PCWSTR pszRoleName, _Out_ BOOL *pfInRole);
+    /* Module-defined user data by name, e.g. HTTP_USER_VARIABLE_SID. */
     PVOID (*GetUserVariable)(IHttpUser *This, _In_ PCSTR pszVariableName);
 } IHttpUserVtbl;
 
@@ -3834,7 +4195,9 @@ struct IHttpUser {
     const struct IHttpUserVtbl *lpVtbl;
 };
 
-/** Per-URL information: module storage and a hint that the URL is requested often. (IID 7e0e6167-0094-49a1-8287-ecf6dc6e73a6) */
+/** Per-URL information: module storage and a hint that the URL is requested often. (IID
+ * 7e0e6167-0094-49a1-8287-ecf6dc6e73a6)
+ */
 typedef struct IHttpUrlInfoVtbl {
     /* IHttpUrlInfo methods, slots 0-1 */
     IHttpModuleContextContainer *(*GetModuleContextContainer)(IHttpUrlInfo *This);
@@ -3845,7 +4208,9 @@ struct IHttpUrlInfo {
     const struct IHttpUrlInfoVtbl *lpVtbl;
 };
 
-/** Configuration path, virtual directory path and token, and module storage for the request's URL. (IID 48b10633-825d-495e-93b0-225380053e8e) */
+/** Configuration path, virtual directory path and token, and module storage for the request's URL. (IID
+ * 48b10633-825d-495e-93b0-225380053e8e)
+ */
 typedef struct IMetadataInfoVtbl {
     /* IMetadataInfo methods, slots 0-3 */
     PCWSTR (*GetMetaPath)(IMetadataInfo *This);
@@ -3858,7 +4223,9 @@ struct IMetadataInfo {
     const struct IMetadataInfoVtbl *lpVtbl;
 };
 
-/** Reference-counted IMetadataInfo returned by IHttpServer2::GetMetadata. (IID 3fc5c336-9ad7-45ea-af2f-31b59302c9fe) */
+/** Reference-counted IMetadataInfo returned by IHttpServer2::GetMetadata. (IID 3fc5c336-9ad7-45ea-
+ * af2f-31b59302c9fe)
+ */
 typedef struct IReferencedMetadataInfoVtbl {
     /* IMetadataInfo methods, slots 0-3 */
     PCWSTR (*GetMetaPath)(IReferencedMetadataInfo *This);
@@ -3875,7 +4242,9 @@ struct IReferencedMetadataInfo {
     const struct IReferencedMetadataInfoVtbl *lpVtbl;
 };
 
-/** One handler mapping (path, verbs, modules, script processor, access, resource type); a module may implement it too. (IID d7fe3d77-68bc-4d4a-851f-eec9fb68017c) */
+/** One handler mapping (path, verbs, modules, script processor, access, resource type); a module may
+ * implement it too. (IID d7fe3d77-68bc-4d4a-851f-eec9fb68017c)
+ */
 typedef struct IScriptMapInfoVtbl {
     /* IScriptMapInfo methods, slots 0-10 */
     PCWSTR (*GetPath)(IScriptMapInfo *This);
@@ -3895,7 +4264,9 @@ struct IScriptMapInfo {
     const struct IScriptMapInfoVtbl *lpVtbl;
 };
 
-/** A file in the server's file cache: attributes, size, contents or handle, ETag, modification time, access check. (IID 71e95595-8c74-44d9-88a9-f5112d5f5900) */
+/** A file in the server's file cache: attributes, size, contents or handle, ETag, modification time, access
+ * check. (IID 71e95595-8c74-44d9-88a9-f5112d5f5900)
+ */
 typedef struct IHttpFileInfoVtbl {
     /* IHttpCacheSpecificData methods, slots 0-6 */
     IHttpCacheKey *(*GetCacheKey)(IHttpFileInfo *This);
@@ -3927,7 +4298,9 @@ struct IHttpFileInfo {
     const struct IHttpFileInfoVtbl *lpVtbl;
 };
 
-/** A security token in the server's token cache: impersonation and primary tokens and the SID. (IID fd86e6de-fb0e-47dd-820a-e0da12be46e9) */
+/** A security token in the server's token cache: impersonation and primary tokens and the SID. (IID fd86e6de-
+ * fb0e-47dd-820a-e0da12be46e9)
+ */
 typedef struct IHttpTokenEntryVtbl {
     /* IHttpCacheSpecificData methods, slots 0-6 */
     IHttpCacheKey *(*GetCacheKey)(IHttpTokenEntry *This);
@@ -3948,7 +4321,9 @@ struct IHttpTokenEntry {
     const struct IHttpTokenEntryVtbl *lpVtbl;
 };
 
-/** A directory change monitor registered with IHttpServer::RegisterFileChangeMonitor. (IID 985422da-b0cf-473b-ba9e-8148ceb3e240) */
+/** A directory change monitor registered with IHttpServer::RegisterFileChangeMonitor. (IID
+ * 985422da-b0cf-473b-ba9e-8148ceb3e240)
+ */
 typedef struct IHttpFileMonitorVtbl {
     /* IHttpFileMonitor methods, slots 0-1 */
     IHttpModuleContextContainer *(*GetModuleContextContainer)(IHttpFileMonitor *This);
@@ -3970,7 +4345,9 @@ struct IHttpPerfCounterInfo {
     const struct IHttpPerfCounterInfoVtbl *lpVtbl;
 };
 
-/** Implemented by the module: a value kept in a context container, cleaned up when the container goes away. (IID f1927f76-790e-4ccb-a72e-396bdfdae05d) */
+/** Implemented by the module: a value kept in a context container, cleaned up when the container goes away.
+ * (IID f1927f76-790e-4ccb-a72e-396bdfdae05d)
+ */
 typedef struct IHttpStoredContextVtbl {
     /* IHttpStoredContext methods, slot 0 */
     VOID (*CleanupStoredContext)(IHttpStoredContext *This);
@@ -3980,10 +4357,13 @@ struct IHttpStoredContext {
     const struct IHttpStoredContextVtbl *lpVtbl;
 };
 
-/** Server-owned slots, one per module id, that hold IHttpStoredContext values. (IID d7fad7c9-aa27-4ab9-bd60-e55ccba3f5dc) */
+/** Server-owned slots, one per module id, that hold IHttpStoredContext values. (IID
+ * d7fad7c9-aa27-4ab9-bd60-e55ccba3f5dc)
+ */
 typedef struct IHttpModuleContextContainerVtbl {
     /* IHttpModuleContextContainer methods, slots 0-1 */
     IHttpStoredContext *(*GetModuleContext)(IHttpModuleContextContainer *This, _In_ HTTP_MODULE_ID moduleId);
+    /* ERROR_ALREADY_ASSIGNED if the module id already has a context. */
     HRESULT (*SetModuleContext)(IHttpModuleContextContainer *This,
                                 _In_ IHttpStoredContext *ppStoredContext,
                                 _In_ HTTP_MODULE_ID moduleId);
@@ -3993,11 +4373,14 @@ struct IHttpModuleContextContainer {
     const struct IHttpModuleContextContainerVtbl *lpVtbl;
 };
 
-/** Stand-alone container from IHttpServer::DispenseContainer, freed with ReleaseContainer. (IID 2ae49359-95dd-4e48-ae20-c0cb9d0bc03a) */
+/** Stand-alone container from IHttpServer::DispenseContainer, freed with ReleaseContainer. (IID
+ * 2ae49359-95dd-4e48-ae20-c0cb9d0bc03a)
+ */
 typedef struct IDispensedHttpModuleContextContainerVtbl {
     /* IHttpModuleContextContainer methods, slots 0-1 */
     IHttpStoredContext *(*GetModuleContext)(IDispensedHttpModuleContextContainer *This,
                                             _In_ HTTP_MODULE_ID moduleId);
+    /* ERROR_ALREADY_ASSIGNED if the module id already has a context. */
     HRESULT (*SetModuleContext)(IDispensedHttpModuleContextContainer *This,
                                 _In_ IHttpStoredContext *ppStoredContext,
                                 _In_ HTTP_MODULE_ID moduleId);
@@ -4023,7 +4406,9 @@ struct INamedContextContainer {
     const struct INamedContextContainerVtbl *lpVtbl;
 };
 
-/** Implemented by the module: a connection-scoped stored context that is told when the client disconnects. (IID 841d9a71-75f4-4626-8b97-66046ca7e45b) */
+/** Implemented by the module: a connection-scoped stored context that is told when the client disconnects.
+ * (IID 841d9a71-75f4-4626-8b97-66046ca7e45b)
+ */
 typedef struct IHttpConnectionStoredContextVtbl {
     /* IHttpStoredContext methods, slot 0 */
     VOID (*CleanupStoredContext)(IHttpConnectionStoredContext *This);
@@ -4036,11 +4421,14 @@ struct IHttpConnectionStoredContext {
     const struct IHttpConnectionStoredContextVtbl *lpVtbl;
 };
 
-/** Connection container that can also hold IHttpConnectionStoredContext values. (IID f3dd2fb3-4d11-4295-b8ab-4cb667add1fe) */
+/** Connection container that can also hold IHttpConnectionStoredContext values. (IID
+ * f3dd2fb3-4d11-4295-b8ab-4cb667add1fe)
+ */
 typedef struct IHttpConnectionModuleContextContainerVtbl {
     /* IHttpModuleContextContainer methods, slots 0-1 */
     IHttpStoredContext *(*GetModuleContext)(IHttpConnectionModuleContextContainer *This,
                                             _In_ HTTP_MODULE_ID moduleId);
+    /* ERROR_ALREADY_ASSIGNED if the module id already has a context. */
     HRESULT (*SetModuleContext)(IHttpConnectionModuleContextContainer *This,
                                 _In_ IHttpStoredContext *ppStoredContext,
                                 _In_ HTTP_MODULE_ID moduleId);
@@ -4057,7 +4445,9 @@ struct IHttpConnectionModuleContextContainer {
     const struct IHttpConnectionModuleContextContainerVtbl *lpVtbl;
 };
 
-/** Base of every notification provider; lets the module record an error for the notification. (IID 6f3f657d-2fb8-43c6-a096-5064b41f0580) */
+/** Base of every notification provider; lets the module record an error for the notification. (IID
+ * 6f3f657d-2fb8-43c6-a096-5064b41f0580)
+ */
 typedef struct IHttpEventProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IHttpEventProvider *This, _In_ HRESULT hrError);
@@ -4067,7 +4457,9 @@ struct IHttpEventProvider {
     const struct IHttpEventProviderVtbl *lpVtbl;
 };
 
-/** Provider of RQ_AUTHENTICATE_REQUEST: the module hands over the user it authenticated. (IID 304d51d0-0307-45ed-83fd-dd3fc032fdfc) */
+/** Provider of RQ_AUTHENTICATE_REQUEST: the module hands over the user it authenticated. (IID
+ * 304d51d0-0307-45ed-83fd-dd3fc032fdfc)
+ */
 typedef struct IAuthenticationProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IAuthenticationProvider *This, _In_ HRESULT hrError);
@@ -4080,14 +4472,18 @@ struct IAuthenticationProvider {
     const struct IAuthenticationProviderVtbl *lpVtbl;
 };
 
-/** Provider of RQ_MAP_REQUEST_HANDLER: the module may choose the handler mapping. (IID fea3ce6b-e346-47e7-b2a6-ad265baeff2c) */
+/** Provider of RQ_MAP_REQUEST_HANDLER: the module may choose the handler mapping. (IID
+ * fea3ce6b-e346-47e7-b2a6-ad265baeff2c)
+ */
 typedef struct IMapHandlerProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IMapHandlerProvider *This, _In_ HRESULT hrError);
 
     /* IMapHandlerProvider methods, slots 1-3 */
+    /* Not supported by IIS. */
     HRESULT (*SetScriptName)(IMapHandlerProvider *This, _In_ PCWSTR pszScriptName, _In_ DWORD cchScriptName);
     VOID (*SetScriptMap)(IMapHandlerProvider *This, _In_ IScriptMapInfo *pScriptMap);
+    /* Not supported by IIS. */
     VOID (*SetFileInfo)(IMapHandlerProvider *This, _In_ IHttpFileInfo *pFileInfo);
 } IMapHandlerProviderVtbl;
 
@@ -4095,7 +4491,9 @@ struct IMapHandlerProvider {
     const struct IMapHandlerProviderVtbl *lpVtbl;
 };
 
-/** Provider of RQ_MAP_PATH: the module may change where a URL maps on disk. (IID 8efdf557-a8f1-4bc9-b462-6df3b038a59a) */
+/** Provider of RQ_MAP_PATH: the module may change where a URL maps on disk. (IID
+ * 8efdf557-a8f1-4bc9-b462-6df3b038a59a)
+ */
 typedef struct IMapPathProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IMapPathProvider *This, _In_ HRESULT hrError);
@@ -4112,7 +4510,9 @@ struct IMapPathProvider {
     const struct IMapPathProviderVtbl *lpVtbl;
 };
 
-/** Provider of RQ_SEND_RESPONSE: the send flags and the log record of the request. (IID 57f2e7bc-0bcf-4a9f-94a4-10e55c6e5b51) */
+/** Provider of RQ_SEND_RESPONSE: the send flags and the log record of the request. (IID
+ * 57f2e7bc-0bcf-4a9f-94a4-10e55c6e5b51)
+ */
 typedef struct ISendResponseProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(ISendResponseProvider *This, _In_ HRESULT hrError);
@@ -4121,6 +4521,7 @@ typedef struct ISendResponseProviderVtbl {
     BOOL (*GetHeadersBeingSent)(ISendResponseProvider *This);
     DWORD (*GetFlags)(ISendResponseProvider *This);
     VOID (*SetFlags)(ISendResponseProvider *This, _In_ DWORD dwFlags);
+    /* Actually an HTTP_LOG_FIELDS_DATA; valid once GetReadyToLogData() is TRUE. */
     HTTP_LOG_DATA *(*GetLogData)(ISendResponseProvider *This);
     HRESULT (*SetLogData)(ISendResponseProvider *This, _In_ HTTP_LOG_DATA *pLogData);
     BOOL (*GetReadyToLogData)(ISendResponseProvider *This);
@@ -4130,7 +4531,9 @@ struct ISendResponseProvider {
     const struct ISendResponseProviderVtbl *lpVtbl;
 };
 
-/** Provider of RQ_READ_ENTITY: the entity body read so far, which the module may replace. (IID fe6d905a-99b8-49fd-b389-cfc809562b81) */
+/** Provider of RQ_READ_ENTITY: the entity body read so far, which the module may replace. (IID
+ * fe6d905a-99b8-49fd-b389-cfc809562b81)
+ */
 typedef struct IReadEntityProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IReadEntityProvider *This, _In_ HRESULT hrError);
@@ -4147,7 +4550,9 @@ struct IReadEntityProvider {
     const struct IReadEntityProviderVtbl *lpVtbl;
 };
 
-/** Implemented by a module that raises a custom notification: names the notification type. (IID 671e6d34-9380-4df4-b453-91129df02b24) */
+/** Implemented by a module that raises a custom notification: names the notification type. (IID
+ * 671e6d34-9380-4df4-b453-91129df02b24)
+ */
 typedef struct ICustomNotificationProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(ICustomNotificationProvider *This, _In_ HRESULT hrError);
@@ -4160,7 +4565,9 @@ struct ICustomNotificationProvider {
     const struct ICustomNotificationProviderVtbl *lpVtbl;
 };
 
-/** Outcome (bytes and status) of an asynchronous operation, passed to CHttpModule::OnAsyncCompletion. (IID 49dd20e3-d9c0-463c-8821-f3413b55cc00) */
+/** Outcome (bytes and status) of an asynchronous operation, passed to CHttpModule::OnAsyncCompletion. (IID
+ * 49dd20e3-d9c0-463c-8821-f3413b55cc00)
+ */
 typedef struct IHttpCompletionInfoVtbl {
     /* IHttpCompletionInfo methods, slots 0-1 */
     DWORD (*GetCompletionBytes)(IHttpCompletionInfo *This);
@@ -4171,7 +4578,9 @@ struct IHttpCompletionInfo {
     const struct IHttpCompletionInfoVtbl *lpVtbl;
 };
 
-/** IHttpCompletionInfo extension that names the completed operation; passed to PFN_ASYNC_COMPLETION. (IID 53129f70-0196-47ec-b16c-127906e2afeb) */
+/** IHttpCompletionInfo extension that names the completed operation; passed to PFN_ASYNC_COMPLETION. (IID
+ * 53129f70-0196-47ec-b16c-127906e2afeb)
+ */
 typedef struct IHttpCompletionInfo2Vtbl {
     /* IHttpCompletionInfo methods, slots 0-1 */
     DWORD (*GetCompletionBytes)(IHttpCompletionInfo2 *This);
@@ -4185,7 +4594,9 @@ struct IHttpCompletionInfo2 {
     const struct IHttpCompletionInfo2Vtbl *lpVtbl;
 };
 
-/** Provider of GL_STOP_LISTENING: whether requests in progress are drained gracefully. (IID 41f9a601-e25d-4ac8-8a1f-635698a30ab9) */
+/** Provider of GL_STOP_LISTENING: whether requests in progress are drained gracefully. (IID
+ * 41f9a601-e25d-4ac8-8a1f-635698a30ab9)
+ */
 typedef struct IGlobalStopListeningProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IGlobalStopListeningProvider *This, _In_ HRESULT hrError);
@@ -4198,7 +4609,9 @@ struct IGlobalStopListeningProvider {
     const struct IGlobalStopListeningProviderVtbl *lpVtbl;
 };
 
-/** Provider of GL_CACHE_OPERATION: the operation, key and record concerned. (IID 58925fb9-7c5e-4684-833b-4a04e1286690) */
+/** Provider of GL_CACHE_OPERATION: the operation, key and record concerned. (IID
+ * 58925fb9-7c5e-4684-833b-4a04e1286690)
+ */
 typedef struct ICacheProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(ICacheProvider *This, _In_ HRESULT hrError);
@@ -4215,7 +4628,9 @@ struct ICacheProvider {
     const struct ICacheProviderVtbl *lpVtbl;
 };
 
-/** Provider of GL_CONFIGURATION_CHANGE: the configuration path that changed. (IID 3405f3b4-b3d6-4b73-b5f5-4d8a3cc642ce) */
+/** Provider of GL_CONFIGURATION_CHANGE: the configuration path that changed. (IID
+ * 3405f3b4-b3d6-4b73-b5f5-4d8a3cc642ce)
+ */
 typedef struct IGlobalConfigurationChangeProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IGlobalConfigurationChangeProvider *This, _In_ HRESULT hrError);
@@ -4228,7 +4643,9 @@ struct IGlobalConfigurationChangeProvider {
     const struct IGlobalConfigurationChangeProviderVtbl *lpVtbl;
 };
 
-/** Provider of GL_FILE_CHANGE: the file that changed and its monitor. (IID ece31ee5-0486-4fb0-a875-6739a2d7daf5) */
+/** Provider of GL_FILE_CHANGE: the file that changed and its monitor. (IID
+ * ece31ee5-0486-4fb0-a875-6739a2d7daf5)
+ */
 typedef struct IGlobalFileChangeProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IGlobalFileChangeProvider *This, _In_ HRESULT hrError);
@@ -4242,7 +4659,9 @@ struct IGlobalFileChangeProvider {
     const struct IGlobalFileChangeProviderVtbl *lpVtbl;
 };
 
-/** Provider of GL_PRE_BEGIN_REQUEST: the context of a request about to enter the pipeline. (IID fb715d26-aff9-476a-8fc0-6b1acb3d1098) */
+/** Provider of GL_PRE_BEGIN_REQUEST: the context of a request about to enter the pipeline. (IID
+ * fb715d26-aff9-476a-8fc0-6b1acb3d1098)
+ */
 typedef struct IPreBeginRequestProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IPreBeginRequestProvider *This, _In_ HRESULT hrError);
@@ -4255,7 +4674,9 @@ struct IPreBeginRequestProvider {
     const struct IPreBeginRequestProviderVtbl *lpVtbl;
 };
 
-/** Provider of GL_APPLICATION_START and GL_APPLICATION_STOP: the application concerned. (IID 1de2c71c-c126-4512-aed3-f4f885e14997) */
+/** Provider of GL_APPLICATION_START and GL_APPLICATION_STOP: the application concerned. (IID
+ * 1de2c71c-c126-4512-aed3-f4f885e14997)
+ */
 typedef struct IHttpApplicationProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IHttpApplicationProvider *This, _In_ HRESULT hrError);
@@ -4268,7 +4689,9 @@ struct IHttpApplicationProvider {
     const struct IHttpApplicationProviderVtbl *lpVtbl;
 };
 
-/** Provider of GL_APPLICATION_RESOLVE_MODULES: lets a module add request-level modules to an application. (IID 0617d9b9-e20f-4a9f-94f9-35403b3be01e) */
+/** Provider of GL_APPLICATION_RESOLVE_MODULES: lets a module add request-level modules to an application.
+ * (IID 0617d9b9-e20f-4a9f-94f9-35403b3be01e)
+ */
 typedef struct IHttpApplicationResolveModulesProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IHttpApplicationResolveModulesProvider *This, _In_ HRESULT hrError);
@@ -4295,7 +4718,9 @@ struct IHttpApplicationResolveModulesProvider {
     const struct IHttpApplicationResolveModulesProviderVtbl *lpVtbl;
 };
 
-/** Provider of GL_RSCA_QUERY: a run-time status query and the buffer for its answer. (IID 63fdc43f-934a-4ee5-bcd8-7e7b50b75605) */
+/** Provider of GL_RSCA_QUERY: a run-time status query and the buffer for its answer. (IID
+ * 63fdc43f-934a-4ee5-bcd8-7e7b50b75605)
+ */
 typedef struct IGlobalRSCAQueryProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IGlobalRSCAQueryProvider *This, _In_ HRESULT hrError);
@@ -4315,7 +4740,9 @@ struct IGlobalRSCAQueryProvider {
     const struct IGlobalRSCAQueryProviderVtbl *lpVtbl;
 };
 
-/** Provider of GL_TRACE_EVENT: the event, a subscription test and the request it belongs to. (IID 7c6bb150-0310-4718-a01f-6faceb62dc1d) */
+/** Provider of GL_TRACE_EVENT: the event, a subscription test and the request it belongs to. (IID
+ * 7c6bb150-0310-4718-a01f-6faceb62dc1d)
+ */
 typedef struct IGlobalTraceEventProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IGlobalTraceEventProvider *This, _In_ HRESULT hrError);
@@ -4331,7 +4758,9 @@ struct IGlobalTraceEventProvider {
     const struct IGlobalTraceEventProviderVtbl *lpVtbl;
 };
 
-/** Provider of GL_THREAD_CLEANUP: the application whose thread goes back to the pool. (IID 6b36a149-8620-45a0-8197-00814a706e2e) */
+/** Provider of GL_THREAD_CLEANUP: the application whose thread goes back to the pool. (IID
+ * 6b36a149-8620-45a0-8197-00814a706e2e)
+ */
 typedef struct IGlobalThreadCleanupProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IGlobalThreadCleanupProvider *This, _In_ HRESULT hrError);
@@ -4344,7 +4773,9 @@ struct IGlobalThreadCleanupProvider {
     const struct IGlobalThreadCleanupProviderVtbl *lpVtbl;
 };
 
-/** Provider of GL_APPLICATION_PRELOAD: creates and runs warm-up requests. (IID 2111f8d6-0c41-4ff7-bd45-5c04c7e91a73) */
+/** Provider of GL_APPLICATION_PRELOAD: creates and runs warm-up requests. (IID
+ * 2111f8d6-0c41-4ff7-bd45-5c04c7e91a73)
+ */
 typedef struct IGlobalApplicationPreloadProviderVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IGlobalApplicationPreloadProvider *This, _In_ HRESULT hrError);
@@ -4360,7 +4791,9 @@ struct IGlobalApplicationPreloadProvider {
     const struct IGlobalApplicationPreloadProviderVtbl *lpVtbl;
 };
 
-/** IGlobalApplicationPreloadProvider extension that tells whether the worker process was recycled. (IID 251db2dd-81e7-44ce-ae02-46529f2d71ea) */
+/** IGlobalApplicationPreloadProvider extension that tells whether the worker process was recycled. (IID
+ * 251db2dd-81e7-44ce-ae02-46529f2d71ea)
+ */
 typedef struct IGlobalApplicationPreloadProvider2Vtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IGlobalApplicationPreloadProvider2 *This, _In_ HRESULT hrError);
@@ -4379,12 +4812,15 @@ struct IGlobalApplicationPreloadProvider2 {
     const struct IGlobalApplicationPreloadProvider2Vtbl *lpVtbl;
 };
 
-/** Implemented by the module and handed back from OnSuspendProcess; Resume is called when the process resumes. (IID 7fd8f303-1031-4e50-918a-b7b916fd6c54) */
+/** Implemented by the module and handed back from OnSuspendProcess; Resume is called when the process
+ * resumes. (IID 7fd8f303-1031-4e50-918a-b7b916fd6c54)
+ */
 typedef struct IGlobalSuspendProcessCallbackVtbl {
     /* IHttpEventProvider methods, slot 0 */
     VOID (*SetErrorStatus)(IGlobalSuspendProcessCallback *This, _In_ HRESULT hrError);
 
     /* IGlobalSuspendProcessCallback methods, slot 1 */
+    /* Called when the suspended process resumes. */
     HRESULT (*Resume)(IGlobalSuspendProcessCallback *This);
 } IGlobalSuspendProcessCallbackVtbl;
 
@@ -4392,7 +4828,9 @@ struct IGlobalSuspendProcessCallback {
     const struct IGlobalSuspendProcessCallbackVtbl *lpVtbl;
 };
 
-/** Base class of request-level modules: the factory makes one per request, the server calls the On* methods the module registered for, then Dispose. */
+/** Base class of request-level modules: the factory makes one per request, the server calls the On* methods
+ * the module registered for, then Dispose.
+ */
 typedef struct CHttpModuleVtbl {
     /* CHttpModule methods, slots 0-31 */
     REQUEST_NOTIFICATION_STATUS (*OnBeginRequest)(CHttpModule *This,
@@ -4479,12 +4917,14 @@ typedef struct CHttpModuleVtbl {
     REQUEST_NOTIFICATION_STATUS (*OnCustomRequestNotification)(CHttpModule *This,
                                                                _In_ IHttpContext *pHttpContext,
                                                                _In_ ICustomNotificationProvider *pProvider);
+    /* Called when an asynchronous operation started by this module completes; cannot be registered for. */
     REQUEST_NOTIFICATION_STATUS (*OnAsyncCompletion)(CHttpModule *This,
                                                      _In_ IHttpContext *pHttpContext,
                                                      _In_ DWORD dwNotification,
                                                      _In_ BOOL fPostNotification,
                                                      _In_ IHttpEventProvider *pProvider,
                                                      _In_ IHttpCompletionInfo *pCompletionInfo);
+    /* Called once at the end of the request; the default deletes the object. */
     VOID (*Dispose)(CHttpModule *This);
     /* slot 30: C++ ~CHttpModule (complete-object destructor); never called by the server */
     void (*Destructor)(CHttpModule *This);
@@ -4496,7 +4936,9 @@ struct CHttpModule {
     const struct CHttpModuleVtbl *lpVtbl;
 };
 
-/** Base class of a module's single process-wide object, registered with SetGlobalNotifications; it has no destructor slot. */
+/** Base class of a module's single process-wide object, registered with SetGlobalNotifications; it has no
+ * destructor slot.
+ */
 typedef struct CGlobalModuleVtbl {
     /* CGlobalModule methods, slots 0-16 */
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalStopListening)(CGlobalModule *This,
@@ -4504,16 +4946,18 @@ typedef struct CGlobalModuleVtbl {
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalCacheCleanup)(CGlobalModule *This);
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalCacheOperation)(CGlobalModule *This, _In_ ICacheProvider *pProvider);
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalHealthCheck)(CGlobalModule *This);
-    GLOBAL_NOTIFICATION_STATUS (*OnGlobalConfigurationChange)(CGlobalModule *This,
-                                                              _In_ IGlobalConfigurationChangeProvider *pProvider);
+    GLOBAL_NOTIFICATION_STATUS (*OnGlobalConfigurationChange)(
+        CGlobalModule *This,
+        _In_ IGlobalConfigurationChangeProvider *pProvider);
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalFileChange)(CGlobalModule *This,
                                                      _In_ IGlobalFileChangeProvider *pProvider);
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalPreBeginRequest)(CGlobalModule *This,
                                                           _In_ IPreBeginRequestProvider *pProvider);
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalApplicationStart)(CGlobalModule *This,
                                                            _In_ IHttpApplicationStartProvider *pProvider);
-    GLOBAL_NOTIFICATION_STATUS (*OnGlobalApplicationResolveModules)(CGlobalModule *This,
-                                                                    _In_ IHttpApplicationResolveModulesProvider *pProvider);
+    GLOBAL_NOTIFICATION_STATUS (*OnGlobalApplicationResolveModules)(
+        CGlobalModule *This,
+        _In_ IHttpApplicationResolveModulesProvider *pProvider);
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalApplicationStop)(CGlobalModule *This,
                                                           _In_ IHttpApplicationStopProvider *pProvider);
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalRSCAQuery)(CGlobalModule *This,
@@ -4522,11 +4966,16 @@ typedef struct CGlobalModuleVtbl {
                                                      _In_ IGlobalTraceEventProvider *pProvider);
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalCustomNotification)(CGlobalModule *This,
                                                              _In_ ICustomNotificationProvider *pProvider);
+    /* Called before the module is unloaded (slot 13, between the On* methods); every module must implement
+     * it.
+     */
     VOID (*Terminate)(CGlobalModule *This);
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalThreadCleanup)(CGlobalModule *This,
                                                         _In_ IGlobalThreadCleanupProvider *pProvider);
-    GLOBAL_NOTIFICATION_STATUS (*OnGlobalApplicationPreload)(CGlobalModule *This,
-                                                             _In_ IGlobalApplicationPreloadProvider *pProvider);
+    GLOBAL_NOTIFICATION_STATUS (*OnGlobalApplicationPreload)(
+        CGlobalModule *This,
+        _In_ IGlobalApplicationPreloadProvider *pProvider);
+    /* The module may hand back a callback object whose Resume() is called later. */
     GLOBAL_NOTIFICATION_STATUS (*OnSuspendProcess)(CGlobalModule *This,
                                                    _Out_ IGlobalSuspendProcessCallback **pCallback);
 } CGlobalModuleVtbl;

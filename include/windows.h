@@ -51,10 +51,10 @@
  * use. Ask for them if no system header has been read yet; otherwise say
  * what to do instead of failing with implicit-declaration errors.
  */
-#if !defined(__cplusplus) && defined(__STRICT_ANSI__) && !defined(_DEFAULT_SOURCE) && !defined(_GNU_SOURCE) &&      \
-    !defined(_XOPEN_SOURCE) && !defined(_POSIX_C_SOURCE)
+#if !defined(__cplusplus) && defined(__STRICT_ANSI__) && !defined(_DEFAULT_SOURCE) &&                        \
+    !defined(_GNU_SOURCE) && !defined(_XOPEN_SOURCE) && !defined(_POSIX_C_SOURCE)
 #if defined(_FEATURES_H)
-#error "windows.h needs POSIX 2008 and GNU declarations: define _DEFAULT_SOURCE before any #include, or use -std=gnu11"
+#error "iisd windows.h: define _DEFAULT_SOURCE before any #include, or use -std=gnu11"
 #else
 #define _DEFAULT_SOURCE 1
 #endif
@@ -124,7 +124,7 @@
 #ifndef __forceinline
 #define __forceinline inline __attribute__((always_inline))
 #endif
-#define FORCEINLINE   __forceinline
+#define FORCEINLINE __forceinline
 #ifndef __int64
 #define __int64 long long
 #endif
@@ -143,7 +143,7 @@
 #ifndef interface
 #define interface struct
 #endif
-#define CONST    const
+#define CONST const
 #define IN
 #define OUT
 #define OPTIONAL
@@ -153,8 +153,8 @@
 #define EXTERN_C extern
 #endif
 
-#define UNREFERENCED_PARAMETER(P)     ((void)(P))
-#define DBG_UNREFERENCED_PARAMETER(P) ((void)(P))
+#define UNREFERENCED_PARAMETER(P)      ((void)(P))
+#define DBG_UNREFERENCED_PARAMETER(P)  ((void)(P))
 #define UNREFERENCED_LOCAL_VARIABLE(V) ((void)(V))
 
 #ifdef __cplusplus
@@ -314,19 +314,21 @@ typedef HRESULT *PHRESULT;
 #define MAXULONGLONG (~(ULONGLONG)0)
 #define MAXLONGLONG  ((LONGLONG)0x7FFFFFFFFFFFFFFFLL)
 
-#define MAKEWORD(lo, hi) ((WORD)(((BYTE)((DWORD_PTR)(lo)&0xff)) | ((WORD)((BYTE)((DWORD_PTR)(hi)&0xff))) << 8))
-#define MAKELONG(lo, hi) ((LONG)(((WORD)((DWORD_PTR)(lo)&0xffff)) | ((DWORD)((WORD)((DWORD_PTR)(hi)&0xffff))) << 16))
-#define LOWORD(l)        ((WORD)((DWORD_PTR)(l)&0xffff))
-#define HIWORD(l)        ((WORD)((DWORD_PTR)(l) >> 16))
-#define LOBYTE(w)        ((BYTE)((DWORD_PTR)(w)&0xff))
-#define HIBYTE(w)        ((BYTE)((DWORD_PTR)(w) >> 8))
+#define MAKEWORD(lo, hi)                                                                                     \
+    ((WORD)(((BYTE)((DWORD_PTR)(lo)&0xff)) | ((WORD)((BYTE)((DWORD_PTR)(hi)&0xff))) << 8))
+#define MAKELONG(lo, hi)                                                                                     \
+    ((LONG)(((WORD)((DWORD_PTR)(lo)&0xffff)) | ((DWORD)((WORD)((DWORD_PTR)(hi)&0xffff))) << 16))
+#define LOWORD(l) ((WORD)((DWORD_PTR)(l)&0xffff))
+#define HIWORD(l) ((WORD)((DWORD_PTR)(l) >> 16))
+#define LOBYTE(w) ((BYTE)((DWORD_PTR)(w)&0xff))
+#define HIBYTE(w) ((BYTE)((DWORD_PTR)(w) >> 8))
 
-#define ARRAYSIZE(a)    (sizeof(a) / sizeof((a)[0]))
+#define ARRAYSIZE(a)     (sizeof(a) / sizeof((a)[0]))
 #define RTL_NUMBER_OF(a) ARRAYSIZE(a)
 #ifndef _countof
 #define _countof(a) ARRAYSIZE(a)
 #endif
-#define FIELD_OFFSET(type, field) ((LONG)offsetof(type, field))
+#define FIELD_OFFSET(type, field)               ((LONG)offsetof(type, field))
 #define CONTAINING_RECORD(address, type, field) ((type *)((PCHAR)(address)-offsetof(type, field)))
 
 /* Map a Linux file descriptor into a Windows-typed HANDLE and back. */
@@ -372,7 +374,7 @@ typedef CLSID *LPCLSID;
  * DEFINE_GUID always defines a file-local constant here (never an external
  * symbol), whether or not INITGUID is defined.
  */
-#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                                          \
+#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                                         \
     static const GUID name = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
 
 static inline BOOL IisdGuidEqual(const GUID *a, const GUID *b)
@@ -480,14 +482,14 @@ typedef sa_family_t ADDRESS_FAMILY;
 #define SEVERITY_SUCCESS 0
 #define SEVERITY_ERROR   1
 
-#define SUCCEEDED(hr)       (((HRESULT)(hr)) >= 0)
-#define FAILED(hr)          (((HRESULT)(hr)) < 0)
-#define IS_ERROR(status)    ((((DWORD)(status)) >> 31) == SEVERITY_ERROR)
-#define HRESULT_CODE(hr)    ((DWORD)(hr)&0xFFFF)
+#define SUCCEEDED(hr)        (((HRESULT)(hr)) >= 0)
+#define FAILED(hr)           (((HRESULT)(hr)) < 0)
+#define IS_ERROR(status)     ((((DWORD)(status)) >> 31) == SEVERITY_ERROR)
+#define HRESULT_CODE(hr)     ((DWORD)(hr)&0xFFFF)
 #define HRESULT_FACILITY(hr) ((((DWORD)(hr)) >> 16) & 0x1FFF)
 #define HRESULT_SEVERITY(hr) ((((DWORD)(hr)) >> 31) & 0x1)
-#define SCODE_CODE(sc)      HRESULT_CODE(sc)
-#define MAKE_HRESULT(sev, fac, code)                                                                          \
+#define SCODE_CODE(sc)       HRESULT_CODE(sc)
+#define MAKE_HRESULT(sev, fac, code)                                                                         \
     ((HRESULT)((((DWORD)(sev)) << 31) | (((DWORD)(fac)) << 16) | ((DWORD)(code))))
 
 /*
@@ -495,8 +497,9 @@ typedef sa_family_t ADDRESS_FAMILY;
  * else becomes 0x8007xxxx with the low 16 bits of the code. A macro (not a
  * function) so that it can be used in case labels and static initialisers.
  */
-#define __HRESULT_FROM_WIN32(x)                                                                               \
-    ((HRESULT)(x) <= 0 ? (HRESULT)(x) : (HRESULT)((((DWORD)(x)) & 0x0000FFFFu) | (FACILITY_WIN32 << 16) | 0x80000000u))
+#define __HRESULT_FROM_WIN32(x)                                                                              \
+    ((HRESULT)(x) <= 0 ? (HRESULT)(x)                                                                        \
+                       : (HRESULT)((((DWORD)(x)) & 0x0000FFFFu) | (FACILITY_WIN32 << 16) | 0x80000000u))
 #define HRESULT_FROM_WIN32(x) __HRESULT_FROM_WIN32(x)
 /* The Win32 error code carried by a FACILITY_WIN32 HRESULT (0 for S_OK). */
 #define WIN32_FROM_HRESULT(hr) (HRESULT_FACILITY(hr) == FACILITY_WIN32 ? HRESULT_CODE(hr) : (DWORD)(hr))
@@ -629,16 +632,16 @@ typedef sa_family_t ADDRESS_FAMILY;
 /* Memory and string helpers                                                */
 /* ------------------------------------------------------------------------ */
 
-#define ZeroMemory(dst, len)         ((void)memset((dst), 0, (len)))
-#define RtlZeroMemory(dst, len)      ((void)memset((dst), 0, (len)))
-#define FillMemory(dst, len, fill)   ((void)memset((dst), (fill), (len)))
+#define ZeroMemory(dst, len)          ((void)memset((dst), 0, (len)))
+#define RtlZeroMemory(dst, len)       ((void)memset((dst), 0, (len)))
+#define FillMemory(dst, len, fill)    ((void)memset((dst), (fill), (len)))
 #define RtlFillMemory(dst, len, fill) ((void)memset((dst), (fill), (len)))
-#define CopyMemory(dst, src, len)    ((void)memcpy((dst), (src), (len)))
-#define RtlCopyMemory(dst, src, len) ((void)memcpy((dst), (src), (len)))
-#define MoveMemory(dst, src, len)    ((void)memmove((dst), (src), (len)))
-#define RtlMoveMemory(dst, src, len) ((void)memmove((dst), (src), (len)))
-#define RtlEqualMemory(a, b, len)    (memcmp((a), (b), (len)) == 0)
-#define EqualMemory(a, b, len)       (memcmp((a), (b), (len)) == 0)
+#define CopyMemory(dst, src, len)     ((void)memcpy((dst), (src), (len)))
+#define RtlCopyMemory(dst, src, len)  ((void)memcpy((dst), (src), (len)))
+#define MoveMemory(dst, src, len)     ((void)memmove((dst), (src), (len)))
+#define RtlMoveMemory(dst, src, len)  ((void)memmove((dst), (src), (len)))
+#define RtlEqualMemory(a, b, len)     (memcmp((a), (b), (len)) == 0)
+#define EqualMemory(a, b, len)        (memcmp((a), (b), (len)) == 0)
 
 /* Zeroes memory in a way the optimiser may not remove. */
 static inline PVOID SecureZeroMemory(PVOID ptr, SIZE_T cnt)
@@ -865,7 +868,8 @@ static inline PVOID InterlockedExchangePointer(PVOID volatile *Target, PVOID Val
 {
     return __atomic_exchange_n(Target, Value, __ATOMIC_SEQ_CST);
 }
-static inline PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination, PVOID Exchange, PVOID Comparand)
+static inline PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination, PVOID Exchange,
+                                                      PVOID Comparand)
 {
     __atomic_compare_exchange_n(Destination, &Comparand, Exchange, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     return Comparand;
@@ -893,13 +897,15 @@ static inline void InitializeCriticalSection(LPCRITICAL_SECTION lpCriticalSectio
     pthread_mutex_init(&lpCriticalSection->Mutex, &attr);
     pthread_mutexattr_destroy(&attr);
 }
-static inline BOOL InitializeCriticalSectionAndSpinCount(LPCRITICAL_SECTION lpCriticalSection, DWORD dwSpinCount)
+static inline BOOL InitializeCriticalSectionAndSpinCount(LPCRITICAL_SECTION lpCriticalSection,
+                                                         DWORD dwSpinCount)
 {
     (void)dwSpinCount;
     InitializeCriticalSection(lpCriticalSection);
     return TRUE;
 }
-static inline BOOL InitializeCriticalSectionEx(LPCRITICAL_SECTION lpCriticalSection, DWORD dwSpinCount, DWORD Flags)
+static inline BOOL InitializeCriticalSectionEx(LPCRITICAL_SECTION lpCriticalSection, DWORD dwSpinCount,
+                                               DWORD Flags)
 {
     (void)dwSpinCount;
     (void)Flags;
@@ -927,14 +933,14 @@ static inline void DeleteCriticalSection(LPCRITICAL_SECTION lpCriticalSection)
 /* Text conversion (UTF-8 <-> wchar_t/UTF-32).                              */
 /* ------------------------------------------------------------------------ */
 
-#define CP_ACP                  0
-#define CP_OEMCP                1
-#define CP_THREAD_ACP           3
-#define CP_UTF8                 65001
-#define MB_PRECOMPOSED          0x00000001u
-#define MB_ERR_INVALID_CHARS    0x00000008u
-#define WC_ERR_INVALID_CHARS    0x00000080u
-#define WC_NO_BEST_FIT_CHARS    0x00000400u
+#define CP_ACP               0
+#define CP_OEMCP             1
+#define CP_THREAD_ACP        3
+#define CP_UTF8              65001
+#define MB_PRECOMPOSED       0x00000001u
+#define MB_ERR_INVALID_CHARS 0x00000008u
+#define WC_ERR_INVALID_CHARS 0x00000080u
+#define WC_NO_BEST_FIT_CHARS 0x00000400u
 
 /* Decodes one UTF-8 sequence; returns its length, or 0 if it is invalid. */
 static inline int IisdUtf8Decode(const unsigned char *s, size_t avail, uint32_t *cp)
@@ -966,7 +972,8 @@ static inline int IisdUtf8Decode(const unsigned char *s, size_t avail, uint32_t 
         }
         c = (c << 6) | (s[i] & 0x3F);
     }
-    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)) || (c >= 0xD800 && c <= 0xDFFF)) {
+    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
+        (c >= 0xD800 && c <= 0xDFFF)) {
         return 0;
     }
     *cp = c;

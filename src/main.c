@@ -64,6 +64,12 @@ static unsigned open_connections(void)
     return n;
 }
 
+static void thread_exit(void)
+{
+    iisd_global_thread_cleanup();
+    iisd_http_thread_cleanup();
+}
+
 static uint32_t parse_uint(const char *opt, const char *v, uint32_t max)
 {
     char *end;
@@ -275,7 +281,7 @@ int main(int argc, char **argv)
         loops[i] = &hloops[i].loop;
     }
     iisd_worker_opts_t wopts = {.takeover_ms = 30, .max_threads = 256,
-                                .on_thread_exit = iisd_global_thread_cleanup};
+                                .on_thread_exit = thread_exit};
     int rc = iisd_workers_start(loops, nloops, &wopts);
     if (rc < 0)
         die("cannot start worker threads: %s", strerror(-rc));
@@ -298,9 +304,20 @@ int main(int argc, char **argv)
     if (open_connections() > 0)
         iisd_log(IISD_LOG_WARN, "%u connection(s) still open after 10 s; closing them", open_connections());
     iisd_workers_stop();
+    for (unsigned i = 0; i < nloops; i++)
+        iisd_hloop_destroy(&hloops[i]);
     iisd_server_set_terminating();
     iisd_modules_terminate();
     iisd_plan_free(iisd_pipeline.plan);
     iisd_log(IISD_LOG_INFO, "stopped");
+    free(hloops);
+    free(loops);
+    free(enabled);
+    free(site.wname);
+    free(site.wroot);
+    for (unsigned i = 0; i < ncli; i++)
+        free((char *)cli_mods[i].name);
+    free(cli_mods);
+    iisd_config_free(&cfg);
     return 0;
 }

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(ROOT, "tools", "gen_httpserv.spec")
@@ -32,6 +33,7 @@ OUTPUTS = {
     "slots_c": os.path.join("tests", "abi", "slots_c.gen.c"),
 }
 COMMAND = "python3 tools/gen_httpserv.py"
+C_COLUMNS = 110  # ColumnLimit of .clang-format
 
 
 class SpecError(Exception):
@@ -255,8 +257,14 @@ def join_ret(ret, rest):
     return ret + rest if ret.endswith("*") else ret + " " + rest
 
 
-def doc_comment(text, indent=""):
-    return "%s/** %s */\n" % (indent, text)
+def doc_comment(text, indent="", opener="/**"):
+    """A comment, wrapped to the column limit (the C binding is not clang-formatted)."""
+    one = "%s%s %s */" % (indent, opener, text)
+    if len(one) <= C_COLUMNS:
+        return one + "\n"
+    lines = textwrap.wrap(text, C_COLUMNS - len(indent) - 4)
+    rest = "".join("%s * %s\n" % (indent, l) for l in lines[1:])
+    return "%s%s %s\n%s%s */\n" % (indent, opener, lines[0], rest, indent)
 
 
 def slots(iface):
@@ -331,6 +339,12 @@ OVERVIEW = """\
  * Linux conventions (see windows.h and http.h): WCHAR is wchar_t (UTF-32);
  * file HANDLEs carry file descriptors (IisdFdToHandle/IisdHandleToFd);
  * PSOCKADDR is a native Linux socket address.
+ *
+ * Building a module: g++ -shared -fPIC -I include (add -fvisibility=hidden
+ * to export nothing but RegisterModule). The server loads modules with
+ * dlopen(RTLD_LOCAL), so the weak C++ symbols every module defines
+ * (vtables of its classes, CHttpModule's vtable) never clash.
+ * See docs/c-binding.md for the full description.
  */
 """
 
@@ -474,9 +488,6 @@ def gen_cxx_class(iface):
     return "".join(out)
 
 
-C_COLUMNS = 110
-
-
 def c_member(ret, name, params):
     """One function-pointer member, wrapped one parameter per line if long.
 
@@ -488,6 +499,9 @@ def c_member(ret, name, params):
     if len(one) <= C_COLUMNS:
         return one + "\n"
     pad = " " * len(head)
+    if max(len(pad) + len(p) for p in params) + 2 > C_COLUMNS:
+        pad = " " * 8
+        return head + "\n" + pad + (",\n" + pad).join(params) + ");\n"
     return head + (",\n" + pad).join(params) + ");\n"
 
 
@@ -505,10 +519,13 @@ def gen_c_struct(iface):
             out.append("    /* slot %d: C++ %s (%s destructor); never called by the server */\n" % (slot, m.name, kind))
             out.append(c_member("void", cname, ["%s *This" % iface.name]))
             continue
+        if m.doc:
+            out.append(doc_comment(m.doc, "    ", "/*"))
         if cname != m.name:
             shown = ", ".join(re.sub(r"^_\w+_\s+", "", re.sub(r"\s*\b\w+\s*(\[[^\]]*\])?$", "", p.decl))
                               for p in m.params)
-            out.append("    /* slot %d: C++ %s(%s)%s */\n" % (slot, m.name, shown, " const" if m.const else ""))
+            out.append(doc_comment("slot %d: C++ %s(%s)%s" % (slot, m.name, shown, " const" if m.const else ""),
+                                   "    ", "/*"))
         params = ["%s *This" % iface.name] + [p.decl for p in m.params]
         out.append(c_member(m.ret, cname, params))
     out.append("} %sVtbl;\n\n" % iface.name)
@@ -666,7 +683,15 @@ def clang_format(path):
     if exe is None:
         sys.stderr.write("gen_httpserv: clang-format not found; output left unformatted\n")
         return
-    subprocess.run([exe, "-i", "--style=file:" + os.path.join(ROOT, ".clang-format"), path], check=True)
+    # clang-format 14 is not idempotent on some long declarations: repeat until stable.
+    for _ in range(5):
+        with open(path, encoding="utf-8") as f:
+            before = f.read()
+        subprocess.run([exe, "-i", "--style=file:" + os.path.join(ROOT, ".clang-format"), path], check=True)
+        with open(path, encoding="utf-8") as f:
+            if f.read() == before:
+                return
+    sys.stderr.write("gen_httpserv: clang-format output of %s does not converge\n" % path)
 
 
 def generate(dest_root):

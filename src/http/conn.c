@@ -106,7 +106,7 @@ static void conn_io(iisd_io_t *io, uint32_t events);
 
 static void conn_free_task(iisd_task_t *t)
 {
-    free(IISD_CONTAINER_OF(t, iisd_conn_t, task));
+    free(IISD_CONTAINER_OF(t, iisd_conn_t, free_task));
 }
 
 static void conn_close(iisd_conn_t *c)
@@ -132,8 +132,8 @@ static void conn_close(iisd_conn_t *c)
         c->next->prev = c->prev;
     hl->nconns--;
     /* freed after the current event batch, which may still name it */
-    c->task.fn = conn_free_task;
-    iisd_loop_post(&hl->loop, &c->task);
+    c->free_task.fn = conn_free_task;
+    iisd_loop_post(&hl->loop, &c->free_task);
 }
 
 static void conn_timeout(iisd_tnode_t *n)
@@ -224,6 +224,8 @@ static void accept_cb(iisd_io_t *io, uint32_t events)
     iisd_listener_t *l = (iisd_listener_t *)io;
     iisd_hloop_t *hl = l->hl;
     (void)events;
+    if (io->fd < 0)
+        return; /* closed by a drain earlier in this batch */
     for (;;) {
         struct sockaddr_in6 remote;
         socklen_t rlen = sizeof(remote);
@@ -310,15 +312,45 @@ int iisd_hloop_listen(iisd_hloop_t *hl, const struct sockaddr *addr, socklen_t l
     return iisd_loop_add(&hl->loop, &l->io, EPOLLIN);
 }
 
-void iisd_hloop_drain(iisd_hloop_t *hl)
+void iisd_http_thread_cleanup(void)
 {
-    hl->draining = true;
+    while (rbuf_ncache > 0)
+        free(rbuf_cache[--rbuf_ncache]);
+}
+
+void iisd_hloop_destroy(iisd_hloop_t *hl)
+{
     while (hl->listeners) {
         iisd_listener_t *l = hl->listeners;
         hl->listeners = l->next;
+        if (l->io.fd >= 0)
+            close(l->io.fd);
+        free(l);
+    }
+    while (hl->conns != NULL) {
+        iisd_conn_t *c = hl->conns;
+        hl->conns = c->next;
+        close(c->io.fd);
+        iisd_arena_reset(&c->arena);
+        free(c->rbuf);
+        free(c);
+    }
+    hl->nconns = 0;
+    /* connections closed earlier wait in the inbox to be freed */
+    iisd_loop_drain_tasks(&hl->loop, conn_free_task);
+    iisd_loop_destroy(&hl->loop);
+}
+
+void iisd_hloop_drain(iisd_hloop_t *hl)
+{
+    hl->draining = true;
+    for (iisd_listener_t *l = hl->listeners; l != NULL; l = l->next) {
+        if (l->io.fd < 0)
+            continue;
+        /* the struct stays until iisd_hloop_destroy(): this batch may still name it */
         iisd_loop_del(&hl->loop, &l->io);
         close(l->io.fd);
-        free(l);
+        l->io.fd = -1;
     }
     for (iisd_conn_t *c = hl->conns, *next; c != NULL; c = next) {
         next = c->next;
@@ -886,7 +918,8 @@ void iisd_conn_resume(iisd_conn_t *c)
 static void post_task(iisd_task_t *t)
 {
     iisd_conn_t *c = IISD_CONTAINER_OF(t, iisd_conn_t, task);
-    c->post_fn(c);
+    if (c->state != ST_CLOSED) /* closed meanwhile (a send timeout): its memory is freed after this */
+        c->post_fn(c);
 }
 
 void iisd_conn_post(iisd_conn_t *c, void (*fn)(iisd_conn_t *c))

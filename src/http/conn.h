@@ -75,7 +75,8 @@ struct iisd_conn {
     iisd_io_t io;
     iisd_hloop_t *hl;
     iisd_tnode_t tnode;
-    iisd_task_t task;
+    iisd_task_t task;      /* iisd_conn_post() */
+    iisd_task_t free_task; /* deferred free after close */
     void (*post_fn)(iisd_conn_t *c);
     iisd_conn_t *prev, *next;
     uint8_t state;
@@ -97,6 +98,10 @@ void iisd_http_cfg_defaults(iisd_http_cfg_t *cfg);
 int iisd_hloop_init(iisd_hloop_t *hl, unsigned id, const iisd_http_cfg_t *cfg, const iisd_http_handler_t *h);
 /* Opens a listening socket (SO_REUSEPORT) on this loop. */
 int iisd_hloop_listen(iisd_hloop_t *hl, const struct sockaddr *addr, socklen_t len);
+/* After the workers have stopped: closes every connection and frees the loop. */
+void iisd_hloop_destroy(iisd_hloop_t *hl);
+/* Frees the calling thread's receive-buffer cache (at thread exit). */
+void iisd_http_thread_cleanup(void);
 /* Stops accepting and closes idle connections; on the loop's thread. */
 void iisd_hloop_drain(iisd_hloop_t *hl);
 

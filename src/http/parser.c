@@ -8,6 +8,9 @@
 #include "core/mem.h"
 #include <limits.h>
 #include <string.h>
+#if defined(__SSE2__) && !defined(IISD_NO_SIMD)
+#include <emmintrin.h>
+#endif
 
 #define cls iisd_http_cls
 #define lc  iisd_http_lc
@@ -43,6 +46,39 @@ static inline unsigned hexval(uint8_t c)
 {
     return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
 }
+
+/*
+ * Skips whole 16-byte blocks of bytes that are VCHAR or SP (and obs-text
+ * when high is set); stops at the block holding any other byte (CTL, DEL,
+ * HTAB) and returns the position of that byte, or where fewer than 16 bytes
+ * remain before stop. The caller finishes with the byte table.
+ */
+#if defined(__SSE2__) && !defined(IISD_NO_SIMD)
+static inline size_t scan_block(const uint8_t *u, size_t s, size_t stop, bool high)
+{
+    const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f);
+    while (s + 16 <= stop) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + s));
+        __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v), _mm_cmpeq_epi8(v, del));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (!high)
+            m |= (unsigned)_mm_movemask_epi8(v);
+        if (m != 0)
+            return s + (size_t)__builtin_ctz(m);
+        s += 16;
+    }
+    return s;
+}
+#else
+static inline size_t scan_block(const uint8_t *u, size_t s, size_t stop, bool high)
+{
+    const uint8_t mask = high ? IISD_C_FIELD : IISD_C_RLINE;
+    while (s + 4 <= stop && (cls[u[s]] & mask) && (cls[u[s + 1]] & mask) && (cls[u[s + 2]] & mask) &&
+           (cls[u[s + 3]] & mask))
+        s += 4;
+    return s;
+}
+#endif
 
 static IISD_COLD int fail(iisd_parser_t *p, int status)
 {
@@ -627,11 +663,12 @@ int iisd_parse_head(iisd_parser_t *p, char *buf, size_t len, iisd_head_t *h, con
             over = 431;
         }
         size_t stop = len < cap ? len : cap;
-        while (s + 4 <= stop && (cls[u[s]] & mask) && (cls[u[s + 1]] & mask) && (cls[u[s + 2]] & mask) &&
-               (cls[u[s + 3]] & mask))
-            s += 4;
-        while (s < stop && (cls[u[s]] & mask))
-            s++;
+        for (;;) {
+            s = scan_block(u, s, stop, mask == IISD_C_FIELD);
+            if (s >= stop || !(cls[u[s]] & mask))
+                break;
+            s++; /* HTAB in a field value, or the tail of the buffer */
+        }
         if (s >= stop) {
             if (s >= len) {
                 p->scan = (uint32_t)(s - line);

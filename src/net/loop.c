@@ -119,6 +119,20 @@ static void run_inbox(iisd_loop_t *loop)
     }
 }
 
+void iisd_loop_drain_tasks(iisd_loop_t *loop, iisd_task_fn fn)
+{
+    pthread_mutex_lock(&loop->inbox_lock);
+    iisd_task_t *t = loop->inbox_head;
+    loop->inbox_head = loop->inbox_tail = NULL;
+    pthread_mutex_unlock(&loop->inbox_lock);
+    while (t != NULL) {
+        iisd_task_t *next = t->next;
+        if (t->fn == fn)
+            t->fn(t);
+        t = next;
+    }
+}
+
 static void run_timeouts(iisd_loop_t *loop)
 {
     for (unsigned i = 0; i < loop->ntlists; i++) {

@@ -75,6 +75,8 @@ void iisd_loop_add_tlist(iisd_loop_t *loop, iisd_tlist_t *list, uint64_t timeout
 /* Thread-safe. The task runs on the loop's thread. */
 void iisd_loop_post(iisd_loop_t *loop, iisd_task_t *task);
 void iisd_loop_wakeup(iisd_loop_t *loop);
+/* After the loop has stopped for good: runs the queued tasks whose function is fn, drops the rest. */
+void iisd_loop_drain_tasks(iisd_loop_t *loop, iisd_task_fn fn);
 
 /*
  * Runs one batch: finishes a batch left by a previous owner, or waits for

@@ -85,14 +85,18 @@ static void *worker_main(void *arg)
             break;
         pthread_mutex_unlock(&W.lock);
     }
-    W.nthreads--;
-    pthread_cond_broadcast(&W.all_gone);
     pthread_mutex_unlock(&W.lock);
+    /* Everything this thread does must be over before it is counted out:
+       iisd_workers_stop() returns, and the server is torn down, right after. */
     if (W.opts.on_thread_exit)
         W.opts.on_thread_exit();
     iisd_arena_thread_cleanup();
     pthread_cond_destroy(&w->cond);
     free(w);
+    pthread_mutex_lock(&W.lock);
+    W.nthreads--;
+    pthread_cond_broadcast(&W.all_gone);
+    pthread_mutex_unlock(&W.lock);
     return NULL;
 }
 
@@ -183,11 +187,13 @@ void iisd_workers_stop(void)
     for (iisd_worker_t *s = W.spares; s != NULL; s = s->next_spare)
         pthread_cond_signal(&s->cond);
     W.spares = NULL;
+    pthread_mutex_unlock(&W.lock);
+    if (W.opts.takeover_ms > 0)
+        pthread_join(W.monitor, NULL); /* it reads the owners, which exit next */
+    pthread_mutex_lock(&W.lock);
     while (W.nthreads > 0)
         pthread_cond_wait(&W.all_gone, &W.lock);
     pthread_mutex_unlock(&W.lock);
-    if (W.opts.takeover_ms > 0)
-        pthread_join(W.monitor, NULL);
 }
 
 struct bcast {

@@ -395,7 +395,7 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
             } else {
                 st = call_module(h, id, 2 * s + (h->post ? 1 : 0), bit, h->post, prov);
             }
-            if (st == RQ_NOTIFICATION_PENDING) {
+            while (st == RQ_NOTIFICATION_PENDING) {
                 int expect = AS_RUNNING;
                 if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_PENDING)) {
                     /* parked: a completion resumes it, on whatever thread calls it */
@@ -404,7 +404,12 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
                 }
                 /* completed before the notification returned */
                 atomic_store(&h->async_state, AS_RUNNING);
-                st = h->early_status;
+                if (h->compl_reenter) {
+                    h->compl_reenter = false;
+                    st = call_async_completion(h, id, bit, h->post, prov);
+                } else {
+                    st = h->early_status;
+                }
             }
             if (st == RQ_NOTIFICATION_FINISH_REQUEST) {
                 finish_jump(h);
@@ -445,17 +450,15 @@ void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool
     int expect = AS_RUNNING;
     h->compl_bytes = bytes;
     h->compl_hr = hr;
-    if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_EARLY)) {
-        /* the notification has not returned PENDING yet: it will see this */
-        h->early_status = status;
-        return;
-    }
+    h->early_status = status;
+    h->compl_reenter = reenter;
+    if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_EARLY))
+        return; /* the notification has not returned PENDING yet: it will see this */
     expect = AS_PENDING;
     if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING))
         return; /* not pending: nothing to complete */
     if (reenter) {
         /* OnAsyncCompletion runs on the loop: the notification is re-entered there */
-        h->compl_reenter = true;
     } else if (status == RQ_NOTIFICATION_FINISH_REQUEST) {
         finish_jump(h);
     } else if (status == RQ_NOTIFICATION_CONTINUE) {

@@ -17,8 +17,8 @@ typedef struct CountingModule {
 
 static IHttpServer *g_server;
 
-static REQUEST_NOTIFICATION_STATUS CountingModule_OnBeginRequest(CHttpModule *This, IHttpContext *pHttpContext,
-                                                                 IHttpEventProvider *pProvider)
+static REQUEST_NOTIFICATION_STATUS
+CountingModule_OnBeginRequest(CHttpModule *This, IHttpContext *pHttpContext, IHttpEventProvider *pProvider)
 {
     CountingModule *self = (CountingModule *)This;
     IHttpRequest *req = pHttpContext->lpVtbl->GetRequest(pHttpContext);
@@ -62,12 +62,12 @@ static VOID CountingModule_Dispose(CHttpModule *This)
 }
 
 static const CHttpModuleVtbl g_moduleVtbl = {
-    .OnBeginRequest = CountingModule_OnBeginRequest,
-    .Dispose = CountingModule_Dispose,
+    .OnBeginRequest = CountingModule_OnBeginRequest, .Dispose = CountingModule_Dispose,
     /* Every other slot stays NULL: the server only calls what was registered, and Dispose. */
 };
 
-static HRESULT Factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **ppModule, IModuleAllocator *pAllocator)
+static HRESULT Factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **ppModule,
+                                     IModuleAllocator *pAllocator)
 {
     CountingModule *m = (CountingModule *)calloc(1, sizeof(*m));
     (void)This;

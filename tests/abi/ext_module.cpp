@@ -29,7 +29,8 @@ class CRequestNote final : public IHttpStoredContext
 class CExtModule : public CHttpModule
 {
   public:
-    REQUEST_NOTIFICATION_STATUS OnBeginRequest(IHttpContext *pHttpContext, IHttpEventProvider *pProvider) override
+    REQUEST_NOTIFICATION_STATUS OnBeginRequest(IHttpContext *pHttpContext,
+                                               IHttpEventProvider *pProvider) override
     {
         IHttpContext3 *pHttpContext3 = NULL;
         HRESULT hr = HttpGetExtendedInterface(g_pHttpServer, pHttpContext, &pHttpContext3);
@@ -56,10 +57,11 @@ class CExtModule : public CHttpModule
         }
 
         USHORT cchHost = 0;
-        PCSTR pszHost = pRequest->GetHeader("Host", &cchHost); /* by name, slot 2 */
+        PCSTR pszHost = pRequest->GetHeader("Host", &cchHost);     /* by name, slot 2 */
         PCSTR pszAgent = pRequest->GetHeader(HttpHeaderUserAgent); /* by id with default argument, slot 3 */
         if (pszHost != NULL && pszAgent != NULL) {
-            pResponse->SetHeader(HttpHeaderServer, pszAgent, (USHORT)strlen(pszAgent), FALSE); /* by id, slot 5 */
+            /* by id, slot 5 */
+            pResponse->SetHeader(HttpHeaderServer, pszAgent, (USHORT)strlen(pszAgent), FALSE);
         }
         pResponse->SetStatus(202, "Accepted"); /* 4 default arguments */
 
@@ -95,13 +97,16 @@ class CExtModuleFactory final : public IHttpModuleFactory
 class CExtGlobalModule final : public CGlobalModule
 {
   public:
-    GLOBAL_NOTIFICATION_STATUS OnGlobalConfigurationChange(IGlobalConfigurationChangeProvider *pProvider) override
+    GLOBAL_NOTIFICATION_STATUS
+    OnGlobalConfigurationChange(IGlobalConfigurationChangeProvider *pProvider) override
     {
         PCWSTR pszPath = pProvider->GetChangePath();
-        return (pszPath != NULL && wcscmp(pszPath, L"MACHINE/WEBROOT/APPHOST") == 0) ? GL_NOTIFICATION_HANDLED
-                                                                                     : GL_NOTIFICATION_CONTINUE;
+        return (pszPath != NULL && wcscmp(pszPath, L"MACHINE/WEBROOT/APPHOST") == 0)
+                   ? GL_NOTIFICATION_HANDLED
+                   : GL_NOTIFICATION_CONTINUE;
     }
-    GLOBAL_NOTIFICATION_STATUS OnGlobalApplicationPreload(IGlobalApplicationPreloadProvider *pProvider) override
+    GLOBAL_NOTIFICATION_STATUS
+    OnGlobalApplicationPreload(IGlobalApplicationPreloadProvider *pProvider) override
     {
         pProvider->SetErrorStatus(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED));
         return GL_NOTIFICATION_HANDLED;

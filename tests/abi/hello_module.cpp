@@ -18,7 +18,8 @@ static const char s_helloBody[] = "Hello from a native module";
 class CHelloModule : public CHttpModule
 {
   public:
-    REQUEST_NOTIFICATION_STATUS OnBeginRequest(IN IHttpContext *pHttpContext, IN IHttpEventProvider *pProvider)
+    REQUEST_NOTIFICATION_STATUS OnBeginRequest(IN IHttpContext *pHttpContext,
+                                               IN IHttpEventProvider *pProvider)
     {
         UNREFERENCED_PARAMETER(pProvider);
 

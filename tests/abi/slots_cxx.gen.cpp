@@ -162,27 +162,27 @@ int main()
         emit("IHttpModuleRegistrationInfo", slot_of(pmf), "GetId", "GetId");
     }
     {
-        HRESULT (IHttpModuleRegistrationInfo::*pmf)
+        HRESULT(IHttpModuleRegistrationInfo::*pmf)
         (_In_ IHttpModuleFactory * pModuleFactory, _In_ DWORD dwRequestNotifications,
          _In_ DWORD dwPostRequestNotifications) = &IHttpModuleRegistrationInfo::SetRequestNotifications;
         emit("IHttpModuleRegistrationInfo", slot_of(pmf), "SetRequestNotifications",
              "SetRequestNotifications");
     }
     {
-        HRESULT (IHttpModuleRegistrationInfo::*pmf)
+        HRESULT(IHttpModuleRegistrationInfo::*pmf)
         (_In_ CGlobalModule * pGlobalModule, _In_ DWORD dwGlobalNotifications) =
             &IHttpModuleRegistrationInfo::SetGlobalNotifications;
         emit("IHttpModuleRegistrationInfo", slot_of(pmf), "SetGlobalNotifications", "SetGlobalNotifications");
     }
     {
-        HRESULT (IHttpModuleRegistrationInfo::*pmf)
+        HRESULT(IHttpModuleRegistrationInfo::*pmf)
         (_In_ DWORD dwRequestNotification, _In_ PCWSTR pszPriority) =
             &IHttpModuleRegistrationInfo::SetPriorityForRequestNotification;
         emit("IHttpModuleRegistrationInfo", slot_of(pmf), "SetPriorityForRequestNotification",
              "SetPriorityForRequestNotification");
     }
     {
-        HRESULT (IHttpModuleRegistrationInfo::*pmf)
+        HRESULT(IHttpModuleRegistrationInfo::*pmf)
         (_In_ DWORD dwGlobalNotification, _In_ PCWSTR pszPriority) =
             &IHttpModuleRegistrationInfo::SetPriorityForGlobalNotification;
         emit("IHttpModuleRegistrationInfo", slot_of(pmf), "SetPriorityForGlobalNotification",
@@ -197,42 +197,42 @@ int main()
         emit("IHttpModuleRegistrationInfo2", slot_of(pmf), "GetId", "GetId");
     }
     {
-        HRESULT (IHttpModuleRegistrationInfo2::*pmf)
+        HRESULT(IHttpModuleRegistrationInfo2::*pmf)
         (_In_ IHttpModuleFactory * pModuleFactory, _In_ DWORD dwRequestNotifications,
          _In_ DWORD dwPostRequestNotifications) = &IHttpModuleRegistrationInfo::SetRequestNotifications;
         emit("IHttpModuleRegistrationInfo2", slot_of(pmf), "SetRequestNotifications",
              "SetRequestNotifications");
     }
     {
-        HRESULT (IHttpModuleRegistrationInfo2::*pmf)
+        HRESULT(IHttpModuleRegistrationInfo2::*pmf)
         (_In_ CGlobalModule * pGlobalModule, _In_ DWORD dwGlobalNotifications) =
             &IHttpModuleRegistrationInfo::SetGlobalNotifications;
         emit("IHttpModuleRegistrationInfo2", slot_of(pmf), "SetGlobalNotifications",
              "SetGlobalNotifications");
     }
     {
-        HRESULT (IHttpModuleRegistrationInfo2::*pmf)
+        HRESULT(IHttpModuleRegistrationInfo2::*pmf)
         (_In_ DWORD dwRequestNotification, _In_ PCWSTR pszPriority) =
             &IHttpModuleRegistrationInfo::SetPriorityForRequestNotification;
         emit("IHttpModuleRegistrationInfo2", slot_of(pmf), "SetPriorityForRequestNotification",
              "SetPriorityForRequestNotification");
     }
     {
-        HRESULT (IHttpModuleRegistrationInfo2::*pmf)
+        HRESULT(IHttpModuleRegistrationInfo2::*pmf)
         (_In_ DWORD dwGlobalNotification, _In_ PCWSTR pszPriority) =
             &IHttpModuleRegistrationInfo::SetPriorityForGlobalNotification;
         emit("IHttpModuleRegistrationInfo2", slot_of(pmf), "SetPriorityForGlobalNotification",
              "SetPriorityForGlobalNotification");
     }
     {
-        HRESULT (IHttpModuleRegistrationInfo2::*pmf)
+        HRESULT(IHttpModuleRegistrationInfo2::*pmf)
         (_In_ DWORD dwPostRequestNotification, _In_ PCWSTR pszPriority) =
             &IHttpModuleRegistrationInfo2::SetPriorityForPostRequestNotification;
         emit("IHttpModuleRegistrationInfo2", slot_of(pmf), "SetPriorityForPostRequestNotification",
              "SetPriorityForPostRequestNotification");
     }
     {
-        HRESULT (IHttpModuleFactory::*pmf)
+        HRESULT(IHttpModuleFactory::*pmf)
         (_Out_ CHttpModule * *ppModule, _In_ IModuleAllocator * pAllocator) =
             &IHttpModuleFactory::GetHttpModule;
         emit("IHttpModuleFactory", slot_of(pmf), "GetHttpModule", "GetHttpModule");
@@ -254,7 +254,7 @@ int main()
         emit("IHttpServer", slot_of(pmf), "GetAppPoolName", "GetAppPoolName");
     }
     {
-        HRESULT (IHttpServer::*pmf)
+        HRESULT(IHttpServer::*pmf)
         (_In_ HANDLE hHandle, _In_ LPOVERLAPPED_COMPLETION_ROUTINE completionRoutine) =
             &IHttpServer::AssociateWithThreadPool;
         emit("IHttpServer", slot_of(pmf), "AssociateWithThreadPool", "AssociateWithThreadPool");
@@ -268,7 +268,7 @@ int main()
         emit("IHttpServer", slot_of(pmf), "DecrementThreadCount", "DecrementThreadCount");
     }
     {
-        VOID (IHttpServer::*pmf)
+        VOID(IHttpServer::*pmf)
         (_In_ PCWSTR pszReasonString, _In_ HRESULT hrReason) = &IHttpServer::ReportUnhealthy;
         emit("IHttpServer", slot_of(pmf), "ReportUnhealthy", "ReportUnhealthy");
     }
@@ -281,7 +281,7 @@ int main()
         emit("IHttpServer", slot_of(pmf), "GetAdminManager", "GetAdminManager");
     }
     {
-        HRESULT (IHttpServer::*pmf)
+        HRESULT(IHttpServer::*pmf)
         (_In_ PCWSTR pszPhysicalPath, _In_ HANDLE hUserToken, _In_ PSID pSid,
          _In_ PCWSTR pszChangeNotificationPath, _In_ HANDLE hChangeNotificationToken, _In_ BOOL fCache,
          _Out_ IHttpFileInfo * *ppFileInfo, _In_opt_ IHttpTraceContext * pHttpTraceContext) =
@@ -293,14 +293,14 @@ int main()
         emit("IHttpServer", slot_of(pmf), "FlushKernelCache", "FlushKernelCache");
     }
     {
-        HRESULT (IHttpServer::*pmf)
+        HRESULT(IHttpServer::*pmf)
         (_In_ CACHE_OPERATION cacheOperation, _In_ IHttpCacheKey * pCacheKey,
          _Out_ IHttpCacheSpecificData * *ppCacheSpecificData,
          _In_opt_ IHttpTraceContext * pHttpTraceContext) = &IHttpServer::DoCacheOperation;
         emit("IHttpServer", slot_of(pmf), "DoCacheOperation", "DoCacheOperation");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (IHttpServer::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(IHttpServer::*pmf)
         (_In_ ICustomNotificationProvider * pCustomOutput) = &IHttpServer::NotifyCustomNotification;
         emit("IHttpServer", slot_of(pmf), "NotifyCustomNotification", "NotifyCustomNotification");
     }
@@ -325,12 +325,12 @@ int main()
         emit("IHttpServer", slot_of(pmf), "DispenseContainer", "DispenseContainer");
     }
     {
-        HRESULT (IHttpServer::*pmf)
+        HRESULT(IHttpServer::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunk, _In_ PCWSTR pszFragmentName) = &IHttpServer::AddFragmentToCache;
         emit("IHttpServer", slot_of(pmf), "AddFragmentToCache", "AddFragmentToCache");
     }
     {
-        HRESULT (IHttpServer::*pmf)
+        HRESULT(IHttpServer::*pmf)
         (_In_ PCWSTR pszFragmentName, _Out_ BYTE * pvBuffer, _In_ DWORD cbSize, _Out_ DWORD * pcbCopied) =
             &IHttpServer::ReadFragmentFromCache;
         emit("IHttpServer", slot_of(pmf), "ReadFragmentFromCache", "ReadFragmentFromCache");
@@ -340,12 +340,12 @@ int main()
         emit("IHttpServer", slot_of(pmf), "RemoveFragmentFromCache", "RemoveFragmentFromCache");
     }
     {
-        HRESULT (IHttpServer::*pmf)
+        HRESULT(IHttpServer::*pmf)
         (_Out_ IWpfSettings * *ppWorkerProcessSettings) = &IHttpServer::GetWorkerProcessSettings;
         emit("IHttpServer", slot_of(pmf), "GetWorkerProcessSettings", "GetWorkerProcessSettings");
     }
     {
-        HRESULT (IHttpServer::*pmf)
+        HRESULT(IHttpServer::*pmf)
         (_In_ PCWSTR pProtocolManagerDll, _In_ PCWSTR pProtocolManagerDllInitFunction,
          _In_ DWORD dwCustomInterfaceId, _Out_ PVOID * ppCustomInterface) =
             &IHttpServer::GetProtocolManagerCustomInterface;
@@ -353,7 +353,7 @@ int main()
              "GetProtocolManagerCustomInterface");
     }
     {
-        BOOL (IHttpServer::*pmf)
+        BOOL(IHttpServer::*pmf)
         (_In_ PCWSTR pszPrecondition, _Out_ BOOL * pfUnknownPrecondition) const =
             &IHttpServer::SatisfiesPrecondition;
         emit("IHttpServer", slot_of(pmf), "SatisfiesPrecondition", "SatisfiesPrecondition");
@@ -363,13 +363,13 @@ int main()
         emit("IHttpServer", slot_of(pmf), "GetTraceContext", "GetTraceContext");
     }
     {
-        HRESULT (IHttpServer::*pmf)
+        HRESULT(IHttpServer::*pmf)
         (_In_ PCWSTR pszPath, _In_ HANDLE hToken, _Out_ IHttpFileMonitor * *ppFileMonitor) =
             &IHttpServer::RegisterFileChangeMonitor;
         emit("IHttpServer", slot_of(pmf), "RegisterFileChangeMonitor", "RegisterFileChangeMonitor");
     }
     {
-        HRESULT (IHttpServer::*pmf)
+        HRESULT(IHttpServer::*pmf)
         (_In_ HTTP_SERVER_INTERFACE_VERSION version, _Out_ PVOID * ppInterface) =
             &IHttpServer::GetExtendedInterface;
         emit("IHttpServer", slot_of(pmf), "GetExtendedInterface", "GetExtendedInterface");
@@ -383,7 +383,7 @@ int main()
         emit("IHttpServer2", slot_of(pmf), "GetAppPoolName", "GetAppPoolName");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_In_ HANDLE hHandle, _In_ LPOVERLAPPED_COMPLETION_ROUTINE completionRoutine) =
             &IHttpServer::AssociateWithThreadPool;
         emit("IHttpServer2", slot_of(pmf), "AssociateWithThreadPool", "AssociateWithThreadPool");
@@ -397,7 +397,7 @@ int main()
         emit("IHttpServer2", slot_of(pmf), "DecrementThreadCount", "DecrementThreadCount");
     }
     {
-        VOID (IHttpServer2::*pmf)
+        VOID(IHttpServer2::*pmf)
         (_In_ PCWSTR pszReasonString, _In_ HRESULT hrReason) = &IHttpServer::ReportUnhealthy;
         emit("IHttpServer2", slot_of(pmf), "ReportUnhealthy", "ReportUnhealthy");
     }
@@ -410,7 +410,7 @@ int main()
         emit("IHttpServer2", slot_of(pmf), "GetAdminManager", "GetAdminManager");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_In_ PCWSTR pszPhysicalPath, _In_ HANDLE hUserToken, _In_ PSID pSid,
          _In_ PCWSTR pszChangeNotificationPath, _In_ HANDLE hChangeNotificationToken, _In_ BOOL fCache,
          _Out_ IHttpFileInfo * *ppFileInfo, _In_opt_ IHttpTraceContext * pHttpTraceContext) =
@@ -422,14 +422,14 @@ int main()
         emit("IHttpServer2", slot_of(pmf), "FlushKernelCache", "FlushKernelCache");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_In_ CACHE_OPERATION cacheOperation, _In_ IHttpCacheKey * pCacheKey,
          _Out_ IHttpCacheSpecificData * *ppCacheSpecificData,
          _In_opt_ IHttpTraceContext * pHttpTraceContext) = &IHttpServer::DoCacheOperation;
         emit("IHttpServer2", slot_of(pmf), "DoCacheOperation", "DoCacheOperation");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (IHttpServer2::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(IHttpServer2::*pmf)
         (_In_ ICustomNotificationProvider * pCustomOutput) = &IHttpServer::NotifyCustomNotification;
         emit("IHttpServer2", slot_of(pmf), "NotifyCustomNotification", "NotifyCustomNotification");
     }
@@ -454,12 +454,12 @@ int main()
         emit("IHttpServer2", slot_of(pmf), "DispenseContainer", "DispenseContainer");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunk, _In_ PCWSTR pszFragmentName) = &IHttpServer::AddFragmentToCache;
         emit("IHttpServer2", slot_of(pmf), "AddFragmentToCache", "AddFragmentToCache");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_In_ PCWSTR pszFragmentName, _Out_ BYTE * pvBuffer, _In_ DWORD cbSize, _Out_ DWORD * pcbCopied) =
             &IHttpServer::ReadFragmentFromCache;
         emit("IHttpServer2", slot_of(pmf), "ReadFragmentFromCache", "ReadFragmentFromCache");
@@ -469,12 +469,12 @@ int main()
         emit("IHttpServer2", slot_of(pmf), "RemoveFragmentFromCache", "RemoveFragmentFromCache");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_Out_ IWpfSettings * *ppWorkerProcessSettings) = &IHttpServer::GetWorkerProcessSettings;
         emit("IHttpServer2", slot_of(pmf), "GetWorkerProcessSettings", "GetWorkerProcessSettings");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_In_ PCWSTR pProtocolManagerDll, _In_ PCWSTR pProtocolManagerDllInitFunction,
          _In_ DWORD dwCustomInterfaceId, _Out_ PVOID * ppCustomInterface) =
             &IHttpServer::GetProtocolManagerCustomInterface;
@@ -482,7 +482,7 @@ int main()
              "GetProtocolManagerCustomInterface");
     }
     {
-        BOOL (IHttpServer2::*pmf)
+        BOOL(IHttpServer2::*pmf)
         (_In_ PCWSTR pszPrecondition, _Out_ BOOL * pfUnknownPrecondition) const =
             &IHttpServer::SatisfiesPrecondition;
         emit("IHttpServer2", slot_of(pmf), "SatisfiesPrecondition", "SatisfiesPrecondition");
@@ -492,19 +492,19 @@ int main()
         emit("IHttpServer2", slot_of(pmf), "GetTraceContext", "GetTraceContext");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_In_ PCWSTR pszPath, _In_ HANDLE hToken, _Out_ IHttpFileMonitor * *ppFileMonitor) =
             &IHttpServer::RegisterFileChangeMonitor;
         emit("IHttpServer2", slot_of(pmf), "RegisterFileChangeMonitor", "RegisterFileChangeMonitor");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_In_ HTTP_SERVER_INTERFACE_VERSION version, _Out_ PVOID * ppInterface) =
             &IHttpServer::GetExtendedInterface;
         emit("IHttpServer2", slot_of(pmf), "GetExtendedInterface", "GetExtendedInterface");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_In_ PCWSTR pszUserName, _In_ PCWSTR pszPassword, _In_ DWORD dwLogonMethod,
          _Out_ IHttpTokenEntry * *ppTokenEntry, _In_opt_ PCWSTR pszDefaultDomain,
          _In_opt_ PSOCKADDR pSockAddr, _In_opt_ IHttpTraceContext * pHttpTraceContext) =
@@ -512,24 +512,24 @@ int main()
         emit("IHttpServer2", slot_of(pmf), "GetToken", "GetToken");
     }
     {
-        PCWSTR (IHttpServer2::*pmf)
+        PCWSTR(IHttpServer2::*pmf)
         (_Out_ DWORD * pcchConfigFilePath) const = &IHttpServer2::GetAppPoolConfigFile;
         emit("IHttpServer2", slot_of(pmf), "GetAppPoolConfigFile", "GetAppPoolConfigFile");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_In_ REFGUID Version1, _In_ PVOID pInput, _In_ REFGUID Version2, _Out_ PVOID * ppOutput) =
             &IHttpServer2::GetExtendedInterface;
         emit("IHttpServer2", slot_of(pmf), "GetExtendedInterfaceByGuid", "GetExtendedInterface");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_In_ PCWSTR pszSiteName, _In_ PCWSTR pszUrl, _Out_ IReferencedMetadataInfo * *ppMetadataInfo) =
             &IHttpServer2::GetMetadata;
         emit("IHttpServer2", slot_of(pmf), "GetMetadata", "GetMetadata");
     }
     {
-        HRESULT (IHttpServer2::*pmf)
+        HRESULT(IHttpServer2::*pmf)
         (_Out_ IWorkerProcessFramework * *ppWorkerProcessFramework) =
             &IHttpServer2::GetWorkerProcessFramework;
         emit("IHttpServer2", slot_of(pmf), "GetWorkerProcessFramework", "GetWorkerProcessFramework");
@@ -543,7 +543,7 @@ int main()
         emit("IHttpServer3", slot_of(pmf), "GetAppPoolName", "GetAppPoolName");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ HANDLE hHandle, _In_ LPOVERLAPPED_COMPLETION_ROUTINE completionRoutine) =
             &IHttpServer::AssociateWithThreadPool;
         emit("IHttpServer3", slot_of(pmf), "AssociateWithThreadPool", "AssociateWithThreadPool");
@@ -557,7 +557,7 @@ int main()
         emit("IHttpServer3", slot_of(pmf), "DecrementThreadCount", "DecrementThreadCount");
     }
     {
-        VOID (IHttpServer3::*pmf)
+        VOID(IHttpServer3::*pmf)
         (_In_ PCWSTR pszReasonString, _In_ HRESULT hrReason) = &IHttpServer::ReportUnhealthy;
         emit("IHttpServer3", slot_of(pmf), "ReportUnhealthy", "ReportUnhealthy");
     }
@@ -570,7 +570,7 @@ int main()
         emit("IHttpServer3", slot_of(pmf), "GetAdminManager", "GetAdminManager");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ PCWSTR pszPhysicalPath, _In_ HANDLE hUserToken, _In_ PSID pSid,
          _In_ PCWSTR pszChangeNotificationPath, _In_ HANDLE hChangeNotificationToken, _In_ BOOL fCache,
          _Out_ IHttpFileInfo * *ppFileInfo, _In_opt_ IHttpTraceContext * pHttpTraceContext) =
@@ -582,14 +582,14 @@ int main()
         emit("IHttpServer3", slot_of(pmf), "FlushKernelCache", "FlushKernelCache");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ CACHE_OPERATION cacheOperation, _In_ IHttpCacheKey * pCacheKey,
          _Out_ IHttpCacheSpecificData * *ppCacheSpecificData,
          _In_opt_ IHttpTraceContext * pHttpTraceContext) = &IHttpServer::DoCacheOperation;
         emit("IHttpServer3", slot_of(pmf), "DoCacheOperation", "DoCacheOperation");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (IHttpServer3::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(IHttpServer3::*pmf)
         (_In_ ICustomNotificationProvider * pCustomOutput) = &IHttpServer::NotifyCustomNotification;
         emit("IHttpServer3", slot_of(pmf), "NotifyCustomNotification", "NotifyCustomNotification");
     }
@@ -614,12 +614,12 @@ int main()
         emit("IHttpServer3", slot_of(pmf), "DispenseContainer", "DispenseContainer");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunk, _In_ PCWSTR pszFragmentName) = &IHttpServer::AddFragmentToCache;
         emit("IHttpServer3", slot_of(pmf), "AddFragmentToCache", "AddFragmentToCache");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ PCWSTR pszFragmentName, _Out_ BYTE * pvBuffer, _In_ DWORD cbSize, _Out_ DWORD * pcbCopied) =
             &IHttpServer::ReadFragmentFromCache;
         emit("IHttpServer3", slot_of(pmf), "ReadFragmentFromCache", "ReadFragmentFromCache");
@@ -629,12 +629,12 @@ int main()
         emit("IHttpServer3", slot_of(pmf), "RemoveFragmentFromCache", "RemoveFragmentFromCache");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_Out_ IWpfSettings * *ppWorkerProcessSettings) = &IHttpServer::GetWorkerProcessSettings;
         emit("IHttpServer3", slot_of(pmf), "GetWorkerProcessSettings", "GetWorkerProcessSettings");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ PCWSTR pProtocolManagerDll, _In_ PCWSTR pProtocolManagerDllInitFunction,
          _In_ DWORD dwCustomInterfaceId, _Out_ PVOID * ppCustomInterface) =
             &IHttpServer::GetProtocolManagerCustomInterface;
@@ -642,7 +642,7 @@ int main()
              "GetProtocolManagerCustomInterface");
     }
     {
-        BOOL (IHttpServer3::*pmf)
+        BOOL(IHttpServer3::*pmf)
         (_In_ PCWSTR pszPrecondition, _Out_ BOOL * pfUnknownPrecondition) const =
             &IHttpServer::SatisfiesPrecondition;
         emit("IHttpServer3", slot_of(pmf), "SatisfiesPrecondition", "SatisfiesPrecondition");
@@ -652,19 +652,19 @@ int main()
         emit("IHttpServer3", slot_of(pmf), "GetTraceContext", "GetTraceContext");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ PCWSTR pszPath, _In_ HANDLE hToken, _Out_ IHttpFileMonitor * *ppFileMonitor) =
             &IHttpServer::RegisterFileChangeMonitor;
         emit("IHttpServer3", slot_of(pmf), "RegisterFileChangeMonitor", "RegisterFileChangeMonitor");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ HTTP_SERVER_INTERFACE_VERSION version, _Out_ PVOID * ppInterface) =
             &IHttpServer::GetExtendedInterface;
         emit("IHttpServer3", slot_of(pmf), "GetExtendedInterface", "GetExtendedInterface");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ PCWSTR pszUserName, _In_ PCWSTR pszPassword, _In_ DWORD dwLogonMethod,
          _Out_ IHttpTokenEntry * *ppTokenEntry, _In_opt_ PCWSTR pszDefaultDomain,
          _In_opt_ PSOCKADDR pSockAddr, _In_opt_ IHttpTraceContext * pHttpTraceContext) =
@@ -672,30 +672,30 @@ int main()
         emit("IHttpServer3", slot_of(pmf), "GetToken", "GetToken");
     }
     {
-        PCWSTR (IHttpServer3::*pmf)
+        PCWSTR(IHttpServer3::*pmf)
         (_Out_ DWORD * pcchConfigFilePath) const = &IHttpServer2::GetAppPoolConfigFile;
         emit("IHttpServer3", slot_of(pmf), "GetAppPoolConfigFile", "GetAppPoolConfigFile");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ REFGUID Version1, _In_ PVOID pInput, _In_ REFGUID Version2, _Out_ PVOID * ppOutput) =
             &IHttpServer2::GetExtendedInterface;
         emit("IHttpServer3", slot_of(pmf), "GetExtendedInterfaceByGuid", "GetExtendedInterface");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ PCWSTR pszSiteName, _In_ PCWSTR pszUrl, _Out_ IReferencedMetadataInfo * *ppMetadataInfo) =
             &IHttpServer2::GetMetadata;
         emit("IHttpServer3", slot_of(pmf), "GetMetadata", "GetMetadata");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_Out_ IWorkerProcessFramework * *ppWorkerProcessFramework) =
             &IHttpServer2::GetWorkerProcessFramework;
         emit("IHttpServer3", slot_of(pmf), "GetWorkerProcessFramework", "GetWorkerProcessFramework");
     }
     {
-        HRESULT (IHttpServer3::*pmf)
+        HRESULT(IHttpServer3::*pmf)
         (_In_ HTTP_OPAQUE_ID id, _In_ HTTP_REQUEST_PROPERTY propertyId, _In_opt_ PVOID pQualifier,
          _In_ ULONG qualifierSize, _Out_opt_ PVOID pOutput, _In_ ULONG outputBufferSize,
          _Out_opt_ PULONG pcbBytesReturned, _In_ LPOVERLAPPED pOverlapped) =
@@ -735,7 +735,7 @@ int main()
         emit("IHttpContext", slot_of(pmf), "GetModuleContextContainer", "GetModuleContextContainer");
     }
     {
-        VOID (IHttpContext::*pmf)
+        VOID(IHttpContext::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS notificationStatus) = &IHttpContext::IndicateCompletion;
         emit("IHttpContext", slot_of(pmf), "IndicateCompletion", "IndicateCompletion");
     }
@@ -744,24 +744,24 @@ int main()
         emit("IHttpContext", slot_of(pmf), "PostCompletion", "PostCompletion");
     }
     {
-        VOID (IHttpContext::*pmf)
+        VOID(IHttpContext::*pmf)
         (_In_ DWORD dwNotifications, _In_ DWORD dwPostNotifications) = &IHttpContext::DisableNotifications;
         emit("IHttpContext", slot_of(pmf), "DisableNotifications", "DisableNotifications");
     }
     {
-        BOOL (IHttpContext::*pmf)
+        BOOL(IHttpContext::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS status, _Out_ DWORD * pdwNotification,
          _Out_ BOOL * pfIsPostNotification, _Out_ CHttpModule * *ppModuleInfo,
          _Out_ IHttpEventProvider * *ppRequestOutput) = &IHttpContext::GetNextNotification;
         emit("IHttpContext", slot_of(pmf), "GetNextNotification", "GetNextNotification");
     }
     {
-        BOOL (IHttpContext::*pmf)
+        BOOL(IHttpContext::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS status) = &IHttpContext::GetIsLastNotification;
         emit("IHttpContext", slot_of(pmf), "GetIsLastNotification", "GetIsLastNotification");
     }
     {
-        HRESULT (IHttpContext::*pmf)
+        HRESULT(IHttpContext::*pmf)
         (_In_ BOOL fAsync, _In_ IHttpContext * pHttpContext, _In_ DWORD dwExecuteFlags,
          _In_ IHttpUser * pHttpUser, _Out_ BOOL * pfCompletionExpected) = &IHttpContext::ExecuteRequest;
         emit("IHttpContext", slot_of(pmf), "ExecuteRequest", "ExecuteRequest");
@@ -771,19 +771,19 @@ int main()
         emit("IHttpContext", slot_of(pmf), "GetExecuteFlags", "GetExecuteFlags");
     }
     {
-        HRESULT (IHttpContext::*pmf)
+        HRESULT(IHttpContext::*pmf)
         (_In_ PCSTR pszVariableName, _Out_ PCWSTR * ppszValue, _Out_ DWORD * pcchValueLength) =
             &IHttpContext::GetServerVariable;
         emit("IHttpContext", slot_of(pmf), "GetServerVariableW", "GetServerVariable");
     }
     {
-        HRESULT (IHttpContext::*pmf)
+        HRESULT(IHttpContext::*pmf)
         (_In_ PCSTR pszVariableName, _Out_ PCSTR * ppszValue, _Out_ DWORD * pcchValueLength) =
             &IHttpContext::GetServerVariable;
         emit("IHttpContext", slot_of(pmf), "GetServerVariableA", "GetServerVariable");
     }
     {
-        HRESULT (IHttpContext::*pmf)
+        HRESULT(IHttpContext::*pmf)
         (PCSTR pszVariableName, PCWSTR pszVariableValue) = &IHttpContext::SetServerVariable;
         emit("IHttpContext", slot_of(pmf), "SetServerVariable", "SetServerVariable");
     }
@@ -824,13 +824,13 @@ int main()
         emit("IHttpContext", slot_of(pmf), "GetFileInfo", "GetFileInfo");
     }
     {
-        HRESULT (IHttpContext::*pmf)
+        HRESULT(IHttpContext::*pmf)
         (_In_ PCWSTR pszUrl, _Inout_ PWSTR pszPhysicalPath, _Inout_ DWORD * pcbPhysicalPath) =
             &IHttpContext::MapPath;
         emit("IHttpContext", slot_of(pmf), "MapPath", "MapPath");
     }
     {
-        HRESULT (IHttpContext::*pmf)
+        HRESULT(IHttpContext::*pmf)
         (_In_ ICustomNotificationProvider * pCustomOutput, _Out_ BOOL * pfCompletionExpected) =
             &IHttpContext::NotifyCustomNotification;
         emit("IHttpContext", slot_of(pmf), "NotifyCustomNotification", "NotifyCustomNotification");
@@ -844,7 +844,7 @@ int main()
         emit("IHttpContext", slot_of(pmf), "GetRootContext", "GetRootContext");
     }
     {
-        HRESULT (IHttpContext::*pmf)
+        HRESULT(IHttpContext::*pmf)
         (_In_ DWORD dwCloneFlags, _Out_ IHttpContext * *ppHttpContext) = &IHttpContext::CloneContext;
         emit("IHttpContext", slot_of(pmf), "CloneContext", "CloneContext");
     }
@@ -853,7 +853,7 @@ int main()
         emit("IHttpContext", slot_of(pmf), "ReleaseClonedContext", "ReleaseClonedContext");
     }
     {
-        HRESULT (IHttpContext::*pmf)
+        HRESULT(IHttpContext::*pmf)
         (_Out_ DWORD * pdwNotification, _Out_ DWORD * pdwNotificationStartTickCount,
          _Out_ PCWSTR * ppszModule, _Out_ DWORD * pdwModuleStartTickCount, _Out_ DWORD * pdwAsyncNotification,
          _Out_ DWORD * pdwAsyncNotificationStartTickCount) const = &IHttpContext::GetCurrentExecutionStats;
@@ -864,7 +864,7 @@ int main()
         emit("IHttpContext", slot_of(pmf), "GetTraceContext", "GetTraceContext");
     }
     {
-        HRESULT (IHttpContext::*pmf)
+        HRESULT(IHttpContext::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber, _Inout_ DWORD * pdwVariableSnapshot,
          _Inout_ PCSTR * *ppVariableNameSnapshot, _Inout_ PCWSTR * *ppVariableValueSnapshot,
          _Out_ DWORD * pdwDiffedVariables, _Out_ DWORD * *ppDiffedVariableIndices) =
@@ -876,13 +876,13 @@ int main()
         emit("IHttpContext", slot_of(pmf), "CancelIo", "CancelIo");
     }
     {
-        HRESULT (IHttpContext::*pmf)
+        HRESULT(IHttpContext::*pmf)
         (_In_ DWORD dwSiteId, _In_ PCWSTR pszSiteName, _In_ PCWSTR pszUrl, _In_ PCSTR pszVerb,
          _Out_ IScriptMapInfo * *ppScriptMap, _In_ BOOL fIgnoreWildcardMappings) = &IHttpContext::MapHandler;
         emit("IHttpContext", slot_of(pmf), "MapHandler", "MapHandler");
     }
     {
-        HRESULT (IHttpContext::*pmf)
+        HRESULT(IHttpContext::*pmf)
         (_In_ HTTP_CONTEXT_INTERFACE_VERSION version, _Out_ PVOID * ppInterface) =
             &IHttpContext::GetExtendedInterface;
         emit("IHttpContext", slot_of(pmf), "GetExtendedInterface", "GetExtendedInterface");
@@ -920,7 +920,7 @@ int main()
         emit("IHttpContext2", slot_of(pmf), "GetModuleContextContainer", "GetModuleContextContainer");
     }
     {
-        VOID (IHttpContext2::*pmf)
+        VOID(IHttpContext2::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS notificationStatus) = &IHttpContext::IndicateCompletion;
         emit("IHttpContext2", slot_of(pmf), "IndicateCompletion", "IndicateCompletion");
     }
@@ -929,24 +929,24 @@ int main()
         emit("IHttpContext2", slot_of(pmf), "PostCompletion", "PostCompletion");
     }
     {
-        VOID (IHttpContext2::*pmf)
+        VOID(IHttpContext2::*pmf)
         (_In_ DWORD dwNotifications, _In_ DWORD dwPostNotifications) = &IHttpContext::DisableNotifications;
         emit("IHttpContext2", slot_of(pmf), "DisableNotifications", "DisableNotifications");
     }
     {
-        BOOL (IHttpContext2::*pmf)
+        BOOL(IHttpContext2::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS status, _Out_ DWORD * pdwNotification,
          _Out_ BOOL * pfIsPostNotification, _Out_ CHttpModule * *ppModuleInfo,
          _Out_ IHttpEventProvider * *ppRequestOutput) = &IHttpContext::GetNextNotification;
         emit("IHttpContext2", slot_of(pmf), "GetNextNotification", "GetNextNotification");
     }
     {
-        BOOL (IHttpContext2::*pmf)
+        BOOL(IHttpContext2::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS status) = &IHttpContext::GetIsLastNotification;
         emit("IHttpContext2", slot_of(pmf), "GetIsLastNotification", "GetIsLastNotification");
     }
     {
-        HRESULT (IHttpContext2::*pmf)
+        HRESULT(IHttpContext2::*pmf)
         (_In_ BOOL fAsync, _In_ IHttpContext * pHttpContext, _In_ DWORD dwExecuteFlags,
          _In_ IHttpUser * pHttpUser, _Out_ BOOL * pfCompletionExpected) = &IHttpContext::ExecuteRequest;
         emit("IHttpContext2", slot_of(pmf), "ExecuteRequest", "ExecuteRequest");
@@ -956,19 +956,19 @@ int main()
         emit("IHttpContext2", slot_of(pmf), "GetExecuteFlags", "GetExecuteFlags");
     }
     {
-        HRESULT (IHttpContext2::*pmf)
+        HRESULT(IHttpContext2::*pmf)
         (_In_ PCSTR pszVariableName, _Out_ PCWSTR * ppszValue, _Out_ DWORD * pcchValueLength) =
             &IHttpContext::GetServerVariable;
         emit("IHttpContext2", slot_of(pmf), "GetServerVariableW", "GetServerVariable");
     }
     {
-        HRESULT (IHttpContext2::*pmf)
+        HRESULT(IHttpContext2::*pmf)
         (_In_ PCSTR pszVariableName, _Out_ PCSTR * ppszValue, _Out_ DWORD * pcchValueLength) =
             &IHttpContext::GetServerVariable;
         emit("IHttpContext2", slot_of(pmf), "GetServerVariableA", "GetServerVariable");
     }
     {
-        HRESULT (IHttpContext2::*pmf)
+        HRESULT(IHttpContext2::*pmf)
         (PCSTR pszVariableName, PCWSTR pszVariableValue) = &IHttpContext::SetServerVariable;
         emit("IHttpContext2", slot_of(pmf), "SetServerVariable", "SetServerVariable");
     }
@@ -1009,13 +1009,13 @@ int main()
         emit("IHttpContext2", slot_of(pmf), "GetFileInfo", "GetFileInfo");
     }
     {
-        HRESULT (IHttpContext2::*pmf)
+        HRESULT(IHttpContext2::*pmf)
         (_In_ PCWSTR pszUrl, _Inout_ PWSTR pszPhysicalPath, _Inout_ DWORD * pcbPhysicalPath) =
             &IHttpContext::MapPath;
         emit("IHttpContext2", slot_of(pmf), "MapPath", "MapPath");
     }
     {
-        HRESULT (IHttpContext2::*pmf)
+        HRESULT(IHttpContext2::*pmf)
         (_In_ ICustomNotificationProvider * pCustomOutput, _Out_ BOOL * pfCompletionExpected) =
             &IHttpContext::NotifyCustomNotification;
         emit("IHttpContext2", slot_of(pmf), "NotifyCustomNotification", "NotifyCustomNotification");
@@ -1029,7 +1029,7 @@ int main()
         emit("IHttpContext2", slot_of(pmf), "GetRootContext", "GetRootContext");
     }
     {
-        HRESULT (IHttpContext2::*pmf)
+        HRESULT(IHttpContext2::*pmf)
         (_In_ DWORD dwCloneFlags, _Out_ IHttpContext * *ppHttpContext) = &IHttpContext::CloneContext;
         emit("IHttpContext2", slot_of(pmf), "CloneContext", "CloneContext");
     }
@@ -1038,7 +1038,7 @@ int main()
         emit("IHttpContext2", slot_of(pmf), "ReleaseClonedContext", "ReleaseClonedContext");
     }
     {
-        HRESULT (IHttpContext2::*pmf)
+        HRESULT(IHttpContext2::*pmf)
         (_Out_ DWORD * pdwNotification, _Out_ DWORD * pdwNotificationStartTickCount,
          _Out_ PCWSTR * ppszModule, _Out_ DWORD * pdwModuleStartTickCount, _Out_ DWORD * pdwAsyncNotification,
          _Out_ DWORD * pdwAsyncNotificationStartTickCount) const = &IHttpContext::GetCurrentExecutionStats;
@@ -1049,7 +1049,7 @@ int main()
         emit("IHttpContext2", slot_of(pmf), "GetTraceContext", "GetTraceContext");
     }
     {
-        HRESULT (IHttpContext2::*pmf)
+        HRESULT(IHttpContext2::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber, _Inout_ DWORD * pdwVariableSnapshot,
          _Inout_ PCSTR * *ppVariableNameSnapshot, _Inout_ PCWSTR * *ppVariableValueSnapshot,
          _Out_ DWORD * pdwDiffedVariables, _Out_ DWORD * *ppDiffedVariableIndices) =
@@ -1061,13 +1061,13 @@ int main()
         emit("IHttpContext2", slot_of(pmf), "CancelIo", "CancelIo");
     }
     {
-        HRESULT (IHttpContext2::*pmf)
+        HRESULT(IHttpContext2::*pmf)
         (_In_ DWORD dwSiteId, _In_ PCWSTR pszSiteName, _In_ PCWSTR pszUrl, _In_ PCSTR pszVerb,
          _Out_ IScriptMapInfo * *ppScriptMap, _In_ BOOL fIgnoreWildcardMappings) = &IHttpContext::MapHandler;
         emit("IHttpContext2", slot_of(pmf), "MapHandler", "MapHandler");
     }
     {
-        HRESULT (IHttpContext2::*pmf)
+        HRESULT(IHttpContext2::*pmf)
         (_In_ HTTP_CONTEXT_INTERFACE_VERSION version, _Out_ PVOID * ppInterface) =
             &IHttpContext::GetExtendedInterface;
         emit("IHttpContext2", slot_of(pmf), "GetExtendedInterface", "GetExtendedInterface");
@@ -1109,7 +1109,7 @@ int main()
         emit("IHttpContext3", slot_of(pmf), "GetModuleContextContainer", "GetModuleContextContainer");
     }
     {
-        VOID (IHttpContext3::*pmf)
+        VOID(IHttpContext3::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS notificationStatus) = &IHttpContext::IndicateCompletion;
         emit("IHttpContext3", slot_of(pmf), "IndicateCompletion", "IndicateCompletion");
     }
@@ -1118,24 +1118,24 @@ int main()
         emit("IHttpContext3", slot_of(pmf), "PostCompletion", "PostCompletion");
     }
     {
-        VOID (IHttpContext3::*pmf)
+        VOID(IHttpContext3::*pmf)
         (_In_ DWORD dwNotifications, _In_ DWORD dwPostNotifications) = &IHttpContext::DisableNotifications;
         emit("IHttpContext3", slot_of(pmf), "DisableNotifications", "DisableNotifications");
     }
     {
-        BOOL (IHttpContext3::*pmf)
+        BOOL(IHttpContext3::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS status, _Out_ DWORD * pdwNotification,
          _Out_ BOOL * pfIsPostNotification, _Out_ CHttpModule * *ppModuleInfo,
          _Out_ IHttpEventProvider * *ppRequestOutput) = &IHttpContext::GetNextNotification;
         emit("IHttpContext3", slot_of(pmf), "GetNextNotification", "GetNextNotification");
     }
     {
-        BOOL (IHttpContext3::*pmf)
+        BOOL(IHttpContext3::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS status) = &IHttpContext::GetIsLastNotification;
         emit("IHttpContext3", slot_of(pmf), "GetIsLastNotification", "GetIsLastNotification");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (_In_ BOOL fAsync, _In_ IHttpContext * pHttpContext, _In_ DWORD dwExecuteFlags,
          _In_ IHttpUser * pHttpUser, _Out_ BOOL * pfCompletionExpected) = &IHttpContext::ExecuteRequest;
         emit("IHttpContext3", slot_of(pmf), "ExecuteRequest", "ExecuteRequest");
@@ -1145,19 +1145,19 @@ int main()
         emit("IHttpContext3", slot_of(pmf), "GetExecuteFlags", "GetExecuteFlags");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (_In_ PCSTR pszVariableName, _Out_ PCWSTR * ppszValue, _Out_ DWORD * pcchValueLength) =
             &IHttpContext::GetServerVariable;
         emit("IHttpContext3", slot_of(pmf), "GetServerVariableW", "GetServerVariable");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (_In_ PCSTR pszVariableName, _Out_ PCSTR * ppszValue, _Out_ DWORD * pcchValueLength) =
             &IHttpContext::GetServerVariable;
         emit("IHttpContext3", slot_of(pmf), "GetServerVariableA", "GetServerVariable");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (PCSTR pszVariableName, PCWSTR pszVariableValue) = &IHttpContext::SetServerVariable;
         emit("IHttpContext3", slot_of(pmf), "SetServerVariable", "SetServerVariable");
     }
@@ -1198,13 +1198,13 @@ int main()
         emit("IHttpContext3", slot_of(pmf), "GetFileInfo", "GetFileInfo");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (_In_ PCWSTR pszUrl, _Inout_ PWSTR pszPhysicalPath, _Inout_ DWORD * pcbPhysicalPath) =
             &IHttpContext::MapPath;
         emit("IHttpContext3", slot_of(pmf), "MapPath", "MapPath");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (_In_ ICustomNotificationProvider * pCustomOutput, _Out_ BOOL * pfCompletionExpected) =
             &IHttpContext::NotifyCustomNotification;
         emit("IHttpContext3", slot_of(pmf), "NotifyCustomNotification", "NotifyCustomNotification");
@@ -1218,7 +1218,7 @@ int main()
         emit("IHttpContext3", slot_of(pmf), "GetRootContext", "GetRootContext");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (_In_ DWORD dwCloneFlags, _Out_ IHttpContext * *ppHttpContext) = &IHttpContext::CloneContext;
         emit("IHttpContext3", slot_of(pmf), "CloneContext", "CloneContext");
     }
@@ -1227,7 +1227,7 @@ int main()
         emit("IHttpContext3", slot_of(pmf), "ReleaseClonedContext", "ReleaseClonedContext");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (_Out_ DWORD * pdwNotification, _Out_ DWORD * pdwNotificationStartTickCount,
          _Out_ PCWSTR * ppszModule, _Out_ DWORD * pdwModuleStartTickCount, _Out_ DWORD * pdwAsyncNotification,
          _Out_ DWORD * pdwAsyncNotificationStartTickCount) const = &IHttpContext::GetCurrentExecutionStats;
@@ -1238,7 +1238,7 @@ int main()
         emit("IHttpContext3", slot_of(pmf), "GetTraceContext", "GetTraceContext");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber, _Inout_ DWORD * pdwVariableSnapshot,
          _Inout_ PCSTR * *ppVariableNameSnapshot, _Inout_ PCWSTR * *ppVariableValueSnapshot,
          _Out_ DWORD * pdwDiffedVariables, _Out_ DWORD * *ppDiffedVariableIndices) =
@@ -1250,13 +1250,13 @@ int main()
         emit("IHttpContext3", slot_of(pmf), "CancelIo", "CancelIo");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (_In_ DWORD dwSiteId, _In_ PCWSTR pszSiteName, _In_ PCWSTR pszUrl, _In_ PCSTR pszVerb,
          _Out_ IScriptMapInfo * *ppScriptMap, _In_ BOOL fIgnoreWildcardMappings) = &IHttpContext::MapHandler;
         emit("IHttpContext3", slot_of(pmf), "MapHandler", "MapHandler");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (_In_ HTTP_CONTEXT_INTERFACE_VERSION version, _Out_ PVOID * ppInterface) =
             &IHttpContext::GetExtendedInterface;
         emit("IHttpContext3", slot_of(pmf), "GetExtendedInterface", "GetExtendedInterface");
@@ -1274,12 +1274,12 @@ int main()
         emit("IHttpContext3", slot_of(pmf), "EnableFullDuplex", "EnableFullDuplex");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (_In_ PCSTR szName, _In_ BOOL fFailIfNotExist) = &IHttpContext3::InheritServerVariable;
         emit("IHttpContext3", slot_of(pmf), "InheritServerVariable", "InheritServerVariable");
     }
     {
-        HRESULT (IHttpContext3::*pmf)
+        HRESULT(IHttpContext3::*pmf)
         (DWORD cbBytes, LPOVERLAPPED_COMPLETION_ROUTINE pfnCompletionRoutine, VOID * pvCompletionContext) =
             &IHttpContext3::PostCompletion;
         emit("IHttpContext3", slot_of(pmf), "PostCompletionEx", "PostCompletion");
@@ -1317,7 +1317,7 @@ int main()
         emit("IHttpContext4", slot_of(pmf), "GetModuleContextContainer", "GetModuleContextContainer");
     }
     {
-        VOID (IHttpContext4::*pmf)
+        VOID(IHttpContext4::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS notificationStatus) = &IHttpContext::IndicateCompletion;
         emit("IHttpContext4", slot_of(pmf), "IndicateCompletion", "IndicateCompletion");
     }
@@ -1326,24 +1326,24 @@ int main()
         emit("IHttpContext4", slot_of(pmf), "PostCompletion", "PostCompletion");
     }
     {
-        VOID (IHttpContext4::*pmf)
+        VOID(IHttpContext4::*pmf)
         (_In_ DWORD dwNotifications, _In_ DWORD dwPostNotifications) = &IHttpContext::DisableNotifications;
         emit("IHttpContext4", slot_of(pmf), "DisableNotifications", "DisableNotifications");
     }
     {
-        BOOL (IHttpContext4::*pmf)
+        BOOL(IHttpContext4::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS status, _Out_ DWORD * pdwNotification,
          _Out_ BOOL * pfIsPostNotification, _Out_ CHttpModule * *ppModuleInfo,
          _Out_ IHttpEventProvider * *ppRequestOutput) = &IHttpContext::GetNextNotification;
         emit("IHttpContext4", slot_of(pmf), "GetNextNotification", "GetNextNotification");
     }
     {
-        BOOL (IHttpContext4::*pmf)
+        BOOL(IHttpContext4::*pmf)
         (_In_ REQUEST_NOTIFICATION_STATUS status) = &IHttpContext::GetIsLastNotification;
         emit("IHttpContext4", slot_of(pmf), "GetIsLastNotification", "GetIsLastNotification");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (_In_ BOOL fAsync, _In_ IHttpContext * pHttpContext, _In_ DWORD dwExecuteFlags,
          _In_ IHttpUser * pHttpUser, _Out_ BOOL * pfCompletionExpected) = &IHttpContext::ExecuteRequest;
         emit("IHttpContext4", slot_of(pmf), "ExecuteRequest", "ExecuteRequest");
@@ -1353,19 +1353,19 @@ int main()
         emit("IHttpContext4", slot_of(pmf), "GetExecuteFlags", "GetExecuteFlags");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (_In_ PCSTR pszVariableName, _Out_ PCWSTR * ppszValue, _Out_ DWORD * pcchValueLength) =
             &IHttpContext::GetServerVariable;
         emit("IHttpContext4", slot_of(pmf), "GetServerVariableW", "GetServerVariable");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (_In_ PCSTR pszVariableName, _Out_ PCSTR * ppszValue, _Out_ DWORD * pcchValueLength) =
             &IHttpContext::GetServerVariable;
         emit("IHttpContext4", slot_of(pmf), "GetServerVariableA", "GetServerVariable");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (PCSTR pszVariableName, PCWSTR pszVariableValue) = &IHttpContext::SetServerVariable;
         emit("IHttpContext4", slot_of(pmf), "SetServerVariable", "SetServerVariable");
     }
@@ -1406,13 +1406,13 @@ int main()
         emit("IHttpContext4", slot_of(pmf), "GetFileInfo", "GetFileInfo");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (_In_ PCWSTR pszUrl, _Inout_ PWSTR pszPhysicalPath, _Inout_ DWORD * pcbPhysicalPath) =
             &IHttpContext::MapPath;
         emit("IHttpContext4", slot_of(pmf), "MapPath", "MapPath");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (_In_ ICustomNotificationProvider * pCustomOutput, _Out_ BOOL * pfCompletionExpected) =
             &IHttpContext::NotifyCustomNotification;
         emit("IHttpContext4", slot_of(pmf), "NotifyCustomNotification", "NotifyCustomNotification");
@@ -1426,7 +1426,7 @@ int main()
         emit("IHttpContext4", slot_of(pmf), "GetRootContext", "GetRootContext");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (_In_ DWORD dwCloneFlags, _Out_ IHttpContext * *ppHttpContext) = &IHttpContext::CloneContext;
         emit("IHttpContext4", slot_of(pmf), "CloneContext", "CloneContext");
     }
@@ -1435,7 +1435,7 @@ int main()
         emit("IHttpContext4", slot_of(pmf), "ReleaseClonedContext", "ReleaseClonedContext");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (_Out_ DWORD * pdwNotification, _Out_ DWORD * pdwNotificationStartTickCount,
          _Out_ PCWSTR * ppszModule, _Out_ DWORD * pdwModuleStartTickCount, _Out_ DWORD * pdwAsyncNotification,
          _Out_ DWORD * pdwAsyncNotificationStartTickCount) const = &IHttpContext::GetCurrentExecutionStats;
@@ -1446,7 +1446,7 @@ int main()
         emit("IHttpContext4", slot_of(pmf), "GetTraceContext", "GetTraceContext");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber, _Inout_ DWORD * pdwVariableSnapshot,
          _Inout_ PCSTR * *ppVariableNameSnapshot, _Inout_ PCWSTR * *ppVariableValueSnapshot,
          _Out_ DWORD * pdwDiffedVariables, _Out_ DWORD * *ppDiffedVariableIndices) =
@@ -1458,13 +1458,13 @@ int main()
         emit("IHttpContext4", slot_of(pmf), "CancelIo", "CancelIo");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (_In_ DWORD dwSiteId, _In_ PCWSTR pszSiteName, _In_ PCWSTR pszUrl, _In_ PCSTR pszVerb,
          _Out_ IScriptMapInfo * *ppScriptMap, _In_ BOOL fIgnoreWildcardMappings) = &IHttpContext::MapHandler;
         emit("IHttpContext4", slot_of(pmf), "MapHandler", "MapHandler");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (_In_ HTTP_CONTEXT_INTERFACE_VERSION version, _Out_ PVOID * ppInterface) =
             &IHttpContext::GetExtendedInterface;
         emit("IHttpContext4", slot_of(pmf), "GetExtendedInterface", "GetExtendedInterface");
@@ -1482,12 +1482,12 @@ int main()
         emit("IHttpContext4", slot_of(pmf), "EnableFullDuplex", "EnableFullDuplex");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (_In_ PCSTR szName, _In_ BOOL fFailIfNotExist) = &IHttpContext3::InheritServerVariable;
         emit("IHttpContext4", slot_of(pmf), "InheritServerVariable", "InheritServerVariable");
     }
     {
-        HRESULT (IHttpContext4::*pmf)
+        HRESULT(IHttpContext4::*pmf)
         (DWORD cbBytes, LPOVERLAPPED_COMPLETION_ROUTINE pfnCompletionRoutine, VOID * pvCompletionContext) =
             &IHttpContext3::PostCompletion;
         emit("IHttpContext4", slot_of(pmf), "PostCompletionEx", "PostCompletion");
@@ -1509,23 +1509,23 @@ int main()
         emit("IHttpRequest", slot_of(pmf), "GetRawHttpRequestConst", "GetRawHttpRequest");
     }
     {
-        PCSTR (IHttpRequest::*pmf)
+        PCSTR(IHttpRequest::*pmf)
         (_In_ PCSTR pszHeaderName, _Out_ USHORT * pcchHeaderValue) const = &IHttpRequest::GetHeader;
         emit("IHttpRequest", slot_of(pmf), "GetHeaderByName", "GetHeader");
     }
     {
-        PCSTR (IHttpRequest::*pmf)
+        PCSTR(IHttpRequest::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _Out_ USHORT * pcchHeaderValue) const = &IHttpRequest::GetHeader;
         emit("IHttpRequest", slot_of(pmf), "GetHeaderById", "GetHeader");
     }
     {
-        HRESULT (IHttpRequest::*pmf)
+        HRESULT(IHttpRequest::*pmf)
         (_In_ PCSTR pszHeaderName, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpRequest::SetHeader;
         emit("IHttpRequest", slot_of(pmf), "SetHeaderByName", "SetHeader");
     }
     {
-        HRESULT (IHttpRequest::*pmf)
+        HRESULT(IHttpRequest::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpRequest::SetHeader;
         emit("IHttpRequest", slot_of(pmf), "SetHeaderById", "SetHeader");
@@ -1547,12 +1547,12 @@ int main()
         emit("IHttpRequest", slot_of(pmf), "SetHttpMethod", "SetHttpMethod");
     }
     {
-        HRESULT (IHttpRequest::*pmf)
+        HRESULT(IHttpRequest::*pmf)
         (_In_ PCWSTR pszUrl, _In_ DWORD cchUrl, _In_ BOOL fResetQueryString) = &IHttpRequest::SetUrl;
         emit("IHttpRequest", slot_of(pmf), "SetUrlW", "SetUrl");
     }
     {
-        HRESULT (IHttpRequest::*pmf)
+        HRESULT(IHttpRequest::*pmf)
         (_In_ PCSTR pszUrl, _In_ DWORD cchUrl, _In_ BOOL fResetQueryString) = &IHttpRequest::SetUrl;
         emit("IHttpRequest", slot_of(pmf), "SetUrlA", "SetUrl");
     }
@@ -1573,13 +1573,13 @@ int main()
         emit("IHttpRequest", slot_of(pmf), "GetRemoteAddress", "GetRemoteAddress");
     }
     {
-        HRESULT (IHttpRequest::*pmf)
+        HRESULT(IHttpRequest::*pmf)
         (_Out_ VOID * pvBuffer, _In_ DWORD cbBuffer, _In_ BOOL fAsync, _Out_ DWORD * pcbBytesReceived,
          _Out_ BOOL * pfCompletionPending) = &IHttpRequest::ReadEntityBody;
         emit("IHttpRequest", slot_of(pmf), "ReadEntityBody", "ReadEntityBody");
     }
     {
-        HRESULT (IHttpRequest::*pmf)
+        HRESULT(IHttpRequest::*pmf)
         (_In_ VOID * pvBuffer, _In_ DWORD cbBuffer) = &IHttpRequest::InsertEntityBody;
         emit("IHttpRequest", slot_of(pmf), "InsertEntityBody", "InsertEntityBody");
     }
@@ -1588,18 +1588,18 @@ int main()
         emit("IHttpRequest", slot_of(pmf), "GetRemainingEntityBytes", "GetRemainingEntityBytes");
     }
     {
-        VOID (IHttpRequest::*pmf)
+        VOID(IHttpRequest::*pmf)
         (_Out_ USHORT * pMajorVersion, _Out_ USHORT * pMinorVersion) const = &IHttpRequest::GetHttpVersion;
         emit("IHttpRequest", slot_of(pmf), "GetHttpVersion", "GetHttpVersion");
     }
     {
-        HRESULT (IHttpRequest::*pmf)
+        HRESULT(IHttpRequest::*pmf)
         (_Out_ HTTP_SSL_CLIENT_CERT_INFO * *ppClientCertInfo, _Out_ BOOL * pfClientCertNegotiated) =
             &IHttpRequest::GetClientCertificate;
         emit("IHttpRequest", slot_of(pmf), "GetClientCertificate", "GetClientCertificate");
     }
     {
-        HRESULT (IHttpRequest::*pmf)
+        HRESULT(IHttpRequest::*pmf)
         (_In_ BOOL fAsync, _Out_ BOOL * pfCompletionPending) = &IHttpRequest::NegotiateClientCertificate;
         emit("IHttpRequest", slot_of(pmf), "NegotiateClientCertificate", "NegotiateClientCertificate");
     }
@@ -1608,7 +1608,7 @@ int main()
         emit("IHttpRequest", slot_of(pmf), "GetSiteId", "GetSiteId");
     }
     {
-        HRESULT (IHttpRequest::*pmf)
+        HRESULT(IHttpRequest::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber,
          _Inout_ PCSTR knownHeaderSnapshot[HttpHeaderRequestMaximum],
          _Inout_ DWORD * pdwUnknownHeaderSnapshot, _Inout_ PCSTR * *ppUnknownHeaderNameSnapshot,
@@ -1627,23 +1627,23 @@ int main()
         emit("IHttpRequest2", slot_of(pmf), "GetRawHttpRequestConst", "GetRawHttpRequest");
     }
     {
-        PCSTR (IHttpRequest2::*pmf)
+        PCSTR(IHttpRequest2::*pmf)
         (_In_ PCSTR pszHeaderName, _Out_ USHORT * pcchHeaderValue) const = &IHttpRequest::GetHeader;
         emit("IHttpRequest2", slot_of(pmf), "GetHeaderByName", "GetHeader");
     }
     {
-        PCSTR (IHttpRequest2::*pmf)
+        PCSTR(IHttpRequest2::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _Out_ USHORT * pcchHeaderValue) const = &IHttpRequest::GetHeader;
         emit("IHttpRequest2", slot_of(pmf), "GetHeaderById", "GetHeader");
     }
     {
-        HRESULT (IHttpRequest2::*pmf)
+        HRESULT(IHttpRequest2::*pmf)
         (_In_ PCSTR pszHeaderName, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpRequest::SetHeader;
         emit("IHttpRequest2", slot_of(pmf), "SetHeaderByName", "SetHeader");
     }
     {
-        HRESULT (IHttpRequest2::*pmf)
+        HRESULT(IHttpRequest2::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpRequest::SetHeader;
         emit("IHttpRequest2", slot_of(pmf), "SetHeaderById", "SetHeader");
@@ -1665,12 +1665,12 @@ int main()
         emit("IHttpRequest2", slot_of(pmf), "SetHttpMethod", "SetHttpMethod");
     }
     {
-        HRESULT (IHttpRequest2::*pmf)
+        HRESULT(IHttpRequest2::*pmf)
         (_In_ PCWSTR pszUrl, _In_ DWORD cchUrl, _In_ BOOL fResetQueryString) = &IHttpRequest::SetUrl;
         emit("IHttpRequest2", slot_of(pmf), "SetUrlW", "SetUrl");
     }
     {
-        HRESULT (IHttpRequest2::*pmf)
+        HRESULT(IHttpRequest2::*pmf)
         (_In_ PCSTR pszUrl, _In_ DWORD cchUrl, _In_ BOOL fResetQueryString) = &IHttpRequest::SetUrl;
         emit("IHttpRequest2", slot_of(pmf), "SetUrlA", "SetUrl");
     }
@@ -1691,13 +1691,13 @@ int main()
         emit("IHttpRequest2", slot_of(pmf), "GetRemoteAddress", "GetRemoteAddress");
     }
     {
-        HRESULT (IHttpRequest2::*pmf)
+        HRESULT(IHttpRequest2::*pmf)
         (_Out_ VOID * pvBuffer, _In_ DWORD cbBuffer, _In_ BOOL fAsync, _Out_ DWORD * pcbBytesReceived,
          _Out_ BOOL * pfCompletionPending) = &IHttpRequest::ReadEntityBody;
         emit("IHttpRequest2", slot_of(pmf), "ReadEntityBody", "ReadEntityBody");
     }
     {
-        HRESULT (IHttpRequest2::*pmf)
+        HRESULT(IHttpRequest2::*pmf)
         (_In_ VOID * pvBuffer, _In_ DWORD cbBuffer) = &IHttpRequest::InsertEntityBody;
         emit("IHttpRequest2", slot_of(pmf), "InsertEntityBody", "InsertEntityBody");
     }
@@ -1706,18 +1706,18 @@ int main()
         emit("IHttpRequest2", slot_of(pmf), "GetRemainingEntityBytes", "GetRemainingEntityBytes");
     }
     {
-        VOID (IHttpRequest2::*pmf)
+        VOID(IHttpRequest2::*pmf)
         (_Out_ USHORT * pMajorVersion, _Out_ USHORT * pMinorVersion) const = &IHttpRequest::GetHttpVersion;
         emit("IHttpRequest2", slot_of(pmf), "GetHttpVersion", "GetHttpVersion");
     }
     {
-        HRESULT (IHttpRequest2::*pmf)
+        HRESULT(IHttpRequest2::*pmf)
         (_Out_ HTTP_SSL_CLIENT_CERT_INFO * *ppClientCertInfo, _Out_ BOOL * pfClientCertNegotiated) =
             &IHttpRequest::GetClientCertificate;
         emit("IHttpRequest2", slot_of(pmf), "GetClientCertificate", "GetClientCertificate");
     }
     {
-        HRESULT (IHttpRequest2::*pmf)
+        HRESULT(IHttpRequest2::*pmf)
         (_In_ BOOL fAsync, _Out_ BOOL * pfCompletionPending) = &IHttpRequest::NegotiateClientCertificate;
         emit("IHttpRequest2", slot_of(pmf), "NegotiateClientCertificate", "NegotiateClientCertificate");
     }
@@ -1726,7 +1726,7 @@ int main()
         emit("IHttpRequest2", slot_of(pmf), "GetSiteId", "GetSiteId");
     }
     {
-        HRESULT (IHttpRequest2::*pmf)
+        HRESULT(IHttpRequest2::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber,
          _Inout_ PCSTR knownHeaderSnapshot[HttpHeaderRequestMaximum],
          _Inout_ DWORD * pdwUnknownHeaderSnapshot, _Inout_ PCSTR * *ppUnknownHeaderNameSnapshot,
@@ -1737,7 +1737,7 @@ int main()
         emit("IHttpRequest2", slot_of(pmf), "GetHeaderChanges", "GetHeaderChanges");
     }
     {
-        HRESULT (IHttpRequest2::*pmf)
+        HRESULT(IHttpRequest2::*pmf)
         (_Out_ PBYTE * ppToken, _Out_ DWORD * pTokenSize) = &IHttpRequest2::GetChannelBindingToken;
         emit("IHttpRequest2", slot_of(pmf), "GetChannelBindingToken", "GetChannelBindingToken");
     }
@@ -1750,23 +1750,23 @@ int main()
         emit("IHttpRequest3", slot_of(pmf), "GetRawHttpRequestConst", "GetRawHttpRequest");
     }
     {
-        PCSTR (IHttpRequest3::*pmf)
+        PCSTR(IHttpRequest3::*pmf)
         (_In_ PCSTR pszHeaderName, _Out_ USHORT * pcchHeaderValue) const = &IHttpRequest::GetHeader;
         emit("IHttpRequest3", slot_of(pmf), "GetHeaderByName", "GetHeader");
     }
     {
-        PCSTR (IHttpRequest3::*pmf)
+        PCSTR(IHttpRequest3::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _Out_ USHORT * pcchHeaderValue) const = &IHttpRequest::GetHeader;
         emit("IHttpRequest3", slot_of(pmf), "GetHeaderById", "GetHeader");
     }
     {
-        HRESULT (IHttpRequest3::*pmf)
+        HRESULT(IHttpRequest3::*pmf)
         (_In_ PCSTR pszHeaderName, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpRequest::SetHeader;
         emit("IHttpRequest3", slot_of(pmf), "SetHeaderByName", "SetHeader");
     }
     {
-        HRESULT (IHttpRequest3::*pmf)
+        HRESULT(IHttpRequest3::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpRequest::SetHeader;
         emit("IHttpRequest3", slot_of(pmf), "SetHeaderById", "SetHeader");
@@ -1788,12 +1788,12 @@ int main()
         emit("IHttpRequest3", slot_of(pmf), "SetHttpMethod", "SetHttpMethod");
     }
     {
-        HRESULT (IHttpRequest3::*pmf)
+        HRESULT(IHttpRequest3::*pmf)
         (_In_ PCWSTR pszUrl, _In_ DWORD cchUrl, _In_ BOOL fResetQueryString) = &IHttpRequest::SetUrl;
         emit("IHttpRequest3", slot_of(pmf), "SetUrlW", "SetUrl");
     }
     {
-        HRESULT (IHttpRequest3::*pmf)
+        HRESULT(IHttpRequest3::*pmf)
         (_In_ PCSTR pszUrl, _In_ DWORD cchUrl, _In_ BOOL fResetQueryString) = &IHttpRequest::SetUrl;
         emit("IHttpRequest3", slot_of(pmf), "SetUrlA", "SetUrl");
     }
@@ -1814,13 +1814,13 @@ int main()
         emit("IHttpRequest3", slot_of(pmf), "GetRemoteAddress", "GetRemoteAddress");
     }
     {
-        HRESULT (IHttpRequest3::*pmf)
+        HRESULT(IHttpRequest3::*pmf)
         (_Out_ VOID * pvBuffer, _In_ DWORD cbBuffer, _In_ BOOL fAsync, _Out_ DWORD * pcbBytesReceived,
          _Out_ BOOL * pfCompletionPending) = &IHttpRequest::ReadEntityBody;
         emit("IHttpRequest3", slot_of(pmf), "ReadEntityBody", "ReadEntityBody");
     }
     {
-        HRESULT (IHttpRequest3::*pmf)
+        HRESULT(IHttpRequest3::*pmf)
         (_In_ VOID * pvBuffer, _In_ DWORD cbBuffer) = &IHttpRequest::InsertEntityBody;
         emit("IHttpRequest3", slot_of(pmf), "InsertEntityBody", "InsertEntityBody");
     }
@@ -1829,18 +1829,18 @@ int main()
         emit("IHttpRequest3", slot_of(pmf), "GetRemainingEntityBytes", "GetRemainingEntityBytes");
     }
     {
-        VOID (IHttpRequest3::*pmf)
+        VOID(IHttpRequest3::*pmf)
         (_Out_ USHORT * pMajorVersion, _Out_ USHORT * pMinorVersion) const = &IHttpRequest::GetHttpVersion;
         emit("IHttpRequest3", slot_of(pmf), "GetHttpVersion", "GetHttpVersion");
     }
     {
-        HRESULT (IHttpRequest3::*pmf)
+        HRESULT(IHttpRequest3::*pmf)
         (_Out_ HTTP_SSL_CLIENT_CERT_INFO * *ppClientCertInfo, _Out_ BOOL * pfClientCertNegotiated) =
             &IHttpRequest::GetClientCertificate;
         emit("IHttpRequest3", slot_of(pmf), "GetClientCertificate", "GetClientCertificate");
     }
     {
-        HRESULT (IHttpRequest3::*pmf)
+        HRESULT(IHttpRequest3::*pmf)
         (_In_ BOOL fAsync, _Out_ BOOL * pfCompletionPending) = &IHttpRequest::NegotiateClientCertificate;
         emit("IHttpRequest3", slot_of(pmf), "NegotiateClientCertificate", "NegotiateClientCertificate");
     }
@@ -1849,7 +1849,7 @@ int main()
         emit("IHttpRequest3", slot_of(pmf), "GetSiteId", "GetSiteId");
     }
     {
-        HRESULT (IHttpRequest3::*pmf)
+        HRESULT(IHttpRequest3::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber,
          _Inout_ PCSTR knownHeaderSnapshot[HttpHeaderRequestMaximum],
          _Inout_ DWORD * pdwUnknownHeaderSnapshot, _Inout_ PCSTR * *ppUnknownHeaderNameSnapshot,
@@ -1860,12 +1860,12 @@ int main()
         emit("IHttpRequest3", slot_of(pmf), "GetHeaderChanges", "GetHeaderChanges");
     }
     {
-        HRESULT (IHttpRequest3::*pmf)
+        HRESULT(IHttpRequest3::*pmf)
         (_Out_ PBYTE * ppToken, _Out_ DWORD * pTokenSize) = &IHttpRequest2::GetChannelBindingToken;
         emit("IHttpRequest3", slot_of(pmf), "GetChannelBindingToken", "GetChannelBindingToken");
     }
     {
-        HRESULT (IHttpRequest3::*pmf)
+        HRESULT(IHttpRequest3::*pmf)
         (_Out_ VOID * pvBuffer, _In_ DWORD cbBuffer, _In_ BOOL fAsync,
          _In_ PFN_ASYNC_COMPLETION pfnCompletionCallback, _In_ VOID * pvCompletionContext,
          _Out_ DWORD * pcbBytesReceived, _Out_ BOOL * pfCompletionPending) = &IHttpRequest3::ReadEntityBody;
@@ -1880,23 +1880,23 @@ int main()
         emit("IHttpRequest4", slot_of(pmf), "GetRawHttpRequestConst", "GetRawHttpRequest");
     }
     {
-        PCSTR (IHttpRequest4::*pmf)
+        PCSTR(IHttpRequest4::*pmf)
         (_In_ PCSTR pszHeaderName, _Out_ USHORT * pcchHeaderValue) const = &IHttpRequest::GetHeader;
         emit("IHttpRequest4", slot_of(pmf), "GetHeaderByName", "GetHeader");
     }
     {
-        PCSTR (IHttpRequest4::*pmf)
+        PCSTR(IHttpRequest4::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _Out_ USHORT * pcchHeaderValue) const = &IHttpRequest::GetHeader;
         emit("IHttpRequest4", slot_of(pmf), "GetHeaderById", "GetHeader");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_In_ PCSTR pszHeaderName, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpRequest::SetHeader;
         emit("IHttpRequest4", slot_of(pmf), "SetHeaderByName", "SetHeader");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpRequest::SetHeader;
         emit("IHttpRequest4", slot_of(pmf), "SetHeaderById", "SetHeader");
@@ -1918,12 +1918,12 @@ int main()
         emit("IHttpRequest4", slot_of(pmf), "SetHttpMethod", "SetHttpMethod");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_In_ PCWSTR pszUrl, _In_ DWORD cchUrl, _In_ BOOL fResetQueryString) = &IHttpRequest::SetUrl;
         emit("IHttpRequest4", slot_of(pmf), "SetUrlW", "SetUrl");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_In_ PCSTR pszUrl, _In_ DWORD cchUrl, _In_ BOOL fResetQueryString) = &IHttpRequest::SetUrl;
         emit("IHttpRequest4", slot_of(pmf), "SetUrlA", "SetUrl");
     }
@@ -1944,13 +1944,13 @@ int main()
         emit("IHttpRequest4", slot_of(pmf), "GetRemoteAddress", "GetRemoteAddress");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_Out_ VOID * pvBuffer, _In_ DWORD cbBuffer, _In_ BOOL fAsync, _Out_ DWORD * pcbBytesReceived,
          _Out_ BOOL * pfCompletionPending) = &IHttpRequest::ReadEntityBody;
         emit("IHttpRequest4", slot_of(pmf), "ReadEntityBody", "ReadEntityBody");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_In_ VOID * pvBuffer, _In_ DWORD cbBuffer) = &IHttpRequest::InsertEntityBody;
         emit("IHttpRequest4", slot_of(pmf), "InsertEntityBody", "InsertEntityBody");
     }
@@ -1959,18 +1959,18 @@ int main()
         emit("IHttpRequest4", slot_of(pmf), "GetRemainingEntityBytes", "GetRemainingEntityBytes");
     }
     {
-        VOID (IHttpRequest4::*pmf)
+        VOID(IHttpRequest4::*pmf)
         (_Out_ USHORT * pMajorVersion, _Out_ USHORT * pMinorVersion) const = &IHttpRequest::GetHttpVersion;
         emit("IHttpRequest4", slot_of(pmf), "GetHttpVersion", "GetHttpVersion");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_Out_ HTTP_SSL_CLIENT_CERT_INFO * *ppClientCertInfo, _Out_ BOOL * pfClientCertNegotiated) =
             &IHttpRequest::GetClientCertificate;
         emit("IHttpRequest4", slot_of(pmf), "GetClientCertificate", "GetClientCertificate");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_In_ BOOL fAsync, _Out_ BOOL * pfCompletionPending) = &IHttpRequest::NegotiateClientCertificate;
         emit("IHttpRequest4", slot_of(pmf), "NegotiateClientCertificate", "NegotiateClientCertificate");
     }
@@ -1979,7 +1979,7 @@ int main()
         emit("IHttpRequest4", slot_of(pmf), "GetSiteId", "GetSiteId");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber,
          _Inout_ PCSTR knownHeaderSnapshot[HttpHeaderRequestMaximum],
          _Inout_ DWORD * pdwUnknownHeaderSnapshot, _Inout_ PCSTR * *ppUnknownHeaderNameSnapshot,
@@ -1990,19 +1990,19 @@ int main()
         emit("IHttpRequest4", slot_of(pmf), "GetHeaderChanges", "GetHeaderChanges");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_Out_ PBYTE * ppToken, _Out_ DWORD * pTokenSize) = &IHttpRequest2::GetChannelBindingToken;
         emit("IHttpRequest4", slot_of(pmf), "GetChannelBindingToken", "GetChannelBindingToken");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_Out_ VOID * pvBuffer, _In_ DWORD cbBuffer, _In_ BOOL fAsync,
          _In_ PFN_ASYNC_COMPLETION pfnCompletionCallback, _In_ VOID * pvCompletionContext,
          _Out_ DWORD * pcbBytesReceived, _Out_ BOOL * pfCompletionPending) = &IHttpRequest3::ReadEntityBody;
         emit("IHttpRequest4", slot_of(pmf), "ReadEntityBodyEx", "ReadEntityBody");
     }
     {
-        HRESULT (IHttpRequest4::*pmf)
+        HRESULT(IHttpRequest4::*pmf)
         (_Out_ VOID * pvBuffer, _In_ DWORD cbBuffer, _In_ BOOL fAsync, _In_ ULONG ulFlags,
          _Out_ DWORD * pcbBytesReceived, _Out_ BOOL * pfCompletionPending) = &IHttpRequest4::ReadEntityBody;
         emit("IHttpRequest4", slot_of(pmf), "ReadEntityBodyWithFlags", "ReadEntityBody");
@@ -2020,20 +2020,20 @@ int main()
         emit("IHttpResponse", slot_of(pmf), "GetCachePolicy", "GetCachePolicy");
     }
     {
-        HRESULT (IHttpResponse::*pmf)
+        HRESULT(IHttpResponse::*pmf)
         (_In_ USHORT statusCode, _In_ PCSTR pszReason, _In_ USHORT uSubStatus, _In_ HRESULT hrErrorToReport,
          _In_opt_ IAppHostConfigException * pException, _In_ BOOL fTrySkipCustomErrors) =
             &IHttpResponse::SetStatus;
         emit("IHttpResponse", slot_of(pmf), "SetStatus", "SetStatus");
     }
     {
-        HRESULT (IHttpResponse::*pmf)
+        HRESULT(IHttpResponse::*pmf)
         (_In_ PCSTR pszHeaderName, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpResponse::SetHeader;
         emit("IHttpResponse", slot_of(pmf), "SetHeaderByName", "SetHeader");
     }
     {
-        HRESULT (IHttpResponse::*pmf)
+        HRESULT(IHttpResponse::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpResponse::SetHeader;
         emit("IHttpResponse", slot_of(pmf), "SetHeaderById", "SetHeader");
@@ -2047,12 +2047,12 @@ int main()
         emit("IHttpResponse", slot_of(pmf), "DeleteHeaderById", "DeleteHeader");
     }
     {
-        PCSTR (IHttpResponse::*pmf)
+        PCSTR(IHttpResponse::*pmf)
         (_In_ PCSTR pszHeaderName, _Out_ USHORT * pcchHeaderValue) const = &IHttpResponse::GetHeader;
         emit("IHttpResponse", slot_of(pmf), "GetHeaderByName", "GetHeader");
     }
     {
-        PCSTR (IHttpResponse::*pmf)
+        PCSTR(IHttpResponse::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _Out_ USHORT * pcchHeaderValue) const = &IHttpResponse::GetHeader;
         emit("IHttpResponse", slot_of(pmf), "GetHeaderById", "GetHeader");
     }
@@ -2089,25 +2089,25 @@ int main()
         emit("IHttpResponse", slot_of(pmf), "GetHeadersSuppressed", "GetHeadersSuppressed");
     }
     {
-        HRESULT (IHttpResponse::*pmf)
+        HRESULT(IHttpResponse::*pmf)
         (_In_ BOOL fAsync, _In_ BOOL fMoreData, _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) =
             &IHttpResponse::Flush;
         emit("IHttpResponse", slot_of(pmf), "Flush", "Flush");
     }
     {
-        HRESULT (IHttpResponse::*pmf)
+        HRESULT(IHttpResponse::*pmf)
         (_In_ PCSTR pszUrl, _In_ BOOL fResetStatusCode, _In_ BOOL fIncludeParameters) =
             &IHttpResponse::Redirect;
         emit("IHttpResponse", slot_of(pmf), "Redirect", "Redirect");
     }
     {
-        HRESULT (IHttpResponse::*pmf)
+        HRESULT(IHttpResponse::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunk, _In_ LONG lInsertPosition) =
             &IHttpResponse::WriteEntityChunkByReference;
         emit("IHttpResponse", slot_of(pmf), "WriteEntityChunkByReference", "WriteEntityChunkByReference");
     }
     {
-        HRESULT (IHttpResponse::*pmf)
+        HRESULT(IHttpResponse::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunks, _In_ DWORD nChunks, _In_ BOOL fAsync, _In_ BOOL fMoreData,
          _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) = &IHttpResponse::WriteEntityChunks;
         emit("IHttpResponse", slot_of(pmf), "WriteEntityChunks", "WriteEntityChunks");
@@ -2117,7 +2117,7 @@ int main()
         emit("IHttpResponse", slot_of(pmf), "DisableBuffering", "DisableBuffering");
     }
     {
-        VOID (IHttpResponse::*pmf)
+        VOID(IHttpResponse::*pmf)
         (_Out_ USHORT * pStatusCode, _Out_ USHORT * pSubStatus, _Out_opt_ PCSTR * ppszReason,
          _Out_ USHORT * pcchReason, _Out_ HRESULT * phrErrorToReport, _Out_opt_ PCWSTR * ppszModule,
          _Out_ DWORD * pdwNotification, _Out_opt_ IAppHostConfigException * *ppException,
@@ -2125,7 +2125,7 @@ int main()
         emit("IHttpResponse", slot_of(pmf), "GetStatus", "GetStatus");
     }
     {
-        HRESULT (IHttpResponse::*pmf)
+        HRESULT(IHttpResponse::*pmf)
         (_In_ PCWSTR pszDescription, _In_ DWORD cchDescription, _In_ BOOL fHtmlEncode) =
             &IHttpResponse::SetErrorDescription;
         emit("IHttpResponse", slot_of(pmf), "SetErrorDescription", "SetErrorDescription");
@@ -2135,7 +2135,7 @@ int main()
         emit("IHttpResponse", slot_of(pmf), "GetErrorDescription", "GetErrorDescription");
     }
     {
-        HRESULT (IHttpResponse::*pmf)
+        HRESULT(IHttpResponse::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber,
          _Inout_ PCSTR knownHeaderSnapshot[HttpHeaderResponseMaximum],
          _Inout_ DWORD * pdwUnknownHeaderSnapshot, _Inout_ PCSTR * *ppUnknownHeaderNameSnapshot,
@@ -2162,20 +2162,20 @@ int main()
         emit("IHttpResponse2", slot_of(pmf), "GetCachePolicy", "GetCachePolicy");
     }
     {
-        HRESULT (IHttpResponse2::*pmf)
+        HRESULT(IHttpResponse2::*pmf)
         (_In_ USHORT statusCode, _In_ PCSTR pszReason, _In_ USHORT uSubStatus, _In_ HRESULT hrErrorToReport,
          _In_opt_ IAppHostConfigException * pException, _In_ BOOL fTrySkipCustomErrors) =
             &IHttpResponse::SetStatus;
         emit("IHttpResponse2", slot_of(pmf), "SetStatus", "SetStatus");
     }
     {
-        HRESULT (IHttpResponse2::*pmf)
+        HRESULT(IHttpResponse2::*pmf)
         (_In_ PCSTR pszHeaderName, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpResponse::SetHeader;
         emit("IHttpResponse2", slot_of(pmf), "SetHeaderByName", "SetHeader");
     }
     {
-        HRESULT (IHttpResponse2::*pmf)
+        HRESULT(IHttpResponse2::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpResponse::SetHeader;
         emit("IHttpResponse2", slot_of(pmf), "SetHeaderById", "SetHeader");
@@ -2189,12 +2189,12 @@ int main()
         emit("IHttpResponse2", slot_of(pmf), "DeleteHeaderById", "DeleteHeader");
     }
     {
-        PCSTR (IHttpResponse2::*pmf)
+        PCSTR(IHttpResponse2::*pmf)
         (_In_ PCSTR pszHeaderName, _Out_ USHORT * pcchHeaderValue) const = &IHttpResponse::GetHeader;
         emit("IHttpResponse2", slot_of(pmf), "GetHeaderByName", "GetHeader");
     }
     {
-        PCSTR (IHttpResponse2::*pmf)
+        PCSTR(IHttpResponse2::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _Out_ USHORT * pcchHeaderValue) const = &IHttpResponse::GetHeader;
         emit("IHttpResponse2", slot_of(pmf), "GetHeaderById", "GetHeader");
     }
@@ -2231,25 +2231,25 @@ int main()
         emit("IHttpResponse2", slot_of(pmf), "GetHeadersSuppressed", "GetHeadersSuppressed");
     }
     {
-        HRESULT (IHttpResponse2::*pmf)
+        HRESULT(IHttpResponse2::*pmf)
         (_In_ BOOL fAsync, _In_ BOOL fMoreData, _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) =
             &IHttpResponse::Flush;
         emit("IHttpResponse2", slot_of(pmf), "Flush", "Flush");
     }
     {
-        HRESULT (IHttpResponse2::*pmf)
+        HRESULT(IHttpResponse2::*pmf)
         (_In_ PCSTR pszUrl, _In_ BOOL fResetStatusCode, _In_ BOOL fIncludeParameters) =
             &IHttpResponse::Redirect;
         emit("IHttpResponse2", slot_of(pmf), "Redirect", "Redirect");
     }
     {
-        HRESULT (IHttpResponse2::*pmf)
+        HRESULT(IHttpResponse2::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunk, _In_ LONG lInsertPosition) =
             &IHttpResponse::WriteEntityChunkByReference;
         emit("IHttpResponse2", slot_of(pmf), "WriteEntityChunkByReference", "WriteEntityChunkByReference");
     }
     {
-        HRESULT (IHttpResponse2::*pmf)
+        HRESULT(IHttpResponse2::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunks, _In_ DWORD nChunks, _In_ BOOL fAsync, _In_ BOOL fMoreData,
          _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) = &IHttpResponse::WriteEntityChunks;
         emit("IHttpResponse2", slot_of(pmf), "WriteEntityChunks", "WriteEntityChunks");
@@ -2259,7 +2259,7 @@ int main()
         emit("IHttpResponse2", slot_of(pmf), "DisableBuffering", "DisableBuffering");
     }
     {
-        VOID (IHttpResponse2::*pmf)
+        VOID(IHttpResponse2::*pmf)
         (_Out_ USHORT * pStatusCode, _Out_ USHORT * pSubStatus, _Out_opt_ PCSTR * ppszReason,
          _Out_ USHORT * pcchReason, _Out_ HRESULT * phrErrorToReport, _Out_opt_ PCWSTR * ppszModule,
          _Out_ DWORD * pdwNotification, _Out_opt_ IAppHostConfigException * *ppException,
@@ -2267,7 +2267,7 @@ int main()
         emit("IHttpResponse2", slot_of(pmf), "GetStatus", "GetStatus");
     }
     {
-        HRESULT (IHttpResponse2::*pmf)
+        HRESULT(IHttpResponse2::*pmf)
         (_In_ PCWSTR pszDescription, _In_ DWORD cchDescription, _In_ BOOL fHtmlEncode) =
             &IHttpResponse::SetErrorDescription;
         emit("IHttpResponse2", slot_of(pmf), "SetErrorDescription", "SetErrorDescription");
@@ -2277,7 +2277,7 @@ int main()
         emit("IHttpResponse2", slot_of(pmf), "GetErrorDescription", "GetErrorDescription");
     }
     {
-        HRESULT (IHttpResponse2::*pmf)
+        HRESULT(IHttpResponse2::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber,
          _Inout_ PCSTR knownHeaderSnapshot[HttpHeaderResponseMaximum],
          _Inout_ DWORD * pdwUnknownHeaderSnapshot, _Inout_ PCSTR * *ppUnknownHeaderNameSnapshot,
@@ -2292,14 +2292,14 @@ int main()
         emit("IHttpResponse2", slot_of(pmf), "CloseConnection", "CloseConnection");
     }
     {
-        HRESULT (IHttpResponse2::*pmf)
+        HRESULT(IHttpResponse2::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunks, _In_ DWORD nChunks, _In_ BOOL fAsync, _In_ BOOL fMoreData,
          _In_ PFN_ASYNC_COMPLETION pfnCompletionCallback, _In_ VOID * pvCompletionContext,
          _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) = &IHttpResponse2::WriteEntityChunks;
         emit("IHttpResponse2", slot_of(pmf), "WriteEntityChunksEx", "WriteEntityChunks");
     }
     {
-        HRESULT (IHttpResponse2::*pmf)
+        HRESULT(IHttpResponse2::*pmf)
         (_In_ BOOL fAsync, _In_ BOOL fMoreData, _In_ PFN_ASYNC_COMPLETION pfnCompletionCallback,
          _In_ VOID * pvCompletionContext, _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) =
             &IHttpResponse2::Flush;
@@ -2318,20 +2318,20 @@ int main()
         emit("IHttpResponse3", slot_of(pmf), "GetCachePolicy", "GetCachePolicy");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ USHORT statusCode, _In_ PCSTR pszReason, _In_ USHORT uSubStatus, _In_ HRESULT hrErrorToReport,
          _In_opt_ IAppHostConfigException * pException, _In_ BOOL fTrySkipCustomErrors) =
             &IHttpResponse::SetStatus;
         emit("IHttpResponse3", slot_of(pmf), "SetStatus", "SetStatus");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ PCSTR pszHeaderName, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpResponse::SetHeader;
         emit("IHttpResponse3", slot_of(pmf), "SetHeaderByName", "SetHeader");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpResponse::SetHeader;
         emit("IHttpResponse3", slot_of(pmf), "SetHeaderById", "SetHeader");
@@ -2345,12 +2345,12 @@ int main()
         emit("IHttpResponse3", slot_of(pmf), "DeleteHeaderById", "DeleteHeader");
     }
     {
-        PCSTR (IHttpResponse3::*pmf)
+        PCSTR(IHttpResponse3::*pmf)
         (_In_ PCSTR pszHeaderName, _Out_ USHORT * pcchHeaderValue) const = &IHttpResponse::GetHeader;
         emit("IHttpResponse3", slot_of(pmf), "GetHeaderByName", "GetHeader");
     }
     {
-        PCSTR (IHttpResponse3::*pmf)
+        PCSTR(IHttpResponse3::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _Out_ USHORT * pcchHeaderValue) const = &IHttpResponse::GetHeader;
         emit("IHttpResponse3", slot_of(pmf), "GetHeaderById", "GetHeader");
     }
@@ -2387,25 +2387,25 @@ int main()
         emit("IHttpResponse3", slot_of(pmf), "GetHeadersSuppressed", "GetHeadersSuppressed");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ BOOL fAsync, _In_ BOOL fMoreData, _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) =
             &IHttpResponse::Flush;
         emit("IHttpResponse3", slot_of(pmf), "Flush", "Flush");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ PCSTR pszUrl, _In_ BOOL fResetStatusCode, _In_ BOOL fIncludeParameters) =
             &IHttpResponse::Redirect;
         emit("IHttpResponse3", slot_of(pmf), "Redirect", "Redirect");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunk, _In_ LONG lInsertPosition) =
             &IHttpResponse::WriteEntityChunkByReference;
         emit("IHttpResponse3", slot_of(pmf), "WriteEntityChunkByReference", "WriteEntityChunkByReference");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunks, _In_ DWORD nChunks, _In_ BOOL fAsync, _In_ BOOL fMoreData,
          _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) = &IHttpResponse::WriteEntityChunks;
         emit("IHttpResponse3", slot_of(pmf), "WriteEntityChunks", "WriteEntityChunks");
@@ -2415,7 +2415,7 @@ int main()
         emit("IHttpResponse3", slot_of(pmf), "DisableBuffering", "DisableBuffering");
     }
     {
-        VOID (IHttpResponse3::*pmf)
+        VOID(IHttpResponse3::*pmf)
         (_Out_ USHORT * pStatusCode, _Out_ USHORT * pSubStatus, _Out_opt_ PCSTR * ppszReason,
          _Out_ USHORT * pcchReason, _Out_ HRESULT * phrErrorToReport, _Out_opt_ PCWSTR * ppszModule,
          _Out_ DWORD * pdwNotification, _Out_opt_ IAppHostConfigException * *ppException,
@@ -2423,7 +2423,7 @@ int main()
         emit("IHttpResponse3", slot_of(pmf), "GetStatus", "GetStatus");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ PCWSTR pszDescription, _In_ DWORD cchDescription, _In_ BOOL fHtmlEncode) =
             &IHttpResponse::SetErrorDescription;
         emit("IHttpResponse3", slot_of(pmf), "SetErrorDescription", "SetErrorDescription");
@@ -2433,7 +2433,7 @@ int main()
         emit("IHttpResponse3", slot_of(pmf), "GetErrorDescription", "GetErrorDescription");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber,
          _Inout_ PCSTR knownHeaderSnapshot[HttpHeaderResponseMaximum],
          _Inout_ DWORD * pdwUnknownHeaderSnapshot, _Inout_ PCSTR * *ppUnknownHeaderNameSnapshot,
@@ -2448,21 +2448,21 @@ int main()
         emit("IHttpResponse3", slot_of(pmf), "CloseConnection", "CloseConnection");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunks, _In_ DWORD nChunks, _In_ BOOL fAsync, _In_ BOOL fMoreData,
          _In_ PFN_ASYNC_COMPLETION pfnCompletionCallback, _In_ VOID * pvCompletionContext,
          _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) = &IHttpResponse2::WriteEntityChunks;
         emit("IHttpResponse3", slot_of(pmf), "WriteEntityChunksEx", "WriteEntityChunks");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ BOOL fAsync, _In_ BOOL fMoreData, _In_ PFN_ASYNC_COMPLETION pfnCompletionCallback,
          _In_ VOID * pvCompletionContext, _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) =
             &IHttpResponse2::Flush;
         emit("IHttpResponse3", slot_of(pmf), "FlushEx", "Flush");
     }
     {
-        HRESULT (IHttpResponse3::*pmf)
+        HRESULT(IHttpResponse3::*pmf)
         (_In_ PCSTR pszVerb, _In_ PCWSTR pwszPath, _In_opt_ PCWSTR pwszQuery, _In_ DWORD cHeaders,
          _In_opt_ PCSTR * rgHeaderNames, _In_opt_ PCSTR * rgHeaderValues) = &IHttpResponse3::PushPromise;
         emit("IHttpResponse3", slot_of(pmf), "PushPromise", "PushPromise");
@@ -2480,20 +2480,20 @@ int main()
         emit("IHttpResponse4", slot_of(pmf), "GetCachePolicy", "GetCachePolicy");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ USHORT statusCode, _In_ PCSTR pszReason, _In_ USHORT uSubStatus, _In_ HRESULT hrErrorToReport,
          _In_opt_ IAppHostConfigException * pException, _In_ BOOL fTrySkipCustomErrors) =
             &IHttpResponse::SetStatus;
         emit("IHttpResponse4", slot_of(pmf), "SetStatus", "SetStatus");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ PCSTR pszHeaderName, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpResponse::SetHeader;
         emit("IHttpResponse4", slot_of(pmf), "SetHeaderByName", "SetHeader");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpResponse::SetHeader;
         emit("IHttpResponse4", slot_of(pmf), "SetHeaderById", "SetHeader");
@@ -2507,12 +2507,12 @@ int main()
         emit("IHttpResponse4", slot_of(pmf), "DeleteHeaderById", "DeleteHeader");
     }
     {
-        PCSTR (IHttpResponse4::*pmf)
+        PCSTR(IHttpResponse4::*pmf)
         (_In_ PCSTR pszHeaderName, _Out_ USHORT * pcchHeaderValue) const = &IHttpResponse::GetHeader;
         emit("IHttpResponse4", slot_of(pmf), "GetHeaderByName", "GetHeader");
     }
     {
-        PCSTR (IHttpResponse4::*pmf)
+        PCSTR(IHttpResponse4::*pmf)
         (_In_ HTTP_HEADER_ID ulHeaderIndex, _Out_ USHORT * pcchHeaderValue) const = &IHttpResponse::GetHeader;
         emit("IHttpResponse4", slot_of(pmf), "GetHeaderById", "GetHeader");
     }
@@ -2549,25 +2549,25 @@ int main()
         emit("IHttpResponse4", slot_of(pmf), "GetHeadersSuppressed", "GetHeadersSuppressed");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ BOOL fAsync, _In_ BOOL fMoreData, _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) =
             &IHttpResponse::Flush;
         emit("IHttpResponse4", slot_of(pmf), "Flush", "Flush");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ PCSTR pszUrl, _In_ BOOL fResetStatusCode, _In_ BOOL fIncludeParameters) =
             &IHttpResponse::Redirect;
         emit("IHttpResponse4", slot_of(pmf), "Redirect", "Redirect");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunk, _In_ LONG lInsertPosition) =
             &IHttpResponse::WriteEntityChunkByReference;
         emit("IHttpResponse4", slot_of(pmf), "WriteEntityChunkByReference", "WriteEntityChunkByReference");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunks, _In_ DWORD nChunks, _In_ BOOL fAsync, _In_ BOOL fMoreData,
          _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) = &IHttpResponse::WriteEntityChunks;
         emit("IHttpResponse4", slot_of(pmf), "WriteEntityChunks", "WriteEntityChunks");
@@ -2577,7 +2577,7 @@ int main()
         emit("IHttpResponse4", slot_of(pmf), "DisableBuffering", "DisableBuffering");
     }
     {
-        VOID (IHttpResponse4::*pmf)
+        VOID(IHttpResponse4::*pmf)
         (_Out_ USHORT * pStatusCode, _Out_ USHORT * pSubStatus, _Out_opt_ PCSTR * ppszReason,
          _Out_ USHORT * pcchReason, _Out_ HRESULT * phrErrorToReport, _Out_opt_ PCWSTR * ppszModule,
          _Out_ DWORD * pdwNotification, _Out_opt_ IAppHostConfigException * *ppException,
@@ -2585,7 +2585,7 @@ int main()
         emit("IHttpResponse4", slot_of(pmf), "GetStatus", "GetStatus");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ PCWSTR pszDescription, _In_ DWORD cchDescription, _In_ BOOL fHtmlEncode) =
             &IHttpResponse::SetErrorDescription;
         emit("IHttpResponse4", slot_of(pmf), "SetErrorDescription", "SetErrorDescription");
@@ -2595,7 +2595,7 @@ int main()
         emit("IHttpResponse4", slot_of(pmf), "GetErrorDescription", "GetErrorDescription");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ DWORD dwOldChangeNumber, _Out_ DWORD * pdwNewChangeNumber,
          _Inout_ PCSTR knownHeaderSnapshot[HttpHeaderResponseMaximum],
          _Inout_ DWORD * pdwUnknownHeaderSnapshot, _Inout_ PCSTR * *ppUnknownHeaderNameSnapshot,
@@ -2610,21 +2610,21 @@ int main()
         emit("IHttpResponse4", slot_of(pmf), "CloseConnection", "CloseConnection");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ HTTP_DATA_CHUNK * pDataChunks, _In_ DWORD nChunks, _In_ BOOL fAsync, _In_ BOOL fMoreData,
          _In_ PFN_ASYNC_COMPLETION pfnCompletionCallback, _In_ VOID * pvCompletionContext,
          _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) = &IHttpResponse2::WriteEntityChunks;
         emit("IHttpResponse4", slot_of(pmf), "WriteEntityChunksEx", "WriteEntityChunks");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ BOOL fAsync, _In_ BOOL fMoreData, _In_ PFN_ASYNC_COMPLETION pfnCompletionCallback,
          _In_ VOID * pvCompletionContext, _Out_ DWORD * pcbSent, _Out_ BOOL * pfCompletionExpected) =
             &IHttpResponse2::Flush;
         emit("IHttpResponse4", slot_of(pmf), "FlushEx", "Flush");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ PCSTR pszVerb, _In_ PCWSTR pwszPath, _In_opt_ PCWSTR pwszQuery, _In_ DWORD cHeaders,
          _In_opt_ PCSTR * rgHeaderNames, _In_opt_ PCSTR * rgHeaderValues) = &IHttpResponse3::PushPromise;
         emit("IHttpResponse4", slot_of(pmf), "PushPromise", "PushPromise");
@@ -2634,7 +2634,7 @@ int main()
         emit("IHttpResponse4", slot_of(pmf), "DeleteTrailer", "DeleteTrailer");
     }
     {
-        PCSTR (IHttpResponse4::*pmf)
+        PCSTR(IHttpResponse4::*pmf)
         (_In_ PCSTR pszHeaderName, _Out_ USHORT * pcchHeaderValue) const = &IHttpResponse4::GetTrailer;
         emit("IHttpResponse4", slot_of(pmf), "GetTrailer", "GetTrailer");
     }
@@ -2647,7 +2647,7 @@ int main()
         emit("IHttpResponse4", slot_of(pmf), "SetNeedGoAway", "SetNeedGoAway");
     }
     {
-        HRESULT (IHttpResponse4::*pmf)
+        HRESULT(IHttpResponse4::*pmf)
         (_In_ PCSTR pszHeaderName, _In_ PCSTR pszHeaderValue, _In_ USHORT cchHeaderValue,
          _In_ BOOL fReplace) = &IHttpResponse4::SetTrailer;
         emit("IHttpResponse4", slot_of(pmf), "SetTrailer", "SetTrailer");
@@ -2777,19 +2777,19 @@ int main()
         emit("IHttpCachePolicy2", slot_of(pmf), "SetForceUpdate", "SetForceUpdate");
     }
     {
-        HRESULT (IHttpTraceContext::*pmf)
+        HRESULT(IHttpTraceContext::*pmf)
         (_Inout_ HTTP_TRACE_CONFIGURATION * pHttpTraceConfiguration) =
             &IHttpTraceContext::GetTraceConfiguration;
         emit("IHttpTraceContext", slot_of(pmf), "GetTraceConfiguration", "GetTraceConfiguration");
     }
     {
-        HRESULT (IHttpTraceContext::*pmf)
+        HRESULT(IHttpTraceContext::*pmf)
         (_In_ HTTP_MODULE_ID moduleId, _In_ HTTP_TRACE_CONFIGURATION * pHttpTraceConfiguration,
          _In_ DWORD cHttpTraceConfiguration) = &IHttpTraceContext::SetTraceConfiguration;
         emit("IHttpTraceContext", slot_of(pmf), "SetTraceConfiguration", "SetTraceConfiguration");
     }
     {
-        HRESULT (IHttpTraceContext::*pmf)
+        HRESULT(IHttpTraceContext::*pmf)
         (_In_ HTTP_TRACE_EVENT * pTraceEvent) = &IHttpTraceContext::RaiseTraceEvent;
         emit("IHttpTraceContext", slot_of(pmf), "RaiseTraceEvent", "RaiseTraceEvent");
     }
@@ -2798,7 +2798,7 @@ int main()
         emit("IHttpTraceContext", slot_of(pmf), "GetTraceActivityId", "GetTraceActivityId");
     }
     {
-        HRESULT (IHttpTraceContext::*pmf)
+        HRESULT(IHttpTraceContext::*pmf)
         (_In_ PCWSTR pszData1, _In_opt_ PCWSTR pszData2, _In_ HRESULT hrLastError, _In_ UCHAR Level) =
             &IHttpTraceContext::QuickTrace;
         emit("IHttpTraceContext", slot_of(pmf), "QuickTrace", "QuickTrace");
@@ -2840,7 +2840,7 @@ int main()
         emit("IHttpCacheSpecificData", slot_of(pmf), "ResetTTL", "ResetTTL");
     }
     {
-        VOID (IHttpCacheSpecificData::*pmf)
+        VOID(IHttpCacheSpecificData::*pmf)
         (_Out_ BOOL * pfTTLExpired) = &IHttpCacheSpecificData::DecrementTTL;
         emit("IHttpCacheSpecificData", slot_of(pmf), "DecrementTTL", "DecrementTTL");
     }
@@ -3034,7 +3034,7 @@ int main()
         emit("IScriptMapInfo", slot_of(pmf), "GetModules", "GetModules");
     }
     {
-        PCWSTR (IScriptMapInfo::*pmf)
+        PCWSTR(IScriptMapInfo::*pmf)
         (_Out_ DWORD * pcchScriptProcessor) const = &IScriptMapInfo::GetScriptProcessor;
         emit("IScriptMapInfo", slot_of(pmf), "GetScriptProcessor", "GetScriptProcessor");
     }
@@ -3132,7 +3132,7 @@ int main()
         emit("IHttpFileInfo", slot_of(pmf), "GetHttpCacheAllowed", "GetHttpCacheAllowed");
     }
     {
-        HRESULT (IHttpFileInfo::*pmf)
+        HRESULT(IHttpFileInfo::*pmf)
         (_In_ HANDLE hUserToken, _In_ PSID pUserSid) = &IHttpFileInfo::AccessCheck;
         emit("IHttpFileInfo", slot_of(pmf), "AccessCheck", "AccessCheck");
     }
@@ -3202,12 +3202,12 @@ int main()
         emit("IHttpFileMonitor", slot_of(pmf), "DereferenceFileMonitor", "DereferenceFileMonitor");
     }
     {
-        VOID (IHttpPerfCounterInfo::*pmf)
+        VOID(IHttpPerfCounterInfo::*pmf)
         (DWORD dwCounterIndex, DWORD dwValue) = &IHttpPerfCounterInfo::IncrementCounter;
         emit("IHttpPerfCounterInfo", slot_of(pmf), "IncrementCounter", "IncrementCounter");
     }
     {
-        VOID (IHttpPerfCounterInfo::*pmf)
+        VOID(IHttpPerfCounterInfo::*pmf)
         (DWORD dwCounterIndex, DWORD dwValue) = &IHttpPerfCounterInfo::DecrementCounter;
         emit("IHttpPerfCounterInfo", slot_of(pmf), "DecrementCounter", "DecrementCounter");
     }
@@ -3221,7 +3221,7 @@ int main()
         emit("IHttpModuleContextContainer", slot_of(pmf), "GetModuleContext", "GetModuleContext");
     }
     {
-        HRESULT (IHttpModuleContextContainer::*pmf)
+        HRESULT(IHttpModuleContextContainer::*pmf)
         (_In_ IHttpStoredContext * ppStoredContext, _In_ HTTP_MODULE_ID moduleId) =
             &IHttpModuleContextContainer::SetModuleContext;
         emit("IHttpModuleContextContainer", slot_of(pmf), "SetModuleContext", "SetModuleContext");
@@ -3232,13 +3232,13 @@ int main()
         emit("IDispensedHttpModuleContextContainer", slot_of(pmf), "GetModuleContext", "GetModuleContext");
     }
     {
-        HRESULT (IDispensedHttpModuleContextContainer::*pmf)
+        HRESULT(IDispensedHttpModuleContextContainer::*pmf)
         (_In_ IHttpStoredContext * ppStoredContext, _In_ HTTP_MODULE_ID moduleId) =
             &IHttpModuleContextContainer::SetModuleContext;
         emit("IDispensedHttpModuleContextContainer", slot_of(pmf), "SetModuleContext", "SetModuleContext");
     }
     {
-        VOID (IDispensedHttpModuleContextContainer::*pmf)
+        VOID(IDispensedHttpModuleContextContainer::*pmf)
         () = &IDispensedHttpModuleContextContainer::ReleaseContainer;
         emit("IDispensedHttpModuleContextContainer", slot_of(pmf), "ReleaseContainer", "ReleaseContainer");
     }
@@ -3248,7 +3248,7 @@ int main()
         emit("INamedContextContainer", slot_of(pmf), "GetNamedContext", "GetNamedContext");
     }
     {
-        HRESULT (INamedContextContainer::*pmf)
+        HRESULT(INamedContextContainer::*pmf)
         (_In_ IHttpStoredContext * ppStoredContext, _In_ LPCWSTR szName) =
             &INamedContextContainer::SetNamedContext;
         emit("INamedContextContainer", slot_of(pmf), "SetNamedContext", "SetNamedContext");
@@ -3267,7 +3267,7 @@ int main()
         emit("IHttpConnectionModuleContextContainer", slot_of(pmf), "GetModuleContext", "GetModuleContext");
     }
     {
-        HRESULT (IHttpConnectionModuleContextContainer::*pmf)
+        HRESULT(IHttpConnectionModuleContextContainer::*pmf)
         (_In_ IHttpStoredContext * ppStoredContext, _In_ HTTP_MODULE_ID moduleId) =
             &IHttpModuleContextContainer::SetModuleContext;
         emit("IHttpConnectionModuleContextContainer", slot_of(pmf), "SetModuleContext", "SetModuleContext");
@@ -3280,7 +3280,7 @@ int main()
              "GetConnectionModuleContext");
     }
     {
-        HRESULT (IHttpConnectionModuleContextContainer::*pmf)
+        HRESULT(IHttpConnectionModuleContextContainer::*pmf)
         (_In_ IHttpConnectionStoredContext * ppStoredContext, _In_ HTTP_MODULE_ID moduleId) =
             &IHttpConnectionModuleContextContainer::SetConnectionModuleContext;
         emit("IHttpConnectionModuleContextContainer", slot_of(pmf), "SetConnectionModuleContext",
@@ -3303,12 +3303,12 @@ int main()
         emit("IMapHandlerProvider", slot_of(pmf), "SetErrorStatus", "SetErrorStatus");
     }
     {
-        HRESULT (IMapHandlerProvider::*pmf)
+        HRESULT(IMapHandlerProvider::*pmf)
         (_In_ PCWSTR pszScriptName, _In_ DWORD cchScriptName) = &IMapHandlerProvider::SetScriptName;
         emit("IMapHandlerProvider", slot_of(pmf), "SetScriptName", "SetScriptName");
     }
     {
-        VOID (IMapHandlerProvider::*pmf)
+        VOID(IMapHandlerProvider::*pmf)
         (_In_ IScriptMapInfo * pScriptMap) = &IMapHandlerProvider::SetScriptMap;
         emit("IMapHandlerProvider", slot_of(pmf), "SetScriptMap", "SetScriptMap");
     }
@@ -3329,7 +3329,7 @@ int main()
         emit("IMapPathProvider", slot_of(pmf), "GetPhysicalPath", "GetPhysicalPath");
     }
     {
-        HRESULT (IMapPathProvider::*pmf)
+        HRESULT(IMapPathProvider::*pmf)
         (_In_ PCWSTR pszPhysicalPath, _In_ DWORD cchPhysicalPath) = &IMapPathProvider::SetPhysicalPath;
         emit("IMapPathProvider", slot_of(pmf), "SetPhysicalPath", "SetPhysicalPath");
     }
@@ -3354,7 +3354,7 @@ int main()
         emit("ISendResponseProvider", slot_of(pmf), "GetLogData", "GetLogData");
     }
     {
-        HRESULT (ISendResponseProvider::*pmf)
+        HRESULT(ISendResponseProvider::*pmf)
         (_In_ HTTP_LOG_DATA * pLogData) = &ISendResponseProvider::SetLogData;
         emit("ISendResponseProvider", slot_of(pmf), "SetLogData", "SetLogData");
     }
@@ -3367,13 +3367,13 @@ int main()
         emit("IReadEntityProvider", slot_of(pmf), "SetErrorStatus", "SetErrorStatus");
     }
     {
-        VOID (IReadEntityProvider::*pmf)
+        VOID(IReadEntityProvider::*pmf)
         (_Out_ PVOID * ppBuffer, _Out_ DWORD * pcbData, _Out_ DWORD * pcbBuffer) =
             &IReadEntityProvider::GetEntity;
         emit("IReadEntityProvider", slot_of(pmf), "GetEntity", "GetEntity");
     }
     {
-        VOID (IReadEntityProvider::*pmf)
+        VOID(IReadEntityProvider::*pmf)
         (_In_ PVOID pBuffer, _In_ DWORD cbData, _In_ DWORD cbBuffer) = &IReadEntityProvider::SetEntity;
         emit("IReadEntityProvider", slot_of(pmf), "SetEntity", "SetEntity");
     }
@@ -3410,7 +3410,7 @@ int main()
         emit("IGlobalStopListeningProvider", slot_of(pmf), "SetErrorStatus", "SetErrorStatus");
     }
     {
-        BOOL (IGlobalStopListeningProvider::*pmf)
+        BOOL(IGlobalStopListeningProvider::*pmf)
         () const = &IGlobalStopListeningProvider::DrainRequestsGracefully;
         emit("IGlobalStopListeningProvider", slot_of(pmf), "DrainRequestsGracefully",
              "DrainRequestsGracefully");
@@ -3432,7 +3432,7 @@ int main()
         emit("ICacheProvider", slot_of(pmf), "GetCacheRecord", "GetCacheRecord");
     }
     {
-        VOID (ICacheProvider::*pmf)
+        VOID(ICacheProvider::*pmf)
         (_In_ IHttpCacheSpecificData * pCacheRecord) = &ICacheProvider::SetCacheRecord;
         emit("ICacheProvider", slot_of(pmf), "SetCacheRecord", "SetCacheRecord");
     }
@@ -3441,12 +3441,12 @@ int main()
         emit("ICacheProvider", slot_of(pmf), "GetTraceContext", "GetTraceContext");
     }
     {
-        VOID (IGlobalConfigurationChangeProvider::*pmf)
+        VOID(IGlobalConfigurationChangeProvider::*pmf)
         (_In_ HRESULT hrError) = &IHttpEventProvider::SetErrorStatus;
         emit("IGlobalConfigurationChangeProvider", slot_of(pmf), "SetErrorStatus", "SetErrorStatus");
     }
     {
-        PCWSTR (IGlobalConfigurationChangeProvider::*pmf)
+        PCWSTR(IGlobalConfigurationChangeProvider::*pmf)
         () const = &IGlobalConfigurationChangeProvider::GetChangePath;
         emit("IGlobalConfigurationChangeProvider", slot_of(pmf), "GetChangePath", "GetChangePath");
     }
@@ -3479,7 +3479,7 @@ int main()
         emit("IHttpApplicationProvider", slot_of(pmf), "GetApplication", "GetApplication");
     }
     {
-        VOID (IHttpApplicationResolveModulesProvider::*pmf)
+        VOID(IHttpApplicationResolveModulesProvider::*pmf)
         (_In_ HRESULT hrError) = &IHttpEventProvider::SetErrorStatus;
         emit("IHttpApplicationResolveModulesProvider", slot_of(pmf), "SetErrorStatus", "SetErrorStatus");
     }
@@ -3489,7 +3489,7 @@ int main()
         emit("IHttpApplicationResolveModulesProvider", slot_of(pmf), "GetApplication", "GetApplication");
     }
     {
-        HRESULT (IHttpApplicationResolveModulesProvider::*pmf)
+        HRESULT(IHttpApplicationResolveModulesProvider::*pmf)
         (_In_ HTTP_MODULE_ID parentModuleId, _In_ IHttpModuleFactory * pModuleFactory,
          _In_ PCWSTR pszModuleName, _In_ PCWSTR pszModuleType, _In_ PCWSTR pszModulePreCondition,
          _In_ DWORD dwRequestNotifications, _In_ DWORD dwPostRequestNotifications) =
@@ -3497,7 +3497,7 @@ int main()
         emit("IHttpApplicationResolveModulesProvider", slot_of(pmf), "RegisterModule", "RegisterModule");
     }
     {
-        HRESULT (IHttpApplicationResolveModulesProvider::*pmf)
+        HRESULT(IHttpApplicationResolveModulesProvider::*pmf)
         (_In_ PCWSTR pszModuleName, _In_ DWORD dwRequestNotification, _In_ PCWSTR pszPriorityAlias) =
             &IHttpApplicationResolveModulesProvider::SetPriorityForRequestNotification;
         emit("IHttpApplicationResolveModulesProvider", slot_of(pmf), "SetPriorityForRequestNotification",
@@ -3516,18 +3516,18 @@ int main()
         emit("IGlobalRSCAQueryProvider", slot_of(pmf), "GetFunctionParameters", "GetFunctionParameters");
     }
     {
-        HRESULT (IGlobalRSCAQueryProvider::*pmf)
+        HRESULT(IGlobalRSCAQueryProvider::*pmf)
         (_In_ DWORD cbBuffer, _Out_ BYTE * *ppbBuffer) = &IGlobalRSCAQueryProvider::GetOutputBuffer;
         emit("IGlobalRSCAQueryProvider", slot_of(pmf), "GetOutputBuffer", "GetOutputBuffer");
     }
     {
-        HRESULT (IGlobalRSCAQueryProvider::*pmf)
+        HRESULT(IGlobalRSCAQueryProvider::*pmf)
         (_In_ DWORD cbNewBuffer, _In_ DWORD cbBytesToCopy, _Inout_ BYTE * *ppbBuffer) =
             &IGlobalRSCAQueryProvider::ResizeOutputBuffer;
         emit("IGlobalRSCAQueryProvider", slot_of(pmf), "ResizeOutputBuffer", "ResizeOutputBuffer");
     }
     {
-        VOID (IGlobalRSCAQueryProvider::*pmf)
+        VOID(IGlobalRSCAQueryProvider::*pmf)
         (_In_ DWORD cbData, _In_ HRESULT hr) = &IGlobalRSCAQueryProvider::SetResult;
         emit("IGlobalRSCAQueryProvider", slot_of(pmf), "SetResult", "SetResult");
     }
@@ -3536,17 +3536,17 @@ int main()
         emit("IGlobalTraceEventProvider", slot_of(pmf), "SetErrorStatus", "SetErrorStatus");
     }
     {
-        HRESULT (IGlobalTraceEventProvider::*pmf)
+        HRESULT(IGlobalTraceEventProvider::*pmf)
         (_Out_ HTTP_TRACE_EVENT * *ppTraceEvent) = &IGlobalTraceEventProvider::GetTraceEvent;
         emit("IGlobalTraceEventProvider", slot_of(pmf), "GetTraceEvent", "GetTraceEvent");
     }
     {
-        BOOL (IGlobalTraceEventProvider::*pmf)
+        BOOL(IGlobalTraceEventProvider::*pmf)
         (_In_ HTTP_MODULE_ID ModuleId) = &IGlobalTraceEventProvider::CheckSubscription;
         emit("IGlobalTraceEventProvider", slot_of(pmf), "CheckSubscription", "CheckSubscription");
     }
     {
-        HRESULT (IGlobalTraceEventProvider::*pmf)
+        HRESULT(IGlobalTraceEventProvider::*pmf)
         (_Out_ IHttpContext * *ppHttpContext) = &IGlobalTraceEventProvider::GetCurrentHttpRequestContext;
         emit("IGlobalTraceEventProvider", slot_of(pmf), "GetCurrentHttpRequestContext",
              "GetCurrentHttpRequestContext");
@@ -3561,44 +3561,44 @@ int main()
         emit("IGlobalThreadCleanupProvider", slot_of(pmf), "GetApplication", "GetApplication");
     }
     {
-        VOID (IGlobalApplicationPreloadProvider::*pmf)
+        VOID(IGlobalApplicationPreloadProvider::*pmf)
         (_In_ HRESULT hrError) = &IHttpEventProvider::SetErrorStatus;
         emit("IGlobalApplicationPreloadProvider", slot_of(pmf), "SetErrorStatus", "SetErrorStatus");
     }
     {
-        HRESULT (IGlobalApplicationPreloadProvider::*pmf)
+        HRESULT(IGlobalApplicationPreloadProvider::*pmf)
         (_Out_ IHttpContext * *ppHttpContext) = &IGlobalApplicationPreloadProvider::CreateContext;
         emit("IGlobalApplicationPreloadProvider", slot_of(pmf), "CreateContext", "CreateContext");
     }
     {
-        HRESULT (IGlobalApplicationPreloadProvider::*pmf)
+        HRESULT(IGlobalApplicationPreloadProvider::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpUser * pHttpUser) =
             &IGlobalApplicationPreloadProvider::ExecuteRequest;
         emit("IGlobalApplicationPreloadProvider", slot_of(pmf), "ExecuteRequest", "ExecuteRequest");
     }
     {
-        VOID (IGlobalApplicationPreloadProvider2::*pmf)
+        VOID(IGlobalApplicationPreloadProvider2::*pmf)
         (_In_ HRESULT hrError) = &IHttpEventProvider::SetErrorStatus;
         emit("IGlobalApplicationPreloadProvider2", slot_of(pmf), "SetErrorStatus", "SetErrorStatus");
     }
     {
-        HRESULT (IGlobalApplicationPreloadProvider2::*pmf)
+        HRESULT(IGlobalApplicationPreloadProvider2::*pmf)
         (_Out_ IHttpContext * *ppHttpContext) = &IGlobalApplicationPreloadProvider::CreateContext;
         emit("IGlobalApplicationPreloadProvider2", slot_of(pmf), "CreateContext", "CreateContext");
     }
     {
-        HRESULT (IGlobalApplicationPreloadProvider2::*pmf)
+        HRESULT(IGlobalApplicationPreloadProvider2::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpUser * pHttpUser) =
             &IGlobalApplicationPreloadProvider::ExecuteRequest;
         emit("IGlobalApplicationPreloadProvider2", slot_of(pmf), "ExecuteRequest", "ExecuteRequest");
     }
     {
-        BOOL (IGlobalApplicationPreloadProvider2::*pmf)
+        BOOL(IGlobalApplicationPreloadProvider2::*pmf)
         () const = &IGlobalApplicationPreloadProvider2::IsProcessRecycled;
         emit("IGlobalApplicationPreloadProvider2", slot_of(pmf), "IsProcessRecycled", "IsProcessRecycled");
     }
     {
-        VOID (IGlobalSuspendProcessCallback::*pmf)
+        VOID(IGlobalSuspendProcessCallback::*pmf)
         (_In_ HRESULT hrError) = &IHttpEventProvider::SetErrorStatus;
         emit("IGlobalSuspendProcessCallback", slot_of(pmf), "SetErrorStatus", "SetErrorStatus");
     }
@@ -3607,171 +3607,171 @@ int main()
         emit("IGlobalSuspendProcessCallback", slot_of(pmf), "Resume", "Resume");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnBeginRequest;
         emit("CHttpModule", slot_of(pmf), "OnBeginRequest", "OnBeginRequest");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostBeginRequest;
         emit("CHttpModule", slot_of(pmf), "OnPostBeginRequest", "OnPostBeginRequest");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IAuthenticationProvider * pProvider) =
             &CHttpModule::OnAuthenticateRequest;
         emit("CHttpModule", slot_of(pmf), "OnAuthenticateRequest", "OnAuthenticateRequest");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostAuthenticateRequest;
         emit("CHttpModule", slot_of(pmf), "OnPostAuthenticateRequest", "OnPostAuthenticateRequest");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnAuthorizeRequest;
         emit("CHttpModule", slot_of(pmf), "OnAuthorizeRequest", "OnAuthorizeRequest");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostAuthorizeRequest;
         emit("CHttpModule", slot_of(pmf), "OnPostAuthorizeRequest", "OnPostAuthorizeRequest");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnResolveRequestCache;
         emit("CHttpModule", slot_of(pmf), "OnResolveRequestCache", "OnResolveRequestCache");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostResolveRequestCache;
         emit("CHttpModule", slot_of(pmf), "OnPostResolveRequestCache", "OnPostResolveRequestCache");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IMapHandlerProvider * pProvider) =
             &CHttpModule::OnMapRequestHandler;
         emit("CHttpModule", slot_of(pmf), "OnMapRequestHandler", "OnMapRequestHandler");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostMapRequestHandler;
         emit("CHttpModule", slot_of(pmf), "OnPostMapRequestHandler", "OnPostMapRequestHandler");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnAcquireRequestState;
         emit("CHttpModule", slot_of(pmf), "OnAcquireRequestState", "OnAcquireRequestState");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostAcquireRequestState;
         emit("CHttpModule", slot_of(pmf), "OnPostAcquireRequestState", "OnPostAcquireRequestState");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPreExecuteRequestHandler;
         emit("CHttpModule", slot_of(pmf), "OnPreExecuteRequestHandler", "OnPreExecuteRequestHandler");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostPreExecuteRequestHandler;
         emit("CHttpModule", slot_of(pmf), "OnPostPreExecuteRequestHandler", "OnPostPreExecuteRequestHandler");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnExecuteRequestHandler;
         emit("CHttpModule", slot_of(pmf), "OnExecuteRequestHandler", "OnExecuteRequestHandler");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostExecuteRequestHandler;
         emit("CHttpModule", slot_of(pmf), "OnPostExecuteRequestHandler", "OnPostExecuteRequestHandler");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnReleaseRequestState;
         emit("CHttpModule", slot_of(pmf), "OnReleaseRequestState", "OnReleaseRequestState");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostReleaseRequestState;
         emit("CHttpModule", slot_of(pmf), "OnPostReleaseRequestState", "OnPostReleaseRequestState");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnUpdateRequestCache;
         emit("CHttpModule", slot_of(pmf), "OnUpdateRequestCache", "OnUpdateRequestCache");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostUpdateRequestCache;
         emit("CHttpModule", slot_of(pmf), "OnPostUpdateRequestCache", "OnPostUpdateRequestCache");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) = &CHttpModule::OnLogRequest;
         emit("CHttpModule", slot_of(pmf), "OnLogRequest", "OnLogRequest");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostLogRequest;
         emit("CHttpModule", slot_of(pmf), "OnPostLogRequest", "OnPostLogRequest");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) = &CHttpModule::OnEndRequest;
         emit("CHttpModule", slot_of(pmf), "OnEndRequest", "OnEndRequest");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IHttpEventProvider * pProvider) =
             &CHttpModule::OnPostEndRequest;
         emit("CHttpModule", slot_of(pmf), "OnPostEndRequest", "OnPostEndRequest");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ ISendResponseProvider * pProvider) =
             &CHttpModule::OnSendResponse;
         emit("CHttpModule", slot_of(pmf), "OnSendResponse", "OnSendResponse");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IMapPathProvider * pProvider) = &CHttpModule::OnMapPath;
         emit("CHttpModule", slot_of(pmf), "OnMapPath", "OnMapPath");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ IReadEntityProvider * pProvider) = &CHttpModule::OnReadEntity;
         emit("CHttpModule", slot_of(pmf), "OnReadEntity", "OnReadEntity");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ ICustomNotificationProvider * pProvider) =
             &CHttpModule::OnCustomRequestNotification;
         emit("CHttpModule", slot_of(pmf), "OnCustomRequestNotification", "OnCustomRequestNotification");
     }
     {
-        REQUEST_NOTIFICATION_STATUS (CHttpModule::*pmf)
+        REQUEST_NOTIFICATION_STATUS(CHttpModule::*pmf)
         (_In_ IHttpContext * pHttpContext, _In_ DWORD dwNotification, _In_ BOOL fPostNotification,
          _In_ IHttpEventProvider * pProvider, _In_ IHttpCompletionInfo * pCompletionInfo) =
             &CHttpModule::OnAsyncCompletion;
@@ -3782,7 +3782,7 @@ int main()
         emit("CHttpModule", slot_of(pmf), "Dispose", "Dispose");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ IGlobalStopListeningProvider * pProvider) = &CGlobalModule::OnGlobalStopListening;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalStopListening", "OnGlobalStopListening");
     }
@@ -3791,7 +3791,7 @@ int main()
         emit("CGlobalModule", slot_of(pmf), "OnGlobalCacheCleanup", "OnGlobalCacheCleanup");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ ICacheProvider * pProvider) = &CGlobalModule::OnGlobalCacheOperation;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalCacheOperation", "OnGlobalCacheOperation");
     }
@@ -3800,49 +3800,49 @@ int main()
         emit("CGlobalModule", slot_of(pmf), "OnGlobalHealthCheck", "OnGlobalHealthCheck");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ IGlobalConfigurationChangeProvider * pProvider) = &CGlobalModule::OnGlobalConfigurationChange;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalConfigurationChange", "OnGlobalConfigurationChange");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ IGlobalFileChangeProvider * pProvider) = &CGlobalModule::OnGlobalFileChange;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalFileChange", "OnGlobalFileChange");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ IPreBeginRequestProvider * pProvider) = &CGlobalModule::OnGlobalPreBeginRequest;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalPreBeginRequest", "OnGlobalPreBeginRequest");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ IHttpApplicationStartProvider * pProvider) = &CGlobalModule::OnGlobalApplicationStart;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalApplicationStart", "OnGlobalApplicationStart");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ IHttpApplicationResolveModulesProvider * pProvider) =
             &CGlobalModule::OnGlobalApplicationResolveModules;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalApplicationResolveModules",
              "OnGlobalApplicationResolveModules");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ IHttpApplicationStopProvider * pProvider) = &CGlobalModule::OnGlobalApplicationStop;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalApplicationStop", "OnGlobalApplicationStop");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ IGlobalRSCAQueryProvider * pProvider) = &CGlobalModule::OnGlobalRSCAQuery;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalRSCAQuery", "OnGlobalRSCAQuery");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ IGlobalTraceEventProvider * pProvider) = &CGlobalModule::OnGlobalTraceEvent;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalTraceEvent", "OnGlobalTraceEvent");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ ICustomNotificationProvider * pProvider) = &CGlobalModule::OnGlobalCustomNotification;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalCustomNotification", "OnGlobalCustomNotification");
     }
@@ -3851,17 +3851,17 @@ int main()
         emit("CGlobalModule", slot_of(pmf), "Terminate", "Terminate");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ IGlobalThreadCleanupProvider * pProvider) = &CGlobalModule::OnGlobalThreadCleanup;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalThreadCleanup", "OnGlobalThreadCleanup");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_In_ IGlobalApplicationPreloadProvider * pProvider) = &CGlobalModule::OnGlobalApplicationPreload;
         emit("CGlobalModule", slot_of(pmf), "OnGlobalApplicationPreload", "OnGlobalApplicationPreload");
     }
     {
-        GLOBAL_NOTIFICATION_STATUS (CGlobalModule::*pmf)
+        GLOBAL_NOTIFICATION_STATUS(CGlobalModule::*pmf)
         (_Out_ IGlobalSuspendProcessCallback * *pCallback) = &CGlobalModule::OnSuspendProcess;
         emit("CGlobalModule", slot_of(pmf), "OnSuspendProcess", "OnSuspendProcess");
     }

@@ -89,8 +89,19 @@
 #include <variant>
 #include <vector>
 
+/* Old-style (SAL 1) and SAL 2 annotations in module code still compile. */
+static int sal_user(__in int a, __out int *b, _In_opt_ const char *c, __in_bcount(n) const void *p, int n)
+{
+    *b = a + (c != NULL) + (p != NULL) + n;
+    return *b;
+}
+
 int main()
 {
+    int out = 0;
+    if (sal_user(1, &out, NULL, NULL, 0) != 1) {
+        return 1;
+    }
     std::vector<std::wstring> names = {PRIORITY_ALIAS_FIRST, PRIORITY_ALIAS_LAST};
     std::sort(names.begin(), names.end());
     std::pair<DWORD, HRESULT> p(RQ_BEGIN_REQUEST, S_OK);

@@ -66,14 +66,18 @@ int main(void)
         LONGLONG w = 1;
         PVOID p = NULL;
         int x;
-        check(InterlockedIncrement(&v) == 6 && InterlockedDecrement(&v) == 5, "InterlockedIncrement/Decrement");
+        check(InterlockedIncrement(&v) == 6 && InterlockedDecrement(&v) == 5,
+              "InterlockedIncrement/Decrement");
         check(InterlockedExchange(&v, 9) == 5 && v == 9, "InterlockedExchange returns the old value");
-        check(InterlockedCompareExchange(&v, 1, 9) == 9 && v == 1, "InterlockedCompareExchange swaps on match");
-        check(InterlockedCompareExchange(&v, 7, 3) == 1 && v == 1, "InterlockedCompareExchange keeps on mismatch");
+        check(InterlockedCompareExchange(&v, 1, 9) == 9 && v == 1,
+              "InterlockedCompareExchange swaps on match");
+        check(InterlockedCompareExchange(&v, 7, 3) == 1 && v == 1,
+              "InterlockedCompareExchange keeps on mismatch");
         check(InterlockedExchangeAdd(&v, 10) == 1 && v == 11, "InterlockedExchangeAdd");
         check(InterlockedIncrement64(&w) == 2 && InterlockedCompareExchange64(&w, 5, 2) == 2 && w == 5,
               "64-bit Interlocked");
-        check(InterlockedCompareExchangePointer(&p, &x, NULL) == NULL && p == &x, "InterlockedCompareExchangePointer");
+        check(InterlockedCompareExchangePointer(&p, &x, NULL) == NULL && p == &x,
+              "InterlockedCompareExchangePointer");
     }
 
     /* CRITICAL_SECTION is recursive and excludes other threads. */
@@ -99,17 +103,20 @@ int main(void)
         int n;
         const char utf8[] = "caf\xc3\xa9 \xe2\x82\xac"; /* "café €" */
         check(lstrlenA(NULL) == 0 && lstrlenA("abc") == 3 && lstrlenW(L"abcd") == 4, "lstrlenA/lstrlenW");
-        check(lstrcmpiA("Content-Type", "content-type") == 0 && _wcsicmp(L"GET", L"get") == 0, "case-blind compares");
+        check(lstrcmpiA("Content-Type", "content-type") == 0 && _wcsicmp(L"GET", L"get") == 0,
+              "case-blind compares");
         n = MultiByteToWideChar(CP_UTF8, 0, utf8, -1, NULL, 0);
         check(n == 7, "MultiByteToWideChar size query counts the terminator");
         n = MultiByteToWideChar(CP_UTF8, 0, utf8, -1, wbuf, 16);
-        check(n == 7 && wbuf[3] == 0xE9 && wbuf[5] == 0x20AC && wbuf[6] == 0, "MultiByteToWideChar decodes UTF-8");
+        check(n == 7 && wbuf[3] == 0xE9 && wbuf[5] == 0x20AC && wbuf[6] == 0,
+              "MultiByteToWideChar decodes UTF-8");
         n = WideCharToMultiByte(CP_UTF8, 0, wbuf, -1, NULL, 0, NULL, NULL);
         check(n == (int)sizeof utf8, "WideCharToMultiByte size query");
         n = WideCharToMultiByte(CP_UTF8, 0, wbuf, -1, buf, 16, NULL, NULL);
         check(n == (int)sizeof utf8 && memcmp(buf, utf8, sizeof utf8) == 0, "WideCharToMultiByte round trip");
         n = WideCharToMultiByte(CP_UTF8, 0, wbuf, -1, buf, 3, NULL, NULL);
-        check(n == 0 && GetLastError() == ERROR_INSUFFICIENT_BUFFER, "short buffer -> ERROR_INSUFFICIENT_BUFFER");
+        check(n == 0 && GetLastError() == ERROR_INSUFFICIENT_BUFFER,
+              "short buffer -> ERROR_INSUFFICIENT_BUFFER");
         n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, "a\xff", 2, wbuf, 16);
         check(n == 0 && GetLastError() == ERROR_NO_UNICODE_TRANSLATION, "invalid UTF-8 rejected on request");
         n = MultiByteToWideChar(CP_UTF8, 0, "a\xff", 2, wbuf, 16);
@@ -159,7 +166,8 @@ int main(void)
         GetSystemTimeAsFileTime(&ft);
         ticks = ((ULONGLONG)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
         check(ticks > 132223104000000000ull, "GetSystemTimeAsFileTime is after 2020 (1601 epoch, 100 ns)");
-        check(GetCurrentProcessId() == (DWORD)getpid() && GetCurrentThreadId() != 0, "process and thread ids");
+        check(GetCurrentProcessId() == (DWORD)getpid() && GetCurrentThreadId() != 0,
+              "process and thread ids");
     }
 
     /* DebugBreak with SIGTRAP ignored (as in the server) returns. */

@@ -123,8 +123,9 @@ static HTTP_MODULE_ID Reg_GetId(IHttpModuleRegistrationInfo *This)
     (void)This;
     return &g_module_id_token;
 }
-static HRESULT Reg_SetRequestNotifications(IHttpModuleRegistrationInfo *This, IHttpModuleFactory *pModuleFactory,
-                                           DWORD dwRequestNotifications, DWORD dwPostRequestNotifications)
+static HRESULT Reg_SetRequestNotifications(IHttpModuleRegistrationInfo *This,
+                                           IHttpModuleFactory *pModuleFactory, DWORD dwRequestNotifications,
+                                           DWORD dwPostRequestNotifications)
 {
     Registration *r = (Registration *)This;
     if (r->factory != NULL) {
@@ -143,8 +144,8 @@ static HRESULT Reg_SetGlobalNotifications(IHttpModuleRegistrationInfo *This, CGl
     r->global_mask = dwGlobalNotifications;
     return S_OK;
 }
-static HRESULT Reg_SetPriorityForRequestNotification(IHttpModuleRegistrationInfo *This, DWORD dwRequestNotification,
-                                                     PCWSTR pszPriority)
+static HRESULT Reg_SetPriorityForRequestNotification(IHttpModuleRegistrationInfo *This,
+                                                     DWORD dwRequestNotification, PCWSTR pszPriority)
 {
     Registration *r = (Registration *)This;
     r->priority_mask = dwRequestNotification;
@@ -193,7 +194,8 @@ static VOID Resp_Clear(IHttpResponse *This)
     ((Response *)This)->cleared++;
 }
 static HRESULT Resp_SetStatus(IHttpResponse *This, USHORT statusCode, PCSTR pszReason, USHORT uSubStatus,
-                              HRESULT hrErrorToReport, IAppHostConfigException *pException, BOOL fTrySkipCustomErrors)
+                              HRESULT hrErrorToReport, IAppHostConfigException *pException,
+                              BOOL fTrySkipCustomErrors)
 {
     Response *r = (Response *)This;
     if (uSubStatus != 0 || hrErrorToReport != S_OK || pException != NULL || fTrySkipCustomErrors != FALSE) {
@@ -233,8 +235,8 @@ static HRESULT Resp_SetHeaderById(IHttpResponse *This, HTTP_HEADER_ID ulHeaderIn
     }
     return S_OK;
 }
-static HRESULT Resp_WriteEntityChunks(IHttpResponse *This, HTTP_DATA_CHUNK *pDataChunks, DWORD nChunks, BOOL fAsync,
-                                      BOOL fMoreData, DWORD *pcbSent, BOOL *pfCompletionExpected)
+static HRESULT Resp_WriteEntityChunks(IHttpResponse *This, HTTP_DATA_CHUNK *pDataChunks, DWORD nChunks,
+                                      BOOL fAsync, BOOL fMoreData, DWORD *pcbSent, BOOL *pfCompletionExpected)
 {
     Response *r = (Response *)This;
     DWORD i;
@@ -505,7 +507,8 @@ int main(int argc, char **argv)
         struct DefaultCall dc;
         char *err;
 
-        check(reg.request_mask == RQ_BEGIN_REQUEST && reg.post_mask == 0, "registered for RQ_BEGIN_REQUEST only");
+        check(reg.request_mask == RQ_BEGIN_REQUEST && reg.post_mask == 0,
+              "registered for RQ_BEGIN_REQUEST only");
         st = module->lpVtbl->OnBeginRequest(module, ctx, &provider.iface);
         check(st == RQ_NOTIFICATION_FINISH_REQUEST, "OnBeginRequest (slot 0) returns FINISH_REQUEST");
         check(response.cleared == 1, "IHttpResponse::Clear (slot 10) called");
@@ -536,7 +539,8 @@ int main(int argc, char **argv)
         char *err;
 
         check(reg.request_mask == (RQ_BEGIN_REQUEST | RQ_END_REQUEST), "registered for BEGIN and END");
-        check(reg.priority_mask == RQ_BEGIN_REQUEST && reg.priority_high, "priority PRIORITY_ALIAS_HIGH (L\"HIGH\")");
+        check(reg.priority_mask == RQ_BEGIN_REQUEST && reg.priority_high,
+              "priority PRIORITY_ALIAS_HIGH (L\"HIGH\")");
         check(reg.global != NULL &&
                   reg.global_mask == (GL_CONFIGURATION_CHANGE | GL_APPLICATION_PRELOAD | GL_HEALTH_CHECK),
               "SetGlobalNotifications received a CGlobalModule");
@@ -551,16 +555,19 @@ int main(int argc, char **argv)
         check(strcmp(response.x_remote_addr, "192.0.2.7") == 0,
               "GetServerVariable PCSTR* (slot 16) + SetHeader by name (slot 4)");
         check(strcmp(response.x_url_is_wide, "yes") == 0, "GetServerVariable PCWSTR* (slot 15) is wchar_t");
-        check(strcmp(response.server_header, "abi-test") == 0,
-              "GetHeader by name (slot 2) and by id with default argument (slot 3), SetHeader by id (slot 5)");
-        check(response.status == 202 && strcmp(response.reason, "Accepted") == 0, "SetStatus with 4 defaults");
+        check(
+            strcmp(response.server_header, "abi-test") == 0,
+            "GetHeader by name (slot 2) and by id with default argument (slot 3), SetHeader by id (slot 5)");
+        check(response.status == 202 && strcmp(response.reason, "Accepted") == 0,
+              "SetStatus with 4 defaults");
         check(container.stored != NULL && container.stored_id == &g_module_id_token,
               "SetModuleContext with the id from GetId");
 
         dg.global = reg.global;
         dg.result = GL_NOTIFICATION_HANDLED;
         err = capture_stderr(call_default_health_check, &dg);
-        check(dg.result == GL_NOTIFICATION_CONTINUE && strstr(err, "CGlobalModule::OnGlobalHealthCheck") != NULL,
+        check(dg.result == GL_NOTIFICATION_CONTINUE &&
+                  strstr(err, "CGlobalModule::OnGlobalHealthCheck") != NULL,
               "default CGlobalModule::OnGlobalHealthCheck (slot 3) continues and reports");
         gs = reg.global->lpVtbl->OnGlobalConfigurationChange(reg.global, &cfg.iface);
         check(gs == GL_NOTIFICATION_HANDLED, "OnGlobalConfigurationChange (slot 4) override");
@@ -581,7 +588,8 @@ int main(int argc, char **argv)
         check(st == RQ_NOTIFICATION_FINISH_REQUEST, "C module OnBeginRequest returns FINISH_REQUEST");
         check(server.v2_requests == 1 && server.guid_requests == 1 && context.full_duplex == 1,
               "C module reached IHttpContext3 through GetExtendedInterfaceByGuid");
-        check(response.status == 201 && strcmp(response.x_module, "c") == 0, "C module SetStatus/SetHeaderByName");
+        check(response.status == 201 && strcmp(response.x_module, "c") == 0,
+              "C module SetStatus/SetHeaderByName");
         check(strcmp(response.server_header, "abi-test") == 0, "C module GetHeaderById/SetHeaderById");
         check(strcmp(response.x_remote_addr, "192.0.2.7") == 0, "C module GetServerVariableA");
         module->lpVtbl->Dispose(module);

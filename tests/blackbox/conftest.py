@@ -20,18 +20,26 @@ def server_factory(tmp_path):
 
     def start(modules=(), root=None, extra_args=(), use_config=True, env=None,
               header_wait=None, conn_timeout=None, max_content=None, max_url=None,
-              max_query=None, cli_modules=(), workers=None):
+              max_query=None, cli_modules=(), workers=None, config_port=None,
+              config_root=None):
+        """config_port / config_root: write these into the config instead and
+        override them with --port / --path (the server must use the latter)."""
         port = free_port()
         if root is None:
             root = tmp_path / "www"
             root.mkdir(exist_ok=True)
         args = []
         if use_config:
-            cfg = make_config(tmp_path / ("applicationHost-%d.config" % port), port, root,
+            cfg = make_config(tmp_path / ("applicationHost-%d.config" % port),
+                              config_port or port, config_root or root,
                               modules=modules, header_wait=header_wait,
                               conn_timeout=conn_timeout, max_content=max_content,
                               max_url=max_url, max_query=max_query)
             args += ["--config", cfg]
+            if config_port is not None:
+                args += ["--port", port]
+            if config_root is not None:
+                args += ["--path", Path(root).resolve()]
         else:
             assert not modules, "modules without a config go in cli_modules"
             args += ["--port", port, "--path", Path(root).resolve()]

@@ -4,12 +4,11 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
 
-from iisdtest import (IISD_BIN, RawClient, build_request, chunked, copy_module, free_port,
+from iisdtest import (IISD_BIN, build_request, chunked, copy_module, free_port,
                       make_config, module_path, read_trace, wait_trace)
 
 STAGES = [
@@ -58,6 +57,7 @@ def test_hello_world(server_factory, site, module, via):
         assert resp.body == b"Hello World"
         assert resp.header("Content-Type") == "text/plain"
         assert resp.header("Content-Length") == "11"
+        assert resp.has("Date") and resp.has("Server")
     c.request("HEAD", "/")
     head = c.read_response(head=True)
     assert (head.status, head.header("Content-Length")) == (200, "11")
@@ -158,6 +158,30 @@ def test_finish_request_at_stage(server_factory, site, tmp_path, trace_file, sta
     assert send == ["T2 SEND_RESPONSE", "T1 SEND_RESPONSE"]
 
 
+def test_response_is_sent_before_log_request(server_factory, site, tmp_path, trace_file):
+    """The response leaves after post-UPDATE_REQUEST_CACHE, before LOG_REQUEST:
+    a module sleeping 1 s in LOG_REQUEST must not delay it."""
+    srv = trace_server(server_factory, site, tmp_path, trace_file)
+    c = srv.client()
+    start = time.monotonic()
+    c.request("GET", "/index.html?sleep-at-LOG_REQUEST")
+    resp = c.read_response()
+    elapsed = time.monotonic() - start
+    assert (resp.status, resp.body) == (200, INDEX_BODY)
+    assert elapsed < 0.8, "response waited for LOG_REQUEST (%.2fs)" % elapsed
+    lines = wait_trace(trace_file, dispose_count_reaches(["T"], 1))
+    assert request_events(lines, "T") == FULL_REQUEST
+
+
+def test_sleep_in_send_response_delays_the_response(server_factory, site, tmp_path, trace_file):
+    """Counter-check of the test above: SEND_RESPONSE runs before the bytes go out."""
+    srv = trace_server(server_factory, site, tmp_path, trace_file)
+    start = time.monotonic()
+    resp = srv.get("/index.html?sleep-at-SEND_RESPONSE")
+    assert resp.status == 200
+    assert time.monotonic() - start >= 0.9
+
+
 def test_create_and_dispose_once_per_request(server_factory, site, tmp_path, trace_file):
     names = ("T1", "T2")
     srv = trace_server(server_factory, site, tmp_path, trace_file, names=names)
@@ -213,8 +237,9 @@ def test_module_context(server_factory, site, trace_file):
     assert r1.header("X-Context") == "Ctx:/index.html:first"
     assert r2.header("X-Context") == "Ctx:/a.txt:second"
     for r in (r1, r2):
-        assert (r.header("X-Second-Set") or "").lower() == "0x80070055"  # HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED = 85)
-    lines = wait_trace(trace_file, lambda ls: ls.count("Ctx cleanup") >= 2)
+        # HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED = 85)
+        assert (r.header("X-Second-Set") or "").lower() == "0x80070055"
+    wait_trace(trace_file, lambda ls: ls.count("Ctx cleanup") >= 2)
     time.sleep(0.1)
     assert read_trace(trace_file).count("Ctx cleanup") == 2
 
@@ -261,6 +286,17 @@ def test_echo_content_length(echo_srv, size):
     assert len(resp.body) == size
     assert resp.body == body
     assert resp.header("X-Remaining-Before") == str(size)
+
+
+def test_echo_body_arriving_in_pieces(echo_srv):
+    body = b"0123456789abcdefghij" * 50
+    c = echo_srv.client()
+    c.send(build_request("POST", "/echo", headers=[("Content-Length", str(len(body)))]))
+    for i in range(0, len(body), 200):
+        time.sleep(0.05)
+        c.send(body[i:i + 200])
+    resp = c.read_response()
+    assert (resp.status, resp.body) == (200, body)
 
 
 def test_echo_chunked(echo_srv):
@@ -312,7 +348,10 @@ def sleep_srv(server_factory, site):
     return server_factory(root=site, modules=[("Sleep", module_path("sleep"))])
 
 
-def test_blocking_module_does_not_stall_other_connections(sleep_srv):
+@pytest.mark.parametrize("workers", [None, 1, 4])
+def test_blocking_module_does_not_stall_other_connections(server_factory, site, workers):
+    sleep_srv = server_factory(root=site, modules=[("Sleep", module_path("sleep"))],
+                               workers=workers)
     slow = sleep_srv.client()
     start_slow = time.monotonic()
     slow.request("GET", "/sleep")
@@ -325,6 +364,14 @@ def test_blocking_module_does_not_stall_other_connections(sleep_srv):
     sresp = slow.read_response()
     assert (sresp.status, sresp.body) == (200, b"slept")
     assert time.monotonic() - start_slow >= 1.9
+
+
+def test_pipelined_responses_keep_request_order(sleep_srv):
+    c = sleep_srv.client()
+    c.send(build_request("GET", "/sleep") + build_request("GET", "/fast")
+           + build_request("GET", "/fast?2"))
+    bodies = [c.read_response().body for _ in range(3)]
+    assert bodies == [b"slept", b"fast", b"fast"]
 
 
 def test_server_variables(sleep_srv):

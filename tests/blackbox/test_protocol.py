@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from iisdtest import (INFO_OR_ABOVE, ConnectionClosed, RawClient, build_request, chunked,
-                      module_path)
+from iisdtest import (INFO_OR_ABOVE, LOG_LINE_RE, ConnectionClosed, RawClient, build_request,
+                      chunked, free_port, module_path)
 
 IMF_FIXDATE_RE = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
@@ -416,3 +416,33 @@ def test_server_stays_up_after_many_bad_connections(static_srv):
         c.close()  # and vanish without reading
     time.sleep(0.1)
     assert_alive(static_srv)
+
+
+# --------------------------------------------------------------------------
+# command line and logging
+# --------------------------------------------------------------------------
+
+def test_port_and_path_override_the_config(server_factory, site, tmp_path):
+    other_root = tmp_path / "other-root"
+    other_root.mkdir()
+    (other_root / "a.txt").write_bytes(b"from the config root")
+    config_port = free_port()
+    srv = server_factory(root=site, config_port=config_port, config_root=other_root)
+    assert_alive(srv)  # --port and --path won: site's a.txt on the --port port
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", config_port), timeout=1).close()
+
+
+def test_log_lines_have_the_documented_format(static_srv):
+    assert_alive(static_srv)
+    bad = static_srv.client()
+    bad.send(b"NOT HTTP\r\n\r\n")
+    assert bad.read_response().status == 400
+    assert static_srv.wait_for_log(lambda lvl, msg: "400" in msg)
+    assert static_srv.terminate() == 0
+    lines = [line for line in static_srv.stderr().splitlines() if line.strip()]
+    assert lines, "iisd wrote no log lines at all"
+    for line in lines:
+        m = LOG_LINE_RE.match(line)
+        assert m, "log line not in `YYYY-MM-DDTHH:MM:SSZ [level] message` form: %r" % line
+        assert m.group(1).lower() in INFO_OR_ABOVE | {"debug", "trace"}, line

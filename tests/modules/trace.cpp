@@ -15,16 +15,19 @@
 // A request whose URL or query string contains "finish-at-<EVENT>" (for
 // example /x?finish-at-AUTHORIZE_REQUEST or finish-at-POST_BEGIN_REQUEST) is
 // answered "200 finished" and ended with RQ_NOTIFICATION_FINISH_REQUEST in
-// that event.
+// that event. "sleep-at-<EVENT>" makes the module sleep one second in that
+// event (after tracing it), so a test can tell when the response went out.
 #define _WINSOCKAPI_
 #include <windows.h>
 #include <sal.h>
 #include <httpserv.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace
@@ -49,14 +52,14 @@ void Trace(const char *pszName, const char *pszEvent)
     close(fd);
 }
 
-// True if `pszText` holds "finish-at-<pszEvent>" with nothing but a
-// non-name character (or the end) after it.
-bool AsksToFinishAt(const char *pszText, const char *pszEvent)
+// True if `pszText` holds "<pszMarker><pszEvent>" (e.g. "finish-at-" +
+// "BEGIN_REQUEST") with nothing but a non-name character (or the end) after it.
+bool HasMarker(const char *pszText, const char *pszMarker, const char *pszEvent)
 {
-    static const char kMarker[] = "finish-at-";
+    size_t cchMarker = strlen(pszMarker);
     size_t cchEvent = strlen(pszEvent);
-    for (const char *p = pszText; p != NULL && (p = strstr(p, kMarker)) != NULL; p++) {
-        const char *pszToken = p + sizeof(kMarker) - 1;
+    for (const char *p = pszText; p != NULL && (p = strstr(p, pszMarker)) != NULL; p++) {
+        const char *pszToken = p + cchMarker;
         if (strncmp(pszToken, pszEvent, cchEvent) == 0) {
             char next = pszToken[cchEvent];
             if (!(next == '_' || (next >= 'A' && next <= 'Z') || (next >= '0' && next <= '9')))
@@ -66,13 +69,25 @@ bool AsksToFinishAt(const char *pszText, const char *pszEvent)
     return false;
 }
 
-bool ServerVariableAsksToFinish(IHttpContext *pContext, PCSTR pszVariable, const char *pszEvent)
+// Looks for the marker in the URL and in the query string.
+bool RequestHasMarker(IHttpContext *pContext, const char *pszMarker, const char *pszEvent)
 {
-    PCSTR pszValue = NULL;
-    DWORD cchValue = 0;
-    if (FAILED(pContext->GetServerVariable(pszVariable, &pszValue, &cchValue)) || pszValue == NULL)
-        return false;
-    return AsksToFinishAt(pszValue, pszEvent);
+    static const char *const kVariables[] = {"QUERY_STRING", "URL"};
+    for (const char *pszVariable : kVariables) {
+        PCSTR pszValue = NULL;
+        DWORD cchValue = 0;
+        if (SUCCEEDED(pContext->GetServerVariable(pszVariable, &pszValue, &cchValue)) && pszValue != NULL &&
+            HasMarker(pszValue, pszMarker, pszEvent))
+            return true;
+    }
+    return false;
+}
+
+void SleepOneSecond()
+{
+    struct timespec left = {1, 0};
+    while (nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;
 }
 
 class CTraceModule : public CHttpModule
@@ -114,9 +129,11 @@ class CTraceModule : public CHttpModule
 #undef TRACE_EVENT
 
     REQUEST_NOTIFICATION_STATUS
-    OnSendResponse(IHttpContext *, ISendResponseProvider *)
+    OnSendResponse(IHttpContext *pHttpContext, ISendResponseProvider *)
     {
         Trace(m_pszName, "SEND_RESPONSE");
+        if (RequestHasMarker(pHttpContext, "sleep-at-", "SEND_RESPONSE"))
+            SleepOneSecond();
         return RQ_NOTIFICATION_CONTINUE;
     }
 
@@ -131,8 +148,9 @@ class CTraceModule : public CHttpModule
     Step(IHttpContext *pContext, const char *pszEvent)
     {
         Trace(m_pszName, pszEvent);
-        if (!ServerVariableAsksToFinish(pContext, "QUERY_STRING", pszEvent) &&
-            !ServerVariableAsksToFinish(pContext, "URL", pszEvent))
+        if (RequestHasMarker(pContext, "sleep-at-", pszEvent))
+            SleepOneSecond();
+        if (!RequestHasMarker(pContext, "finish-at-", pszEvent))
             return RQ_NOTIFICATION_CONTINUE;
 
         if (!pContext->GetResponseHeadersSent()) {

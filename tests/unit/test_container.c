@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <cmocka.h>
 #include "pipeline/container.h"
 
@@ -83,11 +84,14 @@ static void test_duplicate_and_null(void **state)
     fake_init(&a, 1);
     fake_init(&b, 2);
 
-    assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, NULL, mid(1)), HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER));
+    assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, NULL, mid(1)),
+                     HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER));
     assert_null(mcc->lpVtbl->GetModuleContext(mcc, mid(1)));
     assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &a.iface, mid(1)), S_OK);
-    assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &b.iface, mid(1)), HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
-    assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &a.iface, mid(1)), HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
+    assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &b.iface, mid(1)),
+                     HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
+    assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &a.iface, mid(1)),
+                     HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
     /* the first one stays */
     assert_ptr_equal(mcc->lpVtbl->GetModuleContext(mcc, mid(1)), &a.iface);
 
@@ -108,7 +112,8 @@ static void test_any_pointer_key(void **state)
     static char key;
 
     assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &a.iface, (HTTP_MODULE_ID)&key), S_OK);
-    assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &b.iface, (HTTP_MODULE_ID)(uintptr_t)UINT64_MAX), S_OK);
+    assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &b.iface, (HTTP_MODULE_ID)(uintptr_t)UINT64_MAX),
+                     S_OK);
     assert_ptr_equal(mcc->lpVtbl->GetModuleContext(mcc, (HTTP_MODULE_ID)&key), &a.iface);
     assert_ptr_equal(mcc->lpVtbl->GetModuleContext(mcc, (HTTP_MODULE_ID)(uintptr_t)UINT64_MAX), &b.iface);
     iisd_container_destroy(&c);
@@ -193,17 +198,65 @@ static void test_dispensed(void **state)
     fake_init(&b, 2);
     assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &a.iface, mid(4)), S_OK);
     assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &b.iface, mid(2)), S_OK);
-    assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &b.iface, mid(4)), HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
+    assert_int_equal(mcc->lpVtbl->SetModuleContext(mcc, &b.iface, mid(4)),
+                     HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
     assert_ptr_equal(mcc->lpVtbl->GetModuleContext(mcc, mid(4)), &a.iface);
     /* the same contexts reached through the derived vtable */
     assert_ptr_equal(d->lpVtbl->GetModuleContext(d, mid(2)), &b.iface);
-    assert_int_equal(d->lpVtbl->SetModuleContext(d, &a.iface, mid(2)), HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
+    assert_int_equal(d->lpVtbl->SetModuleContext(d, &a.iface, mid(2)),
+                     HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
     assert_null(d->lpVtbl->GetModuleContext(d, mid(3)));
 
     d->lpVtbl->ReleaseContainer(d); /* frees d: ASan/valgrind check the rest */
     assert_int_equal(cleanup_n, 2);
     assert_int_equal(cleanup_log[0], 2);
     assert_int_equal(cleanup_log[1], 1);
+}
+
+/* Several threads setting and reading their own ids in one shared container. */
+enum { NTHREADS = 8, PER_THREAD = 50 };
+
+typedef struct thread_arg {
+    IHttpModuleContextContainer *mcc;
+    fake_ctx_t ctx[PER_THREAD];
+    uintptr_t base;
+    int failures;
+} thread_arg_t;
+
+static void *thread_main(void *p)
+{
+    thread_arg_t *a = p;
+    for (uintptr_t i = 0; i < PER_THREAD; i++) {
+        fake_init(&a->ctx[i], 0);
+        if (a->mcc->lpVtbl->SetModuleContext(a->mcc, &a->ctx[i].iface, mid(a->base + i)) != S_OK)
+            a->failures++;
+        if (a->mcc->lpVtbl->GetModuleContext(a->mcc, mid(a->base + i)) != &a->ctx[i].iface)
+            a->failures++;
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    iisd_container_t c;
+    iisd_container_init(&c);
+    static thread_arg_t args[NTHREADS];
+    pthread_t tid[NTHREADS];
+    for (int t = 0; t < NTHREADS; t++) {
+        args[t].mcc = iisd_container_iface(&c);
+        args[t].base = 1 + (uintptr_t)t * PER_THREAD;
+        args[t].failures = 0;
+        assert_int_equal(pthread_create(&tid[t], NULL, thread_main, &args[t]), 0);
+    }
+    for (int t = 0; t < NTHREADS; t++)
+        pthread_join(tid[t], NULL);
+    for (int t = 0; t < NTHREADS; t++)
+        assert_int_equal(args[t].failures, 0);
+    iisd_container_destroy(&c);
+    assert_int_equal(cleanup_n, 32); /* the log keeps the first 32 */
+    for (int t = 0; t < NTHREADS; t++)
+        for (int i = 0; i < PER_THREAD; i++)
+            assert_int_equal(args[t].ctx[i].cleanups, 1);
 }
 
 /* The vtable has the Itanium prefix: offset-to-top 0 and a typeinfo slot. */
@@ -227,6 +280,7 @@ int main(void)
         cmocka_unit_test_setup(test_cleanup_order, setup),
         cmocka_unit_test_setup(test_cleanup_reentrant, setup),
         cmocka_unit_test_setup(test_dispensed, setup),
+        cmocka_unit_test_setup(test_threads, setup),
         cmocka_unit_test_setup(test_vtable_prefix, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -573,6 +573,19 @@ static const struct hcase head_cases[] = {
                {IISD_H_RANGE, "bytes=0-1"},
                {IISD_H_TE, "trailers"}}},
 
+    {.name = "long-value-with-tabs-and-obs-text",
+     .head = "GET /0123456789abcdef0123456789abcdef HTTP/1.1\r\nHost: a\r\nX-Long: "
+             "0123456789abcdef\t0123456789abcdef"
+             "\xe2\x82\xac0123456789abcdef 0123456789abcdef\t\r\n\r\n",
+     .method = "GET",
+     .verb = IISD_VERB_GET,
+     .minor = 1,
+     .target = "/0123456789abcdef0123456789abcdef",
+     .path = "/0123456789abcdef0123456789abcdef",
+     .ka = true,
+     .known = {HOST_A},
+     .unknown = {{"X-Long",
+                  "0123456789abcdef\t0123456789abcdef\xe2\x82\xac0123456789abcdef 0123456789abcdef"}}},
     /* ---- invalid: line endings and control bytes -------------------------------- */
     BAD("bare-lf-request-line", "GET / HTTP/1.1\nHost: a\r\n\r\n", -400),
     BAD("bare-lf-field", "GET / HTTP/1.1\r\nHost: a\nX-A: b\r\n\r\n", -400),
@@ -589,6 +602,29 @@ static const struct hcase head_cases[] = {
     BAD("high-byte-in-target", "GET /caf\xc3\xa9 HTTP/1.1\r\n" H11 "\r\n", -400),
     BAD("high-byte-in-name", "GET / HTTP/1.1\r\n" H11 "X-\xc3\xa9: v\r\n\r\n", -400),
     BAD("too-many-leading-empty-lines", "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n" H11 "\r\n",
+        -400),
+    BAD("del-in-long-value",
+        "GET / HTTP/1.1\r\n" H11 "X-A: 0123456789abcdef0123456789\x7f"
+        "0123456789abcdef\r\n\r\n",
+        -400),
+    BAD("ctl-in-long-value",
+        "GET / HTTP/1.1\r\n" H11 "X-A: 0123456789abcdef0123456789\x1f"
+        "0123456789abcdef\r\n\r\n",
+        -400),
+    BADN("nul-in-long-value",
+         "GET / HTTP/1.1\r\n" H11 "X-A: 0123456789abcdef0123456789\0"
+         "0123456789abcdef\r\n\r\n",
+         -400),
+    BAD("cr-in-long-value", "GET / HTTP/1.1\r\n" H11 "X-A: 0123456789abcdef0123\r456789abcdef\r\n\r\n", -400),
+    BAD("lf-in-long-value", "GET / HTTP/1.1\r\n" H11 "X-A: 0123456789abcdef0123\n456789abcdef\r\n\r\n", -400),
+    BAD("high-byte-in-long-target",
+        "GET /0123456789abcdef0123456789\xc3\xa9"
+        "0123456789abcdef HTTP/1.1\r\n" H11 "\r\n",
+        -400),
+    BAD("tab-in-long-target", "GET /0123456789abcdef0123\t456789abcdef HTTP/1.1\r\n" H11 "\r\n", -400),
+    BAD("del-in-long-target",
+        "GET /0123456789abcdef0123\x7f"
+        "456789abcdef HTTP/1.1\r\n" H11 "\r\n",
         -400),
     /* ---- invalid: field syntax ---------------------------------------------------- */
     BAD("obs-fold", "GET / HTTP/1.1\r\n" H11 "X-A: b\r\n c\r\n\r\n", -400),

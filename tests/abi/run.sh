@@ -1,0 +1,166 @@
+#!/bin/sh
+# tests/abi/run.sh - build and run the ABI tests of the module headers in
+# include/ (windows.h, sal.h, http.h, httptrace.h, httpserv.h, ...).
+#
+# Usage: sh tests/abi/run.sh          (from any directory)
+# Environment: CC (default gcc), CXX (default g++), ABI_BUILD_DIR (default
+# build/abi under the repository root).
+#
+# Only gcc/g++ and binutils' nm are required. Two extra checks run when the
+# tools exist and are reported as skipped otherwise: the generated files are
+# up to date (python3 + clang-format) and the sources are clang-formatted.
+#
+# Prints "ok - NAME" / "not ok - NAME" per check and finally exactly
+# "N passed, M failed"; exits non-zero if anything failed.
+
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+T="$ROOT/tests/abi"
+B=${ABI_BUILD_DIR:-"$ROOT/build/abi"}
+CC=${CC:-gcc}
+CXX=${CXX:-g++}
+INC="-I$ROOT/include"
+WARN="-Wall -Wextra -Werror"
+
+mkdir -p "$B" || exit 1
+
+pass=0
+fail=0
+
+# run NAME COMMAND...: runs the command with its output in $B/NAME.log.
+run() {
+    name=$1
+    shift
+    log="$B/$name.log"
+    if "$@" >"$log" 2>&1; then
+        pass=$((pass + 1))
+        echo "ok - $name"
+    else
+        fail=$((fail + 1))
+        echo "not ok - $name"
+        sed -n '1,40s/^/#   /p' "$log"
+    fi
+}
+
+skip() {
+    echo "# skip - $1: $2"
+}
+
+# --- 1. Every header compiles on its own, as C and as C++ -----------------
+
+for h in sal.h windows.h winerror.h basetsd.h guiddef.h http.h httptrace.h httpserv.h; do
+    base=$(echo "$h" | tr . _)
+    printf '#include <%s>\ntypedef int alone_not_empty;\n' "$h" >"$B/alone_$base.c"
+    printf '#include <%s>\n' "$h" >"$B/alone_$base.cpp"
+    run "alone-gnu11-$h" $CC -std=gnu11 $WARN -pedantic-errors $INC -c "$B/alone_$base.c" -o "$B/alone_$base.c.o"
+    run "alone-c++11-$h" $CXX -std=c++11 $WARN -pedantic-errors $INC -c "$B/alone_$base.cpp" -o "$B/alone_$base.o"
+    run "alone-gnu++17-$h" $CXX -std=gnu++17 $WARN $INC -c "$B/alone_$base.cpp" -o "$B/alone_$base.o"
+done
+run "alone-strict-c11-httpserv.h" $CC -std=c11 $WARN -pedantic-errors $INC -c "$B/alone_httpserv_h.c" \
+    -o "$B/alone_strict.o"
+run "alone-no-short-sal-httpserv.h" $CXX -std=c++11 $WARN -DIISD_SAL_NO_SHORT_IN_OUT $INC -c \
+    "$B/alone_httpserv_h.cpp" -o "$B/alone_nosal.o"
+
+# --- 2. Standard headers still work after the module headers --------------
+
+run "std-headers-c" sh -c "$CC -std=gnu11 $WARN -pedantic-errors $INC '$T/std_headers.c' -o '$B/std_c' && '$B/std_c'"
+run "std-headers-c++17" sh -c "$CXX -std=gnu++17 $WARN $INC '$T/std_headers.cpp' -o '$B/std_cxx' && '$B/std_cxx'"
+
+# --- 3. Type widths, struct layouts and constants --------------------------
+
+run "layout-gnu11" sh -c "$CC -std=gnu11 $WARN -pedantic-errors $INC '$T/layout.c' -o '$B/layout_c' && '$B/layout_c'"
+run "layout-c++11" sh -c "$CXX -x c++ -std=c++11 $WARN $INC '$T/layout.c' -o '$B/layout_cxx11' && '$B/layout_cxx11'"
+run "layout-gnu++17" sh -c "$CXX -x c++ -std=gnu++17 $WARN $INC '$T/layout.c' -o '$B/layout_cxx17' && '$B/layout_cxx17'"
+
+# --- 4. Vtable slots: C structs == C++ classes == fact sheet --------------
+
+run "slots-build-c" $CC -std=gnu11 $WARN -pedantic-errors $INC "$T/slots_c.gen.c" -o "$B/slots_c"
+run "slots-build-c++" $CXX -std=c++11 $WARN $INC "$T/slots_cxx.gen.cpp" -o "$B/slots_cxx"
+if [ -x "$B/slots_c" ] && [ -x "$B/slots_cxx" ] && "$B/slots_c" >"$B/slots_c.txt" &&
+    "$B/slots_cxx" >"$B/slots_cxx.txt"; then
+    grep -v ' #total ' "$B/slots_c.txt" | sort >"$B/slots_c.sorted"
+    awk '{ print $1, $2, $3 }' "$B/slots_cxx.txt" | sort >"$B/slots_cxx.c_names"
+    awk '{ print $1, $2, $4 }' "$B/slots_cxx.txt" | sort >"$B/slots_cxx.cxx_names"
+    sort "$T/expected_slots.txt" >"$B/slots_expected.sorted"
+    awk '{ n[$1]++ } END { for (c in n) print c, "#total", n[c] }' "$T/expected_slots.txt" | sort \
+        >"$B/slots_expected.totals"
+    grep ' #total ' "$B/slots_c.txt" | sort >"$B/slots_c.totals"
+    run "slots-c-equals-c++" diff "$B/slots_cxx.c_names" "$B/slots_c.sorted"
+    run "slots-c++-equal-fact-sheet" diff "$B/slots_expected.sorted" "$B/slots_cxx.cxx_names"
+    run "slots-vtbl-sizes-equal-fact-sheet" diff "$B/slots_expected.totals" "$B/slots_c.totals"
+    echo "# $(wc -l <"$B/slots_expected.sorted") slots of $(wc -l <"$B/slots_c.totals") classes compared"
+else
+    run "slots-run" false
+fi
+
+# --- 5. Win32 helper behaviour ------------------------------------------
+
+run "winapi-helpers-gnu11" sh -c "$CC -std=gnu11 $WARN -pedantic-errors $INC '$T/winapi_helpers.c' \
+    '$T/winapi_helpers2.c' -o '$B/helpers_c' -pthread && '$B/helpers_c'"
+run "winapi-helpers-c++11" sh -c "$CXX -x c++ -std=c++11 $WARN $INC '$T/winapi_helpers.c' \
+    '$T/winapi_helpers2.c' -o '$B/helpers_cxx' -pthread && '$B/helpers_cxx'"
+
+# --- 6. Modules: build, exported and imported symbols ---------------------
+
+# check_exports SO: RegisterModule is exported unmangled; no header helper is.
+check_exports() {
+    syms=$(nm -D --defined-only "$1") || return 1
+    echo "$syms"
+    echo "$syms" | awk '$2 == "T" && $3 == "RegisterModule" { found = 1 } END { exit !found }' || {
+        echo "RegisterModule is not exported as an unmangled function"
+        return 1
+    }
+    if echo "$syms" | grep -E 'OutputDebugString|DebugBreak|LastError|Interlocked|CriticalSection|iisd__|Iisd|IID_|GUID_IIS|_ZN11CHttpModule|_ZN13CGlobalModule|HttpGetExtendedInterface'; then
+        echo "a header helper is exported (above)"
+        return 1
+    fi
+}
+
+# check_imports SO: only libc/libstdc++/libgcc symbols (versioned) or weak ones.
+check_imports() {
+    syms=$(nm -D --undefined-only --with-symbol-versions "$1") || return 1
+    echo "$syms"
+    bad=$(echo "$syms" | awk '$1 != "w" && $2 !~ /@(GLIBC_|GLIBCXX_|CXXABI_|GCC_)/')
+    if [ -n "$bad" ]; then
+        echo "unexpected undefined symbols:"
+        echo "$bad"
+        return 1
+    fi
+}
+
+# The hello-world module is built exactly as the brief says: g++ -shared -fPIC -I include.
+run "module-hello-build" $CXX -shared -fPIC $INC $WARN "$T/hello_module.cpp" -o "$B/hello_module.so"
+run "module-hello-exports" check_exports "$B/hello_module.so"
+run "module-hello-imports" check_imports "$B/hello_module.so"
+run "module-ext-build" $CXX -std=c++11 -shared -fPIC -fvisibility=hidden $INC $WARN -pedantic-errors \
+    "$T/ext_module.cpp" -o "$B/ext_module.so"
+run "module-ext-exports" check_exports "$B/ext_module.so"
+run "module-ext-imports" check_imports "$B/ext_module.so"
+run "module-c-build" $CC -std=gnu11 -shared -fPIC $INC $WARN -pedantic-errors "$T/c_module.c" -o "$B/c_module.so"
+run "module-c-exports" check_exports "$B/c_module.so"
+run "module-c-imports" check_imports "$B/c_module.so"
+
+# --- 7. C server <-> C++/C module calls through the vtables --------------
+
+run "harness-build" $CC -std=gnu11 $WARN $INC "$T/xlang_harness.c" -o "$B/xlang_harness" -ldl
+run "xlang-hello-module" "$B/xlang_harness" hello "$B/hello_module.so"
+run "xlang-ext-module" "$B/xlang_harness" ext "$B/ext_module.so"
+run "xlang-c-module" "$B/xlang_harness" c "$B/c_module.so"
+
+# --- 8. Generated files and formatting (need python3 / clang-format) -----
+
+if command -v python3 >/dev/null 2>&1 && command -v clang-format >/dev/null 2>&1; then
+    run "generated-files-up-to-date" python3 "$ROOT/tools/gen_httpserv.py" --check
+else
+    skip "generated-files-up-to-date" "python3 or clang-format not installed"
+fi
+if command -v clang-format >/dev/null 2>&1; then
+    run "clang-format-clean" sh -c "cd '$ROOT' && clang-format --style=file --dry-run -Werror include/*.h \
+        tests/abi/*.c tests/abi/*.cpp"
+else
+    skip "clang-format-clean" "clang-format not installed"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
