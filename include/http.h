@@ -321,7 +321,7 @@ typedef struct _HTTP_BYTE_RANGE {
 /* One piece of an entity body. */
 typedef struct _HTTP_DATA_CHUNK {
     HTTP_DATA_CHUNK_TYPE DataChunkType;
-    union {
+    __extension__ union {
         struct {
             PVOID pBuffer;
             ULONG BufferLength;

@@ -1993,9 +1993,7 @@ class CGlobalModule
         DebugBreak();
         return GL_NOTIFICATION_CONTINUE;
     }
-    /** Called before the module is unloaded (slot 13, between the On* methods); every module must implement
-     * it.
-     */
+    /** Called before the module is unloaded; slot 13, between the On* methods. Must be implemented. */
     virtual VOID Terminate() = 0;
     IISD_INLINE_HIDDEN virtual GLOBAL_NOTIFICATION_STATUS
     OnGlobalThreadCleanup(_In_ IGlobalThreadCleanupProvider *pProvider)
@@ -2048,7 +2046,7 @@ class CGlobalModule
 template <class T> struct IisdUuidOf;
 #define IISD_DECLARE_UUIDOF(T, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                                    \
     template <> struct IisdUuidOf<T> {                                                                       \
-        static GUID Value()                                                                                  \
+        IISD_INLINE_HIDDEN static GUID Value()                                                               \
         {                                                                                                    \
             GUID g = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}};                                          \
             return g;                                                                                        \
@@ -4966,9 +4964,7 @@ typedef struct CGlobalModuleVtbl {
                                                      _In_ IGlobalTraceEventProvider *pProvider);
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalCustomNotification)(CGlobalModule *This,
                                                              _In_ ICustomNotificationProvider *pProvider);
-    /* Called before the module is unloaded (slot 13, between the On* methods); every module must implement
-     * it.
-     */
+    /* Called before the module is unloaded; slot 13, between the On* methods. Must be implemented. */
     VOID (*Terminate)(CGlobalModule *This);
     GLOBAL_NOTIFICATION_STATUS (*OnGlobalThreadCleanup)(CGlobalModule *This,
                                                         _In_ IGlobalThreadCleanupProvider *pProvider);

@@ -140,6 +140,12 @@
 #ifndef __w64
 #define __w64
 #endif
+/*
+ * Keyword-like macros that Windows sources expect. Server code that includes
+ * these headers and uses such names itself (a variable called `interface`,
+ * an enumerator IN) can define IISD_NO_KEYWORD_MACROS to leave them out.
+ */
+#ifndef IISD_NO_KEYWORD_MACROS
 #ifndef interface
 #define interface struct
 #endif
@@ -147,6 +153,7 @@
 #define IN
 #define OUT
 #define OPTIONAL
+#endif
 #ifdef __cplusplus
 #define EXTERN_C extern "C"
 #else

@@ -384,7 +384,7 @@ CXX_TAIL = """\
 template <class T> struct IisdUuidOf;
 #define IISD_DECLARE_UUIDOF(T, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                                     \\
     template <> struct IisdUuidOf<T> {                                                                        \\
-        static GUID Value()                                                                                   \\
+        IISD_INLINE_HIDDEN static GUID Value()                                                                \\
         {                                                                                                     \\
             GUID g = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}};                                           \\
             return g;                                                                                         \\

@@ -133,7 +133,7 @@ static void conn_close(iisd_conn_t *c)
     hl->nconns--;
     /* freed after the current event batch, which may still name it */
     c->free_task.fn = conn_free_task;
-    iisd_loop_post(&hl->loop, &c->free_task);
+    iisd_loop_defer(&hl->loop, &c->free_task);
 }
 
 static void conn_timeout(iisd_tnode_t *n)

@@ -853,11 +853,7 @@ int iisd_chunked_decode(iisd_chunked_t *c, char *buf, size_t *len, size_t *consu
             if (ch != '\n')
                 goto bad;
             c->line_len = 0;
-            if (c->remaining == 0) {
-                st = CS_TR_START; /* last-chunk: remaining counts trailer bytes now */
-            } else {
-                st = CS_DATA;
-            }
+            st = c->remaining == 0 ? CS_TR_START : CS_DATA; /* 0: last-chunk */
             break;
         case CS_DATA_CR:
             if (ch != '\r')
@@ -894,8 +890,8 @@ int iisd_chunked_decode(iisd_chunked_t *c, char *buf, size_t *len, size_t *consu
         case CS_TR_LF:
             if (ch != '\n')
                 goto bad;
-            c->remaining += c->line_len + 2u;
-            if (c->remaining > CHUNK_TRAILER_MAX)
+            c->trailer_len += c->line_len + 2u;
+            if (c->trailer_len > CHUNK_TRAILER_MAX)
                 goto bad;
             c->line_len = 0;
             st = CS_TR_START;
@@ -904,7 +900,6 @@ int iisd_chunked_decode(iisd_chunked_t *c, char *buf, size_t *len, size_t *consu
             if (ch != '\n')
                 goto bad;
             st = CS_DONE;
-            c->remaining = 0;
             ret = 1;
             goto out;
         default:

@@ -118,13 +118,18 @@ enum iisd_verb {
 int iisd_verb_lookup(const char *m, size_t len);
 
 typedef struct iisd_field {
-    const char *name; /* NUL-terminated in the buffer */
+    const char *name;  /* NUL-terminated in the buffer */
     const char *value; /* NUL-terminated; leading/trailing OWS removed */
     uint16_t name_len;
     uint16_t value_len;
 } iisd_field_t;
 
-enum iisd_target_form { IISD_TARGET_ORIGIN, IISD_TARGET_ABSOLUTE, IISD_TARGET_AUTHORITY, IISD_TARGET_ASTERISK };
+enum iisd_target_form {
+    IISD_TARGET_ORIGIN,
+    IISD_TARGET_ABSOLUTE,
+    IISD_TARGET_AUTHORITY,
+    IISD_TARGET_ASTERISK
+};
 
 typedef struct iisd_head {
     const char *method; /* NUL-terminated */
@@ -160,7 +165,9 @@ typedef struct iisd_head {
     bool keep_alive;        /* persistent per RFC 9112 §9.3 given version and Connection */
     bool expect_continue;   /* Expect: 100-continue */
     bool upgrade;           /* Connection: upgrade + Upgrade present */
-    uint32_t head_len;      /* bytes of request line + fields + final CRLF */
+    uint32_t head_len;      /* bytes of request line + fields + final CRLF, plus any empty
+                               lines skipped before the request line: the body starts at
+                               buf + head_len */
 } iisd_head_t;
 
 typedef struct iisd_parse_limits {
@@ -171,10 +178,10 @@ typedef struct iisd_parse_limits {
 
 /* Parser state kept between calls for one request. */
 typedef struct iisd_parser {
-    uint32_t pos;   /* where to resume: start of the first line not yet finished */
-    uint8_t state;  /* internal */
-    uint16_t skip;  /* internal: leading empty lines skipped (RFC 9112 §2.2) */
-    uint32_t scan;  /* internal: bytes of the unfinished line already validated */
+    uint32_t pos;      /* where to resume: start of the first line not yet finished */
+    uint8_t state;     /* internal */
+    uint16_t skip;     /* internal: leading empty lines skipped (RFC 9112 §2.2) */
+    uint32_t scan;     /* internal: bytes of the unfinished line already validated */
     uint64_t combined; /* internal: bit i set when known[i] is an arena copy */
 } iisd_parser_t;
 
@@ -207,8 +214,8 @@ static inline void iisd_parser_init(iisd_parser_t *p)
  * call and left alone between calls; everything else in *head is written by
  * the parser. `a` is used only for combined repeated fields.
  */
-int iisd_parse_head(iisd_parser_t *p, char *buf, size_t len, iisd_head_t *head, const iisd_parse_limits_t *lim,
-                    iisd_arena_t *a);
+int iisd_parse_head(iisd_parser_t *p, char *buf, size_t len, iisd_head_t *head,
+                    const iisd_parse_limits_t *lim, iisd_arena_t *a);
 
 /*
  * Chunked transfer-coding decoder (RFC 9112 §7.1), in place.
@@ -220,13 +227,15 @@ int iisd_parse_head(iisd_parser_t *p, char *buf, size_t len, iisd_head_t *head, 
  * Returns 1 when the last chunk and the trailer section have been consumed
  * (the body is complete), 0 when more input is needed, or -400 on malformed
  * input (bad hex, size overflow, chunk-ext or trailer line too long > 4096,
- * missing CRLF after data, bare CR/LF, invalid trailer field).
+ * missing CRLF after data, bare CR/LF, invalid trailer field, trailer
+ * section over 64 KiB).
  * Trailer fields are validated and discarded.
  */
 typedef struct iisd_chunked {
-    uint64_t remaining; /* payload bytes left in the current chunk */
-    uint8_t state;      /* internal */
-    uint16_t line_len;  /* internal */
+    uint64_t remaining;   /* payload bytes left in the current chunk */
+    uint8_t state;        /* internal */
+    uint16_t line_len;    /* internal */
+    uint32_t trailer_len; /* internal: bytes of the trailer section so far */
 } iisd_chunked_t;
 
 static inline void iisd_chunked_init(iisd_chunked_t *c)
@@ -234,6 +243,7 @@ static inline void iisd_chunked_init(iisd_chunked_t *c)
     c->remaining = 0;
     c->state = 0;
     c->line_len = 0;
+    c->trailer_len = 0;
 }
 
 int iisd_chunked_decode(iisd_chunked_t *c, char *buf, size_t *len, size_t *consumed);

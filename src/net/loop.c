@@ -17,6 +17,7 @@ uint64_t iisd_now_ms(void)
 }
 
 static void run_inbox(iisd_loop_t *loop);
+static void run_deferred(iisd_loop_t *loop);
 
 static void wake_cb(iisd_io_t *io, uint32_t events)
 {
@@ -121,6 +122,7 @@ static void run_inbox(iisd_loop_t *loop)
 
 void iisd_loop_drain_tasks(iisd_loop_t *loop, iisd_task_fn fn)
 {
+    run_deferred(loop);
     pthread_mutex_lock(&loop->inbox_lock);
     iisd_task_t *t = loop->inbox_head;
     loop->inbox_head = loop->inbox_tail = NULL;
@@ -145,9 +147,19 @@ static void run_timeouts(iisd_loop_t *loop)
     }
 }
 
+static void run_deferred(iisd_loop_t *loop)
+{
+    while (loop->deferred != NULL) {
+        iisd_task_t *t = loop->deferred;
+        loop->deferred = t->next;
+        t->fn(t);
+    }
+}
+
 void iisd_loop_run_once(iisd_loop_t *loop, int max_wait_ms)
 {
     if (loop->evi >= loop->nev) {
+        run_deferred(loop);
         int wait = max_wait_ms;
         for (unsigned i = 0; i < loop->ntlists; i++) {
             iisd_tlist_t *l = loop->tlists[i];

@@ -61,6 +61,9 @@ struct iisd_loop {
        the middle of a batch, it dispatches the rest (see worker.h). */
     int nev, evi;
     struct epoll_event *evs;
+    /* Tasks to run before the next wait (owner thread only): memory that the
+       batch being dispatched may still name is freed there. */
+    iisd_task_t *deferred;
 };
 
 uint64_t iisd_now_ms(void);
@@ -72,6 +75,12 @@ int iisd_loop_add(iisd_loop_t *loop, iisd_io_t *io, uint32_t events);
 int iisd_loop_mod(iisd_loop_t *loop, iisd_io_t *io, uint32_t events);
 void iisd_loop_del(iisd_loop_t *loop, iisd_io_t *io);
 void iisd_loop_add_tlist(iisd_loop_t *loop, iisd_tlist_t *list, uint64_t timeout_ms);
+/* Owner thread only: runs the task before the loop next waits for events. */
+static inline void iisd_loop_defer(iisd_loop_t *loop, iisd_task_t *task)
+{
+    task->next = loop->deferred;
+    loop->deferred = task;
+}
 /* Thread-safe. The task runs on the loop's thread. */
 void iisd_loop_post(iisd_loop_t *loop, iisd_task_t *task);
 void iisd_loop_wakeup(iisd_loop_t *loop);

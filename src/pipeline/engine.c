@@ -503,6 +503,11 @@ static enum iisd_yield on_request(iisd_conn_t *c)
 
     /* the cooked URL */
     const iisd_head_t *hd = &r->head;
+    if (hd->target_form == IISD_TARGET_AUTHORITY) {
+        /* CONNECT: iisd is an origin server, not a tunnel */
+        iisd_conn_reject(c, 501, "CONNECT is not supported");
+        return IISD_YIELD;
+    }
     if (hd->target_form == IISD_TARGET_ASTERISK) {
         h->url = iisd_arena_strndup(a, "*", 1);
         h->url_len = 1;

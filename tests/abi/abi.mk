@@ -4,8 +4,8 @@
 #     include tests/abi/abi.mk
 #     test: test-abi
 #
-# The script builds into build/abi (override with ABI_BUILD_DIR) and honours
-# CC and CXX.
+# The script builds into $BUILD/abi (or ABI_BUILD_DIR, default build/abi) and
+# honours CC and CXX. The top-level Makefile's own `abi` target does the same.
 
 .PHONY: test-abi
 test-abi:

@@ -3,7 +3,8 @@
 # include/ (windows.h, sal.h, http.h, httptrace.h, httpserv.h, ...).
 #
 # Usage: sh tests/abi/run.sh          (from any directory)
-# Environment: CC (default gcc), CXX (default g++), ABI_BUILD_DIR (default
+# Environment: CC (default gcc), CXX (default g++), ABI_BUILD_DIR (build
+# directory; default $BUILD/abi when BUILD is set, as `make abi` does, else
 # build/abi under the repository root).
 #
 # Only gcc/g++ and binutils' nm are required. Two extra checks run when the
@@ -17,7 +18,13 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T="$ROOT/tests/abi"
-B=${ABI_BUILD_DIR:-"$ROOT/build/abi"}
+if [ -n "${ABI_BUILD_DIR:-}" ]; then
+    B=$ABI_BUILD_DIR
+elif [ -n "${BUILD:-}" ]; then
+    B="$BUILD/abi"
+else
+    B="$ROOT/build/abi"
+fi
 CC=${CC:-gcc}
 CXX=${CXX:-g++}
 INC="-I$ROOT/include"
@@ -61,6 +68,11 @@ run "alone-strict-c11-httpserv.h" $CC -std=c11 $WARN -pedantic-errors $INC -c "$
     -o "$B/alone_strict.o"
 run "alone-no-short-sal-httpserv.h" $CXX -std=c++11 $WARN -DIISD_SAL_NO_SHORT_IN_OUT $INC -c \
     "$B/alone_httpserv_h.cpp" -o "$B/alone_nosal.o"
+
+printf '#define IISD_NO_KEYWORD_MACROS\n#include <httpserv.h>\nint f(void);\nint f(void)\n{\n    int interface = 1, IN = 2;\n    return interface + IN;\n}\n' \
+    >"$B/no_keyword_macros.c"
+run "alone-no-keyword-macros-httpserv.h" $CC -std=gnu11 $WARN -pedantic-errors $INC -c "$B/no_keyword_macros.c" \
+    -o "$B/no_keyword_macros.o"
 
 # --- 2. Standard headers still work after the module headers --------------
 

@@ -576,7 +576,8 @@ static const struct hcase head_cases[] = {
     {.name = "long-value-with-tabs-and-obs-text",
      .head = "GET /0123456789abcdef0123456789abcdef HTTP/1.1\r\nHost: a\r\nX-Long: "
              "0123456789abcdef\t0123456789abcdef"
-             "\xe2\x82\xac0123456789abcdef 0123456789abcdef\t\r\n\r\n",
+             "\xe2\x82\xac"
+             "0123456789abcdef 0123456789abcdef\t\r\n\r\n",
      .method = "GET",
      .verb = IISD_VERB_GET,
      .minor = 1,
@@ -584,8 +585,8 @@ static const struct hcase head_cases[] = {
      .path = "/0123456789abcdef0123456789abcdef",
      .ka = true,
      .known = {HOST_A},
-     .unknown = {{"X-Long",
-                  "0123456789abcdef\t0123456789abcdef\xe2\x82\xac0123456789abcdef 0123456789abcdef"}}},
+     .unknown = {{"X-Long", "0123456789abcdef\t0123456789abcdef\xe2\x82\xac"
+                            "0123456789abcdef 0123456789abcdef"}}},
     /* ---- invalid: line endings and control bytes -------------------------------- */
     BAD("bare-lf-request-line", "GET / HTTP/1.1\nHost: a\r\n\r\n", -400),
     BAD("bare-lf-field", "GET / HTTP/1.1\r\nHost: a\nX-A: b\r\n\r\n", -400),
