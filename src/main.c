@@ -176,7 +176,8 @@ int main(int argc, char **argv)
     iisd_module_t **enabled = NULL;
     unsigned nenabled = 0;
     for (unsigned i = 0; i < cfg.nglobal; i++) {
-        iisd_module_t *m = iisd_module_load(cfg.global_modules[i].name, cfg.global_modules[i].image, err, sizeof(err));
+        iisd_module_t *m =
+            iisd_module_load(cfg.global_modules[i].name, cfg.global_modules[i].image, err, sizeof(err));
         if (m == NULL)
             die("%s", err);
     }
@@ -215,8 +216,8 @@ int main(int argc, char **argv)
         enabled[nenabled++] = m;
     }
 
-    iisd_site_t site = {.id = cfg.site_id, .name = cfg.site_name, .root = root, .root_len = strlen(root),
-                        .port = cfg.port};
+    iisd_site_t site = {
+        .id = cfg.site_id, .name = cfg.site_name, .root = root, .root_len = strlen(root), .port = cfg.port};
     size_t wl;
     site.wname = iisd_xmalloc((strlen(site.name) + 1) * sizeof(wchar_t));
     iisd_utf8_to_wcs(site.name, strlen(site.name), site.wname, strlen(site.name) + 1);
@@ -280,13 +281,13 @@ int main(int argc, char **argv)
             die("cannot listen on %s:%u: %s", ip, cfg.port, strerror(-rc));
         loops[i] = &hloops[i].loop;
     }
-    iisd_worker_opts_t wopts = {.takeover_ms = 30, .max_threads = 256,
-                                .on_thread_exit = thread_exit};
+    iisd_worker_opts_t wopts = {.takeover_ms = 30, .max_threads = 256, .on_thread_exit = thread_exit};
     int rc = iisd_workers_start(loops, nloops, &wopts);
     if (rc < 0)
         die("cannot start worker threads: %s", strerror(-rc));
-    iisd_log(IISD_LOG_INFO, "iisd %s serving %s on http://%s:%u/ with %u worker%s and %u module%s", IISD_VERSION,
-             root, ip, cfg.port, nloops, nloops == 1 ? "" : "s", nenabled, nenabled == 1 ? "" : "s");
+    iisd_log(IISD_LOG_INFO, "iisd %s serving %s on http://%s:%u/ with %u worker%s and %u module%s",
+             IISD_VERSION, root, ip, cfg.port, nloops, nloops == 1 ? "" : "s", nenabled,
+             nenabled == 1 ? "" : "s");
 
     int sig = 0;
     while (sigwait(&set, &sig) == 0 && sig == SIGHUP)

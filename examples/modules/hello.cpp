@@ -9,8 +9,9 @@
 
 class CHelloModule : public CHttpModule
 {
-public:
-    REQUEST_NOTIFICATION_STATUS OnBeginRequest(IN IHttpContext *pHttpContext, IN IHttpEventProvider *pProvider)
+  public:
+    REQUEST_NOTIFICATION_STATUS OnBeginRequest(IN IHttpContext *pHttpContext,
+                                               IN IHttpEventProvider *pProvider)
     {
         UNREFERENCED_PARAMETER(pProvider);
         PCWSTR url = pHttpContext->GetScriptName();
@@ -36,7 +37,7 @@ public:
 
 class CHelloModuleFactory final : public IHttpModuleFactory
 {
-public:
+  public:
     HRESULT GetHttpModule(OUT CHttpModule **ppModule, IN IModuleAllocator *pAllocator)
     {
         UNREFERENCED_PARAMETER(pAllocator);

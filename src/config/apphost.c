@@ -92,7 +92,8 @@ static void timespan_attr(ctx_t *x, xmlNode *n, const char *name, uint32_t *out)
         return;
     int64_t ms = iisd_parse_timespan(v);
     if (ms < 0)
-        fail(x, n, "attribute %s of <%s>: \"%s\" is not a time span (hh:mm:ss)", name, (const char *)n->name, v);
+        fail(x, n, "attribute %s of <%s>: \"%s\" is not a time span (hh:mm:ss)", name, (const char *)n->name,
+             v);
     else
         *out = (uint32_t)ms;
     free(v);
@@ -168,8 +169,8 @@ static void read_site(ctx_t *x, iisd_config_t *c, xmlNode *site)
 int iisd_config_load(iisd_config_t *c, const char *file, char *err, size_t errlen)
 {
     ctx_t x = {.file = file, .err = err, .errlen = errlen};
-    xmlDoc *doc = xmlReadFile(file, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-                                              XML_PARSE_NOWARNING);
+    xmlDoc *doc = xmlReadFile(file, NULL,
+                              XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (doc == NULL) {
         const xmlError *e = xmlGetLastError();
         snprintf(err, errlen, "%s:%d: %s", file, e ? e->line : 0,

@@ -15,7 +15,7 @@ struct iisd_arena_cleanup {
     void *data;
 };
 
-#define HDR      ((sizeof(struct iisd_arena_chunk) + 15) & ~(size_t)15)
+#define HDR       ((sizeof(struct iisd_arena_chunk) + 15) & ~(size_t)15)
 #define CACHE_MAX 256
 
 static __thread struct iisd_arena_chunk *chunk_cache;

@@ -92,8 +92,8 @@ const char *iisd_http_date(void)
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
         struct tm tm;
         gmtime_r(&ts.tv_sec, &tm);
-        snprintf(date_buf, sizeof(date_buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-                 mons[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        snprintf(date_buf, sizeof(date_buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+                 tm.tm_mday, mons[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
         date_sec = ts.tv_sec;
     }
     return date_buf;
@@ -575,8 +575,8 @@ static void build_head(iisd_conn_t *c, bool final, iisd_seg_t *seg)
         c->close_after = true;
     /* Once a request body is left unread past what can be skipped cheaply,
        the connection cannot be reused. */
-    if (!r->body_done && (r->body_left < 0 || r->body_left > (1 << 20) ||
-                          (r->head.expect_continue && !r->sent_continue)))
+    if (!r->body_done &&
+        (r->body_left < 0 || r->body_left > (1 << 20) || (r->head.expect_continue && !r->sent_continue)))
         c->close_after = true;
 
     const char *reason = resp->reason ? resp->reason : iisd_status_reason(st);
@@ -738,7 +738,8 @@ int iisd_conn_send(iisd_conn_t *c, bool final)
             int n = snprintf(f, 20, "%llx\r\n", (unsigned long long)ch->len);
             segs[nseg++] = (iisd_seg_t){.type = IISD_CHUNK_MEM, .p = f, .len = (uint64_t)n};
         }
-        segs[nseg++] = (iisd_seg_t){.type = ch->type, .fd = ch->fd, .p = ch->data, .off = ch->off, .len = ch->len};
+        segs[nseg++] =
+            (iisd_seg_t){.type = ch->type, .fd = ch->fd, .p = ch->data, .off = ch->off, .len = ch->len};
         if (resp->chunked_out)
             segs[nseg++] = (iisd_seg_t){.type = IISD_CHUNK_MEM, .p = "\r\n", .len = 2};
         resp->body_sent += ch->len;

@@ -61,8 +61,8 @@ typedef struct iisd_req {
     uint64_t body_received; /* payload bytes handed out */
     int64_t body_left;      /* Content-Length bytes not yet read; -1 for chunked */
     iisd_chunked_t chunked;
-    uint32_t dec_len;  /* decoded chunked payload waiting at rbuf[rpos] */
-    uint32_t enc_off;  /* where undecoded chunked input resumes */
+    uint32_t dec_len; /* decoded chunked payload waiting at rbuf[rpos] */
+    uint32_t enc_off; /* where undecoded chunked input resumes */
     bool body_done;
     bool sent_continue;
     bool is_head;
@@ -88,7 +88,7 @@ struct iisd_conn {
     iisd_parser_t parser;
     iisd_arena_t arena; /* per-request memory */
     iisd_req_t *req;
-    void *app; /* the handler's per-request object */
+    void *app;                         /* the handler's per-request object */
     struct sockaddr_in6 local, remote; /* IPv4 as AF_INET in the same storage */
     uint64_t nreq;
 };

@@ -63,8 +63,8 @@ void iisd_resp_clear_body(iisd_resp_t *r);
 
 /* Sets (replace) or appends with ", " (append) a header value; copies into the arena. */
 void iisd_resp_set_known(iisd_resp_t *r, iisd_arena_t *a, int id, const char *v, size_t n, bool replace);
-int iisd_resp_set_named(iisd_resp_t *r, iisd_arena_t *a, const char *name, size_t nlen, const char *v, size_t n,
-                        bool replace);
+int iisd_resp_set_named(iisd_resp_t *r, iisd_arena_t *a, const char *name, size_t nlen, const char *v,
+                        size_t n, bool replace);
 void iisd_resp_delete_named(iisd_resp_t *r, const char *name, size_t nlen);
 /* Returns the value (NUL-terminated) or NULL. */
 const char *iisd_resp_get_named(const iisd_resp_t *r, const char *name, size_t nlen, uint16_t *len);

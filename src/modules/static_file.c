@@ -69,7 +69,7 @@ static const struct {
     {".webmanifest", "application/manifest+json"},
 };
 
-static const char *const default_documents[] = {"Default.htm", "Default.asp", "index.htm", "index.html",
+static const char *const default_documents[] = {"Default.htm",  "Default.asp",  "index.htm",  "index.html",
                                                 "iisstart.htm", "default.html", "default.htm"};
 
 static const char *mime_type(const char *path)
@@ -101,7 +101,8 @@ static size_t to_utf8(const wchar_t *w, size_t n, char *out, size_t cap)
             b[2] = (unsigned char)(0x80 | (c & 0x3f)), m = 3;
         else
             b[0] = (unsigned char)(0xf0 | (c >> 18)), b[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f)),
-            b[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)), b[3] = (unsigned char)(0x80 | (c & 0x3f)), m = 4;
+            b[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)), b[3] = (unsigned char)(0x80 | (c & 0x3f)),
+            m = 4;
         if (k + m >= cap)
             return (size_t)-1;
         memcpy(out + k, b, m);
@@ -210,7 +211,8 @@ static REQUEST_NOTIFICATION_STATUS serve(static_module_t *self, IHttpContext *ct
     self->fd = fd;
     char etag[64], lm[64];
     int en = snprintf(etag, sizeof(etag), "\"%llx:%llx\"",
-                      (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + (unsigned long long)st.st_mtim.tv_nsec,
+                      (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
+                          (unsigned long long)st.st_mtim.tv_nsec,
                       (unsigned long long)st.st_size);
     http_date(st.st_mtime, lm, sizeof(lm));
     resp->lpVtbl->SetHeaderById(resp, HttpHeaderContentType, type, (USHORT)strlen(type), TRUE);
@@ -273,7 +275,8 @@ static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_Get
 static IHttpModuleFactory factory = {&factory_vtbl};
 
 HRESULT WINAPI IISD_MODULE_ENTRY(StaticFileModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
-HRESULT WINAPI IISD_MODULE_ENTRY(StaticFileModule)(DWORD ver, IHttpModuleRegistrationInfo *info, IHttpServer *srv)
+HRESULT WINAPI IISD_MODULE_ENTRY(StaticFileModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
+                                                   IHttpServer *srv)
 {
     (void)ver;
     (void)srv;

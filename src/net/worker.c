@@ -18,7 +18,7 @@ static struct {
     iisd_worker_opts_t opts;
     iisd_worker_t *spares;
     unsigned nspares;
-    unsigned nthreads;      /* live worker threads */
+    unsigned nthreads;       /* live worker threads */
     pthread_cond_t all_gone; /* signalled when nthreads drops */
     pthread_t monitor;
     volatile int stopping;
@@ -140,7 +140,8 @@ static void *monitor_main(void *arg)
             if (W.nthreads >= W.opts.max_threads && W.spares == NULL)
                 continue;
             if (atomic_compare_exchange_strong(&w->zone, &z, IISD_ZONE_DETACHED)) {
-                iisd_log(IISD_LOG_DEBUG, "loop %u: owner blocked in a module for %llu ms; another thread takes over",
+                iisd_log(IISD_LOG_DEBUG,
+                         "loop %u: owner blocked in a module for %llu ms; another thread takes over",
                          loop->id, (unsigned long long)(now + 2 - z));
                 hand_over(loop);
             }
@@ -223,8 +224,13 @@ void iisd_workers_broadcast(void (*fn)(iisd_loop_t *loop, void *arg), void *arg)
     unsigned left = W.nloops;
     struct bcast *b = iisd_xcalloc(W.nloops, sizeof(*b));
     for (unsigned i = 0; i < W.nloops; i++) {
-        b[i] = (struct bcast){.task.fn = bcast_run, .fn = fn, .arg = arg, .loop = W.loops[i],
-                              .lock = &lock, .cond = &cond, .left = &left};
+        b[i] = (struct bcast){.task.fn = bcast_run,
+                              .fn = fn,
+                              .arg = arg,
+                              .loop = W.loops[i],
+                              .lock = &lock,
+                              .cond = &cond,
+                              .left = &left};
         iisd_loop_post(W.loops[i], &b[i].task);
     }
     pthread_mutex_lock(&lock);

@@ -23,7 +23,7 @@
 
 typedef struct iisd_worker {
     pthread_t tid;
-    iisd_loop_t *loop; /* loop this thread drives; NULL while spare */
+    iisd_loop_t *loop;     /* loop this thread drives; NULL while spare */
     _Atomic uint64_t zone; /* OUT, DETACHED, or the ms time the module span began (+2) */
     pthread_cond_t cond;
     struct iisd_worker *next_spare;
@@ -33,8 +33,8 @@ typedef struct iisd_worker {
 extern __thread iisd_worker_t *iisd_worker_self;
 
 typedef struct iisd_worker_opts {
-    unsigned takeover_ms; /* 0 disables takeover */
-    unsigned max_threads; /* cap on threads, loops' and spares' together */
+    unsigned takeover_ms;         /* 0 disables takeover */
+    unsigned max_threads;         /* cap on threads, loops' and spares' together */
     void (*on_thread_exit)(void); /* runs on a worker thread before it exits */
 } iisd_worker_opts_t;
 

@@ -12,7 +12,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define VTBL(type, name) static const struct { void *offset_to_top, *rtti; type v; } name
+#define VTBL(type, name)                                                                                     \
+    static const struct {                                                                                    \
+        void *offset_to_top, *rtti;                                                                          \
+        type v;                                                                                              \
+    } name
 
 #define H(This) ((iisd_hctx_t *)(This))
 
@@ -79,9 +83,9 @@ static VOID ctx_DisableNotifications(IHttpContext4 *This, DWORD rq, DWORD post)
     h->disabled_post[h->cur_module->id] |= post & 0xfffu;
 }
 
-static BOOL ctx_GetNextNotification(IHttpContext4 *This, REQUEST_NOTIFICATION_STATUS status, DWORD *pdwNotification,
-                                    BOOL *pfIsPostNotification, CHttpModule **ppModuleInfo,
-                                    IHttpEventProvider **ppRequestOutput)
+static BOOL ctx_GetNextNotification(IHttpContext4 *This, REQUEST_NOTIFICATION_STATUS status,
+                                    DWORD *pdwNotification, BOOL *pfIsPostNotification,
+                                    CHttpModule **ppModuleInfo, IHttpEventProvider **ppRequestOutput)
 {
     /* api-status: partial: always FALSE (notifications are not merged; the pipeline delivers each one) */
     (void)status;
@@ -128,8 +132,8 @@ static BOOL ctx_GetIsLastNotification(IHttpContext4 *This, REQUEST_NOTIFICATION_
     return TRUE;
 }
 
-static HRESULT ctx_ExecuteRequest(IHttpContext4 *This, BOOL fAsync, IHttpContext *pHttpContext, DWORD dwExecuteFlags,
-                                  IHttpUser *pHttpUser, BOOL *pfCompletionExpected)
+static HRESULT ctx_ExecuteRequest(IHttpContext4 *This, BOOL fAsync, IHttpContext *pHttpContext,
+                                  DWORD dwExecuteFlags, IHttpUser *pHttpUser, BOOL *pfCompletionExpected)
 {
     if (pfCompletionExpected)
         *pfCompletionExpected = FALSE;
@@ -452,57 +456,56 @@ static ULONGLONG ctx_GetRequestElapsedTime(IHttpContext4 *This)
     return iisd_now_ms() - h->c->req->start_ms;
 }
 
-VTBL(IHttpContext4Vtbl, ctx_vtbl) = {
-    NULL,
-    NULL,
-    {
-        .GetSite = ctx_GetSite,
-        .GetApplication = ctx_GetApplication,
-        .GetConnection = ctx_GetConnection,
-        .GetRequest = ctx_GetRequest,
-        .GetResponse = ctx_GetResponse,
-        .GetResponseHeadersSent = ctx_GetResponseHeadersSent,
-        .GetUser = ctx_GetUser,
-        .GetModuleContextContainer = ctx_GetModuleContextContainer,
-        .IndicateCompletion = ctx_IndicateCompletion,
-        .PostCompletion = ctx_PostCompletion,
-        .DisableNotifications = ctx_DisableNotifications,
-        .GetNextNotification = ctx_GetNextNotification,
-        .GetIsLastNotification = ctx_GetIsLastNotification,
-        .ExecuteRequest = ctx_ExecuteRequest,
-        .GetExecuteFlags = ctx_GetExecuteFlags,
-        .GetServerVariableW = ctx_GetServerVariableW,
-        .GetServerVariableA = ctx_GetServerVariableA,
-        .SetServerVariable = ctx_SetServerVariable,
-        .AllocateRequestMemory = ctx_AllocateRequestMemory,
-        .GetUrlInfo = ctx_GetUrlInfo,
-        .GetMetadata = ctx_GetMetadata,
-        .GetPhysicalPath = ctx_GetPhysicalPath,
-        .GetScriptName = ctx_GetScriptName,
-        .GetScriptTranslated = ctx_GetScriptTranslated,
-        .GetScriptMap = ctx_GetScriptMap,
-        .SetRequestHandled = ctx_SetRequestHandled,
-        .GetFileInfo = ctx_GetFileInfo,
-        .MapPath = ctx_MapPath,
-        .NotifyCustomNotification = ctx_NotifyCustomNotification,
-        .GetParentContext = ctx_GetParentContext,
-        .GetRootContext = ctx_GetRootContext,
-        .CloneContext = ctx_CloneContext,
-        .ReleaseClonedContext = ctx_ReleaseClonedContext,
-        .GetCurrentExecutionStats = ctx_GetCurrentExecutionStats,
-        .GetTraceContext = ctx_GetTraceContext,
-        .GetServerVarChanges = ctx_GetServerVarChanges,
-        .CancelIo = ctx_CancelIo,
-        .MapHandler = ctx_MapHandler,
-        .GetExtendedInterface = ctx_GetExtendedInterface,
-        .GetOriginalUser = ctx_GetOriginalUser,
-        .GetNamedContextContainer = ctx_GetNamedContextContainer,
-        .EnableFullDuplex = ctx_EnableFullDuplex,
-        .InheritServerVariable = ctx_InheritServerVariable,
-        .PostCompletionEx = ctx_PostCompletionEx,
-        .GetRequestStartTime = ctx_GetRequestStartTime,
-        .GetRequestElapsedTime = ctx_GetRequestElapsedTime,
-    }};
+VTBL(IHttpContext4Vtbl, ctx_vtbl) = {NULL,
+                                     NULL,
+                                     {
+                                         .GetSite = ctx_GetSite,
+                                         .GetApplication = ctx_GetApplication,
+                                         .GetConnection = ctx_GetConnection,
+                                         .GetRequest = ctx_GetRequest,
+                                         .GetResponse = ctx_GetResponse,
+                                         .GetResponseHeadersSent = ctx_GetResponseHeadersSent,
+                                         .GetUser = ctx_GetUser,
+                                         .GetModuleContextContainer = ctx_GetModuleContextContainer,
+                                         .IndicateCompletion = ctx_IndicateCompletion,
+                                         .PostCompletion = ctx_PostCompletion,
+                                         .DisableNotifications = ctx_DisableNotifications,
+                                         .GetNextNotification = ctx_GetNextNotification,
+                                         .GetIsLastNotification = ctx_GetIsLastNotification,
+                                         .ExecuteRequest = ctx_ExecuteRequest,
+                                         .GetExecuteFlags = ctx_GetExecuteFlags,
+                                         .GetServerVariableW = ctx_GetServerVariableW,
+                                         .GetServerVariableA = ctx_GetServerVariableA,
+                                         .SetServerVariable = ctx_SetServerVariable,
+                                         .AllocateRequestMemory = ctx_AllocateRequestMemory,
+                                         .GetUrlInfo = ctx_GetUrlInfo,
+                                         .GetMetadata = ctx_GetMetadata,
+                                         .GetPhysicalPath = ctx_GetPhysicalPath,
+                                         .GetScriptName = ctx_GetScriptName,
+                                         .GetScriptTranslated = ctx_GetScriptTranslated,
+                                         .GetScriptMap = ctx_GetScriptMap,
+                                         .SetRequestHandled = ctx_SetRequestHandled,
+                                         .GetFileInfo = ctx_GetFileInfo,
+                                         .MapPath = ctx_MapPath,
+                                         .NotifyCustomNotification = ctx_NotifyCustomNotification,
+                                         .GetParentContext = ctx_GetParentContext,
+                                         .GetRootContext = ctx_GetRootContext,
+                                         .CloneContext = ctx_CloneContext,
+                                         .ReleaseClonedContext = ctx_ReleaseClonedContext,
+                                         .GetCurrentExecutionStats = ctx_GetCurrentExecutionStats,
+                                         .GetTraceContext = ctx_GetTraceContext,
+                                         .GetServerVarChanges = ctx_GetServerVarChanges,
+                                         .CancelIo = ctx_CancelIo,
+                                         .MapHandler = ctx_MapHandler,
+                                         .GetExtendedInterface = ctx_GetExtendedInterface,
+                                         .GetOriginalUser = ctx_GetOriginalUser,
+                                         .GetNamedContextContainer = ctx_GetNamedContextContainer,
+                                         .EnableFullDuplex = ctx_EnableFullDuplex,
+                                         .InheritServerVariable = ctx_InheritServerVariable,
+                                         .PostCompletionEx = ctx_PostCompletionEx,
+                                         .GetRequestStartTime = ctx_GetRequestStartTime,
+                                         .GetRequestElapsedTime = ctx_GetRequestElapsedTime,
+                                     }};
 
 /* ---- module context container (per request) ---------------------------- */
 
@@ -515,7 +518,8 @@ static IHttpStoredContext *mcc_GetModuleContext(IHttpModuleContextContainer *Thi
     return h->mctx[i - 1];
 }
 
-static HRESULT mcc_SetModuleContext(IHttpModuleContextContainer *This, IHttpStoredContext *ctx, HTTP_MODULE_ID id)
+static HRESULT mcc_SetModuleContext(IHttpModuleContextContainer *This, IHttpStoredContext *ctx,
+                                    HTTP_MODULE_ID id)
 {
     iisd_hctx_t *h = HCTX_OF(This, mcc);
     uintptr_t i = (uintptr_t)id;
@@ -569,8 +573,8 @@ static VOID authp_SetUser(IAuthenticationProvider *This, IHttpUser *user)
     h->user = user;
 }
 
-VTBL(IAuthenticationProviderVtbl, authp_vtbl) = {
-    NULL, NULL, {.SetErrorStatus = authp_SetErrorStatus, .SetUser = authp_SetUser}};
+VTBL(IAuthenticationProviderVtbl,
+     authp_vtbl) = {NULL, NULL, {.SetErrorStatus = authp_SetErrorStatus, .SetUser = authp_SetUser}};
 
 static VOID maphp_SetErrorStatus(IMapHandlerProvider *This, HRESULT hr)
 {
@@ -712,17 +716,17 @@ IMapPathProvider *iisd_map_path_provider(void *self)
 
 static DWORD compl_GetCompletionBytes(IHttpCompletionInfo2 *This)
 {
-    return HCTX_OF(This, compl)->compl_bytes;
+    return HCTX_OF(This, compl )->compl_bytes;
 }
 
 static HRESULT compl_GetCompletionStatus(IHttpCompletionInfo2 *This)
 {
-    return HCTX_OF(This, compl)->compl_hr;
+    return HCTX_OF(This, compl )->compl_hr;
 }
 
 static DWORD compl_GetCompletedOperation(IHttpCompletionInfo2 *This)
 {
-    return HCTX_OF(This, compl)->cur_notification;
+    return HCTX_OF(This, compl )->cur_notification;
 }
 
 VTBL(IHttpCompletionInfo2Vtbl, compl_vtbl) = {NULL,
@@ -851,7 +855,7 @@ void iisd_hctx_bind(iisd_hctx_t *h)
     h->maphp.lpVtbl = &maphp_vtbl.v;
     h->srp.lpVtbl = &srp_vtbl.v;
     h->prebp.lpVtbl = &prebp_vtbl.v;
-    h->compl.lpVtbl = &compl_vtbl.v;
+    h->compl .lpVtbl = &compl_vtbl.v;
     h->site.lpVtbl = &site_vtbl.v;
     h->app.lpVtbl = &app_vtbl.v;
     h->connobj.lpVtbl = &conn_vtbl.v;

@@ -9,10 +9,18 @@
 
 iisd_pipeline_cfg_t iisd_pipeline;
 
-static const char *const stage_names[IISD_NSTAGES] = {
-    "BEGIN_REQUEST",      "AUTHENTICATE_REQUEST",        "AUTHORIZE_REQUEST",        "RESOLVE_REQUEST_CACHE",
-    "MAP_REQUEST_HANDLER", "ACQUIRE_REQUEST_STATE",      "PRE_EXECUTE_REQUEST_HANDLER", "EXECUTE_REQUEST_HANDLER",
-    "RELEASE_REQUEST_STATE", "UPDATE_REQUEST_CACHE",     "LOG_REQUEST",              "END_REQUEST"};
+static const char *const stage_names[IISD_NSTAGES] = {"BEGIN_REQUEST",
+                                                      "AUTHENTICATE_REQUEST",
+                                                      "AUTHORIZE_REQUEST",
+                                                      "RESOLVE_REQUEST_CACHE",
+                                                      "MAP_REQUEST_HANDLER",
+                                                      "ACQUIRE_REQUEST_STATE",
+                                                      "PRE_EXECUTE_REQUEST_HANDLER",
+                                                      "EXECUTE_REQUEST_HANDLER",
+                                                      "RELEASE_REQUEST_STATE",
+                                                      "UPDATE_REQUEST_CACHE",
+                                                      "LOG_REQUEST",
+                                                      "END_REQUEST"};
 
 /* ---- the plan --------------------------------------------------------- */
 
@@ -37,7 +45,8 @@ static void build_list(iisd_list_t *out, iisd_module_t **mods, unsigned n, bool 
     unsigned k = 0;
     for (unsigned i = 0; i < n; i++)
         if (want(mods[i], bit))
-            tmp[k++] = (sortent_t){.id = (uint16_t)mods[i]->id, .prio = prio(mods[i])[bit], .pos = (uint16_t)i};
+            tmp[k++] =
+                (sortent_t){.id = (uint16_t)mods[i]->id, .prio = prio(mods[i])[bit], .pos = (uint16_t)i};
     qsort(tmp, k, sizeof(*tmp), sortent_cmp);
     out->n = (uint16_t)k;
     out->v = iisd_xcalloc(k ? k : 1, sizeof(uint16_t));
@@ -168,7 +177,8 @@ GLOBAL_NOTIFICATION_STATUS iisd_global_notify(DWORD bit, IHttpEventProvider *pro
         CGlobalModule *g = iisd_modules.v[l->v[i]]->global;
         GLOBAL_NOTIFICATION_STATUS st;
         if (bit == 2 /* GL_CACHE_CLEANUP */ || bit == 5 /* GL_HEALTH_CHECK */)
-            st = ((GLOBAL_NOTIFICATION_STATUS(*)(CGlobalModule *))((void *const *)g->lpVtbl)[gl_slot[bit]])(g);
+            st =
+                ((GLOBAL_NOTIFICATION_STATUS(*)(CGlobalModule *))((void *const *)g->lpVtbl)[gl_slot[bit]])(g);
         else
             st = ((gl_fn)((void *const *)g->lpVtbl)[gl_slot[bit]])(g, provider);
         if (st == GL_NOTIFICATION_HANDLED)
@@ -203,7 +213,8 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
     h->cur_notification = notification;
     h->cur_post = post;
     h->cur_start_ms = h->c->hl->loop.now_ms;
-    REQUEST_NOTIFICATION_STATUS st = ((rq_fn)((void *const *)m->lpVtbl)[slot])(m, (IHttpContext *)&h->ctx, prov);
+    REQUEST_NOTIFICATION_STATUS st =
+        ((rq_fn)((void *const *)m->lpVtbl)[slot])(m, (IHttpContext *)&h->ctx, prov);
     h->cur_module = saved;
     h->cur_notification = saved_n;
     h->cur_post = saved_post;
@@ -213,15 +224,18 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
 void iisd_hctx_notify(iisd_hctx_t *h, const iisd_list_t *l, DWORD notification, IHttpEventProvider *prov)
 {
     /* CHttpModule slots: OnSendResponse 24, OnMapPath 25, OnReadEntity 26, OnCustomRequestNotification 27 */
-    int slot = notification == RQ_SEND_RESPONSE ? 24 : notification == RQ_MAP_PATH ? 25
-               : notification == RQ_READ_ENTITY ? 26 : 27;
+    int slot = notification == RQ_SEND_RESPONSE ? 24
+               : notification == RQ_MAP_PATH    ? 25
+               : notification == RQ_READ_ENTITY ? 26
+                                                : 27;
     for (unsigned i = 0; i < l->n; i++) {
         REQUEST_NOTIFICATION_STATUS st = call_module(h, l->v[i], slot, notification, false, prov);
         if (st == RQ_NOTIFICATION_FINISH_REQUEST)
             break;
         if (st == RQ_NOTIFICATION_PENDING)
-            iisd_log(IISD_LOG_WARN, "module %s returned RQ_NOTIFICATION_PENDING from a nondeterministic "
-                                    "notification (0x%08x); treated as CONTINUE",
+            iisd_log(IISD_LOG_WARN,
+                     "module %s returned RQ_NOTIFICATION_PENDING from a nondeterministic "
+                     "notification (0x%08x); treated as CONTINUE",
                      iisd_modules.v[l->v[i]]->name, (unsigned)notification);
     }
 }
@@ -250,7 +264,8 @@ static void create_instances(iisd_hctx_t *h)
         HRESULT hr = m->factory->lpVtbl->GetHttpModule(m->factory, &inst, &h->alloc);
         h->cur_module = NULL;
         if (FAILED(hr) || inst == NULL) {
-            iisd_log(IISD_LOG_ERROR, "module %s: GetHttpModule failed with HRESULT 0x%08X", m->name, (unsigned)hr);
+            iisd_log(IISD_LOG_ERROR, "module %s: GetHttpModule failed with HRESULT 0x%08X", m->name,
+                     (unsigned)hr);
             iisd_resp_clear(&h->c->req->resp);
             h->c->req->resp.status = 500;
             h->status_module = m;
@@ -317,8 +332,8 @@ static void no_handler(iisd_hctx_t *h)
 
 static void post_resume(iisd_conn_t *c);
 
-typedef REQUEST_NOTIFICATION_STATUS (*async_fn)(CHttpModule *, IHttpContext *, DWORD, BOOL, IHttpEventProvider *,
-                                                IHttpCompletionInfo *);
+typedef REQUEST_NOTIFICATION_STATUS (*async_fn)(CHttpModule *, IHttpContext *, DWORD, BOOL,
+                                                IHttpEventProvider *, IHttpCompletionInfo *);
 
 /* Re-enters a module whose notification was pending (PostCompletion). */
 static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_t id, DWORD bit, bool post,
@@ -332,7 +347,7 @@ static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_
     h->cur_post = post;
     /* CHttpModule slot 28: OnAsyncCompletion */
     REQUEST_NOTIFICATION_STATUS st = ((async_fn)((void *const *)m->lpVtbl)[28])(
-        m, (IHttpContext *)&h->ctx, bit, post, prov, (IHttpCompletionInfo *)&h->compl);
+        m, (IHttpContext *)&h->ctx, bit, post, prov, (IHttpCompletionInfo *)&h->compl );
     h->cur_module = NULL;
     return st;
 }
@@ -444,8 +459,8 @@ static void async_task(iisd_task_t *t)
     post_resume(h->c);
 }
 
-void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool reenter, DWORD bytes, HRESULT hr,
-                        bool on_this_thread)
+void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool reenter, DWORD bytes,
+                        HRESULT hr, bool on_this_thread)
 {
     int expect = AS_RUNNING;
     h->compl_bytes = bytes;
@@ -525,7 +540,7 @@ static enum iisd_yield on_request(iisd_conn_t *c)
 
     /* GL_PRE_BEGIN_REQUEST: before the request enters the pipeline */
     if (plan->gl[bit_of(GL_PRE_BEGIN_REQUEST)].n > 0) {
-                iisd_zone_enter(&c->hl->loop);
+        iisd_zone_enter(&c->hl->loop);
         iisd_global_notify((DWORD)bit_of(GL_PRE_BEGIN_REQUEST), (IHttpEventProvider *)&h->prebp);
         if (!iisd_zone_leave(&c->hl->loop)) {
             /* taken over while a global module ran: continue on the loop */
@@ -556,7 +571,8 @@ typedef struct {
 
 static VOID stop_SetErrorStatus(IGlobalStopListeningProvider *This, HRESULT hr)
 {
-    iisd_log(IISD_LOG_WARN, "a module reported HRESULT 0x%08X while the server stopped listening", (unsigned)hr);
+    iisd_log(IISD_LOG_WARN, "a module reported HRESULT 0x%08X while the server stopped listening",
+             (unsigned)hr);
 }
 
 static BOOL stop_DrainRequestsGracefully(IGlobalStopListeningProvider *This)
@@ -567,7 +583,10 @@ static BOOL stop_DrainRequestsGracefully(IGlobalStopListeningProvider *This)
 static const struct {
     void *offset_to_top, *rtti;
     IGlobalStopListeningProviderVtbl v;
-} stop_vtbl = {NULL, NULL, {.SetErrorStatus = stop_SetErrorStatus, .DrainRequestsGracefully = stop_DrainRequestsGracefully}};
+} stop_vtbl = {
+    NULL,
+    NULL,
+    {.SetErrorStatus = stop_SetErrorStatus, .DrainRequestsGracefully = stop_DrainRequestsGracefully}};
 
 void iisd_global_stop_listening(bool graceful)
 {
@@ -575,9 +594,7 @@ void iisd_global_stop_listening(bool graceful)
     iisd_global_notify((DWORD)bit_of(GL_STOP_LISTENING), (IHttpEventProvider *)&p.p);
 }
 
-static VOID tc_SetErrorStatus(IGlobalThreadCleanupProvider *This, HRESULT hr)
-{
-}
+static VOID tc_SetErrorStatus(IGlobalThreadCleanupProvider *This, HRESULT hr) {}
 
 static IHttpApplication *tc_GetApplication(IGlobalThreadCleanupProvider *This)
 {

@@ -31,7 +31,7 @@ typedef struct iisd_hctx {
     IPreBeginRequestProvider prebp;
     IReadEntityProvider rep;
     IMapPathProvider mapp;
-    IHttpCompletionInfo2 compl;
+    IHttpCompletionInfo2 compl ;
     IHttpSite site;
     IHttpApplication2 app;
     IHttpConnection connobj;
@@ -40,9 +40,9 @@ typedef struct iisd_hctx {
     iisd_arena_t *arena;
     const iisd_plan_t *plan;
     iisd_site_t *site_cfg;
-    CHttpModule **inst;          /* by module id */
-    IHttpStoredContext **mctx;   /* module contexts by module id */
-    uint32_t *disabled_rq;       /* by module id */
+    CHttpModule **inst;        /* by module id */
+    IHttpStoredContext **mctx; /* module contexts by module id */
+    uint32_t *disabled_rq;     /* by module id */
     uint32_t *disabled_post;
 
     /* pipeline position */
@@ -74,14 +74,14 @@ typedef struct iisd_hctx {
     bool send_headers;
 
     /* request view */
-    char *url;       /* decoded, normalised path (URL server variable) */
+    char *url; /* decoded, normalised path (URL server variable) */
     size_t url_len;
-    wchar_t *wurl;   /* same, wide (GetScriptName) */
-    char *query;     /* raw, no '?' */
+    wchar_t *wurl; /* same, wide (GetScriptName) */
+    char *query;   /* raw, no '?' */
     size_t query_len;
     bool url_changed;
-    char *method;    /* after SetHttpMethod */
-    wchar_t *wphys;  /* GetPhysicalPath cache */
+    char *method;   /* after SetHttpMethod */
+    wchar_t *wphys; /* GetPhysicalPath cache */
     size_t wphys_len;
     iisd_svar_t *svars;
     wchar_t *err_desc;
@@ -100,10 +100,11 @@ void iisd_hctx_bind(iisd_hctx_t *h);
 /* Runs the SEND_RESPONSE notification, then sends (final or a flush). */
 int iisd_hctx_send(iisd_hctx_t *h, bool final);
 /* Runs a nondeterministic notification over a list (RQ_MAP_PATH, RQ_READ_ENTITY, RQ_CUSTOM_NOTIFICATION). */
-void iisd_hctx_notify(iisd_hctx_t *h, const iisd_list_t *list, DWORD notification, IHttpEventProvider *provider);
+void iisd_hctx_notify(iisd_hctx_t *h, const iisd_list_t *list, DWORD notification,
+                      IHttpEventProvider *provider);
 /* Resumes a request whose notification returned RQ_NOTIFICATION_PENDING. */
-void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool reenter, DWORD bytes, HRESULT hr,
-                        bool on_this_thread);
+void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool reenter, DWORD bytes,
+                        HRESULT hr, bool on_this_thread);
 /* The (lazily computed) physical path, after RQ_MAP_PATH. */
 const wchar_t *iisd_hctx_physical_path(iisd_hctx_t *h, size_t *len);
 /* Server variables (servervars.c). Returns the value or NULL when unknown. */

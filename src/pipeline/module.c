@@ -42,8 +42,8 @@ static HTTP_MODULE_ID reg_GetId(IHttpModuleRegistrationInfo2 *This)
     return iisd_module_id(from_reg(This));
 }
 
-static HRESULT reg_SetRequestNotifications(IHttpModuleRegistrationInfo2 *This, IHttpModuleFactory *f, DWORD rq,
-                                           DWORD post)
+static HRESULT reg_SetRequestNotifications(IHttpModuleRegistrationInfo2 *This, IHttpModuleFactory *f,
+                                           DWORD rq, DWORD post)
 {
     iisd_module_t *m = from_reg(This);
     if (f == NULL)
@@ -79,7 +79,8 @@ static HRESULT set_prio(uint8_t *prio, DWORD mask, PCWSTR alias)
     return S_OK;
 }
 
-static HRESULT reg_SetPriorityForRequestNotification(IHttpModuleRegistrationInfo2 *This, DWORD rq, PCWSTR prio)
+static HRESULT reg_SetPriorityForRequestNotification(IHttpModuleRegistrationInfo2 *This, DWORD rq,
+                                                     PCWSTR prio)
 {
     return set_prio(from_reg(This)->rq_prio, rq, prio);
 }
@@ -98,7 +99,8 @@ static HRESULT reg_SetPriorityForPostRequestNotification(IHttpModuleRegistration
 static const struct {
     void *offset_to_top, *rtti;
     IHttpModuleRegistrationInfo2Vtbl v;
-} reg_vtbl = {NULL, NULL,
+} reg_vtbl = {NULL,
+              NULL,
               {
                   .GetName = reg_GetName,
                   .GetId = reg_GetId,

@@ -80,7 +80,8 @@ static bool valid_value(const char *v, size_t n)
     return true;
 }
 
-static HRESULT req_SetHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id, PCSTR value, USHORT cch, BOOL fReplace)
+static HRESULT req_SetHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id, PCSTR value, USHORT cch,
+                                 BOOL fReplace)
 {
     iisd_hctx_t *h = R(This);
     iisd_head_t *hd = &h->c->req->head;
@@ -160,7 +161,8 @@ static HRESULT req_DeleteHeaderByName(IHttpRequest4 *This, PCSTR name)
         return req_DeleteHeaderById(This, (HTTP_HEADER_ID)id);
     int idx;
     if (find_unknown(hd, name, len, &idx) != NULL) {
-        memmove(&hd->unknown[idx], &hd->unknown[idx + 1], (size_t)(hd->unknown_count - idx - 1) * sizeof(hd->unknown[0]));
+        memmove(&hd->unknown[idx], &hd->unknown[idx + 1],
+                (size_t)(hd->unknown_count - idx - 1) * sizeof(hd->unknown[0]));
         hd->unknown_count--;
     }
     return S_OK;
@@ -262,10 +264,14 @@ static HRESULT read_body(iisd_hctx_t *h, VOID *buf, DWORD cb, DWORD *pcb)
         return HRESULT_FROM_WIN32(ERROR_HANDLE_EOF);
     if (n < 0) {
         switch (-n) {
-        case ETIMEDOUT: return HRESULT_FROM_WIN32(ERROR_TIMEOUT);
-        case EFBIG: return HRESULT_FROM_WIN32(ERROR_ARITHMETIC_OVERFLOW);
-        case EPROTO: return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
-        default: return HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED);
+        case ETIMEDOUT:
+            return HRESULT_FROM_WIN32(ERROR_TIMEOUT);
+        case EFBIG:
+            return HRESULT_FROM_WIN32(ERROR_ARITHMETIC_OVERFLOW);
+        case EPROTO:
+            return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+        default:
+            return HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED);
         }
     }
     DWORD got = last_read_notify(h, buf, (DWORD)n, cb);
@@ -309,7 +315,9 @@ static VOID rep_SetEntity(IReadEntityProvider *This, PVOID p, DWORD cbData, DWOR
 static const struct {
     void *offset_to_top, *rtti;
     IReadEntityProviderVtbl v;
-} rep_vtbl = {NULL, NULL, {.SetErrorStatus = rep_SetErrorStatus, .GetEntity = rep_GetEntity, .SetEntity = rep_SetEntity}};
+} rep_vtbl = {NULL,
+              NULL,
+              {.SetErrorStatus = rep_SetErrorStatus, .GetEntity = rep_GetEntity, .SetEntity = rep_SetEntity}};
 
 static DWORD last_read_notify(iisd_hctx_t *h, void *buf, DWORD n, DWORD cap)
 {
@@ -354,7 +362,8 @@ static VOID req_GetHttpVersion(IHttpRequest4 *This, USHORT *major, USHORT *minor
         *minor = hd->version_minor;
 }
 
-static HRESULT req_GetClientCertificate(IHttpRequest4 *This, HTTP_SSL_CLIENT_CERT_INFO **pp, BOOL *pfNegotiated)
+static HRESULT req_GetClientCertificate(IHttpRequest4 *This, HTTP_SSL_CLIENT_CERT_INFO **pp,
+                                        BOOL *pfNegotiated)
 {
     /* api-status: partial: no TLS yet, so there is never a client certificate */
     if (pp)
@@ -393,9 +402,11 @@ static HRESULT req_GetChannelBindingToken(IHttpRequest4 *This, PBYTE *pp, DWORD 
 }
 
 static HRESULT req_ReadEntityBodyEx(IHttpRequest4 *This, VOID *buf, DWORD cb, BOOL fAsync,
-                                    PFN_ASYNC_COMPLETION pfn, VOID *ctx, DWORD *pcb, BOOL *pfCompletionPending)
+                                    PFN_ASYNC_COMPLETION pfn, VOID *ctx, DWORD *pcb,
+                                    BOOL *pfCompletionPending)
 {
-    /* api-status: partial: completes synchronously; the callback is not called (*pfCompletionPending = FALSE) */
+    /* api-status: partial: completes synchronously; the callback is not called (*pfCompletionPending = FALSE)
+     */
     if (pfCompletionPending)
         *pfCompletionPending = FALSE;
     return read_body(R(This), buf, cb, pcb);

@@ -86,7 +86,8 @@ static HRESULT resp_SetHeaderByName(IHttpResponse4 *This, PCSTR name, PCSTR valu
     return S_OK;
 }
 
-static HRESULT resp_SetHeaderById(IHttpResponse4 *This, HTTP_HEADER_ID id, PCSTR value, USHORT cch, BOOL fReplace)
+static HRESULT resp_SetHeaderById(IHttpResponse4 *This, HTTP_HEADER_ID id, PCSTR value, USHORT cch,
+                                  BOOL fReplace)
 {
     iisd_hctx_t *h = P(This);
     if ((unsigned)id >= IISD_HDR_RESP_KNOWN || value == NULL)
@@ -346,9 +347,9 @@ static VOID resp_DisableBuffering(IHttpResponse4 *This)
     RESP(P(This))->buffering = false;
 }
 
-static VOID resp_GetStatus(IHttpResponse4 *This, USHORT *pStatus, USHORT *pSub, PCSTR *ppReason, USHORT *pcchReason,
-                           HRESULT *phr, PCWSTR *ppModule, DWORD *pdwNotification, IAppHostConfigException **ppEx,
-                           BOOL *pfTrySkip)
+static VOID resp_GetStatus(IHttpResponse4 *This, USHORT *pStatus, USHORT *pSub, PCSTR *ppReason,
+                           USHORT *pcchReason, HRESULT *phr, PCWSTR *ppModule, DWORD *pdwNotification,
+                           IAppHostConfigException **ppEx, BOOL *pfTrySkip)
 {
     iisd_hctx_t *h = P(This);
     iisd_resp_t *r = RESP(h);
@@ -387,8 +388,11 @@ static HRESULT resp_SetErrorDescription(IHttpResponse4 *This, PCWSTR desc, DWORD
     wchar_t *out = iisd_arena_alloc(h->arena, ((size_t)cch * 6 + 1) * sizeof(wchar_t));
     size_t k = 0;
     for (DWORD i = 0; i < cch; i++) {
-        const wchar_t *rep = desc[i] == L'<' ? L"&lt;" : desc[i] == L'>' ? L"&gt;" : desc[i] == L'&' ? L"&amp;"
-                             : desc[i] == L'"' ? L"&quot;" : NULL;
+        const wchar_t *rep = desc[i] == L'<'   ? L"&lt;"
+                             : desc[i] == L'>' ? L"&gt;"
+                             : desc[i] == L'&' ? L"&amp;"
+                             : desc[i] == L'"' ? L"&quot;"
+                                               : NULL;
         if (rep) {
             while (*rep)
                 out[k++] = *rep++;
@@ -432,8 +436,8 @@ static HRESULT resp_WriteEntityChunksEx(IHttpResponse4 *This, HTTP_DATA_CHUNK *c
     return write_chunks(P(This), chunks, n, fMoreData, pcbSent);
 }
 
-static HRESULT resp_FlushEx(IHttpResponse4 *This, BOOL fAsync, BOOL fMoreData, PFN_ASYNC_COMPLETION pfn, VOID *ctx,
-                            DWORD *pcbSent, BOOL *pfCompletionExpected)
+static HRESULT resp_FlushEx(IHttpResponse4 *This, BOOL fAsync, BOOL fMoreData, PFN_ASYNC_COMPLETION pfn,
+                            VOID *ctx, DWORD *pcbSent, BOOL *pfCompletionExpected)
 {
     /* api-status: partial: completes synchronously; the callback is not called */
     if (pfCompletionExpected)

@@ -62,14 +62,14 @@ static void write_body(IHttpContext *ctx, const std::string &text)
 
 class CRequestKind : public ICustomNotificationProvider
 {
-public:
+  public:
     VOID SetErrorStatus(HRESULT hr) { UNREFERENCED_PARAMETER(hr); }
     PCWSTR QueryNotificationType() { return L"iisd-test-request-kind"; }
 };
 
 class CGlobalKind : public ICustomNotificationProvider
 {
-public:
+  public:
     VOID SetErrorStatus(HRESULT hr) { UNREFERENCED_PARAMETER(hr); }
     PCWSTR QueryNotificationType() { return L"iisd-test-global-kind"; }
 };
@@ -78,7 +78,7 @@ class CAsyncModule : public CHttpModule
 {
     int m_custom = 0;
 
-public:
+  public:
     REQUEST_NOTIFICATION_STATUS OnBeginRequest(IHttpContext *ctx, IHttpEventProvider *)
     {
         DWORD n = 0;
@@ -142,7 +142,7 @@ public:
 
 class CAsyncFactory final : public IHttpModuleFactory
 {
-public:
+  public:
     HRESULT GetHttpModule(CHttpModule **pp, IModuleAllocator *)
     {
         *pp = new CAsyncModule;
@@ -153,7 +153,7 @@ public:
 
 class CAsyncGlobal final : public CGlobalModule
 {
-public:
+  public:
     GLOBAL_NOTIFICATION_STATUS OnGlobalCustomNotification(ICustomNotificationProvider *p)
     {
         if (wcscmp(p->QueryNotificationType(), L"iisd-test-global-kind") == 0)
@@ -171,7 +171,8 @@ public:
 HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *info, IHttpServer *server)
 {
     g_server = server;
-    HRESULT hr = info->SetRequestNotifications(new CAsyncFactory, RQ_BEGIN_REQUEST | RQ_CUSTOM_NOTIFICATION, 0);
+    HRESULT hr =
+        info->SetRequestNotifications(new CAsyncFactory, RQ_BEGIN_REQUEST | RQ_CUSTOM_NOTIFICATION, 0);
     if (FAILED(hr))
         return hr;
     return info->SetGlobalNotifications(new CAsyncGlobal, GL_CUSTOM_NOTIFICATION | GL_THREAD_CLEANUP);

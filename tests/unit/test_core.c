@@ -85,7 +85,9 @@ static void test_utf8_invalid_and_truncation(void **state)
     (void)state;
     wchar_t w[8];
     /* overlong '/' and a lone continuation byte become U+FFFD */
-    size_t n = iisd_utf8_to_wcs("\xc0\xaf" "a\x80", 4, w, 8);
+    size_t n = iisd_utf8_to_wcs("\xc0\xaf"
+                                "a\x80",
+                                4, w, 8);
     assert_int_equal(n, 3);
     assert_int_equal(w[0], 0xfffd);
     assert_int_equal(w[1], L'a');
