@@ -35,7 +35,7 @@ class CHelloModule : public CHttpModule
     }
 };
 
-class CHelloModuleFactory final : public IHttpModuleFactory
+class CHelloModuleFactory : public IHttpModuleFactory
 {
   public:
     HRESULT GetHttpModule(OUT CHttpModule **ppModule, IN IModuleAllocator *pAllocator)
