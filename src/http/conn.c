@@ -116,8 +116,7 @@ static void conn_close(iisd_conn_t *c)
         return;
     c->state = ST_CLOSED;
     iisd_timeout_clear(&c->tnode);
-    iisd_loop_del(&hl->loop, &c->io);
-    close(c->io.fd);
+    close(c->io.fd); /* also removes it from the epoll set */
     iisd_arena_reset(&c->arena);
     c->req = NULL;
     if (c->rbuf) {
@@ -192,6 +191,15 @@ static ssize_t write_all_nb(int fd, const char *p, size_t n)
     return (ssize_t)done;
 }
 
+const struct sockaddr_in6 *iisd_conn_local(iisd_conn_t *c)
+{
+    if (c->local.sin6_family == 0) {
+        socklen_t llen = sizeof(c->local);
+        getsockname(c->io.fd, (struct sockaddr *)&c->local, &llen);
+    }
+    return &c->local;
+}
+
 void iisd_conn_reject(iisd_conn_t *c, unsigned status, const char *why)
 {
     const char *reason = iisd_status_reason(status);
@@ -249,8 +257,6 @@ static void accept_cb(iisd_io_t *io, uint32_t events)
         c->hl = hl;
         c->tnode.cb = conn_timeout;
         memcpy(&c->remote, &remote, rlen < sizeof(remote) ? rlen : sizeof(remote));
-        socklen_t llen = sizeof(c->local);
-        getsockname(fd, (struct sockaddr *)&c->local, &llen);
         iisd_arena_init(&c->arena);
         c->next = hl->conns;
         if (hl->conns)
@@ -465,7 +471,12 @@ static void next_request(iisd_conn_t *c)
     iisd_arena_reset(&c->arena);
     c->req = NULL;
     if (c->close_after || c->hl->draining) {
-        conn_linger(c);
+        /* Linger only when the client may still be sending: closing a socket with
+           unread input would reset the connection and could destroy our response. */
+        if (left > 0 || c->maybe_more)
+            conn_linger(c);
+        else
+            conn_close(c);
         return;
     }
     if (left > 0) {

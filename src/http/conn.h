@@ -89,7 +89,7 @@ struct iisd_conn {
     iisd_arena_t arena; /* per-request memory */
     iisd_req_t *req;
     void *app;                         /* the handler's per-request object */
-    struct sockaddr_in6 local, remote; /* IPv4 as AF_INET in the same storage */
+    struct sockaddr_in6 local, remote; /* IPv4 as AF_INET in the same storage; local: see iisd_conn_local() */
     uint64_t nreq;
 };
 
@@ -136,5 +136,7 @@ void iisd_conn_request_done(iisd_conn_t *c);
 void iisd_conn_resume(iisd_conn_t *c);
 /* From any thread: run fn(c) on the connection's loop. */
 void iisd_conn_post(iisd_conn_t *c, void (*fn)(iisd_conn_t *c));
+/* The local address of the connection (looked up on first use). */
+const struct sockaddr_in6 *iisd_conn_local(iisd_conn_t *c);
 /* Answers a request-level error directly (used before the pipeline runs). */
 void iisd_conn_reject(iisd_conn_t *c, unsigned status, const char *why);

@@ -243,7 +243,7 @@ static PCWSTR req_GetForwardedUrl(IHttpRequest4 *This)
 
 static PSOCKADDR req_GetLocalAddress(IHttpRequest4 *This)
 {
-    return (PSOCKADDR)&R(This)->c->local;
+    return (PSOCKADDR)iisd_conn_local(R(This)->c);
 }
 
 static PSOCKADDR req_GetRemoteAddress(IHttpRequest4 *This)

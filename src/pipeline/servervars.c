@@ -140,9 +140,9 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
     if (strcasecmp(name, "REMOTE_PORT") == 0)
         return fmt_port(h, &h->c->remote, len);
     if (strcasecmp(name, "LOCAL_ADDR") == 0 || strcasecmp(name, "SERVER_ADDR") == 0)
-        return fmt_ip(h, &h->c->local, len);
+        return fmt_ip(h, iisd_conn_local(h->c), len);
     if (strcasecmp(name, "SERVER_PORT") == 0)
-        return fmt_port(h, &h->c->local, len);
+        return fmt_port(h, iisd_conn_local(h->c), len);
     if (strcasecmp(name, "SERVER_PORT_SECURE") == 0)
         return sv_dup(h, "0", 1, len);
     if (strcasecmp(name, "HTTPS") == 0)
@@ -163,7 +163,7 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
             size_t n = colon ? (size_t)(colon - host + (host[0] == '[')) : strlen(host);
             return sv_dup(h, host, n, len);
         }
-        return fmt_ip(h, &h->c->local, len);
+        return fmt_ip(h, iisd_conn_local(h->c), len);
     }
     if (strcasecmp(name, "CONTENT_LENGTH") == 0) {
         char v[24];
