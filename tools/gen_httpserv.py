@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
-"""Generate include/httpserv.h and its vtable-slot tests from tools/gen_httpserv.spec.
+"""Generate the module headers with two bindings (C++ classes, C vtable structs)
+and their vtable-slot tests from the specs in tools/.
 
-The spec lists every interface of the IIS native module API once, in C++ form
-and in vtable slot order. From it this script writes:
+Each spec lists the interfaces of one header once, in C++ form and in vtable
+slot order. From them this script writes:
 
-  include/httpserv.h               C++ classes and C vtable structs (one header)
-  tests/abi/slots_cxx.gen.cpp      prints the Itanium slot of every C++ method
-  tests/abi/slots_c.gen.c          prints the slot of every C vtable member
+  tools/gen_httpserv.spec  -> include/httpserv.h   (IIS native module API)
+                              tests/abi/slots_cxx.gen.cpp, tests/abi/slots_c.gen.c
+  tools/gen_iisd_com.spec  -> include/iisd_com.h   (IUnknown, IDispatch, BSTR, VARIANT)
+                              tests/abi/slots_com_cxx.gen.cpp, tests/abi/slots_com_c.gen.c
+  tools/gen_ahadmin.spec   -> include/ahadmin.h    (AppHost configuration COM API)
+                              tests/abi/slots_ahadmin_cxx.gen.cpp, tests/abi/slots_ahadmin_c.gen.c
+
+The slots_*cxx programs print the Itanium slot of every C++ method, the
+slots_*c programs the slot of every C vtable member.
 
 Usage:
   python3 tools/gen_httpserv.py            regenerate the files
@@ -26,12 +33,31 @@ import tempfile
 import textwrap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SPEC = os.path.join(ROOT, "tools", "gen_httpserv.spec")
-OUTPUTS = {
-    "header": os.path.join("include", "httpserv.h"),
-    "slots_cxx": os.path.join("tests", "abi", "slots_cxx.gen.cpp"),
-    "slots_c": os.path.join("tests", "abi", "slots_c.gen.c"),
-}
+
+
+class Target:
+    """One generated header and its two slot tests."""
+
+    def __init__(self, spec, header, slots_cxx, slots_c, includes, legacy=False):
+        self.spec = os.path.join(ROOT, "tools", spec)
+        self.spec_rel = "tools/" + spec
+        self.outputs = {
+            "header": os.path.join("include", header),
+            "slots_cxx": os.path.join("tests", "abi", slots_cxx),
+            "slots_c": os.path.join("tests", "abi", slots_c),
+        }
+        self.includes = includes  # headers the slot tests include
+        self.legacy = legacy  # httpserv.h: overview, prelude and tails live in this script
+
+
+TARGETS = [
+    Target("gen_httpserv.spec", "httpserv.h", "slots_cxx.gen.cpp", "slots_c.gen.c",
+           ["windows.h", "sal.h", "httpserv.h"], legacy=True),
+    Target("gen_iisd_com.spec", "iisd_com.h", "slots_com_cxx.gen.cpp", "slots_com_c.gen.c",
+           ["windows.h", "oaidl.h"]),
+    Target("gen_ahadmin.spec", "ahadmin.h", "slots_ahadmin_cxx.gen.cpp", "slots_ahadmin_c.gen.c",
+           ["windows.h", "ahadmin.h"]),
+]
 COMMAND = "python3 tools/gen_httpserv.py"
 C_COLUMNS = 110  # ColumnLimit of .clang-format
 
@@ -142,6 +168,7 @@ class Iface:
         self.doc = None
         self.own = []
         self.base_iface = None
+        self.cxx_extra = []  # non-virtual C++ members, copied into the class as is
 
     def all_methods(self):
         chain = []
@@ -160,6 +187,8 @@ class Spec:
         self.verbatim = {}
         self.opaque = []
         self.ifaces = []
+        self.options = set()
+        self.imported = {}  # interfaces of imported specs, by name (bases only, not emitted)
 
 
 def parse_spec(path):
@@ -188,6 +217,15 @@ def parse_spec(path):
                 continue
             if line.startswith("opaque "):
                 spec.opaque.extend(line.split()[1:])
+                continue
+            if line.startswith("import ") and cur is None:
+                other = parse_spec(os.path.join(os.path.dirname(path), line.split()[1]))
+                for i in list(other.imported.values()) + other.ifaces:
+                    spec.imported[i.name] = i
+                    byname[i.name] = i
+                continue
+            if line.startswith("option ") and cur is None:
+                spec.options.update(line.split()[1:])
                 continue
             m = re.match(r"^(interface|moduleclass)\s+(\w+)(?:\s*:\s*(\w+))?(?:\s+(\w+))?$", line)
             if m and cur is None:
@@ -218,6 +256,9 @@ def parse_spec(path):
                 continue
             if line.startswith("doc "):
                 cur.doc = line[4:].strip()
+                continue
+            if line.startswith("cxx "):
+                cur.cxx_extra.append(raw.rstrip()[raw.index("cxx ") + 4 :])
                 continue
             if line.startswith("//"):
                 pending_doc.append(line[2:].strip())
@@ -476,6 +517,8 @@ def gen_cxx_class(iface):
         for b in body:
             out.append("        %s\n" % b)
         out.append("    }\n")
+    for line in iface.cxx_extra:
+        out.append("    %s\n" % line)
     dtors = [m for m in iface.own if m.is_dtor]
     if dtors:
         d = dtors[0]
@@ -533,7 +576,9 @@ def gen_c_struct(iface):
     return "".join(out)
 
 
-def gen_header(spec):
+def gen_header(spec, target):
+    if not target.legacy:
+        return gen_header_generic(spec, target)
     names = [i.name for i in spec.ifaces]
     o = [OVERVIEW % {"cmd": COMMAND}, PRELUDE, "\n"]
     o.append("#ifdef __cplusplus\nextern \"C++\" {\n#endif\n\n")
@@ -592,23 +637,122 @@ def gen_header(spec):
     return "".join(o)
 
 
+def gen_cobjmacros(iface):
+    """C call macros (under COBJMACROS): X_Method(This, args...)."""
+    out = []
+    for slot, m, cname in slots(iface):
+        args = ", ".join(["This"] + [p.name for p in m.params])
+        out.append("#define %s_%s(%s) ((This)->lpVtbl->%s(%s))\n" % (iface.name, cname, args, cname, args))
+    return "".join(out)
+
+
+def gen_header_generic(spec, target):
+    """A header whose overview, prelude and tails come from the spec's %verbatim blocks.
+
+    Layout: overview, include guard, "prelude", extern "C++" {, "constants",
+    forward declarations, "typedefs", IIDs, then the C++ binding ("cxx_head",
+    classes, __uuidof specialisations, "cxx_tail") or the C binding (vtable
+    structs, COBJMACROS call macros if the spec has "option cobjmacros",
+    "c_tail"), then "tail" (both languages), } and the guard's #endif.
+    """
+    v = spec.verbatim
+    guard = "IISD_%s" % re.sub(r"\W", "_", os.path.basename(target.outputs["header"])).upper()
+    names = [i.name for i in spec.ifaces]
+    o = [v["overview"].replace("@COMMAND@", COMMAND).replace("@SPEC@", target.spec_rel) + "\n"]
+    o.append("#ifndef %s\n#define %s\n\n" % (guard, guard))
+    if v.get("prelude"):
+        o.append(v["prelude"] + "\n\n")
+    o.append("#ifdef __cplusplus\nextern \"C++\" {\n#endif\n\n")
+    if v.get("constants"):
+        o.append(v["constants"] + "\n\n")
+    o.append("/* ------------------------------------------------------------------------ */\n")
+    o.append("/* Forward declarations                                                     */\n")
+    o.append("/* ------------------------------------------------------------------------ */\n\n")
+    o.append("#ifdef __cplusplus\n")
+    o.extend("class %s;\n" % n for n in spec.opaque)
+    o.extend("class %s;\n" % n for n in names)
+    o.append("#else\n")
+    o.extend("typedef struct %s %s;\n" % (n, n) for n in spec.opaque)
+    o.extend("typedef struct %s %s;\n" % (n, n) for n in names)
+    o.append("#endif\n\n")
+    if v.get("typedefs"):
+        o.append(v["typedefs"] + "\n\n")
+    o.append("/* ------------------------------------------------------------------------ */\n")
+    o.append("/* Interface identifiers (file-local constants: no symbols are created)    */\n")
+    o.append("/* ------------------------------------------------------------------------ */\n\n")
+    for i in spec.ifaces:
+        o.append("static const GUID IID_%s = %s;\n" % (i.name, guid_initializer(i.uuid)))
+    o.append("\n#ifdef __cplusplus\n\n")
+    o.append("/* ------------------------------------------------------------------------ */\n")
+    o.append("/* C++ binding                                                              */\n")
+    o.append("/* ------------------------------------------------------------------------ */\n\n")
+    if v.get("cxx_head"):
+        o.append(v["cxx_head"] + "\n\n")
+    for i in spec.ifaces:
+        o.append(gen_cxx_class(i) + "\n")
+    o.append("/* __uuidof(T) for the interfaces above. */\n")
+    for i in spec.ifaces:
+        g = guid_initializer(i.uuid)[1:-1].replace("{", "").replace("}", "")
+        o.append("IISD_DECLARE_UUIDOF(%s, %s);\n" % (i.name, g))
+    o.append("\n")
+    if v.get("cxx_tail"):
+        o.append(v["cxx_tail"] + "\n")
+    o.append("\n#else /* !__cplusplus */\n\n")
+    o.append("/* ------------------------------------------------------------------------ */\n")
+    o.append("/* C binding                                                                */\n")
+    o.append("/* ------------------------------------------------------------------------ */\n\n")
+    o.append("/* Laid out by the generator: clang-format wraps function-pointer members badly. */\n")
+    o.append("/* clang-format off */\n\n")
+    for i in spec.ifaces:
+        o.append(gen_c_struct(i) + "\n")
+    if "cobjmacros" in spec.options:
+        o.append("/* With COBJMACROS defined, X_Method(p, args...) calls p->lpVtbl->Method(p, args...). */\n")
+        o.append("#ifdef COBJMACROS\n")
+        for i in spec.ifaces:
+            o.append(gen_cobjmacros(i))
+        o.append("#endif /* COBJMACROS */\n\n")
+    o.append("/* clang-format on */\n")
+    if v.get("c_tail"):
+        o.append("\n" + v["c_tail"] + "\n")
+    o.append("\n#endif /* __cplusplus */\n\n")
+    if v.get("tail"):
+        o.append(v["tail"] + "\n\n")
+    o.append("#ifdef __cplusplus\n} /* extern \"C++\" */\n#endif\n\n")
+    o.append("#endif /* %s */\n" % guard)
+    return "".join(o)
+
+
 # --------------------------------------------------------------------------
 # Slot tests
 # --------------------------------------------------------------------------
 
 TEST_BANNER = """\
 /*
- * GENERATED FILE - DO NOT EDIT. Generated by %s from tools/gen_httpserv.spec.
+ * GENERATED FILE - DO NOT EDIT. Generated by %s from %s.
  * %s
  */
 """
 
 
-def gen_slots_cxx(spec):
-    o = [TEST_BANNER % (COMMAND, "Prints \"<class> <slot> <C name> <C++ name>\" for every virtual method, with the slot "
+DTOR_PROBE = (
+    "/* Checks the two CHttpModule destructor slots by calling them. */\n"
+    "namespace {\nint g_dtor_runs;\nint g_deletes;\n"
+    "class DtorProbe : public CHttpModule\n{\n  public:\n"
+    "    ~DtorProbe() { g_dtor_runs++; }\n"
+    "    static void operator delete(void *p)\n    {\n        g_deletes++;\n        ::operator delete(p);\n    }\n"
+    "};\n\n"
+    "typedef void (*DtorFn)(void *);\n\n"
+    "DtorFn vtable_entry(void *obj, int slot)\n{\n    void **vtbl;\n    DtorFn fn;\n"
+    "    std::memcpy(&vtbl, obj, sizeof vtbl);\n    std::memcpy(&fn, &vtbl[slot], sizeof fn);\n    return fn;\n}\n"
+    "} // namespace\n\n"
+)
+
+
+def gen_slots_cxx(spec, target):
+    o = [TEST_BANNER % (COMMAND, target.spec_rel, "Prints \"<class> <slot> <C name> <C++ name>\" for every virtual method, with the slot "
                         "computed by the compiler (Itanium pointer-to-member: ptr = 1 + byte offset in the vtable).")]
-    o.append("#include <windows.h>\n#include <sal.h>\n#include <httpserv.h>\n\n#include <cstddef>\n#include <cstdio>\n"
-             "#include <cstring>\n\n")
+    o.append("".join("#include <%s>\n" % h for h in target.includes))
+    o.append("\n#include <cstddef>\n#include <cstdio>\n#include <cstring>\n\n")
     o.append('#pragma GCC diagnostic ignored "-Wdeprecated-declarations"\n\n')
     o.append("template <class P> static long slot_of(P pmf)\n{\n")
     o.append("    struct {\n        std::ptrdiff_t ptr;\n        std::ptrdiff_t adj;\n    } rep;\n")
@@ -618,16 +762,8 @@ def gen_slots_cxx(spec):
     o.append("    return (long)((rep.ptr - 1) / (std::ptrdiff_t)sizeof(void *));\n}\n\n")
     o.append("static void emit(const char *cls, long slot, const char *cname, const char *cxxname)\n{\n")
     o.append('    std::printf("%s %ld %s %s\\n", cls, slot, cname, cxxname);\n}\n\n')
-    o.append("/* Checks the two CHttpModule destructor slots by calling them. */\n")
-    o.append("namespace {\nint g_dtor_runs;\nint g_deletes;\n"
-             "class DtorProbe : public CHttpModule\n{\n  public:\n"
-             "    ~DtorProbe() { g_dtor_runs++; }\n"
-             "    static void operator delete(void *p)\n    {\n        g_deletes++;\n        ::operator delete(p);\n    }\n"
-             "};\n\n"
-             "typedef void (*DtorFn)(void *);\n\n"
-             "DtorFn vtable_entry(void *obj, int slot)\n{\n    void **vtbl;\n    DtorFn fn;\n"
-             "    std::memcpy(&vtbl, obj, sizeof vtbl);\n    std::memcpy(&fn, &vtbl[slot], sizeof fn);\n    return fn;\n}\n"
-             "} // namespace\n\n")
+    if any(m.is_dtor for i in spec.ifaces for m in i.own):
+        o.append(DTOR_PROBE)
     o.append("int main()\n{\n")
     for i in spec.ifaces:
         o.append('    static_assert(sizeof(%s) == sizeof(void *), "%s is a single vptr");\n' % (i.name, i.name))
@@ -660,10 +796,11 @@ def gen_slots_cxx(spec):
     return "".join(o)
 
 
-def gen_slots_c(spec):
-    o = [TEST_BANNER % (COMMAND, "Prints \"<struct> <slot> <member>\" for every member of every C vtable struct, and "
+def gen_slots_c(spec, target):
+    o = [TEST_BANNER % (COMMAND, target.spec_rel, "Prints \"<struct> <slot> <member>\" for every member of every C vtable struct, and "
                         "\"<struct> #total <n>\" with sizeof(Vtbl) in pointers.")]
-    o.append("#include <windows.h>\n#include <sal.h>\n#include <httpserv.h>\n\n#include <stddef.h>\n#include <stdio.h>\n\n")
+    o.append("".join("#include <%s>\n" % h for h in target.includes))
+    o.append("\n#include <stddef.h>\n#include <stdio.h>\n\n")
     o.append("#define SLOT(s, m) printf(\"%s %zu %s\\n\", #s, offsetof(s##Vtbl, m) / sizeof(void *), #m)\n")
     o.append("#define TOTAL(s) printf(\"%s #total %zu\\n\", #s, sizeof(s##Vtbl) / sizeof(void *))\n\n")
     for i in spec.ifaces:
@@ -698,29 +835,35 @@ def clang_format(path):
     sys.stderr.write("gen_httpserv: clang-format output of %s does not converge\n" % path)
 
 
-def generate(dest_root):
-    spec = parse_spec(SPEC)
-    texts = {"header": gen_header(spec), "slots_cxx": gen_slots_cxx(spec), "slots_c": gen_slots_c(spec)}
-    for key, rel in OUTPUTS.items():
-        path = os.path.join(dest_root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(texts[key])
-        clang_format(path)
+def generate(dest_root, targets):
+    for target in targets:
+        spec = parse_spec(target.spec)
+        texts = {
+            "header": gen_header(spec, target),
+            "slots_cxx": gen_slots_cxx(spec, target),
+            "slots_c": gen_slots_c(spec, target),
+        }
+        for key, rel in target.outputs.items():
+            path = os.path.join(dest_root, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(texts[key])
+            clang_format(path)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true", help="only report whether the outputs are up to date")
     args = ap.parse_args()
+    targets = [t for t in TARGETS if os.path.exists(t.spec)]
     try:
         if not args.check:
-            generate(ROOT)
+            generate(ROOT, targets)
             return 0
         with tempfile.TemporaryDirectory() as tmp:
-            generate(tmp)
+            generate(tmp, targets)
             stale = []
-            for rel in OUTPUTS.values():
+            for rel in [r for t in targets for r in t.outputs.values()]:
                 with open(os.path.join(tmp, rel), encoding="utf-8") as a:
                     want = a.read()
                 try:
