@@ -692,9 +692,11 @@ static int coll_add(merge_ctx_t *m, iisd_celem_t *dst, const xnode_t *k)
         }
         at = dst->prepend_pos++;
     }
-    memcpy(v, dst->items, at * sizeof(*v));
+    if (at > 0)
+        memcpy(v, dst->items, at * sizeof(*v));
     v[at] = item;
-    memcpy(v + at + 1, dst->items + at, (dst->nitems - at) * sizeof(*v));
+    if (dst->nitems > at)
+        memcpy(v + at + 1, dst->items + at, (dst->nitems - at) * sizeof(*v));
     dst->items = v;
     dst->nitems++;
     return 0;
@@ -950,7 +952,8 @@ static const iisd_celem_t *resolve(iisd_cfg_t *cfg, const char *path, const char
         collect(&v, &n, f, path, section);
     }
     free(level);
-    qsort(v, n, sizeof(*v), contrib_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof(*v), contrib_cmp);
     iisd_celem_t *root = new_elem(cfg, ss->root);
     for (unsigned i = 0; i < n; i++) {
         merge_ctx_t m = {.cfg = cfg, .c = v[i], .err = err, .id = i + 1};
