@@ -145,20 +145,31 @@ static DWORD ctx_GetExecuteFlags(IHttpContext4 *This)
     return 0;
 }
 
-static HRESULT ctx_GetServerVariableW(IHttpContext4 *This, PCSTR name, PCWSTR *ppszValue, DWORD *pcch)
+/* Looks a server variable up for both GetServerVariable overloads. */
+static HRESULT server_variable(iisd_hctx_t *h, PCSTR name, const char **value, size_t *len, DWORD *pcch)
 {
-    iisd_hctx_t *h = H(This);
-    if (name == NULL || ppszValue == NULL)
+    if (name == NULL)
         return E_INVALIDARG;
-    size_t len;
-    const char *v = iisd_hctx_server_variable(h, name, &len);
-    if (v == NULL) {
-        *ppszValue = NULL;
+    *value = iisd_hctx_server_variable(h, name, len);
+    if (*value == NULL) {
         if (pcch)
             *pcch = 0;
         return HRESULT_FROM_WIN32(ERROR_INVALID_INDEX);
     }
-    size_t wl;
+    return S_OK;
+}
+
+static HRESULT ctx_GetServerVariableW(IHttpContext4 *This, PCSTR name, PCWSTR *ppszValue, DWORD *pcch)
+{
+    iisd_hctx_t *h = H(This);
+    const char *v;
+    size_t len, wl;
+    if (ppszValue == NULL)
+        return E_INVALIDARG;
+    *ppszValue = NULL;
+    HRESULT hr = server_variable(h, name, &v, &len, pcch);
+    if (FAILED(hr))
+        return hr;
     *ppszValue = iisd_arena_wcs_from_utf8(h->arena, v, len, &wl);
     if (pcch)
         *pcch = (DWORD)wl;
@@ -167,17 +178,14 @@ static HRESULT ctx_GetServerVariableW(IHttpContext4 *This, PCSTR name, PCWSTR *p
 
 static HRESULT ctx_GetServerVariableA(IHttpContext4 *This, PCSTR name, PCSTR *ppszValue, DWORD *pcch)
 {
-    iisd_hctx_t *h = H(This);
-    if (name == NULL || ppszValue == NULL)
-        return E_INVALIDARG;
+    const char *v;
     size_t len;
-    const char *v = iisd_hctx_server_variable(h, name, &len);
-    if (v == NULL) {
-        *ppszValue = NULL;
-        if (pcch)
-            *pcch = 0;
-        return HRESULT_FROM_WIN32(ERROR_INVALID_INDEX);
-    }
+    if (ppszValue == NULL)
+        return E_INVALIDARG;
+    *ppszValue = NULL;
+    HRESULT hr = server_variable(H(This), name, &v, &len, pcch);
+    if (FAILED(hr))
+        return hr;
     *ppszValue = v;
     if (pcch)
         *pcch = (DWORD)len;

@@ -27,66 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- default handlers for the notifications this module ignores ------- */
-
-static REQUEST_NOTIFICATION_STATUS ignore_event(CHttpModule *This, IHttpContext *pHttpContext,
-                                                IHttpEventProvider *pProvider)
-{
-    (void)This, (void)pHttpContext, (void)pProvider;
-    return RQ_NOTIFICATION_CONTINUE;
-}
-
-static REQUEST_NOTIFICATION_STATUS ignore_authenticate(CHttpModule *This, IHttpContext *pHttpContext,
-                                                       IAuthenticationProvider *pProvider)
-{
-    (void)This, (void)pHttpContext, (void)pProvider;
-    return RQ_NOTIFICATION_CONTINUE;
-}
-
-static REQUEST_NOTIFICATION_STATUS ignore_map_handler(CHttpModule *This, IHttpContext *pHttpContext,
-                                                      IMapHandlerProvider *pProvider)
-{
-    (void)This, (void)pHttpContext, (void)pProvider;
-    return RQ_NOTIFICATION_CONTINUE;
-}
-
-static REQUEST_NOTIFICATION_STATUS ignore_send_response(CHttpModule *This, IHttpContext *pHttpContext,
-                                                        ISendResponseProvider *pProvider)
-{
-    (void)This, (void)pHttpContext, (void)pProvider;
-    return RQ_NOTIFICATION_CONTINUE;
-}
-
-static REQUEST_NOTIFICATION_STATUS ignore_map_path(CHttpModule *This, IHttpContext *pHttpContext,
-                                                   IMapPathProvider *pProvider)
-{
-    (void)This, (void)pHttpContext, (void)pProvider;
-    return RQ_NOTIFICATION_CONTINUE;
-}
-
-static REQUEST_NOTIFICATION_STATUS ignore_read_entity(CHttpModule *This, IHttpContext *pHttpContext,
-                                                      IReadEntityProvider *pProvider)
-{
-    (void)This, (void)pHttpContext, (void)pProvider;
-    return RQ_NOTIFICATION_CONTINUE;
-}
-
-static REQUEST_NOTIFICATION_STATUS ignore_custom(CHttpModule *This, IHttpContext *pHttpContext,
-                                                 ICustomNotificationProvider *pProvider)
-{
-    (void)This, (void)pHttpContext, (void)pProvider;
-    return RQ_NOTIFICATION_CONTINUE;
-}
-
-static REQUEST_NOTIFICATION_STATUS ignore_async_completion(CHttpModule *This, IHttpContext *pHttpContext,
-                                                           DWORD dwNotification, BOOL fPostNotification,
-                                                           IHttpEventProvider *pProvider,
-                                                           IHttpCompletionInfo *pCompletionInfo)
-{
-    (void)This, (void)pHttpContext, (void)dwNotification, (void)fPostNotification, (void)pProvider,
-        (void)pCompletionInfo;
-    return RQ_NOTIFICATION_CONTINUE;
-}
+#include "c_module_base.h"
 
 /* ---- the module ---------------------------------------------------------- */
 
@@ -214,83 +155,11 @@ static REQUEST_NOTIFICATION_STATUS sleep_begin_request(CHttpModule *This, IHttpC
     return RQ_NOTIFICATION_FINISH_REQUEST;
 }
 
-static VOID sleep_dispose(CHttpModule *This)
-{
-    free(This);
-}
-
-static const CHttpModuleVtbl sleep_module_vtbl = {
-    .OnBeginRequest = sleep_begin_request,
-    .OnPostBeginRequest = ignore_event,
-    .OnAuthenticateRequest = ignore_authenticate,
-    .OnPostAuthenticateRequest = ignore_event,
-    .OnAuthorizeRequest = ignore_event,
-    .OnPostAuthorizeRequest = ignore_event,
-    .OnResolveRequestCache = ignore_event,
-    .OnPostResolveRequestCache = ignore_event,
-    .OnMapRequestHandler = ignore_map_handler,
-    .OnPostMapRequestHandler = ignore_event,
-    .OnAcquireRequestState = ignore_event,
-    .OnPostAcquireRequestState = ignore_event,
-    .OnPreExecuteRequestHandler = ignore_event,
-    .OnPostPreExecuteRequestHandler = ignore_event,
-    .OnExecuteRequestHandler = ignore_event,
-    .OnPostExecuteRequestHandler = ignore_event,
-    .OnReleaseRequestState = ignore_event,
-    .OnPostReleaseRequestState = ignore_event,
-    .OnUpdateRequestCache = ignore_event,
-    .OnPostUpdateRequestCache = ignore_event,
-    .OnLogRequest = ignore_event,
-    .OnPostLogRequest = ignore_event,
-    .OnEndRequest = ignore_event,
-    .OnPostEndRequest = ignore_event,
-    .OnSendResponse = ignore_send_response,
-    .OnMapPath = ignore_map_path,
-    .OnReadEntity = ignore_read_entity,
-    .OnCustomRequestNotification = ignore_custom,
-    .OnAsyncCompletion = ignore_async_completion,
-    .Dispose = sleep_dispose,
-    .Destructor = NULL,
-    .DeletingDestructor = NULL,
-};
-
-/* ---- the factory --------------------------------------------------------- */
-
-static HRESULT sleep_get_module(IHttpModuleFactory *This, CHttpModule **ppModule,
-                                IModuleAllocator *pAllocator)
-{
-    CHttpModule *module = malloc(sizeof(*module));
-
-    (void)This, (void)pAllocator;
-    if (module == NULL)
-        return E_OUTOFMEMORY;
-    module->lpVtbl = &sleep_module_vtbl;
-    *ppModule = module;
-    return S_OK;
-}
-
-static VOID sleep_terminate(IHttpModuleFactory *This)
-{
-    free(This);
-}
-
-static const IHttpModuleFactoryVtbl sleep_factory_vtbl = {
-    .GetHttpModule = sleep_get_module,
-    .Terminate = sleep_terminate,
-};
+static const CHttpModuleVtbl sleep_module_vtbl = CMB_VTBL_WITH_BEGIN(sleep_begin_request);
 
 HRESULT WINAPI RegisterModule(DWORD dwServerVersion, IHttpModuleRegistrationInfo *pModuleInfo,
                               IHttpServer *pGlobalInfo)
 {
-    IHttpModuleFactory *factory = malloc(sizeof(*factory));
-    HRESULT hr;
-
     (void)dwServerVersion, (void)pGlobalInfo;
-    if (factory == NULL)
-        return E_OUTOFMEMORY;
-    factory->lpVtbl = &sleep_factory_vtbl;
-    hr = pModuleInfo->lpVtbl->SetRequestNotifications(pModuleInfo, factory, RQ_BEGIN_REQUEST, 0);
-    if (FAILED(hr))
-        free(factory);
-    return hr;
+    return cmb_register(pModuleInfo, &sleep_module_vtbl, RQ_BEGIN_REQUEST);
 }
