@@ -552,6 +552,7 @@ static bool is_lock_attr(const char *n)
 }
 
 static int merge(merge_ctx_t *m, iisd_celem_t *dst, const xnode_t *x);
+static void apply_defaults_tree(iisd_celem_t *e);
 
 static bool restricted(const merge_ctx_t *m, unsigned lock_depth)
 {
@@ -772,7 +773,11 @@ static int merge(merge_ctx_t *m, iisd_celem_t *dst, const xnode_t *x)
             }
         if (s->coll != NULL) {
             int rc;
-            if (iisd_scoll_is_add(s->coll, k->name))
+            if (s->coll->default_elem && strcmp(k->name, s->coll->default_elem) == 0) {
+                if (dst->defaults == NULL)
+                    dst->defaults = new_elem(m->cfg, s->coll->item);
+                rc = merge(m, dst->defaults, k);
+            } else if (iisd_scoll_is_add(s->coll, k->name))
                 rc = coll_add(m, dst, k);
             else if (s->coll->remove && strcmp(k->name, s->coll->remove) == 0)
                 rc = coll_remove(m, dst, k);
@@ -963,7 +968,39 @@ static const iisd_celem_t *resolve(iisd_cfg_t *cfg, const char *path, const char
         }
     }
     free(v);
+    apply_defaults_tree(root);
     return root;
+}
+
+/* Values an item does not set come from its collection's defaultElement ("siteDefaults"). */
+static void apply_defaults(iisd_celem_t *item, const iisd_celem_t *def)
+{
+    for (unsigned i = 0; i < item->schema->nattrs; i++) {
+        if (item->vals[i].file != NULL)
+            continue;
+        const iisd_cval_t *d = iisd_celem_val(def, item->schema->attrs[i].name);
+        if (d != NULL && d->file != NULL)
+            item->vals[i] = *d;
+    }
+    for (unsigned i = 0; i < item->schema->nkids; i++) {
+        const iisd_celem_t *dk = iisd_celem_kid(def, item->schema->kids[i]->name);
+        if (dk != NULL)
+            apply_defaults(item->kids[i], dk);
+    }
+}
+
+static void apply_defaults_tree(iisd_celem_t *e)
+{
+    const iisd_scoll_t *coll = e->schema->coll;
+    if (coll != NULL && coll->default_elem != NULL) {
+        const iisd_celem_t *def = e->defaults ? e->defaults : iisd_celem_kid(e, coll->default_elem);
+        for (unsigned i = 0; def != NULL && i < e->nitems; i++)
+            apply_defaults(e->items[i], def);
+    }
+    for (unsigned i = 0; i < e->schema->nkids; i++)
+        apply_defaults_tree(e->kids[i]);
+    for (unsigned i = 0; i < e->nitems; i++)
+        apply_defaults_tree(e->items[i]);
 }
 
 static unsigned hash(const char *path, const char *section)

@@ -34,6 +34,7 @@ struct iisd_celem {
     iisd_celem_t **kids;  /* one per schema child element */
     iisd_celem_t **items; /* collection items, in effective order */
     unsigned nitems;
+    iisd_celem_t *defaults; /* the collection's defaultElement, when it is not also a child element */
     /* locks set at or above the level this element was resolved for */
     char *lock_attrs; /* comma list, "*" = all */
     char *lock_elems;

@@ -99,6 +99,7 @@ static void free_elem(iisd_selem_t *e)
         free(e->coll->add);
         free(e->coll->remove);
         free(e->coll->clear);
+        free(e->coll->default_elem);
         free_elem(e->coll->item);
         free(e->coll);
     }
@@ -192,6 +193,7 @@ static void parse_children(sctx_t *x, iisd_selem_t *e, xmlNode *n)
             coll->add = prop(c, "addElement");
             coll->remove = prop(c, "removeElement");
             coll->clear = prop(c, "clearElement");
+            coll->default_elem = prop(c, "defaultElement");
             coll->merge_append = prop_bool(x, c, "mergeAppend", true);
             coll->allow_duplicates = prop_bool(x, c, "allowDuplicates", false);
             coll->item = parse_elem(x, c, coll->add ? coll->add : "add");

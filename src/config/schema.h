@@ -46,6 +46,7 @@ typedef struct iisd_scoll {
     char *add;         /* addElement (may be a comma-separated list, e.g. "add,site") */
     char *remove;      /* removeElement, may be NULL */
     char *clear;       /* clearElement, may be NULL */
+    char *default_elem; /* defaultElement: defaults for every item ("siteDefaults"), or NULL */
     bool merge_append; /* false: a lower level's items go before the inherited ones */
     bool allow_duplicates;
     iisd_selem_t *item; /* attributes and child elements of one item */
