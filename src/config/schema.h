@@ -43,11 +43,11 @@ typedef struct iisd_sattr {
 typedef struct iisd_selem iisd_selem_t;
 
 typedef struct iisd_scoll {
-    char *add;         /* addElement (may be a comma-separated list, e.g. "add,site") */
-    char *remove;      /* removeElement, may be NULL */
-    char *clear;       /* clearElement, may be NULL */
+    char *add;          /* addElement (may be a comma-separated list, e.g. "add,site") */
+    char *remove;       /* removeElement, may be NULL */
+    char *clear;        /* clearElement, may be NULL */
     char *default_elem; /* defaultElement: defaults for every item ("siteDefaults"), or NULL */
-    bool merge_append; /* false: a lower level's items go before the inherited ones */
+    bool merge_append;  /* false: a lower level's items go before the inherited ones */
     bool allow_duplicates;
     iisd_selem_t *item; /* attributes and child elements of one item */
 } iisd_scoll_t;

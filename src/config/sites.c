@@ -27,7 +27,8 @@ static int parse_binding(iisd_binding_t *b, const iisd_celem_t *e, char *err, si
     char *end;
     unsigned long port = c1 ? strtoul(c1 + 1, &end, 10) : 0;
     if (c1 == NULL || c2 == NULL || end != c2 || port == 0 || port > 65535) {
-        snprintf(err, errlen, "%s:%u: attribute 'bindingInformation' of <binding>: \"%s\" is not IP:port:host",
+        snprintf(err, errlen,
+                 "%s:%u: attribute 'bindingInformation' of <binding>: \"%s\" is not IP:port:host",
                  v && v->file ? v->file : "", v ? v->line : 0, info);
         return -1;
     }
@@ -63,7 +64,8 @@ int iisd_sites_load(iisd_sites_t *s, iisd_cfg_t *cfg, char *err, size_t errlen)
         iisd_sitedef_t *d = &s->v[s->n++];
         d->id = (uint32_t)iisd_celem_num(si, "id");
         d->name = iisd_xstrdup(iisd_celem_str(si, "name"));
-        d->connection_timeout_ms = (uint32_t)iisd_celem_num(iisd_celem_kid(si, "limits"), "connectionTimeout");
+        d->connection_timeout_ms =
+            (uint32_t)iisd_celem_num(iisd_celem_kid(si, "limits"), "connectionTimeout");
         const iisd_celem_t *bs = iisd_celem_kid(si, "bindings");
         d->bindings = iisd_xcalloc(bs && bs->nitems ? bs->nitems : 1, sizeof(*d->bindings));
         for (unsigned j = 0; bs && j < bs->nitems; j++) {
