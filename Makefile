@@ -50,6 +50,9 @@ $(BUILD)/iisd-module.pc: iisd-module.pc.in
 	@mkdir -p $(BUILD)
 	sed 's|@INCLUDEDIR@|$(abspath include)|' $< > $@
 
+# the configuration files the binary embeds
+$(BUILD)/obj/src/config/embedded.o: config/applicationHost.config config/schema/iisd_schema.xml
+
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
 
 # ---- set-up -------------------------------------------------------------

@@ -951,6 +951,16 @@ inline _bstr_t _com_error::HelpFile() const
 /* _com_ptr_t and _COM_SMARTPTR_TYPEDEF                                     */
 /* ------------------------------------------------------------------------ */
 
+/* Compile-time helpers of _com_ptr_t (C++98-compatible). */
+template <bool B> struct IisdComBool {
+};
+template <class From, class To> struct IisdComConvertible {
+    static char Test(To);
+    static long Test(...);
+    static From Make();
+    enum { value = sizeof(Test(Make())) == sizeof(char) };
+};
+
 /*
  * Smart interface pointer: AddRef on copy, Release on destruction or
  * reassignment. operator& releases the current pointer and returns the
@@ -974,8 +984,12 @@ template <class I> class _com_ptr_t
         }
     }
     IISD_COMDEF_INLINE _com_ptr_t(const _com_ptr_t &cp) : m_pInterface(cp.m_pInterface) { _AddRef(); }
-    /* QueryInterface from another interface. */
-    template <class Q> IISD_COMDEF_INLINE _com_ptr_t(Q *p) : m_pInterface(NULL) { _QueryFrom(p); }
+    /* From a pointer to another type: a static upcast (and AddRef) if Q derives from I, else QueryInterface.
+     */
+    template <class Q> IISD_COMDEF_INLINE _com_ptr_t(Q *p) : m_pInterface(NULL)
+    {
+        _FromPointer(p, IisdComBool<IisdComConvertible<Q *, I *>::value>());
+    }
     template <class Q> IISD_COMDEF_INLINE _com_ptr_t(const _com_ptr_t<Q> &p) : m_pInterface(NULL)
     {
         _QueryFrom(p.GetInterfacePtr());
@@ -1069,7 +1083,6 @@ template <class I> class _com_ptr_t
         }
         return m_pInterface;
     }
-    IISD_COMDEF_INLINE operator bool() const { return m_pInterface != NULL; }
     IISD_COMDEF_INLINE bool operator!() const { return m_pInterface == NULL; }
     IISD_COMDEF_INLINE bool operator==(I *p) const { return m_pInterface == p; }
     IISD_COMDEF_INLINE bool operator!=(I *p) const { return m_pInterface != p; }
@@ -1123,6 +1136,12 @@ template <class I> class _com_ptr_t
             p->Release();
         }
     }
+    template <class Q> IISD_COMDEF_INLINE void _FromPointer(Q *p, IisdComBool<true>)
+    {
+        m_pInterface = static_cast<I *>(p);
+        _AddRef();
+    }
+    template <class Q> IISD_COMDEF_INLINE void _FromPointer(Q *p, IisdComBool<false>) { _QueryFrom(p); }
     template <class Q> IISD_COMDEF_INLINE void _QueryFrom(Q *p)
     {
         void *out = NULL;

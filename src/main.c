@@ -3,7 +3,8 @@
  *
  *   iisd --port N [--path DIR] [--module NAME=PATH]... [--config FILE] [--workers N]
  */
-#include "config/apphost.h"
+#include "config/conf.h"
+#include "config/embedded.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
@@ -26,11 +27,15 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: iisd --port N [--path DIR] [--module NAME=PATH]... [--config FILE]\n"
-               "            [--workers N] [--log-level error|warn|info|debug] [--dump-pipeline]\n"
+               "            [--schema-dir DIR] [--workers N] [--log-level error|warn|info|debug]\n"
+               "            [--dump-pipeline] [--print-default-config]\n"
                "\n"
                "Serves DIR (default: the current folder) on 127.0.0.1:N through the IIS integrated\n"
-               "pipeline. --module loads an IIS native module (.so exporting RegisterModule) and\n"
-               "enables it after the configured ones; --config reads an applicationHost.config.\n");
+               "pipeline, with the built-in default applicationHost.config. --config reads a full\n"
+               "applicationHost.config instead (--port and --path then override the first site's\n"
+               "binding and root). --module loads an IIS native module (.so exporting RegisterModule)\n"
+               "and enables it in every application. --schema-dir adds configuration schema files\n"
+               "(default: the schema folder beside the configuration file).\n");
 }
 
 typedef struct {
@@ -82,7 +87,7 @@ static uint32_t parse_uint(const char *opt, const char *v, uint32_t max)
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL, *config_file = NULL;
+    const char *path = NULL, *config_file = NULL, *schema_dir = NULL;
     int port = -1;
     unsigned workers = 0;
     bool dump = false;
@@ -101,6 +106,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--dump-pipeline") == 0) {
             dump = true;
             continue;
+        } else if (strcmp(a, "--print-default-config") == 0) {
+            fwrite(iisd_embedded_apphost, 1, iisd_embedded_apphost_len(), stdout);
+            return 0;
         }
         if (v == NULL) {
             usage(stderr);
@@ -113,6 +121,8 @@ int main(int argc, char **argv)
             path = v;
         } else if (strcmp(a, "--config") == 0) {
             config_file = v;
+        } else if (strcmp(a, "--schema-dir") == 0) {
+            schema_dir = v;
         } else if (strcmp(a, "--workers") == 0) {
             workers = parse_uint(a, v, 256);
         } else if (strcmp(a, "--log-level") == 0) {
@@ -136,28 +146,17 @@ int main(int argc, char **argv)
         }
     }
 
-    iisd_config_t cfg;
-    iisd_config_defaults(&cfg);
-    if (config_file != NULL) {
-        char err[1024];
-        if (iisd_config_load(&cfg, config_file, err, sizeof(err)) < 0)
-            die("configuration error: %s", err);
-    }
-    if (path != NULL) {
-        free(cfg.root);
-        cfg.root = iisd_xstrdup(path);
-    }
-    if (cfg.root == NULL)
-        cfg.root = iisd_xstrdup(".");
-    if (port >= 0)
-        cfg.port = (uint16_t)port;
-    if (cfg.port == 0 && !dump) {
+    if (config_file == NULL && port < 0 && !dump) {
         usage(stderr);
-        die("no port: give --port N or a <binding> in the configuration");
+        die("no port: give --port N (or a configuration with --config)");
     }
     char root[PATH_MAX];
-    if (realpath(cfg.root, root) == NULL)
-        die("site root %s: %s", cfg.root, strerror(errno));
+    const char *site_root = NULL;
+    if (path != NULL || config_file == NULL) {
+        if (realpath(path ? path : ".", root) == NULL)
+            die("site root %s: %s", path ? path : ".", strerror(errno));
+        site_root = root;
+    }
 
     /* Signals: the main thread waits for them; every other thread blocks them. */
     signal(SIGPIPE, SIG_IGN);
@@ -169,102 +168,114 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    /* Modules: <globalModules>, then --module, each enabled in that order; then the built-in
-       handlers that the configuration does not name, last, as the catch-all StaticFile mapping
-       sits last in IIS's <handlers>. */
+    /* The configuration: schema (built in, plus a schema folder), then the files. */
     char err[2048];
-    iisd_module_t **enabled = NULL;
-    unsigned nenabled = 0;
-    for (unsigned i = 0; i < cfg.nglobal; i++) {
-        iisd_module_t *m =
-            iisd_module_load(cfg.global_modules[i].name, cfg.global_modules[i].image, err, sizeof(err));
-        if (m == NULL)
+    static iisd_schema_t schema;
+    char default_schema_dir[PATH_MAX];
+    if (schema_dir == NULL && config_file != NULL) {
+        snprintf(default_schema_dir, sizeof(default_schema_dir), "%s", config_file);
+        char *slash = strrchr(default_schema_dir, '/');
+        snprintf(slash ? slash + 1 : default_schema_dir,
+                 sizeof(default_schema_dir) - (size_t)(slash ? slash + 1 - default_schema_dir : 0), "schema");
+        schema_dir = default_schema_dir;
+    }
+    if (iisd_conf_load_schema(&schema, schema_dir, err, sizeof(err)) < 0)
+        die("configuration schema error: %s", err);
+    iisd_conf_opts_t copts = {.file = config_file, .site_root = site_root, .port = port, .schema = &schema};
+    iisd_conf_t *conf = iisd_conf_load(&copts, err, sizeof(err));
+    if (conf == NULL)
+        die("configuration error: %s", err);
+
+    /* Modules: <globalModules>, then --module (enabled after the configured ones in every
+       application), then the built-in modules the configuration does not name (last, as the
+       catch-all StaticFile mapping sits last in IIS's <handlers>). */
+    for (unsigned i = 0; i < conf->ngmods; i++)
+        if (iisd_module_load(conf->gmods[i].name, conf->gmods[i].image, err, sizeof(err)) == NULL)
             die("%s", err);
-    }
-    if (config_file != NULL) {
-        if (cfg.modules_set) {
-            for (unsigned i = 0; i < cfg.nmodules; i++) {
-                iisd_module_t *m = iisd_module_find(cfg.modules[i]);
-                if (m == NULL)
-                    die("configuration error: %s: <modules> names %s, which is not in <globalModules>",
-                        config_file, cfg.modules[i]);
-                enabled = iisd_xrealloc(enabled, (nenabled + 1) * sizeof(*enabled));
-                enabled[nenabled++] = m;
-            }
-        } else {
-            for (unsigned i = 0; i < cfg.nglobal; i++) {
-                enabled = iisd_xrealloc(enabled, (nenabled + 1) * sizeof(*enabled));
-                enabled[nenabled++] = iisd_module_find(cfg.global_modules[i].name);
-            }
-        }
-    }
+    iisd_module_t **tail = iisd_xcalloc(ncli + 16, sizeof(*tail));
+    unsigned ntail = 0;
     for (unsigned i = 0; i < ncli; i++) {
         iisd_module_t *m = iisd_module_load(cli_mods[i].name, cli_mods[i].path, err, sizeof(err));
         if (m == NULL)
             die("%s", err);
-        enabled = iisd_xrealloc(enabled, (nenabled + 1) * sizeof(*enabled));
-        enabled[nenabled++] = m;
+        tail = iisd_xrealloc(tail, (ntail + 1) * sizeof(*tail));
+        tail[ntail++] = m;
     }
-
     for (const iisd_builtin_t *b = iisd_builtins; b->name != NULL; b++) {
         if (iisd_module_find(b->name) != NULL)
             continue;
         iisd_module_t *m = iisd_module_load(b->name, NULL, err, sizeof(err));
         if (m == NULL)
             die("%s", err);
-        enabled = iisd_xrealloc(enabled, (nenabled + 1) * sizeof(*enabled));
-        enabled[nenabled++] = m;
+        tail = iisd_xrealloc(tail, (ntail + 1) * sizeof(*tail));
+        tail[ntail++] = m;
     }
-
-    iisd_site_t site = {
-        .id = cfg.site_id, .name = cfg.site_name, .root = root, .root_len = strlen(root), .port = cfg.port};
-    size_t wl;
-    site.wname = iisd_xmalloc((strlen(site.name) + 1) * sizeof(wchar_t));
-    iisd_utf8_to_wcs(site.name, strlen(site.name), site.wname, strlen(site.name) + 1);
-    wl = iisd_utf8_to_wcs(root, site.root_len, NULL, 0);
-    site.wroot = iisd_xmalloc((wl + 1) * sizeof(wchar_t));
-    iisd_utf8_to_wcs(root, site.root_len, site.wroot, wl + 1);
-    iisd_pipeline.site = &site;
-    iisd_pipeline.plan = iisd_plan_build(enabled, nenabled);
+    if (iisd_pipeline_prepare(conf, tail, ntail, err, sizeof(err)) < 0)
+        die("configuration error: %s", err);
+    iisd_pipeline.global = iisd_plan_build(iisd_modules.v, iisd_modules.n);
+    iisd_pipeline.conf = conf;
     if (dump) {
         char out[16384];
-        iisd_plan_dump(iisd_pipeline.plan, out, sizeof(out));
-        fputs(out, stdout);
+        if (conf->sites.n > 0) {
+            const iisd_sitedef_t *s0 = &conf->sites.v[0];
+            iisd_plan_dump(s0->apps[s0->napps - 1].data, out, sizeof(out));
+            fputs(out, stdout);
+        }
         return 0;
     }
 
     iisd_http_cfg_t hcfg;
     iisd_http_cfg_defaults(&hcfg);
-    hcfg.header_timeout_ms = cfg.header_timeout_ms ? cfg.header_timeout_ms : cfg.idle_timeout_ms;
-    hcfg.idle_timeout_ms = cfg.idle_timeout_ms;
-    hcfg.max_body = cfg.max_body;
+    hcfg.header_timeout_ms = conf->header_timeout_ms;
+    hcfg.idle_timeout_ms = conf->idle_timeout_ms;
+    hcfg.max_body = conf->max_body;
 
-    struct sockaddr_storage addr;
-    socklen_t alen;
-    memset(&addr, 0, sizeof(addr));
-    const char *ip = cfg.bind_addr && *cfg.bind_addr ? cfg.bind_addr : "127.0.0.1";
-    if (config_file == NULL)
-        ip = "127.0.0.1";
-    if (strcmp(ip, "*") == 0)
-        ip = "0.0.0.0";
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&addr;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&addr;
-    if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(cfg.port);
-        alen = sizeof(*s4);
-    } else {
-        char tmp[64];
-        snprintf(tmp, sizeof(tmp), "%s", ip[0] == '[' ? ip + 1 : ip);
-        char *br = strchr(tmp, ']');
-        if (br)
-            *br = '\0';
-        if (inet_pton(AF_INET6, tmp, &s6->sin6_addr) != 1)
-            die("binding address \"%s\" is not an IPv4 or IPv6 address", ip);
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(cfg.port);
-        alen = sizeof(*s6);
+    /* One listening socket per distinct address:port of the http bindings */
+    struct listen_addr {
+        struct sockaddr_storage sa;
+        socklen_t len;
+        char text[80];
+    } *addrs = NULL;
+    unsigned naddrs = 0;
+    for (unsigned i = 0; i < conf->sites.n; i++) {
+        for (unsigned j = 0; j < conf->sites.v[i].nbindings; j++) {
+            const iisd_binding_t *b = &conf->sites.v[i].bindings[j];
+            if (strcasecmp(b->protocol, "http") != 0)
+                continue;
+            struct listen_addr la;
+            memset(&la, 0, sizeof(la));
+            const char *ip = strcmp(b->ip, "*") == 0 ? "0.0.0.0" : b->ip;
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&la.sa;
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&la.sa;
+            if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+                s4->sin_family = AF_INET;
+                s4->sin_port = htons(b->port);
+                la.len = sizeof(*s4);
+                snprintf(la.text, sizeof(la.text), "%s:%u", ip, b->port);
+            } else {
+                char tmp[64];
+                snprintf(tmp, sizeof(tmp), "%s", ip[0] == '[' ? ip + 1 : ip);
+                char *br = strchr(tmp, ']');
+                if (br)
+                    *br = '\0';
+                if (inet_pton(AF_INET6, tmp, &s6->sin6_addr) != 1)
+                    die("site %s: binding address \"%s\" is not an IPv4 or IPv6 address", conf->sites.v[i].name, ip);
+                s6->sin6_family = AF_INET6;
+                s6->sin6_port = htons(b->port);
+                la.len = sizeof(*s6);
+                snprintf(la.text, sizeof(la.text), "[%s]:%u", tmp, b->port);
+            }
+            bool dup = false;
+            for (unsigned k = 0; k < naddrs; k++)
+                dup |= addrs[k].len == la.len && memcmp(&addrs[k].sa, &la.sa, la.len) == 0;
+            if (!dup) {
+                addrs = iisd_xrealloc(addrs, (naddrs + 1) * sizeof(*addrs));
+                addrs[naddrs++] = la;
+            }
+        }
     }
+    if (naddrs == 0)
+        die("no site has an http binding: nothing to listen on");
 
     if (workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -275,19 +286,31 @@ int main(int argc, char **argv)
     iisd_loop_t **loops = iisd_xcalloc(nloops, sizeof(*loops));
     for (unsigned i = 0; i < nloops; i++) {
         int rc = iisd_hloop_init(&hloops[i], i, &hcfg, &iisd_pipeline_handler);
-        if (rc == 0)
-            rc = iisd_hloop_listen(&hloops[i], (struct sockaddr *)&addr, alen);
         if (rc < 0)
-            die("cannot listen on %s:%u: %s", ip, cfg.port, strerror(-rc));
+            die("cannot create an event loop: %s", strerror(-rc));
+        for (unsigned k = 0; k < naddrs; k++) {
+            rc = iisd_hloop_listen(&hloops[i], (struct sockaddr *)&addrs[k].sa, addrs[k].len);
+            if (rc < 0)
+                die("cannot listen on %s: %s", addrs[k].text, strerror(-rc));
+        }
         loops[i] = &hloops[i].loop;
     }
     iisd_worker_opts_t wopts = {.takeover_ms = 30, .max_threads = 256, .on_thread_exit = thread_exit};
     int rc = iisd_workers_start(loops, nloops, &wopts);
     if (rc < 0)
         die("cannot start worker threads: %s", strerror(-rc));
-    iisd_log(IISD_LOG_INFO, "iisd %s serving %s on http://%s:%u/ with %u worker%s and %u module%s",
-             IISD_VERSION, root, ip, cfg.port, nloops, nloops == 1 ? "" : "s", nenabled,
-             nenabled == 1 ? "" : "s");
+    for (unsigned i = 0; i < conf->sites.n; i++) {
+        const iisd_sitedef_t *sd = &conf->sites.v[i];
+        char *phys = iisd_site_map(sd, "/", 1);
+        for (unsigned j = 0; j < sd->nbindings; j++)
+            iisd_log(IISD_LOG_INFO, "site %s (%u): http://%s:%u/%s%s serves %s", sd->name, (unsigned)sd->id,
+                     strcmp(sd->bindings[j].ip, "*") == 0 ? "*" : sd->bindings[j].ip, sd->bindings[j].port,
+                     sd->bindings[j].host[0] ? " for host " : "", sd->bindings[j].host, phys ? phys : "(nothing)");
+        free(phys);
+    }
+    iisd_log(IISD_LOG_INFO, "iisd %s running with %u worker%s, %u module%s loaded, configuration %s", IISD_VERSION,
+             nloops, nloops == 1 ? "" : "s", iisd_modules.n, iisd_modules.n == 1 ? "" : "s",
+             config_file ? config_file : "(built-in default)");
 
     int sig = 0;
     while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
@@ -308,17 +331,18 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < nloops; i++)
         iisd_hloop_destroy(&hloops[i]);
     iisd_server_set_terminating();
+    iisd_conf_unref(iisd_pipeline.conf);
+    iisd_pipeline.conf = NULL;
     iisd_modules_terminate();
-    iisd_plan_free(iisd_pipeline.plan);
+    iisd_plan_free(iisd_pipeline.global);
+    iisd_schema_free(&schema);
     iisd_log(IISD_LOG_INFO, "stopped");
     free(hloops);
     free(loops);
-    free(enabled);
-    free(site.wname);
-    free(site.wroot);
+    free(addrs);
+    free(tail);
     for (unsigned i = 0; i < ncli; i++)
         free((char *)cli_mods[i].name);
     free(cli_mods);
-    iisd_config_free(&cfg);
     return 0;
 }

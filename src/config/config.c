@@ -87,6 +87,8 @@ struct iisd_cfg {
     cfile_t **webconfigs; /* by folder, loaded on demand */
     unsigned nweb;
     iisd_cfg_mapper_t mapper;
+    const char *fallback_sections;
+    size_t fallback_len;
     pthread_mutex_t lock;
     iisd_arena_t arena; /* resolved elements; under lock */
     centry_t *buckets[NBUCKETS];
@@ -379,6 +381,8 @@ static int walk_sections(iisd_cfg_t *cfg, cfile_t *f, const xnode_t *n, const ch
     return 0;
 }
 
+static void free_file(cfile_t *f);
+
 static cfile_t *parse_file(iisd_cfg_t *cfg, const char *path, const char *text, size_t len, const char *level,
                            bool apphost)
 {
@@ -412,6 +416,17 @@ static cfile_t *parse_file(iisd_cfg_t *cfg, const char *path, const char *text, 
             if (strcmp(f->root->kids[i]->name, "configSections") == 0 &&
                 read_sections(cfg, f->root->kids[i], "", f) < 0)
                 return f;
+        if (cfg->nsecs == 0 && cfg->fallback_sections != NULL) {
+            const char *fbtext = cfg->fallback_sections;
+            cfg->fallback_sections = NULL; /* read them once */
+            cfile_t *fb = parse_file(cfg, "(built-in configSections)", fbtext, cfg->fallback_len, "", true);
+            bool ok = fb->error.message == NULL;
+            if (!ok)
+                set_error(&f->error, fb->error.file, fb->error.line, "%s", fb->error.message);
+            free_file(fb);
+            if (!ok)
+                return f;
+        }
     } else {
         for (unsigned i = 0; i < f->root->nkids; i++)
             if (strcmp(f->root->kids[i]->name, "configSections") == 0) {
@@ -967,6 +982,10 @@ static const iisd_celem_t *resolve(iisd_cfg_t *cfg, const char *path, const char
             return NULL;
         }
     }
+    if (n > 0) { /* where the section was last set: tells "set to empty" from "never set" */
+        root->file = v[n - 1]->file;
+        root->line = v[n - 1]->node->line;
+    }
     free(v);
     apply_defaults_tree(root);
     return root;
@@ -1013,32 +1032,87 @@ static unsigned hash(const char *path, const char *section)
     return h % NBUCKETS;
 }
 
-const iisd_celem_t *iisd_cfg_section(iisd_cfg_t *cfg, const char *config_path, const char *section,
-                                     const iisd_cfg_error_t **err)
+/* Called with cfg->lock held; path is normalised. */
+static const iisd_celem_t *lookup_locked(iisd_cfg_t *cfg, const char *path, const char *section,
+                                         const iisd_cfg_error_t **err)
 {
-    if (strncasecmp(config_path, APPHOST_PREFIX, strlen(APPHOST_PREFIX)) == 0)
-        config_path += strlen(APPHOST_PREFIX);
-    char *path = norm_path(config_path);
     unsigned b = hash(path, section);
-    pthread_mutex_lock(&cfg->lock);
     centry_t *e;
     for (e = cfg->buckets[b]; e != NULL; e = e->next)
         if (strcasecmp(e->path, path) == 0 && strcasecmp(e->section, section) == 0)
             break;
     if (e == NULL) {
         e = iisd_xcalloc(1, sizeof(*e));
-        e->path = path;
-        path = NULL;
+        e->path = iisd_xstrdup(path);
         e->section = iisd_xstrdup(section);
         e->elem = resolve(cfg, e->path, section, &e->error);
         e->next = cfg->buckets[b];
         cfg->buckets[b] = e;
     }
-    pthread_mutex_unlock(&cfg->lock);
-    free(path);
     if (err)
         *err = e->elem ? NULL : &e->error;
     return e->elem;
+}
+
+const iisd_celem_t *iisd_cfg_section(iisd_cfg_t *cfg, const char *config_path, const char *section,
+                                     const iisd_cfg_error_t **err)
+{
+    if (strncasecmp(config_path, APPHOST_PREFIX, strlen(APPHOST_PREFIX)) == 0)
+        config_path += strlen(APPHOST_PREFIX);
+    char *path = norm_path(config_path);
+    pthread_mutex_lock(&cfg->lock);
+    const iisd_celem_t *r = lookup_locked(cfg, path, section, err);
+    pthread_mutex_unlock(&cfg->lock);
+    free(path);
+    return r;
+}
+
+const iisd_cfg_error_t *iisd_cfg_check(iisd_cfg_t *cfg, const char *config_path)
+{
+    if (strncasecmp(config_path, APPHOST_PREFIX, strlen(APPHOST_PREFIX)) == 0)
+        config_path += strlen(APPHOST_PREFIX);
+    char *path = norm_path(config_path);
+    const iisd_cfg_error_t *err = NULL;
+    pthread_mutex_lock(&cfg->lock);
+    /* the result for the pseudo-section "" is the verdict on the whole path */
+    unsigned b = hash(path, "");
+    centry_t *e;
+    for (e = cfg->buckets[b]; e != NULL; e = e->next)
+        if (*e->section == '\0' && strcasecmp(e->path, path) == 0)
+            break;
+    if (e == NULL) {
+        e = iisd_xcalloc(1, sizeof(*e));
+        e->path = iisd_xstrdup(path);
+        e->section = iisd_xstrdup("");
+        e->elem = NULL;
+        size_t len = strlen(path);
+        for (size_t i = 0; i <= len && len > 0 && e->error.message == NULL; i++) {
+            if (path[i] != '/' && path[i] != '\0')
+                continue;
+            char saved = path[i];
+            path[i] = '\0';
+            cfile_t *f = webconfig(cfg, path);
+            path[i] = saved;
+            if (f == NULL)
+                continue;
+            if (f->error.message) {
+                set_error(&e->error, f->error.file, f->error.line, "%s", f->error.message);
+                break;
+            }
+            for (unsigned k = 0; k < f->ncontribs && e->error.message == NULL; k++) {
+                const iisd_cfg_error_t *se;
+                if (path_covers(f->contribs[k].target, path) &&
+                    lookup_locked(cfg, path, f->contribs[k].section, &se) == NULL)
+                    set_error(&e->error, se->file, se->line, "%s", se->message);
+            }
+        }
+        e->next = cfg->buckets[b];
+        cfg->buckets[b] = e;
+    }
+    err = e->error.message ? &e->error : NULL;
+    pthread_mutex_unlock(&cfg->lock);
+    free(path);
+    return err;
 }
 
 /* ---- life cycle -------------------------------------------------------------- */
@@ -1049,6 +1123,8 @@ iisd_cfg_t *iisd_cfg_load(const iisd_cfg_opts_t *o, iisd_cfg_error_t *err)
     iisd_cfg_t *cfg = iisd_xcalloc(1, sizeof(*cfg));
     cfg->refs = 1;
     cfg->schema = o->schema;
+    cfg->fallback_sections = o->sections_text;
+    cfg->fallback_len = o->sections_len;
     pthread_mutex_init(&cfg->lock, NULL);
     iisd_arena_init(&cfg->arena);
     unsigned nv = 0;

@@ -60,6 +60,10 @@ typedef struct iisd_cfg_opts {
     const char *apphost_text;
     size_t apphost_len;
     const iisd_schema_t *schema;
+    /* section registrations used when the file has no <configSections> of its own
+       (a configuration file that only sets values, such as a test's) */
+    const char *sections_text;
+    size_t sections_len;
     /* %NAME% expansion: looked up here first, then in the environment */
     const char *const *vars; /* NULL-terminated name, value pairs */
 } iisd_cfg_opts_t;
@@ -93,6 +97,14 @@ void iisd_cfg_set_mapper(iisd_cfg_t *cfg, const iisd_cfg_mapper_t *m);
  */
 const iisd_celem_t *iisd_cfg_section(iisd_cfg_t *cfg, const char *config_path, const char *section,
                                      const iisd_cfg_error_t **err);
+
+/*
+ * Checks that the configuration that applies at a path is valid: every
+ * web.config file from the site down to the path parses, and every section
+ * those files set resolves at the path. IIS answers 500.19 otherwise.
+ * Returns NULL when valid, else the first error (owned by cfg). Cached.
+ */
+const iisd_cfg_error_t *iisd_cfg_check(iisd_cfg_t *cfg, const char *config_path);
 
 /* Files the generation read (for change monitoring), NULL-terminated. */
 const char *const *iisd_cfg_files(iisd_cfg_t *cfg);

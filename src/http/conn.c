@@ -79,7 +79,7 @@ void iisd_http_cfg_defaults(iisd_http_cfg_t *cfg)
 
 /* ---- date cache ------------------------------------------------------- */
 
-static __thread char date_buf[32];
+static __thread char date_buf[80];
 static __thread time_t date_sec;
 
 const char *iisd_http_date(void)
@@ -200,29 +200,45 @@ const struct sockaddr_in6 *iisd_conn_local(iisd_conn_t *c)
     return &c->local;
 }
 
-void iisd_conn_reject(iisd_conn_t *c, unsigned status, const char *why)
+void iisd_conn_reject_detail(iisd_conn_t *c, unsigned status, unsigned substatus, const char *why,
+                             const char *html)
 {
     const char *reason = iisd_status_reason(status);
-    char body[256], msg[768];
-    int blen = snprintf(body, sizeof(body),
-                        "<!DOCTYPE html>\r\n<html><head><title>%u %s</title></head>"
-                        "<body><h1>%u %s</h1></body></html>\r\n",
-                        status, reason, status, reason);
-    int n = snprintf(msg, sizeof(msg),
+    char code[16];
+    if (substatus)
+        snprintf(code, sizeof(code), "%u.%u", status, substatus);
+    else
+        snprintf(code, sizeof(code), "%u", status);
+    size_t hlen = html ? strlen(html) : 0;
+    size_t cap = 512 + hlen + strlen(reason) * 2;
+    char *body = iisd_xmalloc(cap);
+    int blen = snprintf(body, cap,
+                        "<!DOCTYPE html>\r\n<html><head><title>%s %s</title></head>"
+                        "<body><h1>HTTP Error %s - %s</h1>%s</body></html>\r\n",
+                        code, reason, code, reason, html ? html : "");
+    const char *server = c->hl->cfg->server_header;
+    char head[512];
+    int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %u %s\r\nContent-Type: text/html\r\n%s%s%sDate: %s\r\nConnection: close\r\n"
-                     "Content-Length: %d\r\n\r\n%s",
-                     status, reason, c->hl->cfg->server_header ? "Server: " : "",
-                     c->hl->cfg->server_header ? c->hl->cfg->server_header : "",
-                     c->hl->cfg->server_header ? "\r\n" : "", iisd_http_date(), blen, body);
+                     "Content-Length: %d\r\n\r\n",
+                     status, reason, server ? "Server: " : "", server ? server : "", server ? "\r\n" : "",
+                     iisd_http_date(), blen);
     if (status != 408 || c->state == ST_HEAD) {
         char addr[64];
         fmt_addr(&c->remote, addr, sizeof(addr));
-        iisd_log(IISD_LOG_INFO, "%s: %u %s (%s)", addr, status, reason, why);
+        iisd_log(IISD_LOG_INFO, "%s: %s %s (%s)", addr, code, reason, why);
     }
-    write_all_nb(c->io.fd, msg, (size_t)n);
+    write_all_nb(c->io.fd, head, (size_t)n);
+    write_all_nb(c->io.fd, body, (size_t)blen);
+    free(body);
     iisd_arena_reset(&c->arena);
     c->req = NULL;
     conn_linger(c);
+}
+
+void iisd_conn_reject(iisd_conn_t *c, unsigned status, const char *why)
+{
+    iisd_conn_reject_detail(c, status, 0, why, NULL);
 }
 
 /* ---- accepting -------------------------------------------------------- */

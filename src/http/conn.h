@@ -140,3 +140,6 @@ void iisd_conn_post(iisd_conn_t *c, void (*fn)(iisd_conn_t *c));
 const struct sockaddr_in6 *iisd_conn_local(iisd_conn_t *c);
 /* Answers a request-level error directly (used before the pipeline runs). */
 void iisd_conn_reject(iisd_conn_t *c, unsigned status, const char *why);
+/* The same with a status.substatus and an HTML fragment for the page body (escaped by the caller). */
+void iisd_conn_reject_detail(iisd_conn_t *c, unsigned status, unsigned substatus, const char *why,
+                             const char *html);

@@ -8,6 +8,8 @@
 #include "core/str.h"
 #include "pipeline/hctx.h"
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -273,18 +275,20 @@ static IHttpFileInfo *ctx_GetFileInfo(IHttpContext4 *This)
     return NULL;
 }
 
-/* The physical path of a URL under the site root, after RQ_MAP_PATH. */
+/* The physical path of a URL through the site's virtual directories, after RQ_MAP_PATH. */
 static wchar_t *map_url(iisd_hctx_t *h, const wchar_t *url, size_t *outlen)
 {
-    const iisd_site_t *s = h->site_cfg;
-    size_t ul = wcslen(url);
-    wchar_t *p = iisd_arena_alloc(h->arena, (s->root_len + ul + 2) * sizeof(wchar_t));
-    size_t n = iisd_utf8_to_wcs(s->root, s->root_len, p, s->root_len + 1);
-    if (ul == 0 || url[0] != L'/')
-        p[n++] = L'/';
-    memcpy(p + n, url, ul * sizeof(wchar_t));
-    n += ul;
-    p[n] = 0;
+    size_t ul8;
+    char *u8 = iisd_arena_utf8_from_wcs(h->arena, url, wcslen(url), &ul8);
+    char *phys = iisd_site_map(h->sitedef, u8[0] == '/' ? u8 : "/", u8[0] == '/' ? ul8 : 1);
+    size_t n = 0;
+    wchar_t *p;
+    if (phys != NULL) {
+        p = iisd_arena_wcs_from_utf8(h->arena, phys, strlen(phys), &n);
+        free(phys);
+    } else {
+        p = iisd_arena_calloc(h->arena, sizeof(wchar_t));
+    }
     if (h->plan->map_path.n > 0) {
         struct {
             IMapPathProvider p;
@@ -747,12 +751,18 @@ VTBL(IHttpCompletionInfo2Vtbl, compl_vtbl) = {NULL,
 
 static DWORD site_GetSiteId(IHttpSite *This)
 {
-    return HCTX_OF(This, site)->site_cfg->id;
+    return HCTX_OF(This, site)->sitedef->id;
+}
+
+static const wchar_t *wide(iisd_hctx_t *h, const char *s)
+{
+    return iisd_arena_wcs_from_utf8(h->arena, s, strlen(s), NULL);
 }
 
 static PCWSTR site_GetSiteName(IHttpSite *This)
 {
-    return HCTX_OF(This, site)->site_cfg->wname;
+    iisd_hctx_t *h = HCTX_OF(This, site);
+    return wide(h, h->sitedef->name);
 }
 
 static IHttpModuleContextContainer *site_GetModuleContextContainer(IHttpSite *This)
@@ -776,19 +786,30 @@ VTBL(IHttpSiteVtbl, site_vtbl) = {NULL,
 
 static PCWSTR app_GetApplicationPhysicalPath(IHttpApplication2 *This)
 {
-    return HCTX_OF(This, app)->site_cfg->wroot;
+    iisd_hctx_t *h = HCTX_OF(This, app);
+    char *phys = iisd_site_map(h->sitedef, h->appdef->path, strlen(h->appdef->path));
+    size_t n = phys ? strlen(phys) : 0;
+    char *withslash = iisd_arena_alloc(h->arena, n + 2);
+    memcpy(withslash, phys ? phys : "", n);
+    withslash[n] = '/';
+    withslash[n + 1] = '\0';
+    free(phys);
+    return wide(h, withslash);
 }
 
 static PCWSTR app_GetApplicationId(IHttpApplication2 *This)
 {
-    /* api-status: partial: the root application of site 1 */
-    return L"/LM/W3SVC/1/ROOT";
+    iisd_hctx_t *h = HCTX_OF(This, app);
+    char id[512];
+    snprintf(id, sizeof(id), "/LM/W3SVC/%u/ROOT%s", (unsigned)h->sitedef->id,
+             strcmp(h->appdef->path, "/") == 0 ? "" : h->appdef->path);
+    return wide(h, id);
 }
 
 static PCWSTR app_GetAppConfigPath(IHttpApplication2 *This)
 {
-    /* api-status: partial: the root application of the default site */
-    return L"MACHINE/WEBROOT/APPHOST/Default Web Site";
+    iisd_hctx_t *h = HCTX_OF(This, app);
+    return wide(h, h->appdef->config_path);
 }
 
 static IHttpModuleContextContainer *app_GetModuleContextContainer(IHttpApplication2 *This)

@@ -3,6 +3,7 @@
 #include "core/mem.h"
 #include "net/worker.h"
 #include "pipeline/hctx.h"
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +170,7 @@ static const int8_t gl_slot[IISD_GL_BITS] = {-1, 0, 1, -1, 2, 3, 4, 5, 6, 7, 8, 
 
 GLOBAL_NOTIFICATION_STATUS iisd_global_notify(DWORD bit, IHttpEventProvider *provider)
 {
-    const iisd_plan_t *p = iisd_pipeline.plan;
+    const iisd_plan_t *p = iisd_pipeline.global;
     if (p == NULL || bit >= IISD_GL_BITS || gl_slot[bit] < 0)
         return GL_NOTIFICATION_CONTINUE;
     const iisd_list_t *l = &p->gl[bit];
@@ -383,6 +384,7 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
         if (s >= IISD_NSTAGES) {
             h->phase = PH_DONE;
             dispose_instances(h);
+            iisd_conf_unref(h->conf);
             iisd_conn_request_done(c);
             if (iisd_zone_leave(loop))
                 return IISD_CONTINUE;
@@ -496,11 +498,88 @@ static IISD_COLD enum iisd_yield bad_url(iisd_conn_t *c)
     return IISD_YIELD;
 }
 
+static size_t html_escape(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 7 < cap; s++) {
+        const char *rep = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : *s == '"' ? "&quot;" : NULL;
+        if (rep) {
+            memcpy(out + n, rep, strlen(rep));
+            n += strlen(rep);
+        } else {
+            out[n++] = *s;
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* 500.19: the configuration that applies to the URL is invalid. Details only for local clients. */
+static IISD_COLD void config_error(iisd_conn_t *c, const iisd_cfg_error_t *e)
+{
+    char why[1024], file[512], msg[1024], html[2048];
+    snprintf(why, sizeof(why), "configuration error: %s:%u: %s", e->file, e->line, e->message);
+    bool local = (c->remote.sin6_family == AF_INET &&
+                  (ntohl(((struct sockaddr_in *)&c->remote)->sin_addr.s_addr) >> 24) == 127) ||
+                 (c->remote.sin6_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&c->remote.sin6_addr));
+    if (local) {
+        html_escape(file, sizeof(file), e->file);
+        html_escape(msg, sizeof(msg), e->message);
+        snprintf(html, sizeof(html),
+                 "<p>The requested page cannot be accessed because the related configuration data for the page "
+                 "is invalid.</p><table><tr><th>Config File</th><td>%s</td></tr><tr><th>Line</th><td>%u</td></tr>"
+                 "<tr><th>Config Error</th><td>%s</td></tr></table>",
+                 file, e->line, msg);
+    } else {
+        snprintf(html, sizeof(html), "<p>The requested page cannot be accessed because the related configuration "
+                                     "data for the page is invalid.</p>");
+    }
+    iisd_conn_reject_detail(c, 500, 19, why, html);
+}
+
 static enum iisd_yield on_request(iisd_conn_t *c)
 {
     iisd_req_t *r = c->req;
-    const iisd_plan_t *plan = iisd_pipeline.plan;
+    const iisd_head_t *hd = &r->head;
     iisd_arena_t *a = &c->arena;
+    if (hd->target_form == IISD_TARGET_AUTHORITY) {
+        /* CONNECT: iisd is an origin server, not a tunnel */
+        iisd_conn_reject(c, 501, "CONNECT is not supported");
+        return IISD_YIELD;
+    }
+    /* the cooked URL */
+    char *url;
+    size_t url_len;
+    if (hd->target_form == IISD_TARGET_ASTERISK) {
+        url = iisd_arena_strndup(a, "*", 1);
+        url_len = 1;
+    } else {
+        url = iisd_arena_alloc(a, hd->path_len + 2);
+        int n = iisd_url_normalize(hd->path, hd->path_len, url, NULL);
+        if (n < 0)
+            return bad_url(c);
+        url_len = (size_t)n;
+    }
+    iisd_conf_t *conf = iisd_pipeline_acquire();
+    const iisd_sitedef_t *site = iisd_sites_route(&conf->sites, (const struct sockaddr *)iisd_conn_local(c),
+                                                  hd->known[IISD_H_HOST].value, hd->known[IISD_H_HOST].len);
+    if (site == NULL) {
+        iisd_conf_unref(conf);
+        iisd_conn_reject(c, 404, "no site is bound to this address, port and host name");
+        return IISD_YIELD;
+    }
+    const iisd_app_t *app = iisd_site_app(site, url[0] == '*' ? "/" : url, url[0] == '*' ? 1 : url_len);
+    /* the configuration path of the URL, and whether the configuration there is valid */
+    size_t cplen = 24 + strlen(site->name) + url_len + 1;
+    char *cpath = iisd_arena_alloc(a, cplen);
+    snprintf(cpath, cplen, "MACHINE/WEBROOT/APPHOST/%s%s", site->name, url[0] == '/' ? url : "");
+    const iisd_cfg_error_t *ce = iisd_cfg_check(conf->cfg, cpath);
+    if (ce != NULL) {
+        config_error(c, ce);
+        iisd_conf_unref(conf);
+        return IISD_YIELD;
+    }
+    const iisd_plan_t *plan = app->data;
     size_t nm = plan->nmodules ? plan->nmodules : 1;
     iisd_hctx_t *h = iisd_arena_alloc(a, sizeof(*h) + nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t)));
     memset(h, 0, sizeof(*h));
@@ -513,33 +592,18 @@ static enum iisd_yield on_request(iisd_conn_t *c)
     h->c = c;
     h->arena = a;
     h->plan = plan;
-    h->site_cfg = iisd_pipeline.site;
+    h->conf = conf;
+    h->sitedef = site;
+    h->appdef = app;
+    h->url = url;
+    h->url_len = url_len;
     iisd_hctx_bind(h);
-
-    /* the cooked URL */
-    const iisd_head_t *hd = &r->head;
-    if (hd->target_form == IISD_TARGET_AUTHORITY) {
-        /* CONNECT: iisd is an origin server, not a tunnel */
-        iisd_conn_reject(c, 501, "CONNECT is not supported");
-        return IISD_YIELD;
-    }
-    if (hd->target_form == IISD_TARGET_ASTERISK) {
-        h->url = iisd_arena_strndup(a, "*", 1);
-        h->url_len = 1;
-    } else {
-        char *u = iisd_arena_alloc(a, hd->path_len + 2);
-        int n = iisd_url_normalize(hd->path, hd->path_len, u, NULL);
-        if (n < 0)
-            return bad_url(c);
-        h->url = u;
-        h->url_len = (size_t)n;
-    }
     h->query = hd->query ? (char *)hd->query : "";
     h->query_len = hd->query ? hd->query_len : 0;
     c->app = h;
 
     /* GL_PRE_BEGIN_REQUEST: before the request enters the pipeline */
-    if (plan->gl[bit_of(GL_PRE_BEGIN_REQUEST)].n > 0) {
+    if (iisd_pipeline.global->gl[bit_of(GL_PRE_BEGIN_REQUEST)].n > 0) {
         iisd_zone_enter(&c->hl->loop);
         iisd_global_notify((DWORD)bit_of(GL_PRE_BEGIN_REQUEST), (IHttpEventProvider *)&h->prebp);
         if (!iisd_zone_leave(&c->hl->loop)) {
@@ -611,4 +675,84 @@ void iisd_global_thread_cleanup(void)
 {
     IGlobalThreadCleanupProvider p = {.lpVtbl = &tc_vtbl.v};
     iisd_global_notify((DWORD)bit_of(GL_THREAD_CLEANUP), (IHttpEventProvider *)&p);
+}
+
+/* ---- configuration generations -------------------------------------------- */
+
+static void free_plan(void *p)
+{
+    iisd_plan_free(p);
+}
+
+int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **tail, unsigned ntail, char *err, size_t errlen)
+{
+    conf->free_app_data = free_plan;
+    for (unsigned i = 0; i < conf->sites.n; i++) {
+        iisd_sitedef_t *site = &conf->sites.v[i];
+        for (unsigned j = 0; j < site->napps; j++) {
+            iisd_app_t *app = &site->apps[j];
+            const iisd_cfg_error_t *e;
+            const iisd_celem_t *mods = iisd_cfg_section(conf->cfg, app->config_path, "system.webServer/modules", &e);
+            if (mods == NULL) {
+                snprintf(err, errlen, "%s:%u: %s", e->file, e->line, e->message);
+                return -1;
+            }
+            iisd_module_t **v = iisd_xcalloc(iisd_modules.n + ntail + 1, sizeof(*v));
+            unsigned n = 0;
+            if (mods->file == NULL) {
+                /* no <modules> anywhere: every global module, in <globalModules> order */
+                for (unsigned k = 0; k < conf->ngmods; k++) {
+                    iisd_module_t *m = iisd_module_find(conf->gmods[k].name);
+                    if (m != NULL)
+                        v[n++] = m;
+                }
+            }
+            for (unsigned k = 0; k < mods->nitems; k++) {
+                const char *name = iisd_celem_str(mods->items[k], "name");
+                iisd_module_t *m = iisd_module_find(name);
+                if (m == NULL) {
+                    snprintf(err, errlen, "%s:%u: <modules> of %s names %s, which is not in <globalModules>",
+                             mods->items[k]->file ? mods->items[k]->file : "", mods->items[k]->line,
+                             app->config_path, name);
+                    free(v);
+                    return -1;
+                }
+                v[n++] = m;
+            }
+            for (unsigned k = 0; k < ntail; k++) {
+                bool present = false;
+                for (unsigned q = 0; q < n; q++)
+                    present |= v[q] == tail[k];
+                if (!present)
+                    v[n++] = tail[k];
+            }
+            app->data = iisd_plan_build(v, n);
+            free(v);
+        }
+    }
+    return 0;
+}
+
+iisd_conf_t *iisd_pipeline_acquire(void)
+{
+    iisd_conf_t *c = __atomic_load_n(&iisd_pipeline.conf, __ATOMIC_ACQUIRE);
+    iisd_conf_ref(c);
+    return c;
+}
+
+static void quiescent(iisd_loop_t *loop, void *arg)
+{
+    (void)loop;
+    (void)arg;
+}
+
+void iisd_pipeline_set_conf(iisd_conf_t *conf)
+{
+    iisd_conf_t *old = __atomic_exchange_n(&iisd_pipeline.conf, conf, __ATOMIC_ACQ_REL);
+    if (old == NULL)
+        return;
+    /* A loop thread may have loaded the old pointer and not yet taken its
+       reference; once every loop has run a task, none can still be doing so. */
+    iisd_workers_broadcast(quiescent, NULL);
+    iisd_conf_unref(old);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <httpserv.h>
 #include "http/conn.h"
+#include "config/conf.h"
 #include "pipeline/module.h"
 
 #define IISD_NSTAGES    12 /* RQ_BEGIN_REQUEST .. RQ_END_REQUEST */
@@ -38,22 +39,25 @@ void iisd_plan_free(iisd_plan_t *p);
 /* Writes the order, one line per notification, for tests and --dump-pipeline. */
 void iisd_plan_dump(const iisd_plan_t *p, char *out, size_t cap);
 
-/* The site the request is for (a fuller model comes with the config system). */
-typedef struct iisd_site {
-    DWORD id;
-    char *name;
-    wchar_t *wname;
-    char *root; /* physical path of "/", no trailing slash */
-    wchar_t *wroot;
-    size_t root_len;
-    uint16_t port;
-} iisd_site_t;
-
-/* What the pipeline needs that main.c sets up. */
+/* What the pipeline runs on: the current configuration generation and the
+   order of global notifications (over every loaded module). */
 typedef struct iisd_pipeline_cfg {
-    iisd_plan_t *plan;
-    iisd_site_t *site;
+    iisd_conf_t *conf; /* holds one reference; swapped by iisd_pipeline_set_conf() */
+    iisd_plan_t *global;
 } iisd_pipeline_cfg_t;
+
+/*
+ * Builds the request plan of every application of a generation from its
+ * <modules> (resolved at the application's configuration path). Modules the
+ * configuration does not name but that are built in are enabled last, as the
+ * catch-all handler. -1 with a message naming the file and line on error.
+ */
+int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **builtin_tail, unsigned ntail, char *err,
+                          size_t errlen);
+/* The current generation, with a reference for the caller. */
+iisd_conf_t *iisd_pipeline_acquire(void);
+/* Installs a prepared generation; the old one is released once no request can still be picking it up. */
+void iisd_pipeline_set_conf(iisd_conf_t *conf);
 
 extern iisd_pipeline_cfg_t iisd_pipeline;
 extern const iisd_http_handler_t iisd_pipeline_handler;

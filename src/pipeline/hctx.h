@@ -39,7 +39,9 @@ typedef struct iisd_hctx {
     iisd_conn_t *c;
     iisd_arena_t *arena;
     const iisd_plan_t *plan;
-    iisd_site_t *site_cfg;
+    iisd_conf_t *conf; /* the generation this request runs on (a reference) */
+    const iisd_sitedef_t *sitedef;
+    const iisd_app_t *appdef;
     CHttpModule **inst;        /* by module id */
     IHttpStoredContext **mctx; /* module contexts by module id */
     uint32_t *disabled_rq;     /* by module id */

@@ -382,7 +382,7 @@ static HRESULT req_NegotiateClientCertificate(IHttpRequest4 *This, BOOL fAsync, 
 
 static DWORD req_GetSiteId(IHttpRequest4 *This)
 {
-    return R(This)->site_cfg->id;
+    return R(This)->sitedef->id;
 }
 
 static HRESULT req_GetHeaderChanges(IHttpRequest4 *This, DWORD dwOld, DWORD *pdwNew, PCSTR known[],

@@ -2,8 +2,10 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "pipeline/hctx.h"
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #define P(This) HCTX_OF(This, resp)
@@ -232,7 +234,7 @@ static HRESULT resp_Redirect(IHttpResponse4 *This, PCSTR url, BOOL fResetStatusC
     } else {
         char hostbuf[80];
         if (host == NULL || *host == '\0') {
-            snprintf(hostbuf, sizeof(hostbuf), "localhost:%u", h->site_cfg->port);
+            snprintf(hostbuf, sizeof(hostbuf), "localhost:%u", ntohs(iisd_conn_local(h->c)->sin6_port));
             host = hostbuf;
         }
         if (url[0] == '/') {

@@ -3,6 +3,7 @@
 #include "pipeline/hctx.h"
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *sv_dup(iisd_hctx_t *h, const char *s, size_t n, size_t *len)
@@ -180,15 +181,23 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         return all_headers(h, false, len);
     if (strcasecmp(name, "INSTANCE_ID") == 0) {
         char v[12];
-        int n = snprintf(v, sizeof(v), "%u", (unsigned)h->site_cfg->id);
+        int n = snprintf(v, sizeof(v), "%u", (unsigned)h->sitedef->id);
         return sv_dup(h, v, (size_t)n, len);
     }
     if (strcasecmp(name, "INSTANCE_NAME") == 0)
-        return sv_dup(h, h->site_cfg->name, strlen(h->site_cfg->name), len);
+        return sv_dup(h, h->sitedef->name, strlen(h->sitedef->name), len);
+    if (strcasecmp(name, "INSTANCE_META_PATH") == 0) {
+        char v[32];
+        int n = snprintf(v, sizeof(v), "/LM/W3SVC/%u", (unsigned)h->sitedef->id);
+        return sv_dup(h, v, (size_t)n, len);
+    }
     if (strcasecmp(name, "APPL_PHYSICAL_PATH") == 0 || strcasecmp(name, "DOCUMENT_ROOT") == 0) {
-        char *v = iisd_arena_alloc(h->arena, h->site_cfg->root_len + 2);
-        memcpy(v, h->site_cfg->root, h->site_cfg->root_len);
-        size_t n = h->site_cfg->root_len;
+        const char *path = strcasecmp(name, "DOCUMENT_ROOT") == 0 ? "/" : h->appdef->path;
+        char *phys = iisd_site_map(h->sitedef, path, strlen(path));
+        size_t n = phys ? strlen(phys) : 0;
+        char *v = iisd_arena_alloc(h->arena, n + 2);
+        memcpy(v, phys ? phys : "", n);
+        free(phys);
         if (strcasecmp(name, "APPL_PHYSICAL_PATH") == 0)
             v[n++] = '/';
         v[n] = '\0';
@@ -196,8 +205,9 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         return v;
     }
     if (strcasecmp(name, "APPL_MD_PATH") == 0) {
-        char v[48];
-        int n = snprintf(v, sizeof(v), "/LM/W3SVC/%u/ROOT", (unsigned)h->site_cfg->id);
+        char v[512];
+        int n = snprintf(v, sizeof(v), "/LM/W3SVC/%u/ROOT%s", (unsigned)h->sitedef->id,
+                         strcmp(h->appdef->path, "/") == 0 ? "" : h->appdef->path);
         return sv_dup(h, v, (size_t)n, len);
     }
     if (strcasecmp(name, "PATH_TRANSLATED") == 0 || strcasecmp(name, "REQUEST_FILENAME") == 0 ||
