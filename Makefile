@@ -25,7 +25,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 DEB_DEPS  = gcc g++ make pkg-config libxml2-dev libcmocka-dev python3 python3-pytest
 
-.PHONY: all run test test-asan test-suites unit abi api-status modules blackbox deps clean format check-format bench
+.PHONY: all run test test-asan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
 
 all: $(BUILD)/iisd $(BUILD)/iisd-module.pc $(BUILD)/examples/hello.so
 
@@ -72,18 +72,23 @@ run: deps
 # ---- tests --------------------------------------------------------------
 test: deps
 	$(MAKE) all
-	$(MAKE) unit abi api-status modules
+	$(MAKE) unit abi api-status config-check modules
 	$(MAKE) blackbox
 
 test-asan: deps
 	$(MAKE) BUILD=build-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test-suites
 
 test-suites: all
-	$(MAKE) unit abi api-status modules
+	$(MAKE) unit abi api-status config-check modules
 	$(MAKE) blackbox
 
 api-status:
 	$(PYTHON) tools/api_status.py --check docs/api-status.md
+
+config-check:
+	$(PYTHON) config/check_config.py --schema config/schema/iisd_schema.xml config/applicationHost.config
+	$(PYTHON) config/test_check_config.py
+	$(PYTHON) config/schema_doc.py --check
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libiisd.a
 	@mkdir -p $(dir $@)

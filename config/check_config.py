@@ -286,7 +286,10 @@ def load_schema(paths):
     files = []
     for p in paths:
         if os.path.isdir(p):
-            files += sorted(os.path.join(p, f) for f in os.listdir(p) if f.lower().endswith('.xml'))
+            # iisd's own schema first, so that other files extend it (as IIS_schema.xml in IIS)
+            names = sorted((f for f in os.listdir(p) if f.lower().endswith('.xml')),
+                           key=lambda f: (f != 'iisd_schema.xml', f.lower()))
+            files += [os.path.join(p, f) for f in names]
         else:
             files.append(p)
     if not files:
@@ -400,7 +403,12 @@ def check_value(adef, value):
             return '"%s" is not one of %s (or their numbers)' % (value, names(adef))
     elif t == 'flags':
         if flags_number(adef, value) is None:
-            return '"%s" is not a comma-separated list of %s (or a number made of their bits)' % (value, names(adef))
+            if parse_int(value) is not None:
+                return '"%s" has bits that are none of %s' % (value, names(adef))
+            known = {n.lower() for n, _ in adef.values}
+            bad = [p.strip() for p in value.split(',') if p.strip().lower() not in known]
+            return '%s %s not one of the flags %s (write them comma-separated, or as a number)' % (
+                ', '.join('"%s"' % x for x in bad) or '""', 'is' if len(bad) < 2 else 'are', names(adef))
     elif t == 'timeSpan':
         if parse_timespan(value, adef.ts_format) is None:
             return '"%s" is not a time span ([d.]hh:mm:ss)' % value
@@ -647,8 +655,11 @@ class Checker:
                 self.walk(child, path, reg, seen, lpath, is_apphost, in_location)
         else:
             where = ('in <%s>' % prefix) if prefix else 'at the top level'
-            self.err(node.where(), '<%s> %s is not a registered section or section group (see <configSections>)'
-                     % (node.tag, where))
+            hint = ''
+            if not reg.sections:
+                hint = '; this file registers no sections: for a web.config, pass --apphost applicationHost.config'
+            self.err(node.where(), '<%s> %s is not a registered section or section group (see <configSections>)%s'
+                     % (node.tag, where, hint))
 
     def check_section(self, node, path, reg, seen, lpath, is_apphost, in_location):
         info = reg.sections[path]
@@ -793,11 +804,15 @@ def main(argv=None):
     checker.errors += errors
     for path in args.config:
         checker.check_file(path, apphost=args.apphost)
-    for w in checker.warnings:
-        print(('' if args.strict else 'warning: ') + w, file=sys.stderr if not args.strict else sys.stdout)
-    problems = checker.errors + (checker.warnings if args.strict else [])
     for e in checker.errors:
         print(e)
+    sys.stdout.flush()
+    for w in checker.warnings:
+        if args.strict:
+            print(w)
+        else:
+            print('warning: ' + w, file=sys.stderr)
+    problems = checker.errors + (checker.warnings if args.strict else [])
     if problems:
         return 1
     print('ok')

@@ -189,9 +189,21 @@ int main(int argc, char **argv)
     /* Modules: <globalModules>, then --module (enabled after the configured ones in every
        application), then the built-in modules the configuration does not name (last, as the
        catch-all StaticFile mapping sits last in IIS's <handlers>). */
-    for (unsigned i = 0; i < conf->ngmods; i++)
-        if (iisd_module_load(conf->gmods[i].name, conf->gmods[i].image, err, sizeof(err)) == NULL)
+    char missing[1024] = "";
+    for (unsigned i = 0; i < conf->ngmods; i++) {
+        const iisd_gmodule_t *g = &conf->gmods[i];
+        if (g->image == NULL && iisd_builtin_find(g->name) == NULL) {
+            iisd_module_mark_unavailable(g->name);
+            size_t k = strlen(missing);
+            snprintf(missing + k, sizeof(missing) - k, "%s%s", k ? ", " : "", g->name);
+            continue;
+        }
+        if (iisd_module_load(g->name, g->image, err, sizeof(err)) == NULL)
             die("%s", err);
+    }
+    if (missing[0])
+        iisd_log(IISD_LOG_WARN,
+                 "<globalModules> names built-in modules this build does not have; skipped: %s", missing);
     iisd_module_t **tail = iisd_xcalloc(ncli + 16, sizeof(*tail));
     unsigned ntail = 0;
     for (unsigned i = 0; i < ncli; i++) {
@@ -259,7 +271,8 @@ int main(int argc, char **argv)
                 if (br)
                     *br = '\0';
                 if (inet_pton(AF_INET6, tmp, &s6->sin6_addr) != 1)
-                    die("site %s: binding address \"%s\" is not an IPv4 or IPv6 address", conf->sites.v[i].name, ip);
+                    die("site %s: binding address \"%s\" is not an IPv4 or IPv6 address",
+                        conf->sites.v[i].name, ip);
                 s6->sin6_family = AF_INET6;
                 s6->sin6_port = htons(b->port);
                 la.len = sizeof(*s6);
@@ -305,11 +318,12 @@ int main(int argc, char **argv)
         for (unsigned j = 0; j < sd->nbindings; j++)
             iisd_log(IISD_LOG_INFO, "site %s (%u): http://%s:%u/%s%s serves %s", sd->name, (unsigned)sd->id,
                      strcmp(sd->bindings[j].ip, "*") == 0 ? "*" : sd->bindings[j].ip, sd->bindings[j].port,
-                     sd->bindings[j].host[0] ? " for host " : "", sd->bindings[j].host, phys ? phys : "(nothing)");
+                     sd->bindings[j].host[0] ? " for host " : "", sd->bindings[j].host,
+                     phys ? phys : "(nothing)");
         free(phys);
     }
-    iisd_log(IISD_LOG_INFO, "iisd %s running with %u worker%s, %u module%s loaded, configuration %s", IISD_VERSION,
-             nloops, nloops == 1 ? "" : "s", iisd_modules.n, iisd_modules.n == 1 ? "" : "s",
+    iisd_log(IISD_LOG_INFO, "iisd %s running with %u worker%s, %u module%s loaded, configuration %s",
+             IISD_VERSION, nloops, nloops == 1 ? "" : "s", iisd_modules.n, iisd_modules.n == 1 ? "" : "s",
              config_file ? config_file : "(built-in default)");
 
     int sig = 0;

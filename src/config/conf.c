@@ -68,9 +68,17 @@ iisd_conf_t *iisd_conf_load(const iisd_conf_opts_t *o, char *err, size_t errlen)
     snprintf(logdir, sizeof(logdir), "%s", env_logs ? env_logs : root);
     if (env_logs == NULL)
         strncat(logdir, "/logs", sizeof(logdir) - strlen(logdir) - 1);
-    const char *vars[] = {"IISD_ROOT",      root, "IISD_SITE_ROOT", o->site_root ? o->site_root : ".",
-                          "IISD_PORT",      port, "IISD_LOG_DIR",   logdir,
-                          "SystemDrive",    root, NULL};
+    const char *vars[] = {"IISD_ROOT",
+                          root,
+                          "IISD_SITE_ROOT",
+                          o->site_root ? o->site_root : ".",
+                          "IISD_PORT",
+                          port,
+                          "IISD_LOG_DIR",
+                          logdir,
+                          "SystemDrive",
+                          root,
+                          NULL};
     iisd_cfg_opts_t co = {.apphost_path = o->file,
                           .apphost_text = iisd_embedded_apphost,
                           .apphost_len = iisd_embedded_apphost_len(),
@@ -120,8 +128,9 @@ iisd_conf_t *iisd_conf_load(const iisd_conf_opts_t *o, char *err, size_t errlen)
     if (c->header_timeout_ms == 0)
         c->header_timeout_ms = c->idle_timeout_ms;
     const iisd_celem_t *rf = iisd_cfg_section(c->cfg, "", "system.webServer/security/requestFiltering", &ce);
-    c->max_body = rf ? (uint64_t)iisd_celem_num(iisd_celem_kid(rf, "requestLimits"), "maxAllowedContentLength")
-                     : 30000000;
+    c->max_body =
+        rf ? (uint64_t)iisd_celem_num(iisd_celem_kid(rf, "requestLimits"), "maxAllowedContentLength")
+           : 30000000;
     return c;
 }
 

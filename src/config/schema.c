@@ -213,6 +213,39 @@ static iisd_selem_t *parse_elem(sctx_t *x, xmlNode *n, const char *name)
     return e;
 }
 
+/* Moves what ext adds into base; ext keeps what base already had (to be freed). */
+static void extend(iisd_selem_t *base, iisd_selem_t *ext)
+{
+    unsigned keep = 0;
+    for (unsigned i = 0; i < ext->nattrs; i++) {
+        if (iisd_schema_attr_index(base, ext->attrs[i].name) >= 0) {
+            ext->attrs[keep++] = ext->attrs[i];
+            continue;
+        }
+        base->attrs = iisd_xrealloc(base->attrs, (base->nattrs + 1) * sizeof(*base->attrs));
+        base->attrs[base->nattrs++] = ext->attrs[i];
+    }
+    ext->nattrs = keep;
+    keep = 0;
+    for (unsigned i = 0; i < ext->nkids; i++) {
+        iisd_selem_t *bk = (iisd_selem_t *)iisd_schema_kid(base, ext->kids[i]->name);
+        if (bk != NULL) {
+            extend(bk, ext->kids[i]);
+            ext->kids[keep++] = ext->kids[i];
+            continue;
+        }
+        base->kids = iisd_xrealloc(base->kids, (base->nkids + 1) * sizeof(*base->kids));
+        base->kids[base->nkids++] = ext->kids[i];
+    }
+    ext->nkids = keep;
+    if (base->coll != NULL && ext->coll != NULL)
+        extend(base->coll->item, ext->coll->item);
+    else if (base->coll == NULL && ext->coll != NULL) {
+        base->coll = ext->coll;
+        ext->coll = NULL;
+    }
+}
+
 static int load_doc(iisd_schema_t *s, xmlDoc *doc, const char *file, char *err, size_t errlen)
 {
     sctx_t x = {.file = file, .err = err, .errlen = errlen};
@@ -229,10 +262,15 @@ static int load_doc(iisd_schema_t *s, xmlDoc *doc, const char *file, char *err, 
             fail(&x, n, "<sectionSchema> needs a name");
             break;
         }
-        if (iisd_schema_section(s, path) != NULL) {
-            fail(&x, n, "section %s is already defined by another schema file", path);
+        iisd_ssection_t *existing = (iisd_ssection_t *)iisd_schema_section(s, path);
+        if (existing != NULL) {
+            /* a second definition extends the section (IIS schema extensibility):
+               attributes and elements it adds are appended, ones already defined are kept */
+            iisd_selem_t *ext = parse_elem(&x, n, existing->root->name);
+            extend(existing->root, ext);
+            free_elem(ext);
             free(path);
-            break;
+            continue;
         }
         const char *slash = strrchr(path, '/');
         iisd_ssection_t *sec = iisd_xcalloc(1, sizeof(*sec));

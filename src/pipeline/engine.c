@@ -502,7 +502,11 @@ static size_t html_escape(char *out, size_t cap, const char *s)
 {
     size_t n = 0;
     for (; *s && n + 7 < cap; s++) {
-        const char *rep = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : *s == '"' ? "&quot;" : NULL;
+        const char *rep = *s == '<'   ? "&lt;"
+                          : *s == '>' ? "&gt;"
+                          : *s == '&' ? "&amp;"
+                          : *s == '"' ? "&quot;"
+                                      : NULL;
         if (rep) {
             memcpy(out + n, rep, strlen(rep));
             n += strlen(rep);
@@ -525,14 +529,16 @@ static IISD_COLD void config_error(iisd_conn_t *c, const iisd_cfg_error_t *e)
     if (local) {
         html_escape(file, sizeof(file), e->file);
         html_escape(msg, sizeof(msg), e->message);
-        snprintf(html, sizeof(html),
-                 "<p>The requested page cannot be accessed because the related configuration data for the page "
-                 "is invalid.</p><table><tr><th>Config File</th><td>%s</td></tr><tr><th>Line</th><td>%u</td></tr>"
-                 "<tr><th>Config Error</th><td>%s</td></tr></table>",
-                 file, e->line, msg);
+        snprintf(
+            html, sizeof(html),
+            "<p>The requested page cannot be accessed because the related configuration data for the page "
+            "is invalid.</p><table><tr><th>Config File</th><td>%s</td></tr><tr><th>Line</th><td>%u</td></tr>"
+            "<tr><th>Config Error</th><td>%s</td></tr></table>",
+            file, e->line, msg);
     } else {
-        snprintf(html, sizeof(html), "<p>The requested page cannot be accessed because the related configuration "
-                                     "data for the page is invalid.</p>");
+        snprintf(html, sizeof(html),
+                 "<p>The requested page cannot be accessed because the related configuration "
+                 "data for the page is invalid.</p>");
     }
     iisd_conn_reject_detail(c, 500, 19, why, html);
 }
@@ -692,7 +698,8 @@ int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **tail, unsigned ntai
         for (unsigned j = 0; j < site->napps; j++) {
             iisd_app_t *app = &site->apps[j];
             const iisd_cfg_error_t *e;
-            const iisd_celem_t *mods = iisd_cfg_section(conf->cfg, app->config_path, "system.webServer/modules", &e);
+            const iisd_celem_t *mods =
+                iisd_cfg_section(conf->cfg, app->config_path, "system.webServer/modules", &e);
             if (mods == NULL) {
                 snprintf(err, errlen, "%s:%u: %s", e->file, e->line, e->message);
                 return -1;
@@ -710,6 +717,8 @@ int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **tail, unsigned ntai
             for (unsigned k = 0; k < mods->nitems; k++) {
                 const char *name = iisd_celem_str(mods->items[k], "name");
                 iisd_module_t *m = iisd_module_find(name);
+                if (m == NULL && iisd_module_unavailable(name))
+                    continue;
                 if (m == NULL) {
                     snprintf(err, errlen, "%s:%u: <modules> of %s names %s, which is not in <globalModules>",
                              mods->items[k]->file ? mods->items[k]->file : "", mods->items[k]->line,

@@ -10,6 +10,22 @@
 #include <wctype.h>
 
 iisd_modules_t iisd_modules;
+static char **unavailable;
+static unsigned nunavailable;
+
+void iisd_module_mark_unavailable(const char *name)
+{
+    unavailable = iisd_xrealloc(unavailable, (nunavailable + 1) * sizeof(*unavailable));
+    unavailable[nunavailable++] = iisd_xstrdup(name);
+}
+
+bool iisd_module_unavailable(const char *name)
+{
+    for (unsigned i = 0; i < nunavailable; i++)
+        if (strcasecmp(unavailable[i], name) == 0)
+            return true;
+    return false;
+}
 
 static iisd_module_t *from_reg(IHttpModuleRegistrationInfo2 *p)
 {
@@ -217,4 +233,9 @@ void iisd_modules_terminate(void)
     free(iisd_modules.v);
     iisd_modules.v = NULL;
     iisd_modules.n = 0;
+    for (unsigned i = 0; i < nunavailable; i++)
+        free(unavailable[i]);
+    free(unavailable);
+    unavailable = NULL;
+    nunavailable = 0;
 }

@@ -55,6 +55,10 @@ extern iisd_modules_t iisd_modules;
  */
 iisd_module_t *iisd_module_load(const char *name, const char *image, char *err, size_t errlen);
 iisd_module_t *iisd_module_find(const char *name);
+/* Built-in modules the configuration names but this build does not have: skipped at load,
+   and ignored in <modules>. */
+void iisd_module_mark_unavailable(const char *name);
+bool iisd_module_unavailable(const char *name);
 static inline HTTP_MODULE_ID iisd_module_id(const iisd_module_t *m)
 {
     return (HTTP_MODULE_ID)(uintptr_t)(m->id + 1);

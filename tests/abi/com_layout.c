@@ -4,8 +4,9 @@
  * HRESULT values, and a sample of vtable slots of ahadmin.h taken from the
  * research (gen_ahadmin.spec lists the sources). Built as C (gnu11, c11) and
  * as C++ (c++11, gnu++17); at run time it checks a few IIDs and CLSIDs
- * against their text form.
+ * against their text form. COBJMACROS is defined to compile its call macros.
  */
+#define COBJMACROS
 #include <windows.h>
 #include <oaidl.h>
 #include <oleauto.h>
@@ -182,6 +183,19 @@ SIZE(IAppHostAdminManagerVtbl, 7 * sizeof(void *));
 SIZE(IAppHostWritableAdminManagerVtbl, 10 * sizeof(void *));
 SIZE(IAppHostElementVtbl, 14 * sizeof(void *));
 SIZE(IAppHostPropertyVtbl, 12 * sizeof(void *));
+#endif
+
+#ifndef __cplusplus
+/* The COBJMACROS call macros compile (and name the right members). */
+ULONG cobjmacros_use(IAppHostElement *p, BSTR name, IAppHostProperty **pp, IDispatch *d);
+ULONG cobjmacros_use(IAppHostElement *p, BSTR name, IAppHostProperty **pp, IDispatch *d)
+{
+    UINT n = 0;
+    IDispatch_GetTypeInfoCount(d, &n);
+    IAppHostElement_GetPropertyByName(p, name, pp);
+    IAppHostElement_AddRef(p);
+    return IAppHostElement_Release(p) + n;
+}
 #endif
 
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" form of a GUID. */

@@ -56,7 +56,8 @@ skip() {
 
 # --- 1. Every header compiles on its own, as C and as C++ -----------------
 
-for h in sal.h windows.h winerror.h basetsd.h guiddef.h http.h httptrace.h httpserv.h; do
+for h in sal.h windows.h winerror.h basetsd.h guiddef.h http.h httptrace.h httpserv.h iisd_com.h unknwn.h \
+    wtypes.h oaidl.h oleauto.h objbase.h ole2.h ahadmin.h; do
     base=$(echo "$h" | tr . _)
     printf '#include <%s>\ntypedef int alone_not_empty;\n' "$h" >"$B/alone_$base.c"
     printf '#include <%s>\n' "$h" >"$B/alone_$base.cpp"
@@ -64,6 +65,38 @@ for h in sal.h windows.h winerror.h basetsd.h guiddef.h http.h httptrace.h https
     run "alone-c++11-$h" $CXX -std=c++11 $WARN -pedantic-errors $INC -c "$B/alone_$base.cpp" -o "$B/alone_$base.o"
     run "alone-gnu++17-$h" $CXX -std=gnu++17 $WARN $INC -c "$B/alone_$base.cpp" -o "$B/alone_$base.o"
 done
+# C++-only headers (comdef.h & co.); in C they must stop with #error.
+for h in comdef.h comutil.h comip.h atlbase.h; do
+    base=$(echo "$h" | tr . _)
+    printf '#include <%s>\n' "$h" >"$B/alone_$base.cpp"
+    run "alone-c++11-$h" $CXX -std=c++11 $WARN -pedantic-errors $INC -c "$B/alone_$base.cpp" -o "$B/alone_$base.o"
+    run "alone-gnu++17-$h" $CXX -std=gnu++17 $WARN $INC -c "$B/alone_$base.cpp" -o "$B/alone_$base.o"
+    run "alone-no-exceptions-$h" $CXX -std=c++11 $WARN -fno-exceptions $INC -c "$B/alone_$base.cpp" -o "$B/alone_$base.o"
+done
+run "comdef.h-is-c++-only" sh -c "! $CC -std=gnu11 $INC -fsyntax-only -x c '$B/alone_comdef_h.cpp' 2>/dev/null"
+run "alone-strict-c11-ahadmin.h" $CC -std=c11 $WARN -pedantic-errors $INC -c "$B/alone_ahadmin_h.c" \
+    -o "$B/alone_strict_ahadmin.o"
+
+# The COM headers and httpserv.h in every order, as C and C++ (shared forward
+# declarations, identical IISD_DECLARE_UUIDOF/IISD_INLINE_HIDDEN definitions).
+for order in "httpserv.h ahadmin.h comdef.h" "ahadmin.h httpserv.h comdef.h" "comdef.h httpserv.h ahadmin.h" \
+    "oaidl.h httpserv.h atlbase.h ahadmin.h" "atlbase.h comdef.h ahadmin.h httpserv.h"; do
+    oname=$(echo "$order" | tr ' ' '+')
+    : >"$B/order_$oname.cpp"
+    : >"$B/order_$oname.c"
+    for h in $order; do
+        echo "#include <$h>" >>"$B/order_$oname.cpp"
+        case $h in comdef.h | atlbase.h) ;; *) echo "#include <$h>" >>"$B/order_$oname.c" ;; esac
+    done
+    echo 'IAppHostAdminManager *order_check(IHttpServer *s);' >>"$B/order_$oname.cpp"
+    echo 'IAppHostAdminManager *order_check(IHttpServer *s) { return s->GetAdminManager(); }' >>"$B/order_$oname.cpp"
+    echo 'IAppHostAdminManager *order_check(IHttpServer *s);' >>"$B/order_$oname.c"
+    echo 'IAppHostAdminManager *order_check(IHttpServer *s) { return s->lpVtbl->GetAdminManager(s); }' \
+        >>"$B/order_$oname.c"
+    run "order-c++11-$oname" $CXX -std=c++11 $WARN -pedantic-errors $INC -c "$B/order_$oname.cpp" -o "$B/order.o"
+    run "order-gnu11-$oname" $CC -std=gnu11 $WARN -pedantic-errors $INC -c "$B/order_$oname.c" -o "$B/order.o"
+done
+
 run "alone-strict-c11-httpserv.h" $CC -std=c11 $WARN -pedantic-errors $INC -c "$B/alone_httpserv_h.c" \
     -o "$B/alone_strict.o"
 run "alone-no-short-sal-httpserv.h" $CXX -std=c++11 $WARN -DIISD_SAL_NO_SHORT_IN_OUT $INC -c \
@@ -84,6 +117,17 @@ run "std-headers-c++17" sh -c "$CXX -std=gnu++17 $WARN $INC '$T/std_headers.cpp'
 run "layout-gnu11" sh -c "$CC -std=gnu11 $WARN -pedantic-errors $INC '$T/layout.c' -o '$B/layout_c' && '$B/layout_c'"
 run "layout-c++11" sh -c "$CXX -x c++ -std=c++11 $WARN $INC '$T/layout.c' -o '$B/layout_cxx11' && '$B/layout_cxx11'"
 run "layout-gnu++17" sh -c "$CXX -x c++ -std=gnu++17 $WARN $INC '$T/layout.c' -o '$B/layout_cxx17' && '$B/layout_cxx17'"
+
+# --- 3b. COM layouts: VARIANT, DECIMAL, SAFEARRAY, ..., IIDs ---------------
+
+run "com-layout-gnu11" sh -c "$CC -std=gnu11 $WARN -pedantic-errors $INC '$T/com_layout.c' -o '$B/com_layout_c' && \
+    '$B/com_layout_c'"
+run "com-layout-c11" sh -c "$CC -std=c11 $WARN -pedantic-errors $INC '$T/com_layout.c' -o '$B/com_layout_c11' && \
+    '$B/com_layout_c11'"
+run "com-layout-c++11" sh -c "$CXX -x c++ -std=c++11 $WARN $INC '$T/com_layout.c' -o '$B/com_layout_cxx' && \
+    '$B/com_layout_cxx'"
+run "com-layout-gnu++17" sh -c "$CXX -x c++ -std=gnu++17 $WARN $INC '$T/com_layout.c' -o '$B/com_layout_cxx17' && \
+    '$B/com_layout_cxx17'"
 
 # --- 4. Vtable slots: C structs == C++ classes == fact sheet --------------
 
@@ -106,12 +150,50 @@ else
     run "slots-run" false
 fi
 
+# --- 4b. COM vtable slots: C == C++ == researched order -------------------
+# iisd_com.h (IUnknown, IDispatch) and ahadmin.h (IAppHost*) against
+# tests/abi/expected_slots_com.txt (comment lines start with #).
+
+for g in com ahadmin; do
+    run "slots-$g-build-c" $CC -std=gnu11 $WARN -pedantic-errors $INC "$T/slots_${g}_c.gen.c" -o "$B/slots_${g}_c"
+    run "slots-$g-build-c++" $CXX -std=c++11 $WARN $INC "$T/slots_${g}_cxx.gen.cpp" -o "$B/slots_${g}_cxx"
+done
+if [ -x "$B/slots_com_c" ] && [ -x "$B/slots_ahadmin_c" ] && [ -x "$B/slots_com_cxx" ] &&
+    [ -x "$B/slots_ahadmin_cxx" ] && "$B/slots_com_c" >"$B/slots_com_all_c.txt" &&
+    "$B/slots_ahadmin_c" >>"$B/slots_com_all_c.txt" && "$B/slots_com_cxx" >"$B/slots_com_all_cxx.txt" &&
+    "$B/slots_ahadmin_cxx" >>"$B/slots_com_all_cxx.txt"; then
+    grep -v ' #total ' "$B/slots_com_all_c.txt" | sort >"$B/slots_com_c.sorted"
+    awk '{ print $1, $2, $3 }' "$B/slots_com_all_cxx.txt" | sort >"$B/slots_com_cxx.c_names"
+    awk '{ print $1, $2, $4 }' "$B/slots_com_all_cxx.txt" | sort >"$B/slots_com_cxx.cxx_names"
+    grep -v '^#' "$T/expected_slots_com.txt" | sort >"$B/slots_com_expected.sorted"
+    grep -v '^#' "$T/expected_slots_com.txt" | awk '{ n[$1]++ } END { for (c in n) print c, "#total", n[c] }' |
+        sort >"$B/slots_com_expected.totals"
+    grep ' #total ' "$B/slots_com_all_c.txt" | sort >"$B/slots_com_c.totals"
+    run "slots-com-c-equals-c++" diff "$B/slots_com_cxx.c_names" "$B/slots_com_c.sorted"
+    run "slots-com-c++-equal-research" diff "$B/slots_com_expected.sorted" "$B/slots_com_cxx.cxx_names"
+    run "slots-com-vtbl-sizes-equal-research" diff "$B/slots_com_expected.totals" "$B/slots_com_c.totals"
+    echo "# $(wc -l <"$B/slots_com_expected.sorted") COM slots of $(wc -l <"$B/slots_com_c.totals") interfaces compared"
+else
+    run "slots-com-run" false
+fi
+
 # --- 5. Win32 helper behaviour ------------------------------------------
 
 run "winapi-helpers-gnu11" sh -c "$CC -std=gnu11 $WARN -pedantic-errors $INC '$T/winapi_helpers.c' \
     '$T/winapi_helpers2.c' -o '$B/helpers_c' -pthread && '$B/helpers_c'"
 run "winapi-helpers-c++11" sh -c "$CXX -x c++ -std=c++11 $WARN $INC '$T/winapi_helpers.c' \
     '$T/winapi_helpers2.c' -o '$B/helpers_cxx' -pthread && '$B/helpers_cxx'"
+
+# --- 5b. BSTR / VARIANT / SAFEARRAY helpers and the comdef.h classes -----
+
+run "com-helpers-gnu11" sh -c "$CC -std=gnu11 $WARN -pedantic-errors $INC '$T/com_helpers.c' -o '$B/com_helpers_c' && \
+    '$B/com_helpers_c'"
+run "com-helpers-c++11" sh -c "$CXX -x c++ -std=c++11 $WARN $INC '$T/com_helpers.c' -o '$B/com_helpers_cxx' && \
+    '$B/com_helpers_cxx'"
+run "comdef-c++11" sh -c "$CXX -std=c++11 $WARN -pedantic-errors $INC '$T/comdef_test.cpp' -o '$B/comdef_cxx11' && \
+    '$B/comdef_cxx11'"
+run "comdef-gnu++17" sh -c "$CXX -std=gnu++17 $WARN $INC '$T/comdef_test.cpp' -o '$B/comdef_cxx17' && \
+    '$B/comdef_cxx17'"
 
 # --- 6. Modules: build, exported and imported symbols ---------------------
 
@@ -153,12 +235,37 @@ run "module-c-build" $CC -std=gnu11 -shared -fPIC $INC $WARN -pedantic-errors "$
 run "module-c-exports" check_exports "$B/c_module.so"
 run "module-c-imports" check_imports "$B/c_module.so"
 
+# The AppHost configuration module: g++ -shared -fPIC -I include, as the brief
+# for modules says, and with -fvisibility=hidden under -std=c++11 -pedantic.
+# check_com_exports: none of the COM support code (comdef.h, atlbase.h,
+# iisd_com.h helpers) appears among the exported symbols.
+check_com_exports() {
+    syms=$(nm -D --defined-only "$1" | c++filt) || return 1
+    if echo "$syms" | grep -E '_bstr_t|_variant_t|_com_ptr_t|_com_error|_com_util|_com_issue|CComPtr|CComQIPtr|CComBSTR|IisdUuidOf|IisdCom|SysAlloc|SysFree|SysString|Variant|SafeArray|IID_'; then
+        echo "COM support code is exported (above)"
+        return 1
+    fi
+}
+run "module-ahadmin-build" $CXX -shared -fPIC $INC $WARN "$T/ahadmin_module.cpp" -o "$B/ahadmin_module.so"
+run "module-ahadmin-exports" check_exports "$B/ahadmin_module.so"
+run "module-ahadmin-com-exports" check_com_exports "$B/ahadmin_module.so"
+run "module-ahadmin-imports" check_imports "$B/ahadmin_module.so"
+run "module-ahadmin-hidden-build" $CXX -std=c++11 -shared -fPIC -fvisibility=hidden $INC $WARN -pedantic-errors \
+    "$T/ahadmin_module.cpp" -o "$B/ahadmin_module_hidden.so"
+run "module-ahadmin-hidden-imports" check_imports "$B/ahadmin_module_hidden.so"
+
 # --- 7. C server <-> C++/C module calls through the vtables --------------
 
 run "harness-build" $CC -std=gnu11 $WARN $INC "$T/xlang_harness.c" -o "$B/xlang_harness" -ldl
 run "xlang-hello-module" "$B/xlang_harness" hello "$B/hello_module.so"
 run "xlang-ext-module" "$B/xlang_harness" ext "$B/ext_module.so"
 run "xlang-c-module" "$B/xlang_harness" c "$B/c_module.so"
+
+# Configuration objects implemented in C, read by the C++ module.
+run "ahadmin-test-module-build" $CXX -std=c++11 -shared -fPIC -fvisibility=hidden $INC $WARN \
+    -DIISD_AHADMIN_TEST_EXPORT "$T/ahadmin_module.cpp" -o "$B/ahadmin_module_test.so"
+run "ahadmin-harness-build" $CC -std=gnu11 $WARN -pedantic-errors $INC "$T/ahadmin_harness.c" -o "$B/ahadmin_harness" -ldl
+run "xlang-ahadmin-module" "$B/ahadmin_harness" "$B/ahadmin_module_test.so"
 
 # --- 8. Generated files and formatting (need python3 / clang-format) -----
 
