@@ -230,7 +230,7 @@ int main(int argc, char **argv)
         char out[16384];
         if (conf->sites.n > 0) {
             const iisd_sitedef_t *s0 = &conf->sites.v[0];
-            iisd_plan_dump(s0->apps[s0->napps - 1].data, out, sizeof(out));
+            iisd_plan_dump(*(iisd_plan_t **)s0->apps[s0->napps - 1].data, out, sizeof(out));
             fputs(out, stdout);
         }
         return 0;

@@ -148,6 +148,8 @@ void iisd_conf_unref(iisd_conf_t *c)
             for (unsigned j = 0; j < c->sites.v[i].napps; j++)
                 if (c->sites.v[i].apps[j].data)
                     c->free_app_data(c->sites.v[i].apps[j].data);
+    if (c->free_pipeline_data && c->pipeline_data)
+        c->free_pipeline_data(c->pipeline_data);
     for (unsigned i = 0; i < c->ngmods; i++) {
         free(c->gmods[i].name);
         free(c->gmods[i].image);

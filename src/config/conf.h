@@ -29,6 +29,9 @@ typedef struct iisd_conf {
     char *file; /* NULL: the embedded default */
     /* frees iisd_app_t::data of every application (set by the pipeline) */
     void (*free_app_data)(void *data);
+    /* the pipeline's own per-generation state */
+    void *pipeline_data;
+    void (*free_pipeline_data)(void *data);
 } iisd_conf_t;
 
 typedef struct iisd_conf_opts {

@@ -230,8 +230,7 @@ static IHttpUrlInfo *ctx_GetUrlInfo(IHttpContext4 *This)
 
 static IMetadataInfo *ctx_GetMetadata(IHttpContext4 *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return &H(This)->meta;
 }
 
 static PCWSTR ctx_GetPhysicalPath(IHttpContext4 *This, DWORD *pcch)
@@ -869,6 +868,45 @@ VTBL(IHttpConnectionVtbl, conn_vtbl) = {NULL,
                                          .AllocateMemory = conn_AllocateMemory,
                                          .GetModuleContextContainer = conn_GetModuleContextContainer}};
 
+/* ---- IMetadataInfo: the configuration path of the request --------------- */
+
+static PCWSTR meta_GetMetaPath(IMetadataInfo *This)
+{
+    iisd_hctx_t *h = HCTX_OF(This, meta);
+    if (h->wcpath == NULL)
+        h->wcpath = iisd_arena_wcs_from_utf8(h->arena, h->cpath, strlen(h->cpath), NULL);
+    return h->wcpath;
+}
+
+static PCWSTR meta_GetVrPath(IMetadataInfo *This)
+{
+    /* the physical folder of the application's root virtual directory */
+    iisd_hctx_t *h = HCTX_OF(This, meta);
+    char *phys = iisd_site_map(h->sitedef, h->appdef->path, strlen(h->appdef->path));
+    const wchar_t *w = wide(h, phys ? phys : "");
+    free(phys);
+    return w;
+}
+
+static IHttpTokenEntry *meta_GetVrToken(IMetadataInfo *This)
+{
+    /* api-status: partial: NULL; virtual directories have no Windows logon token on Linux */
+    return NULL;
+}
+
+static IHttpModuleContextContainer *meta_GetModuleContextContainer(IMetadataInfo *This)
+{
+    /* api-status: not implemented (returns NULL) */
+    return NULL;
+}
+
+VTBL(IMetadataInfoVtbl, meta_vtbl) = {NULL,
+                                      NULL,
+                                      {.GetMetaPath = meta_GetMetaPath,
+                                       .GetVrPath = meta_GetVrPath,
+                                       .GetVrToken = meta_GetVrToken,
+                                       .GetModuleContextContainer = meta_GetModuleContextContainer}};
+
 extern const IHttpRequest4Vtbl *const iisd_request_vtbl;
 extern const IHttpResponse4Vtbl *const iisd_response_vtbl;
 
@@ -888,4 +926,5 @@ void iisd_hctx_bind(iisd_hctx_t *h)
     h->site.lpVtbl = &site_vtbl.v;
     h->app.lpVtbl = &app_vtbl.v;
     h->connobj.lpVtbl = &conn_vtbl.v;
+    h->meta.lpVtbl = &meta_vtbl.v;
 }

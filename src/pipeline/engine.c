@@ -4,6 +4,7 @@
 #include "net/worker.h"
 #include "pipeline/hctx.h"
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,6 +519,8 @@ static size_t html_escape(char *out, size_t cap, const char *s)
     return n;
 }
 
+static const iisd_plan_t *request_plan(iisd_conf_t *conf, const iisd_app_t *app, const char *cpath);
+
 /* 500.19: the configuration that applies to the URL is invalid. Details only for local clients. */
 static IISD_COLD void config_error(iisd_conn_t *c, const iisd_cfg_error_t *e)
 {
@@ -578,14 +581,17 @@ static enum iisd_yield on_request(iisd_conn_t *c)
     /* the configuration path of the URL, and whether the configuration there is valid */
     size_t cplen = 24 + strlen(site->name) + url_len + 1;
     char *cpath = iisd_arena_alloc(a, cplen);
-    snprintf(cpath, cplen, "MACHINE/WEBROOT/APPHOST/%s%s", site->name, url[0] == '/' ? url : "");
+    size_t cu = url[0] == '/' ? url_len : 0;
+    while (cu > 0 && url[cu - 1] == '/')
+        cu--; /* ".../Default Web Site" for "/", ".../docs" for "/docs/" */
+    snprintf(cpath, cplen, "MACHINE/WEBROOT/APPHOST/%s%.*s", site->name, (int)cu, url);
     const iisd_cfg_error_t *ce = iisd_cfg_check(conf->cfg, cpath);
     if (ce != NULL) {
         config_error(c, ce);
         iisd_conf_unref(conf);
         return IISD_YIELD;
     }
-    const iisd_plan_t *plan = app->data;
+    const iisd_plan_t *plan = request_plan(conf, app, cpath);
     size_t nm = plan->nmodules ? plan->nmodules : 1;
     iisd_hctx_t *h = iisd_arena_alloc(a, sizeof(*h) + nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t)));
     memset(h, 0, sizeof(*h));
@@ -603,6 +609,7 @@ static enum iisd_yield on_request(iisd_conn_t *c)
     h->appdef = app;
     h->url = url;
     h->url_len = url_len;
+    h->cpath = cpath;
     iisd_hctx_bind(h);
     h->query = hd->query ? (char *)hd->query : "";
     h->query_len = hd->query ? hd->query_len : 0;
@@ -685,14 +692,98 @@ void iisd_global_thread_cleanup(void)
 
 /* ---- configuration generations -------------------------------------------- */
 
-static void free_plan(void *p)
+/* Per application: its plan and the <modules> it was built from. */
+typedef struct app_plan {
+    iisd_plan_t *plan;
+    const iisd_celem_t *mods;
+} app_plan_t;
+
+/* Plans for paths whose <modules> differ from their application's, per generation. */
+typedef struct path_plan {
+    struct path_plan *next;
+    const iisd_celem_t *mods;
+    iisd_plan_t *plan;
+} path_plan_t;
+
+typedef struct plan_cache {
+    pthread_mutex_t lock;
+    path_plan_t *list;
+} plan_cache_t;
+
+static iisd_module_t **g_tail;
+static unsigned g_ntail;
+
+static void free_app_plan(void *p)
 {
-    iisd_plan_free(p);
+    app_plan_t *ap = p;
+    iisd_plan_free(ap->plan);
+    free(ap);
+}
+
+static void free_plan_cache(void *p)
+{
+    plan_cache_t *pc = p;
+    while (pc->list) {
+        path_plan_t *pp = pc->list;
+        pc->list = pp->next;
+        iisd_plan_free(pp->plan);
+        free(pp);
+    }
+    pthread_mutex_destroy(&pc->lock);
+    free(pc);
+}
+
+/* The plan for a resolved <modules>: its entries, then the command-line and built-in tail. */
+static iisd_plan_t *plan_for(const iisd_conf_t *conf, const iisd_celem_t *mods, char *err, size_t errlen)
+{
+    iisd_module_t **v = iisd_xcalloc(iisd_modules.n + g_ntail + 1, sizeof(*v));
+    unsigned n = 0;
+    if (mods->file == NULL) {
+        /* no <modules> anywhere: every global module, in <globalModules> order */
+        for (unsigned k = 0; k < conf->ngmods; k++) {
+            iisd_module_t *m = iisd_module_find(conf->gmods[k].name);
+            if (m != NULL)
+                v[n++] = m;
+        }
+    }
+    for (unsigned k = 0; k < mods->nitems; k++) {
+        const char *name = iisd_celem_str(mods->items[k], "name");
+        iisd_module_t *m = iisd_module_find(name);
+        if (m == NULL && iisd_module_unavailable(name))
+            continue;
+        if (m == NULL) {
+            snprintf(err, errlen, "%s:%u: <modules> names %s, which is not in <globalModules>",
+                     mods->items[k]->file ? mods->items[k]->file : "", mods->items[k]->line, name);
+            free(v);
+            return NULL;
+        }
+        bool present = false;
+        for (unsigned q = 0; q < n; q++)
+            present |= v[q] == m;
+        if (!present)
+            v[n++] = m;
+    }
+    for (unsigned k = 0; k < g_ntail; k++) {
+        bool present = false;
+        for (unsigned q = 0; q < n; q++)
+            present |= v[q] == g_tail[k];
+        if (!present)
+            v[n++] = g_tail[k];
+    }
+    iisd_plan_t *plan = iisd_plan_build(v, n);
+    free(v);
+    return plan;
 }
 
 int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **tail, unsigned ntail, char *err, size_t errlen)
 {
-    conf->free_app_data = free_plan;
+    g_tail = tail;
+    g_ntail = ntail;
+    conf->free_app_data = free_app_plan;
+    plan_cache_t *pc = iisd_xcalloc(1, sizeof(*pc));
+    pthread_mutex_init(&pc->lock, NULL);
+    conf->pipeline_data = pc;
+    conf->free_pipeline_data = free_plan_cache;
     for (unsigned i = 0; i < conf->sites.n; i++) {
         iisd_sitedef_t *site = &conf->sites.v[i];
         for (unsigned j = 0; j < site->napps; j++) {
@@ -704,42 +795,59 @@ int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **tail, unsigned ntai
                 snprintf(err, errlen, "%s:%u: %s", e->file, e->line, e->message);
                 return -1;
             }
-            iisd_module_t **v = iisd_xcalloc(iisd_modules.n + ntail + 1, sizeof(*v));
-            unsigned n = 0;
-            if (mods->file == NULL) {
-                /* no <modules> anywhere: every global module, in <globalModules> order */
-                for (unsigned k = 0; k < conf->ngmods; k++) {
-                    iisd_module_t *m = iisd_module_find(conf->gmods[k].name);
-                    if (m != NULL)
-                        v[n++] = m;
-                }
-            }
-            for (unsigned k = 0; k < mods->nitems; k++) {
-                const char *name = iisd_celem_str(mods->items[k], "name");
-                iisd_module_t *m = iisd_module_find(name);
-                if (m == NULL && iisd_module_unavailable(name))
-                    continue;
-                if (m == NULL) {
-                    snprintf(err, errlen, "%s:%u: <modules> of %s names %s, which is not in <globalModules>",
-                             mods->items[k]->file ? mods->items[k]->file : "", mods->items[k]->line,
-                             app->config_path, name);
-                    free(v);
-                    return -1;
-                }
-                v[n++] = m;
-            }
-            for (unsigned k = 0; k < ntail; k++) {
-                bool present = false;
-                for (unsigned q = 0; q < n; q++)
-                    present |= v[q] == tail[k];
-                if (!present)
-                    v[n++] = tail[k];
-            }
-            app->data = iisd_plan_build(v, n);
-            free(v);
+            iisd_plan_t *plan = plan_for(conf, mods, err, errlen);
+            if (plan == NULL)
+                return -1;
+            app_plan_t *ap = iisd_xcalloc(1, sizeof(*ap));
+            ap->plan = plan;
+            ap->mods = mods;
+            app->data = ap;
         }
     }
     return 0;
+}
+
+static bool same_modules(const iisd_celem_t *a, const iisd_celem_t *b)
+{
+    if (a == b)
+        return true;
+    if (a->nitems != b->nitems || (a->file == NULL) != (b->file == NULL))
+        return false;
+    for (unsigned i = 0; i < a->nitems; i++)
+        if (strcasecmp(iisd_celem_str(a->items[i], "name"), iisd_celem_str(b->items[i], "name")) != 0)
+            return false;
+    return true;
+}
+
+/* The plan of a request: its application's, unless <modules> differs at its path. */
+static const iisd_plan_t *request_plan(iisd_conf_t *conf, const iisd_app_t *app, const char *cpath)
+{
+    const app_plan_t *ap = app->data;
+    const iisd_celem_t *mods = iisd_cfg_section(conf->cfg, cpath, "system.webServer/modules", NULL);
+    if (mods == NULL || same_modules(mods, ap->mods))
+        return ap->plan;
+    plan_cache_t *pc = conf->pipeline_data;
+    pthread_mutex_lock(&pc->lock);
+    path_plan_t *pp;
+    for (pp = pc->list; pp != NULL; pp = pp->next)
+        if (same_modules(pp->mods, mods))
+            break;
+    if (pp == NULL) {
+        char err[512];
+        iisd_plan_t *plan = plan_for(conf, mods, err, sizeof(err));
+        if (plan == NULL) {
+            iisd_log(IISD_LOG_ERROR, "%s", err);
+            pthread_mutex_unlock(&pc->lock);
+            return ap->plan;
+        }
+        pp = iisd_xcalloc(1, sizeof(*pp));
+        pp->mods = mods;
+        pp->plan = plan;
+        pp->next = pc->list;
+        pc->list = pp;
+    }
+    pthread_mutex_unlock(&pc->lock);
+    return pp->plan;
 }
 
 iisd_conf_t *iisd_pipeline_acquire(void)

@@ -35,6 +35,7 @@ typedef struct iisd_hctx {
     IHttpSite site;
     IHttpApplication2 app;
     IHttpConnection connobj;
+    IMetadataInfo meta;
 
     iisd_conn_t *c;
     iisd_arena_t *arena;
@@ -42,6 +43,8 @@ typedef struct iisd_hctx {
     iisd_conf_t *conf; /* the generation this request runs on (a reference) */
     const iisd_sitedef_t *sitedef;
     const iisd_app_t *appdef;
+    char *cpath; /* configuration path: MACHINE/WEBROOT/APPHOST/<site><url> */
+    wchar_t *wcpath;
     CHttpModule **inst;        /* by module id */
     IHttpStoredContext **mctx; /* module contexts by module id */
     uint32_t *disabled_rq;     /* by module id */

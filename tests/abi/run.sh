@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/abi/run.sh - build and run the ABI tests of the module headers in
-# include/ (windows.h, sal.h, http.h, httptrace.h, httpserv.h, ...).
+# include/ (windows.h, sal.h, http.h, httptrace.h, httpserv.h, and the COM
+# headers iisd_com.h, ahadmin.h, comdef.h, atlbase.h, ...).
 #
 # Usage: sh tests/abi/run.sh          (from any directory)
 # Environment: CC (default gcc), CXX (default g++), ABI_BUILD_DIR (build

@@ -3,7 +3,8 @@
  * RQ_BEGIN_REQUEST and ends it with RQ_NOTIFICATION_FINISH_REQUEST:
  *
  *   /sleep   blocks the calling thread for 2 seconds, then answers "slept";
- *   /vars    answers with server variables read through the C binding:
+ *   /vars    (or any URL whose last segment is "vars", e.g. /app/vars)
+ *            answers with server variables read through the C binding:
  *              X-Method       REQUEST_METHOD          (GetServerVariableA)
  *              X-Query        QUERY_STRING
  *              X-Remote-Addr  REMOTE_ADDR
@@ -12,6 +13,10 @@
  *              X-Custom       HTTP_X_CUSTOM
  *              X-User-Agent   HTTP_USER_AGENT
  *              X-Url-W        URL                     (GetServerVariableW)
+ *              X-Instance-Id        INSTANCE_ID
+ *              X-Instance-Name      INSTANCE_NAME
+ *              X-Appl-Md-Path       APPL_MD_PATH
+ *              X-Appl-Physical-Path APPL_PHYSICAL_PATH
  *              X-Unknown-Hr   the HRESULT for NO_SUCH_VAR, "0x%08x"
  *            (a failed lookup shows as "hr=0x%08x"); the body is ALL_RAW;
  *   other    answers "fast".
@@ -107,7 +112,9 @@ static void answer_vars(IHttpContext *ctx)
         {"X-Method", "REQUEST_METHOD"},      {"X-Query", "QUERY_STRING"},
         {"X-Remote-Addr", "REMOTE_ADDR"},    {"X-Remote-Port", "REMOTE_PORT"},
         {"X-Server-Port", "SERVER_PORT"},    {"X-Custom", "HTTP_X_CUSTOM"},
-        {"X-User-Agent", "HTTP_USER_AGENT"},
+        {"X-User-Agent", "HTTP_USER_AGENT"}, {"X-Instance-Id", "INSTANCE_ID"},
+        {"X-Instance-Name", "INSTANCE_NAME"}, {"X-Appl-Md-Path", "APPL_MD_PATH"},
+        {"X-Appl-Physical-Path", "APPL_PHYSICAL_PATH"},
     };
     char value[1024];
     PCSTR raw = NULL;
@@ -135,6 +142,13 @@ static void answer_vars(IHttpContext *ctx)
         write_text(ctx, "no ALL_RAW", 10);
 }
 
+/* "/vars", or a URL whose last segment is "vars" ("/app/vars"). */
+static int is_vars_url(const char *url)
+{
+    size_t n = strlen(url);
+    return n >= 5 && strcmp(url + n - 5, "/vars") == 0;
+}
+
 static REQUEST_NOTIFICATION_STATUS sleep_begin_request(CHttpModule *This, IHttpContext *pHttpContext,
                                                        IHttpEventProvider *pProvider)
 {
@@ -147,7 +161,7 @@ static REQUEST_NOTIFICATION_STATUS sleep_begin_request(CHttpModule *This, IHttpC
     if (strcmp(url, "/sleep") == 0) {
         sleep_two_seconds();
         write_text(pHttpContext, "slept", 5);
-    } else if (strcmp(url, "/vars") == 0) {
+    } else if (is_vars_url(url)) {
         answer_vars(pHttpContext);
     } else {
         write_text(pHttpContext, "fast", 4);
