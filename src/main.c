@@ -12,6 +12,7 @@
 #include "net/worker.h"
 #include "pipeline/engine.h"
 #include "pipeline/module.h"
+#include "pipeline/reload.h"
 #include "pipeline/server.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -326,9 +327,16 @@ int main(int argc, char **argv)
              IISD_VERSION, nloops, nloops == 1 ? "" : "s", iisd_modules.n, iisd_modules.n == 1 ? "" : "s",
              config_file ? config_file : "(built-in default)");
 
+    rc = iisd_reload_start(&copts, tail, ntail);
+    if (rc < 0)
+        iisd_log(IISD_LOG_WARN, "configuration changes will not be picked up while running: %s",
+                 strerror(-rc));
     int sig = 0;
-    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
-        iisd_log(IISD_LOG_INFO, "SIGHUP: configuration reload is not supported yet; still running");
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+        iisd_log(IISD_LOG_INFO, "SIGHUP: reloading the configuration");
+        iisd_reload_request();
+    }
+    iisd_reload_stop();
     iisd_log(IISD_LOG_INFO, "%s: stopping: no new connections; finishing requests in flight",
              sig == SIGINT ? "SIGINT" : "SIGTERM");
 

@@ -58,6 +58,11 @@ typedef struct contrib {
 } contrib_t;
 
 typedef struct cfile {
+    char *folder; /* web.config: the folder it was looked for in */
+    bool present;
+    struct timespec mtime;
+    off_t size;
+    ino_t ino;
     char *path;
     char *level; /* path below APPHOST of the folder; "" for applicationHost.config */
     unsigned depth;
@@ -456,6 +461,7 @@ static void free_file(cfile_t *f)
     iisd_cfg_error_free(&f->error);
     free(f->path);
     free(f->level);
+    free(f->folder);
     free(f);
 }
 
@@ -833,21 +839,29 @@ static cfile_t *webconfig(iisd_cfg_t *cfg, const char *level)
             return cfg->webconfigs[i]->root || cfg->webconfigs[i]->error.message ? cfg->webconfigs[i] : NULL;
     cfile_t *f = NULL;
     char *folder = cfg->mapper.folder ? cfg->mapper.folder(cfg->mapper.ctx, level) : NULL;
+    struct stat st;
+    bool present = false;
     if (folder != NULL) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/web.config", folder);
         add_unique(&cfg->folders, &cfg->nfolders, folder);
-        struct stat st;
         if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            present = true;
             f = parse_file(cfg, path, NULL, 0, level, false);
             add_unique(&cfg->files, &cfg->nfiles, path);
         }
-        free(folder);
     }
     if (f == NULL) { /* remember that there is none */
         f = iisd_xcalloc(1, sizeof(*f));
         f->path = iisd_xstrdup("");
         f->level = iisd_xstrdup(level);
+    }
+    f->folder = folder;
+    f->present = present;
+    if (present) {
+        f->mtime = st.st_mtim;
+        f->size = st.st_size;
+        f->ino = st.st_ino;
     }
     cfg->webconfigs = iisd_xrealloc(cfg->webconfigs, (cfg->nweb + 1) * sizeof(*cfg->webconfigs));
     cfg->webconfigs[cfg->nweb++] = f;
@@ -1113,6 +1127,45 @@ const iisd_cfg_error_t *iisd_cfg_check(iisd_cfg_t *cfg, const char *config_path)
     pthread_mutex_unlock(&cfg->lock);
     free(path);
     return err;
+}
+
+char *iisd_cfg_path_of_folder(iisd_cfg_t *cfg, const char *folder)
+{
+    char *out = NULL;
+    pthread_mutex_lock(&cfg->lock);
+    for (unsigned i = 0; i < cfg->nweb && out == NULL; i++) {
+        const char *level = cfg->webconfigs[i]->level;
+        char *f = cfg->mapper.folder ? cfg->mapper.folder(cfg->mapper.ctx, level) : NULL;
+        if (f != NULL && strcmp(f, folder) == 0) {
+            size_t n = strlen(APPHOST_PREFIX) + strlen(level) + 2;
+            out = iisd_xmalloc(n);
+            snprintf(out, n, "%s%s%s", APPHOST_PREFIX, *level ? "/" : "", level);
+        }
+        free(f);
+    }
+    pthread_mutex_unlock(&cfg->lock);
+    return out;
+}
+
+bool iisd_cfg_folder_stale(iisd_cfg_t *cfg, const char *folder)
+{
+    bool stale = false;
+    pthread_mutex_lock(&cfg->lock);
+    for (unsigned i = 0; i < cfg->nweb; i++) {
+        const cfile_t *f = cfg->webconfigs[i];
+        if (f->folder == NULL || strcmp(f->folder, folder) != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/web.config", folder);
+        struct stat st;
+        bool now = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+        if (now != f->present ||
+            (now && (st.st_mtim.tv_sec != f->mtime.tv_sec || st.st_mtim.tv_nsec != f->mtime.tv_nsec ||
+                     st.st_size != f->size || st.st_ino != f->ino)))
+            stale = true;
+    }
+    pthread_mutex_unlock(&cfg->lock);
+    return stale;
 }
 
 /* ---- life cycle -------------------------------------------------------------- */

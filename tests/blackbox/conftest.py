@@ -21,9 +21,25 @@ def server_factory(tmp_path):
     def start(modules=(), root=None, extra_args=(), use_config=True, env=None,
               header_wait=None, conn_timeout=None, max_content=None, max_url=None,
               max_query=None, cli_modules=(), workers=None, config_port=None,
-              config_root=None):
+              config_root=None, config_file=None, port=None):
         """config_port / config_root: write these into the config instead and
-        override them with --port / --path (the server must use the latter)."""
+        override them with --port / --path (the server must use the latter).
+        config_file: run this applicationHost.config as it is (no --port /
+        --path); `port` is then the port the server is waited for on."""
+        if config_file is not None:
+            assert port is not None, "config_file needs the port its first binding uses"
+            args = ["--config", Path(config_file)]
+            for name, image in cli_modules:
+                args += ["--module", "%s=%s" % (name, image)]
+            if workers is not None:
+                args += ["--workers", workers]
+            args += list(extra_args)
+            full_env = dict(os.environ)
+            if env:
+                full_env.update(env)
+            srv = Server(args, port, tmp_path, env=full_env, cwd=tmp_path)
+            servers.append(srv)
+            return srv.start()
         port = free_port()
         if root is None:
             root = tmp_path / "www"

@@ -437,11 +437,12 @@ class Server:
         return c
 
     def get(self, path="/", method="GET", headers=None, body=None, version="HTTP/1.1",
-            timeout=IO_TIMEOUT):
-        """One request on a fresh connection; returns the Response."""
+            timeout=IO_TIMEOUT, host="localhost"):
+        """One request on a fresh connection; returns the Response.
+        `host` is the Host header (None: none)."""
         c = self.client(timeout)
         try:
-            c.request(method, path, headers, body, version)
+            c.request(method, path, headers, body, version, host=host)
             return c.read_response(head=(method == "HEAD"))
         finally:
             c.close()
@@ -486,3 +487,199 @@ def wait_trace(path, predicate, timeout=5.0):
         if time.monotonic() > deadline:
             return lines
         time.sleep(0.02)
+
+
+# --------------------------------------------------------------------------
+# applicationHost.config written the way an IIS administrator writes one:
+# start from the server's default (`iisd --print-default-config`), edit it.
+# --------------------------------------------------------------------------
+
+import xml.etree.ElementTree as ET  # noqa: E402  (kept with the helpers that use it)
+
+_DEFAULT_CONFIG_TEXT = None
+SITE_CONFIG_PREFIX = "MACHINE/WEBROOT/APPHOST"
+
+
+def default_config_text():
+    """The text `iisd --print-default-config` prints (cached per session)."""
+    global _DEFAULT_CONFIG_TEXT
+    if _DEFAULT_CONFIG_TEXT is None:
+        if not IISD_BIN.exists():
+            pytest.fail("server binary %s does not exist (build it, or set IISD_BIN)" % IISD_BIN)
+        proc = subprocess.run([str(IISD_BIN), "--print-default-config"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=10)
+        if proc.returncode != 0 or b"<configuration" not in proc.stdout:
+            pytest.fail("iisd --print-default-config failed (exit %s): %s"
+                        % (proc.returncode, proc.stderr.decode(errors="replace")))
+        _DEFAULT_CONFIG_TEXT = proc.stdout.decode("utf-8")
+    return _DEFAULT_CONFIG_TEXT
+
+
+class AppHostConfig:
+    """An applicationHost.config: the server's default configuration, parsed
+    with ElementTree, with helpers for the edits the tests make.  The default
+    site is removed; add sites with add_site()."""
+
+    def __init__(self, text=None):
+        self.root = ET.fromstring(text if text is not None else default_config_text())
+        sites = self.sites_element()
+        for site in list(sites.findall("site")):
+            sites.remove(site)
+
+    # -- generic element access -------------------------------------------
+    @staticmethod
+    def _child(parent, tag, create=True, attrs=None):
+        """The first child `tag` of parent (matching attrs), created when missing."""
+        for el in parent.findall(tag):
+            if all(el.get(k) == v for k, v in (attrs or {}).items()):
+                return el
+        if not create:
+            return None
+        return ET.SubElement(parent, tag, dict(attrs or {}))
+
+    def element(self, path, parent=None, create=True):
+        """configuration/<path> ("system.webServer/httpErrors"), created when missing."""
+        el = self.root if parent is None else parent
+        for part in path.split("/"):
+            el = self._child(el, part, create)
+            if el is None:
+                return None
+        return el
+
+    def section(self, name, location=None):
+        """The element of section `name` ("system.webServer/security/authentication/
+        anonymousAuthentication"), at top level or inside <location path=location>."""
+        parent = self.root if location is None else self.location(location)
+        return self.element(name, parent)
+
+    def location(self, path, override_mode=None):
+        """The <location path=...> element (created at the end when missing)."""
+        for loc in self.root.findall("location"):
+            if loc.get("path") == path and (override_mode is None
+                                            or loc.get("overrideMode") == override_mode):
+                return loc
+        loc = ET.SubElement(self.root, "location", {"path": path})
+        if override_mode is not None:
+            loc.set("overrideMode", override_mode)
+        return loc
+
+    # -- <configSections> --------------------------------------------------
+    def register_section(self, name, **attrs):
+        """Registers section `name` (e.g. "system.webServer/testSection") in
+        <configSections>, or changes the attributes of its registration."""
+        parts = name.split("/")
+        el = self._child(self.root, "configSections")
+        for group in parts[:-1]:
+            el = self._child(el, "sectionGroup", attrs={"name": group})
+        sec = self._child(el, "section", attrs={"name": parts[-1]})
+        for k, v in attrs.items():
+            sec.set(k, v)
+        return sec
+
+    def section_registration(self, name):
+        parts = name.split("/")
+        el = self.root.find("configSections")
+        for group in parts[:-1]:
+            el = None if el is None else self._child(el, "sectionGroup", False, {"name": group})
+        return None if el is None else self._child(el, "section", False, {"name": parts[-1]})
+
+    # -- sites -------------------------------------------------------------
+    def sites_element(self):
+        return self.element("system.applicationHost/sites")
+
+    def add_site(self, name, site_id, bindings, root, apps=(), allow_subdir_config=None):
+        """bindings: "IP:port:host" strings (http).  root: physical path of "/".
+        apps: (path, physical path) pairs for further applications, or
+        (path, physical path, {virtualDirectory attributes}) triples."""
+        sites = self.sites_element()
+        site = ET.Element("site", {"name": name, "id": str(site_id)})
+        # sites keep <site> entries before siteDefaults & co., like IIS writes them
+        index = 0
+        for i, child in enumerate(list(sites)):
+            if child.tag == "site":
+                index = i + 1
+        sites.insert(index, site)
+        root_vdir = {"path": "/", "physicalPath": str(Path(root).resolve())}
+        if allow_subdir_config is not None:
+            root_vdir["allowSubDirConfig"] = "true" if allow_subdir_config else "false"
+        app = ET.SubElement(site, "application", {"path": "/"})
+        ET.SubElement(app, "virtualDirectory", root_vdir)
+        for entry in apps:
+            path, phys = entry[0], entry[1]
+            extra = entry[2] if len(entry) > 2 else {}
+            app = ET.SubElement(site, "application", {"path": path})
+            vdir = {"path": "/", "physicalPath": str(Path(phys).resolve())}
+            vdir.update(extra)
+            ET.SubElement(app, "virtualDirectory", vdir)
+        b = ET.SubElement(site, "bindings")
+        for info in bindings:
+            ET.SubElement(b, "binding", {"protocol": "http", "bindingInformation": info})
+        return site
+
+    def site(self, name):
+        for site in self.sites_element().findall("site"):
+            if site.get("name") == name:
+                return site
+        raise KeyError(name)
+
+    # -- modules -------------------------------------------------------------
+    def add_global_module(self, name, image):
+        gm = self.element("system.webServer/globalModules")
+        ET.SubElement(gm, "add", {"name": name, "image": str(image)})
+
+    def server_modules(self):
+        """The <modules> element every application inherits (the one in the
+        default's <location path="" overrideMode="Allow">)."""
+        for loc in self.root.findall("location"):
+            if loc.get("path") in ("", ".") and loc.find("system.webServer/modules") is not None:
+                return loc.find("system.webServer/modules")
+        return self.element("system.webServer/modules")
+
+    def enable_module(self, name):
+        ET.SubElement(self.server_modules(), "add", {"name": name})
+
+    def disable_module(self, name):
+        mods = self.server_modules()
+        for el in mods.findall("add"):
+            if el.get("name") == name:
+                mods.remove(el)
+
+    # -- output ------------------------------------------------------------
+    def text(self):
+        root = self.root
+        ET.indent(root, space="    ")
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+    def write(self, path):
+        """Writes the file (atomically: a rename, as editors do) and returns its path."""
+        path = Path(path)
+        write_atomic(path, self.text())
+        return path
+
+
+def write_atomic(path, text):
+    """Replaces `path` by a file with `text` through a rename (what most editors do)."""
+    path = Path(path)
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
+
+
+def line_of(text, needle):
+    """1-based number of the first line of `text` containing `needle`."""
+    for i, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return i
+    raise AssertionError("%r not in text" % needle)
+
+
+def poll(fn, timeout, interval=0.05):
+    """Calls fn() until it returns a true value or `timeout` seconds pass;
+    returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)

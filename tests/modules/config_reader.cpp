@@ -89,13 +89,23 @@ void Answer(IHttpContext *pHttpContext, const std::string &text)
     pResponse->WriteEntityChunks(&chunk, 1, FALSE, FALSE, &cbSent);
 }
 
+// UTF-8 text of a wide string (a NULL BSTR is the empty string).
+std::string Utf8(const wchar_t *pwsz)
+{
+    if (pwsz == NULL)
+        return std::string();
+    _bstr_t copy(pwsz);
+    const char *psz = (const char *)copy;
+    return psz != NULL ? std::string(psz) : std::string();
+}
+
 // The text of a VARIANT as the tests expect it.
 std::string VariantText(const VARIANT &v)
 {
     char buf[64];
     switch (v.vt) {
     case VT_BSTR:
-        return std::string((const char *)_bstr_t(v.bstrVal));
+        return Utf8(v.bstrVal);
     case VT_BOOL:
         return v.boolVal != VARIANT_FALSE ? "true" : "false";
     case VT_UI4:
@@ -261,7 +271,7 @@ class CConfigReaderModule : public CHttpModule
             }
             path = pMetadata->GetMetaPath();
         }
-        SetHeader(pHttpContext, "X-Meta-Path", std::string((const char *)path));
+        SetHeader(pHttpContext, "X-Meta-Path", Utf8((const wchar_t *)path));
 
         IAppHostElement *pSection = NULL;
         _bstr_t sectionName(L"system.webServer/testSection");
@@ -361,7 +371,7 @@ class CConfigChangeGlobal final : public CGlobalModule
     OnGlobalConfigurationChange(IGlobalConfigurationChangeProvider *pProvider)
     {
         PCWSTR pwszPath = pProvider->GetChangePath();
-        std::string path = pwszPath != NULL ? std::string((const char *)_bstr_t(pwszPath)) : "(null)";
+        std::string path = pwszPath != NULL ? Utf8(pwszPath) : "(null)";
         pthread_mutex_lock(&g_changesLock);
         if (g_pChanges != NULL)
             g_pChanges->push_back(path);
