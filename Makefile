@@ -25,7 +25,36 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 DEB_DEPS  = gcc g++ make pkg-config libxml2-dev libcmocka-dev python3 python3-pytest
 
-.PHONY: all run test test-asan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
+# ---- fuzzing (libFuzzer; not part of `make test`) -------------------------
+FUZZ_SECONDS ?= 60
+FUZZERS       = parser config
+FUZZ_CC       = clang
+FUZZ_FLAGS    = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc -Iinclude \
+                $(shell pkg-config --cflags $(PKGS))
+FUZZ_parser   = src/http/parser.c src/http/tokens.c src/core/arena.c src/core/mem.c
+FUZZ_config   = src/config/config.c src/config/schema.c src/config/embedded.c src/core/arena.c src/core/mem.c
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard src/*/*.c src/*/*.h) config/applicationHost.config \
+                      config/schema/iisd_schema.xml
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_$*) -o $@ $(shell pkg-config --libs $(PKGS))
+
+fuzz-deps:
+	@for p in clang libclang-rt-14-dev; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get install -y -qq $$missing; fi
+
+# Runs each fuzzer for FUZZ_SECONDS over its corpus (tests/fuzz/corpus/NAME, read-only);
+# new inputs go to $(BUILD)/fuzz/corpus-NAME.
+fuzz: fuzz-deps
+	$(MAKE) $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
+	@set -e; for f in $(FUZZERS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+	  echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | tail -12; \
+	done
+
+.PHONY: fuzz fuzz-deps all run test test-asan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
 
 all: $(BUILD)/iisd $(BUILD)/iisd-module.pc $(BUILD)/examples/hello.so
 
