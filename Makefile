@@ -1,6 +1,8 @@
 # iisd build. `make` builds build/iisd and build/iisd-module.pc;
 # `make run` and `make test` also install missing Debian packages first.
 
+.DEFAULT_GOAL := all
+
 BUILD    ?= build
 CC       ?= gcc
 CXX      ?= g++

@@ -259,8 +259,7 @@ static PCWSTR ctx_GetScriptTranslated(IHttpContext4 *This, DWORD *pcch)
 
 static IScriptMapInfo *ctx_GetScriptMap(IHttpContext4 *This)
 {
-    /* api-status: not implemented (returns NULL until <handlers> mapping) */
-    return NULL;
+    return iisd_handlers_script_map(H(This));
 }
 
 static VOID ctx_SetRequestHandled(IHttpContext4 *This)
@@ -600,7 +599,10 @@ static HRESULT maphp_SetScriptName(IMapHandlerProvider *This, PCWSTR name, DWORD
 
 static VOID maphp_SetScriptMap(IMapHandlerProvider *This, IScriptMapInfo *p)
 {
-    /* api-status: partial: accepted; handler mapping arrives with <handlers> */
+    iisd_hctx_t *h = HCTX_OF(This, maphp);
+    h->module_smap = p;
+    if (p != NULL)
+        h->handler_mode = true;
 }
 
 static VOID maphp_SetFileInfo(IMapHandlerProvider *This, IHttpFileInfo *p)

@@ -392,7 +392,16 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
             iisd_conn_post(c, iisd_conn_resume);
             return IISD_YIELD;
         }
+        if (s == 4 && !h->post && h->idx == 0 && !h->mapped)
+            iisd_handlers_map(h); /* RQ_MAP_REQUEST_HANDLER: the server maps first, modules may remap */
+        if (s == IISD_STAGE_EXEC && !h->post && h->idx == 0 && !h->exec_prepared &&
+            iisd_handlers_exec_begin(h) < 0) {
+            finish_jump(h);
+            continue;
+        }
         const iisd_list_t *l = h->post ? &h->plan->post[s] : &h->plan->ev[s];
+        if (s == IISD_STAGE_EXEC && !h->post && h->handler_mode)
+            l = &h->exec_list;
         if (s == IISD_STAGE_EXEC && !h->post && l->n > 0)
             h->exec_ran = true;
         DWORD bit = 1u << s;

@@ -36,6 +36,7 @@ typedef struct iisd_hctx {
     IHttpApplication2 app;
     IHttpConnection connobj;
     IMetadataInfo meta;
+    IScriptMapInfo smap; /* the mapped <handlers> entry */
 
     iisd_conn_t *c;
     iisd_arena_t *arena;
@@ -92,7 +93,23 @@ typedef struct iisd_hctx {
     wchar_t *err_desc;
     DWORD err_desc_len;
     IHttpUser *user;
+
+    /* handler mapping (handlers.c) */
+    bool mapped;
+    bool handler_mode; /* <handlers> is configured: only the handler's modules execute */
+    const iisd_celem_t *handler;
+    IScriptMapInfo *module_smap; /* set by a module with IMapHandlerProvider::SetScriptMap */
+    iisd_list_t exec_list;
+    bool exec_prepared;
 } iisd_hctx_t;
+
+/* RQ_MAP_REQUEST_HANDLER: picks the <handlers> entry for the request (before the modules run). */
+void iisd_handlers_map(iisd_hctx_t *h);
+/* Entering RQ_EXECUTE_REQUEST_HANDLER: the handler's modules, checked against resourceType and
+   accessPolicy. Returns -1 after setting an error response (the request then finishes). */
+int iisd_handlers_exec_begin(iisd_hctx_t *h);
+/* The IScriptMapInfo of the mapping, or NULL. */
+IScriptMapInfo *iisd_handlers_script_map(iisd_hctx_t *h);
 
 static inline iisd_hctx_t *hctx_of_ctx(IHttpContext *p)
 {

@@ -1,0 +1,326 @@
+/*
+ * <handlers>: in RQ_MAP_REQUEST_HANDLER the first entry whose path and verb
+ * match the request is chosen (in the effective, merged order); in
+ * RQ_EXECUTE_REQUEST_HANDLER only the modules it lists run, in its order.
+ * A module may choose another mapping with IMapHandlerProvider::SetScriptMap.
+ * Where a configuration sets no <handlers> at all, every module registered
+ * for RQ_EXECUTE_REQUEST_HANDLER runs instead, in order, until one handles
+ * the request.
+ */
+#include "core/log.h"
+#include "core/str.h"
+#include "pipeline/hctx.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+/* '*' matches any run of characters; everything else matches itself, ignoring case. */
+static bool glob(const char *pat, const char *s, size_t n)
+{
+    const char *star = NULL;
+    size_t star_i = 0, i = 0;
+    while (i < n) {
+        if (*pat == '*') {
+            star = pat++;
+            star_i = i;
+        } else if (*pat != '\0' && iisd_tolower(*pat) == iisd_tolower(s[i])) {
+            pat++;
+            i++;
+        } else if (star != NULL) {
+            pat = star + 1;
+            i = ++star_i;
+        } else {
+            return false;
+        }
+    }
+    while (*pat == '*')
+        pat++;
+    return *pat == '\0';
+}
+
+static bool path_matches(const char *pattern, const char *url, size_t len)
+{
+    if (strchr(pattern, '/') != NULL) /* a pattern with a '/' is matched against the whole path */
+        return glob(pattern[0] == '/' ? pattern : pattern, url + (pattern[0] == '/' ? 0 : 1),
+                    len - (pattern[0] == '/' ? 0 : 1));
+    const char *slash = memrchr(url, '/', len);
+    const char *name = slash ? slash + 1 : url;
+    return glob(pattern, name, len - (size_t)(name - url));
+}
+
+static bool verb_matches(const char *verbs, const char *method)
+{
+    size_t m = strlen(method);
+    for (const char *p = verbs; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *q = e;
+        while (q > p && q[-1] == ' ')
+            q--;
+        if ((q - p == 1 && *p == '*') || ((size_t)(q - p) == m && strncmp(p, method, m) == 0))
+            return true;
+        p = e;
+    }
+    return false;
+}
+
+/* preCondition tokens iisd satisfies: integratedMode, bitness64. */
+static bool precondition_holds(const char *pc)
+{
+    for (const char *p = pc; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *q = e;
+        while (q > p && q[-1] == ' ')
+            q--;
+        size_t n = (size_t)(q - p);
+        if (n > 0 && !(n == 14 && strncasecmp(p, "integratedMode", 14) == 0) &&
+            !(n == 9 && strncasecmp(p, "bitness64", 9) == 0))
+            return false;
+        p = e;
+    }
+    return true;
+}
+
+void iisd_handlers_map(iisd_hctx_t *h)
+{
+    h->mapped = true;
+    const iisd_celem_t *hs = iisd_cfg_section(h->conf->cfg, h->cpath, "system.webServer/handlers", NULL);
+    if (hs == NULL || hs->file == NULL)
+        return; /* no <handlers>: every execute-handler module runs */
+    h->handler_mode = true;
+    const char *method = h->method ? h->method : h->c->req->head.method;
+    for (unsigned i = 0; i < hs->nitems; i++) {
+        const iisd_celem_t *e = hs->items[i];
+        if (!precondition_holds(iisd_celem_str(e, "preCondition")))
+            continue;
+        if (path_matches(iisd_celem_str(e, "path"), h->url, h->url_len) &&
+            verb_matches(iisd_celem_str(e, "verb"), method)) {
+            h->handler = e;
+            return;
+        }
+    }
+}
+
+static void set_error(iisd_hctx_t *h, unsigned status, unsigned sub, const char *reason, const char *msg)
+{
+    iisd_resp_t *r = &h->c->req->resp;
+    iisd_resp_clear(r);
+    r->status = (uint16_t)status;
+    r->substatus = (uint16_t)sub;
+    iisd_resp_set_known(r, h->arena, IISD_H_CONTENT_TYPE, "text/html", 9, true);
+    size_t cap = strlen(msg) + 256;
+    char *body = iisd_arena_alloc(h->arena, cap);
+    int n = snprintf(
+        body, cap,
+        "<!DOCTYPE html>\r\n<html><head><title>%u.%u %s</title></head><body><h1>HTTP Error %u.%u - %s"
+        "</h1><p>%s</p></body></html>\r\n",
+        status, sub, reason, status, sub, reason, msg);
+    iisd_chunk_t *ch = iisd_arena_calloc(h->arena, sizeof(*ch));
+    ch->type = IISD_CHUNK_MEM;
+    ch->data = body;
+    ch->len = (uint64_t)n;
+    iisd_resp_append(r, ch);
+}
+
+/* Is the module enabled for this request (in its plan)? */
+static bool enabled(const iisd_hctx_t *h, uint16_t id)
+{
+    for (unsigned i = 0; i < h->plan->req_modules.n; i++)
+        if (h->plan->req_modules.v[i] == id)
+            return true;
+    return false;
+}
+
+int iisd_handlers_exec_begin(iisd_hctx_t *h)
+{
+    h->exec_prepared = true;
+    if (!h->handler_mode)
+        return 0;
+    char *modules; /* the comma-separated module names */
+    char name[256] = "";
+    unsigned require = 1, resource = 3;
+    if (h->module_smap != NULL) {
+        DWORD n = 0;
+        PCWSTR w = h->module_smap->lpVtbl->GetModules(h->module_smap, &n);
+        modules = iisd_arena_utf8_from_wcs(h->arena, w ? w : L"", w ? wcslen(w) : 0, NULL);
+        require = h->module_smap->lpVtbl->GetRequiredAccess(h->module_smap);
+        resource = h->module_smap->lpVtbl->GetResourceType(h->module_smap);
+        PCWSTR wn = h->module_smap->lpVtbl->GetName(h->module_smap);
+        if (wn)
+            iisd_wcs_to_utf8(wn, wcslen(wn), name, sizeof(name));
+    } else if (h->handler != NULL) {
+        const char *m = iisd_celem_str(h->handler, "modules");
+        modules = iisd_arena_strndup(h->arena, m, strlen(m));
+        require = (unsigned)iisd_celem_num(h->handler, "requireAccess");
+        resource = (unsigned)iisd_celem_num(h->handler, "resourceType");
+        snprintf(name, sizeof(name), "%s", iisd_celem_str(h->handler, "name"));
+    } else {
+        return 0; /* no mapping: 404.4 when the pipeline reaches the send */
+    }
+    /* resourceType: File 0, Directory 1, Either 2, Unspecified 3 */
+    if (resource != 3) {
+        size_t plen;
+        const wchar_t *wp = iisd_hctx_physical_path(h, &plen);
+        char *path = iisd_arena_utf8_from_wcs(h->arena, wp, plen, NULL);
+        struct stat st;
+        bool ok = stat(path, &st) == 0 &&
+                  ((resource == 0 && S_ISREG(st.st_mode)) || (resource == 1 && S_ISDIR(st.st_mode)) ||
+                   (resource == 2 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))));
+        if (!ok) {
+            set_error(h, 404, 0, "Not Found", "The resource you are looking for does not exist.");
+            return -1;
+        }
+    }
+    /* requireAccess (None 0, Read 1, Write 2, Script 3, Execute 4) against accessPolicy */
+    const iisd_celem_t *hs = iisd_cfg_section(h->conf->cfg, h->cpath, "system.webServer/handlers", NULL);
+    uint32_t policy = hs ? (uint32_t)iisd_celem_num(hs, "accessPolicy") : 1;
+    bool allowed = require == 0 || (require == 1 && (policy & 1)) || (require == 2 && (policy & 2)) ||
+                   (require == 3 && (policy & (512 | 4))) || (require == 4 && (policy & 4));
+    if (!allowed) {
+        unsigned sub = require == 1 ? 2 : require == 2 ? 3 : 1;
+        set_error(h, 403, sub, "Forbidden",
+                  require == 1   ? "Read access is forbidden for this handler (accessPolicy)."
+                  : require == 2 ? "Write access is forbidden for this handler (accessPolicy)."
+                                 : "Execute access is forbidden for this handler (accessPolicy).");
+        return -1;
+    }
+    /* the handler's modules, in its order */
+    uint16_t *ids = iisd_arena_alloc(h->arena, (iisd_modules.n + 1) * sizeof(uint16_t));
+    uint16_t n = 0;
+    for (char *p = modules; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        char *e = p;
+        while (*e && *e != ',')
+            e++;
+        char *q = e;
+        while (q > p && q[-1] == ' ')
+            q--;
+        if (q > p) {
+            char saved = *q;
+            *q = '\0';
+            iisd_module_t *m = iisd_module_find(p);
+            if (m != NULL && enabled(h, (uint16_t)m->id)) {
+                ids[n++] = (uint16_t)m->id;
+            } else if (!(m == NULL && iisd_module_unavailable(p))) {
+                char msg[512];
+                snprintf(msg, sizeof(msg), "Handler \"%s\" has a bad module \"%s\" in its module list.", name,
+                         p);
+                iisd_log(IISD_LOG_ERROR, "%s: 500.21 %s", h->cpath, msg);
+                set_error(h, 500, 21, "Internal Server Error", msg);
+                return -1;
+            }
+            *q = saved;
+        }
+        p = e;
+    }
+    h->exec_list.v = ids;
+    h->exec_list.n = n;
+    return 0;
+}
+
+/* ---- IScriptMapInfo over the mapped entry ------------------------------------------- */
+
+#define SM(This) HCTX_OF(This, smap)
+
+static PCWSTR wide_attr(IScriptMapInfo *This, const char *attr, DWORD *pcch)
+{
+    iisd_hctx_t *h = SM(This);
+    const char *v = iisd_celem_str(h->handler, attr);
+    size_t n;
+    wchar_t *w = iisd_arena_wcs_from_utf8(h->arena, v, strlen(v), &n);
+    if (pcch)
+        *pcch = (DWORD)n;
+    return w;
+}
+
+static PCWSTR sm_GetPath(IScriptMapInfo *This)
+{
+    return wide_attr(This, "path", NULL);
+}
+
+static PCSTR sm_GetAllowedVerbs(IScriptMapInfo *This)
+{
+    return iisd_celem_str(SM(This)->handler, "verb");
+}
+
+static PCWSTR sm_GetModules(IScriptMapInfo *This, DWORD *pcch)
+{
+    return wide_attr(This, "modules", pcch);
+}
+
+static PCWSTR sm_GetScriptProcessor(IScriptMapInfo *This, DWORD *pcch)
+{
+    return wide_attr(This, "scriptProcessor", pcch);
+}
+
+static PCWSTR sm_GetManagedType(IScriptMapInfo *This, DWORD *pcch)
+{
+    return wide_attr(This, "type", pcch);
+}
+
+static BOOL sm_GetAllowPathInfoForScriptMappings(IScriptMapInfo *This)
+{
+    return iisd_celem_bool(SM(This)->handler, "allowPathInfo");
+}
+
+static DWORD sm_GetRequiredAccess(IScriptMapInfo *This)
+{
+    return (DWORD)iisd_celem_num(SM(This)->handler, "requireAccess");
+}
+
+static DWORD sm_GetResourceType(IScriptMapInfo *This)
+{
+    return (DWORD)iisd_celem_num(SM(This)->handler, "resourceType");
+}
+
+static BOOL sm_GetIsStarScriptMap(IScriptMapInfo *This)
+{
+    return strcmp(iisd_celem_str(SM(This)->handler, "path"), "*") == 0;
+}
+
+static DWORD sm_GetResponseBufferLimit(IScriptMapInfo *This)
+{
+    return (DWORD)iisd_celem_num(SM(This)->handler, "responseBufferLimit");
+}
+
+static PCWSTR sm_GetName(IScriptMapInfo *This)
+{
+    return wide_attr(This, "name", NULL);
+}
+
+static const struct {
+    void *offset_to_top, *rtti;
+    IScriptMapInfoVtbl v;
+} sm_vtbl = {NULL,
+             NULL,
+             {.GetPath = sm_GetPath,
+              .GetAllowedVerbs = sm_GetAllowedVerbs,
+              .GetModules = sm_GetModules,
+              .GetScriptProcessor = sm_GetScriptProcessor,
+              .GetManagedType = sm_GetManagedType,
+              .GetAllowPathInfoForScriptMappings = sm_GetAllowPathInfoForScriptMappings,
+              .GetRequiredAccess = sm_GetRequiredAccess,
+              .GetResourceType = sm_GetResourceType,
+              .GetIsStarScriptMap = sm_GetIsStarScriptMap,
+              .GetResponseBufferLimit = sm_GetResponseBufferLimit,
+              .GetName = sm_GetName}};
+
+IScriptMapInfo *iisd_handlers_script_map(iisd_hctx_t *h)
+{
+    if (h->module_smap != NULL)
+        return h->module_smap;
+    if (h->handler == NULL)
+        return NULL;
+    h->smap.lpVtbl = &sm_vtbl.v;
+    return &h->smap;
+}
