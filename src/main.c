@@ -4,6 +4,7 @@
  *   iisd --port N [--path DIR] [--module NAME=PATH]... [--config FILE] [--workers N]
  */
 #include "config/conf.h"
+#include "core/arena.h"
 #include "config/embedded.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -11,6 +12,7 @@
 #include "http/conn.h"
 #include "net/worker.h"
 #include "pipeline/engine.h"
+#include "pipeline/adminapi.h"
 #include "pipeline/module.h"
 #include "pipeline/reload.h"
 #include "pipeline/server.h"
@@ -86,6 +88,112 @@ static uint32_t parse_uint(const char *opt, const char *v, uint32_t max)
     return (uint32_t)u;
 }
 
+struct listen_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+    char text[80];
+};
+
+static struct listen_addr *addrs;
+static unsigned naddrs;
+
+/* Every distinct address:port of the sites' http bindings. */
+static void listen_addrs(const iisd_conf_t *conf, struct listen_addr **out, unsigned *nout)
+{
+    struct listen_addr *v = NULL;
+    unsigned n = 0;
+    for (unsigned i = 0; i < conf->sites.n; i++) {
+        for (unsigned j = 0; j < conf->sites.v[i].nbindings; j++) {
+            const iisd_binding_t *b = &conf->sites.v[i].bindings[j];
+            if (strcasecmp(b->protocol, "http") != 0)
+                continue;
+            struct listen_addr la;
+            memset(&la, 0, sizeof(la));
+            const char *ip = strcmp(b->ip, "*") == 0 ? "0.0.0.0" : b->ip;
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&la.sa;
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&la.sa;
+            if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+                s4->sin_family = AF_INET;
+                s4->sin_port = htons(b->port);
+                la.len = sizeof(*s4);
+                snprintf(la.text, sizeof(la.text), "%s:%u", ip, b->port);
+            } else {
+                char tmp[64];
+                snprintf(tmp, sizeof(tmp), "%s", ip[0] == '[' ? ip + 1 : ip);
+                char *br = strchr(tmp, ']');
+                if (br)
+                    *br = '\0';
+                if (inet_pton(AF_INET6, tmp, &s6->sin6_addr) != 1) {
+                    iisd_log(IISD_LOG_ERROR, "site %s: binding address \"%s\" is not an IPv4 or IPv6 address",
+                             conf->sites.v[i].name, ip);
+                    continue;
+                }
+                s6->sin6_family = AF_INET6;
+                s6->sin6_port = htons(b->port);
+                la.len = sizeof(*s6);
+                snprintf(la.text, sizeof(la.text), "[%s]:%u", tmp, b->port);
+            }
+            bool dup = false;
+            for (unsigned k = 0; k < n; k++)
+                dup |= v[k].len == la.len && memcmp(&v[k].sa, &la.sa, la.len) == 0;
+            if (!dup) {
+                v = iisd_xrealloc(v, (n + 1) * sizeof(*v));
+                v[n++] = la;
+            }
+        }
+    }
+    *out = v;
+    *nout = n;
+}
+
+static bool has_addr(const struct listen_addr *v, unsigned n, const struct listen_addr *a)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (v[i].len == a->len && memcmp(&v[i].sa, &a->sa, a->len) == 0)
+            return true;
+    return false;
+}
+
+struct listen_change {
+    const struct listen_addr *add, *del;
+};
+
+static void change_listener(iisd_loop_t *loop, void *arg)
+{
+    const struct listen_change *ch = arg;
+    iisd_hloop_t *hl = (iisd_hloop_t *)loop;
+    if (ch->add != NULL) {
+        int rc = iisd_hloop_listen(hl, (const struct sockaddr *)&ch->add->sa, ch->add->len);
+        if (rc < 0)
+            iisd_log(IISD_LOG_ERROR, "cannot listen on %s: %s", ch->add->text, strerror(-rc));
+    }
+    if (ch->del != NULL)
+        iisd_hloop_unlisten(hl, (const struct sockaddr *)&ch->del->sa, ch->del->len);
+}
+
+/* After a reload: listen on new binding addresses, stop listening on dropped ones. */
+static void sync_listeners(iisd_conf_t *conf)
+{
+    struct listen_addr *now;
+    unsigned nnow;
+    listen_addrs(conf, &now, &nnow);
+    for (unsigned i = 0; i < nnow; i++)
+        if (!has_addr(addrs, naddrs, &now[i])) {
+            struct listen_change ch = {.add = &now[i]};
+            iisd_workers_broadcast(change_listener, &ch);
+            iisd_log(IISD_LOG_INFO, "now listening on %s", now[i].text);
+        }
+    for (unsigned i = 0; i < naddrs; i++)
+        if (!has_addr(now, nnow, &addrs[i])) {
+            struct listen_change ch = {.del = &addrs[i]};
+            iisd_workers_broadcast(change_listener, &ch);
+            iisd_log(IISD_LOG_INFO, "no longer listening on %s", addrs[i].text);
+        }
+    free(addrs);
+    addrs = now;
+    naddrs = nnow;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL, *config_file = NULL, *schema_dir = NULL;
@@ -109,6 +217,7 @@ int main(int argc, char **argv)
             continue;
         } else if (strcmp(a, "--print-default-config") == 0) {
             fwrite(iisd_embedded_apphost, 1, iisd_embedded_apphost_len(), stdout);
+            free(cli_mods);
             return 0;
         }
         if (v == NULL) {
@@ -190,6 +299,8 @@ int main(int argc, char **argv)
     /* Modules: <globalModules>, then --module (enabled after the configured ones in every
        application), then the built-in modules the configuration does not name (last, as the
        catch-all StaticFile mapping sits last in IIS's <handlers>). */
+    /* modules may read their configuration in RegisterModule, before the pipeline runs */
+    iisd_adminapi_set_fallback_conf(conf);
     char missing[1024] = "";
     for (unsigned i = 0; i < conf->ngmods; i++) {
         const iisd_gmodule_t *g = &conf->gmods[i];
@@ -227,11 +338,15 @@ int main(int argc, char **argv)
         die("configuration error: %s", err);
     iisd_pipeline.global = iisd_plan_build(iisd_modules.v, iisd_modules.n);
     iisd_pipeline.conf = conf;
+    iisd_adminapi_set_fallback_conf(NULL);
     if (dump) {
         char out[16384];
+        out[0] = '\0';
         if (conf->sites.n > 0) {
             const iisd_sitedef_t *s0 = &conf->sites.v[0];
-            iisd_plan_dump(*(iisd_plan_t **)s0->apps[s0->napps - 1].data, out, sizeof(out));
+            iisd_plan_t *p0 = *(iisd_plan_t **)s0->apps[s0->napps - 1].data;
+            if (p0 != NULL)
+                iisd_plan_dump(p0, out, sizeof(out));
             fputs(out, stdout);
         }
         return 0;
@@ -243,51 +358,7 @@ int main(int argc, char **argv)
     hcfg.idle_timeout_ms = conf->idle_timeout_ms;
     hcfg.max_body = conf->max_body;
 
-    /* One listening socket per distinct address:port of the http bindings */
-    struct listen_addr {
-        struct sockaddr_storage sa;
-        socklen_t len;
-        char text[80];
-    } *addrs = NULL;
-    unsigned naddrs = 0;
-    for (unsigned i = 0; i < conf->sites.n; i++) {
-        for (unsigned j = 0; j < conf->sites.v[i].nbindings; j++) {
-            const iisd_binding_t *b = &conf->sites.v[i].bindings[j];
-            if (strcasecmp(b->protocol, "http") != 0)
-                continue;
-            struct listen_addr la;
-            memset(&la, 0, sizeof(la));
-            const char *ip = strcmp(b->ip, "*") == 0 ? "0.0.0.0" : b->ip;
-            struct sockaddr_in *s4 = (struct sockaddr_in *)&la.sa;
-            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&la.sa;
-            if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
-                s4->sin_family = AF_INET;
-                s4->sin_port = htons(b->port);
-                la.len = sizeof(*s4);
-                snprintf(la.text, sizeof(la.text), "%s:%u", ip, b->port);
-            } else {
-                char tmp[64];
-                snprintf(tmp, sizeof(tmp), "%s", ip[0] == '[' ? ip + 1 : ip);
-                char *br = strchr(tmp, ']');
-                if (br)
-                    *br = '\0';
-                if (inet_pton(AF_INET6, tmp, &s6->sin6_addr) != 1)
-                    die("site %s: binding address \"%s\" is not an IPv4 or IPv6 address",
-                        conf->sites.v[i].name, ip);
-                s6->sin6_family = AF_INET6;
-                s6->sin6_port = htons(b->port);
-                la.len = sizeof(*s6);
-                snprintf(la.text, sizeof(la.text), "[%s]:%u", tmp, b->port);
-            }
-            bool dup = false;
-            for (unsigned k = 0; k < naddrs; k++)
-                dup |= addrs[k].len == la.len && memcmp(&addrs[k].sa, &la.sa, la.len) == 0;
-            if (!dup) {
-                addrs = iisd_xrealloc(addrs, (naddrs + 1) * sizeof(*addrs));
-                addrs[naddrs++] = la;
-            }
-        }
-    }
+    listen_addrs(conf, &addrs, &naddrs);
     if (naddrs == 0)
         die("no site has an http binding: nothing to listen on");
 
@@ -327,6 +398,7 @@ int main(int argc, char **argv)
              IISD_VERSION, nloops, nloops == 1 ? "" : "s", iisd_modules.n, iisd_modules.n == 1 ? "" : "s",
              config_file ? config_file : "(built-in default)");
 
+    iisd_reload_set_hook(sync_listeners);
     rc = iisd_reload_start(&copts, tail, ntail);
     if (rc < 0)
         iisd_log(IISD_LOG_WARN, "configuration changes will not be picked up while running: %s",
@@ -366,5 +438,6 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < ncli; i++)
         free((char *)cli_mods[i].name);
     free(cli_mods);
+    iisd_arena_thread_cleanup();
     return 0;
 }

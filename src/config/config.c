@@ -959,7 +959,13 @@ static const iisd_celem_t *resolve(iisd_cfg_t *cfg, const char *path, const char
     }
     const iisd_ssection_t *ss = iisd_schema_section(cfg->schema, section);
     if (ss == NULL) {
-        set_error(err, cfg->apphost->path, 0, "section %s has no schema", section);
+        const char *file = cfg->apphost->path;
+        uint32_t line = 0;
+        for (unsigned i = 0; i < cfg->apphost->ncontribs && line == 0; i++)
+            if (strcasecmp(cfg->apphost->contribs[i].section, section) == 0)
+                line = cfg->apphost->contribs[i].node->line;
+        set_error(err, file, line, "section %s has no schema: put its schema file in the schema folder",
+                  section);
         return NULL;
     }
     contrib_t **v = NULL;

@@ -287,7 +287,11 @@ static char *map_folder(void *ctx, const char *path)
     size_t vlen = strcmp(v->path, "/") == 0 ? 0 : strlen(v->path);
     if (!v->allow_subdir_config && strlen(rel) > (vlen ? vlen : 1))
         return NULL;
-    return iisd_site_map(site, url, len);
+    char *out = iisd_site_map(site, url, len);
+    size_t n = out ? strlen(out) : 0;
+    while (n > 1 && out[n - 1] == '/')
+        out[--n] = '\0'; /* a folder, not "folder/" */
+    return out;
 }
 
 static bool is_application(void *ctx, const char *path)

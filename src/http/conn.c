@@ -31,6 +31,8 @@ typedef struct iisd_listener {
     iisd_io_t io;
     iisd_hloop_t *hl;
     struct iisd_listener *next;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
 } iisd_listener_t;
 
 typedef struct iisd_seg {
@@ -329,6 +331,8 @@ int iisd_hloop_listen(iisd_hloop_t *hl, const struct sockaddr *addr, socklen_t l
     l->io.fd = fd;
     l->io.cb = accept_cb;
     l->hl = hl;
+    memcpy(&l->addr, addr, len < sizeof(l->addr) ? len : sizeof(l->addr));
+    l->addr_len = len;
     l->next = hl->listeners;
     hl->listeners = l;
     return iisd_loop_add(&hl->loop, &l->io, EPOLLIN);
@@ -361,6 +365,17 @@ void iisd_hloop_destroy(iisd_hloop_t *hl)
     /* connections closed earlier wait in the inbox to be freed */
     iisd_loop_drain_tasks(&hl->loop, conn_free_task);
     iisd_loop_destroy(&hl->loop);
+}
+
+void iisd_hloop_unlisten(iisd_hloop_t *hl, const struct sockaddr *addr, socklen_t len)
+{
+    for (iisd_listener_t *l = hl->listeners; l != NULL; l = l->next)
+        if (l->io.fd >= 0 && l->addr_len == len && memcmp(&l->addr, addr, len) == 0) {
+            /* the struct stays until iisd_hloop_destroy(): this batch may still name it */
+            iisd_loop_del(&hl->loop, &l->io);
+            close(l->io.fd);
+            l->io.fd = -1;
+        }
 }
 
 void iisd_hloop_drain(iisd_hloop_t *hl)

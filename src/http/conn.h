@@ -102,6 +102,8 @@ int iisd_hloop_listen(iisd_hloop_t *hl, const struct sockaddr *addr, socklen_t l
 void iisd_hloop_destroy(iisd_hloop_t *hl);
 /* Frees the calling thread's receive-buffer cache (at thread exit). */
 void iisd_http_thread_cleanup(void);
+/* Stops listening on one address (one that iisd_hloop_listen opened); on the loop's thread. */
+void iisd_hloop_unlisten(iisd_hloop_t *hl, const struct sockaddr *addr, socklen_t len);
 /* Stops accepting and closes idle connections; on the loop's thread. */
 void iisd_hloop_drain(iisd_hloop_t *hl);
 

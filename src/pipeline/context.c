@@ -790,6 +790,8 @@ static PCWSTR app_GetApplicationPhysicalPath(IHttpApplication2 *This)
     iisd_hctx_t *h = HCTX_OF(This, app);
     char *phys = iisd_site_map(h->sitedef, h->appdef->path, strlen(h->appdef->path));
     size_t n = phys ? strlen(phys) : 0;
+    while (n > 1 && phys[n - 1] == '/')
+        n--;
     char *withslash = iisd_arena_alloc(h->arena, n + 2);
     memcpy(withslash, phys ? phys : "", n);
     withslash[n] = '/';

@@ -528,7 +528,8 @@ static size_t html_escape(char *out, size_t cap, const char *s)
     return n;
 }
 
-static const iisd_plan_t *request_plan(iisd_conf_t *conf, const iisd_app_t *app, const char *cpath);
+static const iisd_plan_t *request_plan(iisd_conf_t *conf, const iisd_app_t *app, const char *cpath,
+                                       const iisd_cfg_error_t **err);
 
 /* 500.19: the configuration that applies to the URL is invalid. Details only for local clients. */
 static IISD_COLD void config_error(iisd_conn_t *c, const iisd_cfg_error_t *e)
@@ -600,7 +601,12 @@ static enum iisd_yield on_request(iisd_conn_t *c)
         iisd_conf_unref(conf);
         return IISD_YIELD;
     }
-    const iisd_plan_t *plan = request_plan(conf, app, cpath);
+    const iisd_plan_t *plan = request_plan(conf, app, cpath, &ce);
+    if (plan == NULL) {
+        config_error(c, ce);
+        iisd_conf_unref(conf);
+        return IISD_YIELD;
+    }
     size_t nm = plan->nmodules ? plan->nmodules : 1;
     iisd_hctx_t *h = iisd_arena_alloc(a, sizeof(*h) + nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t)));
     memset(h, 0, sizeof(*h));
@@ -703,8 +709,9 @@ void iisd_global_thread_cleanup(void)
 
 /* Per application: its plan and the <modules> it was built from. */
 typedef struct app_plan {
-    iisd_plan_t *plan;
+    iisd_plan_t *plan; /* NULL: the application's configuration is invalid (err) */
     const iisd_celem_t *mods;
+    iisd_cfg_error_t err;
 } app_plan_t;
 
 /* Plans for paths whose <modules> differ from their application's, per generation. */
@@ -712,6 +719,7 @@ typedef struct path_plan {
     struct path_plan *next;
     const iisd_celem_t *mods;
     iisd_plan_t *plan;
+    iisd_cfg_error_t err;
 } path_plan_t;
 
 typedef struct plan_cache {
@@ -726,6 +734,7 @@ static void free_app_plan(void *p)
 {
     app_plan_t *ap = p;
     iisd_plan_free(ap->plan);
+    iisd_cfg_error_free(&ap->err);
     free(ap);
 }
 
@@ -736,6 +745,7 @@ static void free_plan_cache(void *p)
         path_plan_t *pp = pc->list;
         pc->list = pp->next;
         iisd_plan_free(pp->plan);
+        iisd_cfg_error_free(&pp->err);
         free(pp);
     }
     pthread_mutex_destroy(&pc->lock);
@@ -743,7 +753,14 @@ static void free_plan_cache(void *p)
 }
 
 /* The plan for a resolved <modules>: its entries, then the command-line and built-in tail. */
-static iisd_plan_t *plan_for(const iisd_conf_t *conf, const iisd_celem_t *mods, char *err, size_t errlen)
+static void set_err(iisd_cfg_error_t *e, const char *file, uint32_t line, const char *msg)
+{
+    e->file = iisd_xstrdup(file ? file : "");
+    e->line = line;
+    e->message = iisd_xstrdup(msg);
+}
+
+static iisd_plan_t *plan_for(const iisd_conf_t *conf, const iisd_celem_t *mods, iisd_cfg_error_t *err)
 {
     iisd_module_t **v = iisd_xcalloc(iisd_modules.n + g_ntail + 1, sizeof(*v));
     unsigned n = 0;
@@ -761,8 +778,9 @@ static iisd_plan_t *plan_for(const iisd_conf_t *conf, const iisd_celem_t *mods, 
         if (m == NULL && iisd_module_unavailable(name))
             continue;
         if (m == NULL) {
-            snprintf(err, errlen, "%s:%u: <modules> names %s, which is not in <globalModules>",
-                     mods->items[k]->file ? mods->items[k]->file : "", mods->items[k]->line, name);
+            char msg[512];
+            snprintf(msg, sizeof(msg), "<modules> names %s, which is not in <globalModules>", name);
+            set_err(err, mods->items[k]->file, mods->items[k]->line, msg);
             free(v);
             return NULL;
         }
@@ -793,24 +811,25 @@ int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **tail, unsigned ntai
     pthread_mutex_init(&pc->lock, NULL);
     conf->pipeline_data = pc;
     conf->free_pipeline_data = free_plan_cache;
+    (void)err;
+    (void)errlen;
     for (unsigned i = 0; i < conf->sites.n; i++) {
         iisd_sitedef_t *site = &conf->sites.v[i];
         for (unsigned j = 0; j < site->napps; j++) {
             iisd_app_t *app = &site->apps[j];
-            const iisd_cfg_error_t *e;
-            const iisd_celem_t *mods =
-                iisd_cfg_section(conf->cfg, app->config_path, "system.webServer/modules", &e);
-            if (mods == NULL) {
-                snprintf(err, errlen, "%s:%u: %s", e->file, e->line, e->message);
-                return -1;
-            }
-            iisd_plan_t *plan = plan_for(conf, mods, err, errlen);
-            if (plan == NULL)
-                return -1;
             app_plan_t *ap = iisd_xcalloc(1, sizeof(*ap));
-            ap->plan = plan;
-            ap->mods = mods;
             app->data = ap;
+            /* an application whose configuration is invalid answers 500.19; the others run */
+            const iisd_cfg_error_t *e;
+            ap->mods = iisd_cfg_section(conf->cfg, app->config_path, "system.webServer/modules", &e);
+            if (ap->mods == NULL) {
+                set_err(&ap->err, e->file, e->line, e->message);
+            } else {
+                ap->plan = plan_for(conf, ap->mods, &ap->err);
+            }
+            if (ap->plan == NULL)
+                iisd_log(IISD_LOG_WARN, "%s: configuration error, its requests answer 500.19: %s:%u: %s",
+                         app->config_path, ap->err.file, ap->err.line, ap->err.message);
         }
     }
     return 0;
@@ -828,34 +847,37 @@ static bool same_modules(const iisd_celem_t *a, const iisd_celem_t *b)
     return true;
 }
 
-/* The plan of a request: its application's, unless <modules> differs at its path. */
-static const iisd_plan_t *request_plan(iisd_conf_t *conf, const iisd_app_t *app, const char *cpath)
+/* The plan of a request: its application's, unless <modules> differs at its path.
+   NULL with *err when the configuration there cannot give one. */
+static const iisd_plan_t *request_plan(iisd_conf_t *conf, const iisd_app_t *app, const char *cpath,
+                                       const iisd_cfg_error_t **err)
 {
     const app_plan_t *ap = app->data;
-    const iisd_celem_t *mods = iisd_cfg_section(conf->cfg, cpath, "system.webServer/modules", NULL);
-    if (mods == NULL || same_modules(mods, ap->mods))
+    if (ap->plan == NULL) {
+        *err = &ap->err;
+        return NULL;
+    }
+    const iisd_celem_t *mods = iisd_cfg_section(conf->cfg, cpath, "system.webServer/modules", err);
+    if (mods == NULL)
+        return NULL;
+    if (same_modules(mods, ap->mods))
         return ap->plan;
     plan_cache_t *pc = conf->pipeline_data;
     pthread_mutex_lock(&pc->lock);
     path_plan_t *pp;
     for (pp = pc->list; pp != NULL; pp = pp->next)
-        if (same_modules(pp->mods, mods))
+        if (pp->mods == mods || same_modules(pp->mods, mods))
             break;
     if (pp == NULL) {
-        char err[512];
-        iisd_plan_t *plan = plan_for(conf, mods, err, sizeof(err));
-        if (plan == NULL) {
-            iisd_log(IISD_LOG_ERROR, "%s", err);
-            pthread_mutex_unlock(&pc->lock);
-            return ap->plan;
-        }
         pp = iisd_xcalloc(1, sizeof(*pp));
         pp->mods = mods;
-        pp->plan = plan;
+        pp->plan = plan_for(conf, mods, &pp->err);
         pp->next = pc->list;
         pc->list = pp;
     }
     pthread_mutex_unlock(&pc->lock);
+    if (pp->plan == NULL)
+        *err = &pp->err;
     return pp->plan;
 }
 

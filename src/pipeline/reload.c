@@ -1,4 +1,5 @@
 #include "pipeline/reload.h"
+#include "core/arena.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
@@ -35,7 +36,13 @@ static struct {
     /* what changed since the last reload, as configuration paths */
     char **changed;
     unsigned nchanged;
+    void (*hook)(iisd_conf_t *conf);
 } R = {.ifd = -1, .efd = -1};
+
+void iisd_reload_set_hook(void (*fn)(iisd_conf_t *conf))
+{
+    R.hook = fn;
+}
 
 /* Returns true when a new watch was added. */
 static bool watch_dir(const char *dir)
@@ -121,6 +128,11 @@ static void reload(void)
         goto done;
     }
     iisd_pipeline_set_conf(c);
+    if (R.hook) {
+        iisd_conf_t *cur = iisd_pipeline_acquire();
+        R.hook(cur);
+        iisd_conf_unref(cur);
+    }
     iisd_log(IISD_LOG_INFO, "configuration reloaded (%u change%s)", R.nchanged, R.nchanged == 1 ? "" : "s");
     IHttpServer *srv = iisd_http_server();
     for (unsigned i = 0; i < R.nchanged; i++) {
@@ -209,6 +221,7 @@ static void *watcher_main(void *arg)
             reload();
         }
     }
+    iisd_arena_thread_cleanup(); /* old generations were freed on this thread */
     return NULL;
 }
 

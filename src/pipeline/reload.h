@@ -11,6 +11,8 @@
 
 /* Starts the watcher. opts and the tail modules must outlive it. */
 int iisd_reload_start(const iisd_conf_opts_t *opts, iisd_module_t **tail, unsigned ntail);
+/* Called on the watcher thread after a new generation is installed. */
+void iisd_reload_set_hook(void (*fn)(iisd_conf_t *conf));
 /* Asks for a reload now (SIGHUP). */
 void iisd_reload_request(void);
 void iisd_reload_stop(void);

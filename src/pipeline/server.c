@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
+#include "pipeline/adminapi.h"
 #include "pipeline/container.h"
 #include "pipeline/engine.h"
 
@@ -94,10 +95,14 @@ static VOID srv_RecycleProcess(IHttpServer3 *This, PCWSTR pszReason)
              wcs_for_log(pszReason, reason, sizeof(reason)));
 }
 
-/* api-status: not implemented (returns NULL: no configuration API yet) */
+/*
+ * The process-wide admin manager (src/pipeline/adminapi.c), handed out
+ * without a reference as on IIS: modules do not Release it.
+ */
+/* api-status: implemented (the same object also answers IAppHostWritableAdminManager) */
 static IAppHostAdminManager *srv_GetAdminManager(IHttpServer3 *This)
 {
-    return NULL;
+    return iisd_admin_manager();
 }
 
 /* E_FAIL once shutdown has begun, as on IIS; E_NOTIMPL otherwise (no file cache yet). */

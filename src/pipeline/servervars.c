@@ -195,6 +195,8 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         const char *path = strcasecmp(name, "DOCUMENT_ROOT") == 0 ? "/" : h->appdef->path;
         char *phys = iisd_site_map(h->sitedef, path, strlen(path));
         size_t n = phys ? strlen(phys) : 0;
+        while (n > 1 && phys[n - 1] == '/')
+            n--;
         char *v = iisd_arena_alloc(h->arena, n + 2);
         memcpy(v, phys ? phys : "", n);
         free(phys);

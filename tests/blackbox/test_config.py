@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from iisdtest import (IISD_BIN, AppHostConfig, RawClient, copy_module, free_port, line_of,
-                      module_path)
+from iisdtest import (IISD_BIN, AppHostConfig, RawClient, copy_module, default_config_text,
+                      free_port, line_of, module_path)
 
 SITE = "Default Web Site"
 HEADERS = ("HeaderA", "HeaderB", "HeaderC")
@@ -112,6 +112,10 @@ def tree(tmp_path):
 # --------------------------------------------------------------------------
 
 def test_print_default_config_registers_the_stock_delegation():
+    proc = subprocess.run([str(IISD_BIN), "--print-default-config"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=10)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
+    assert proc.stdout.decode("utf-8") == default_config_text()
     cfg = AppHostConfig()
     reg = cfg.section_registration
     mods = reg("system.webServer/modules")
@@ -160,8 +164,9 @@ def test_two_sites_on_one_port_split_by_host(server_factory, tmp_path):
     # each site has its own root
     assert srv.get("/only-beta.txt", host="alpha.test").status == 404
     assert srv.get("/only-beta.txt", host="beta.test").status == 200
-    # no binding for this host name: 404
+    # no binding for this host name: 404, logged
     assert srv.get("/page.txt", host="other.test").status == 404
+    assert srv.wait_for_log(lambda level, msg: "404" in msg), srv.stderr()[-2000:]
     # HTTP/1.0 without Host matches no host-name binding
     assert srv.get("/page.txt", host=None, version="HTTP/1.0").status == 404
 
@@ -209,7 +214,7 @@ def test_binding_precedence(server_factory, tmp_path):
     cfg.add_site("Wild", 2, ["*:%d:" % port], roots["wild"])
     cfg.add_site("Named", 3, ["127.0.0.1:%d:named.test" % port], roots["named"])
     cfg.add_site("WildNamed", 4, ["*:%d:wildnamed.test" % port], roots["wildnamed"])
-    srv = start(server_factory, cfg, tmp_path, port)
+    start(server_factory, cfg, tmp_path, port)
 
     def who(addr, host):
         try:
@@ -518,3 +523,48 @@ def test_invalid_applicationhost_config_stops_startup(tmp_path):
     assert str(path) in err or "applicationHost.config" in err, err
     assert re.search(r":%d\b|line %d\b" % (line, line), err), err
     assert "enabled" in err, err
+
+
+def test_port_and_path_override_the_first_site_only(server_factory, tmp_path):
+    """--port / --path change the first site's first binding and root directory."""
+    port, port2, unused = free_port(), free_port(), free_port()
+    for d in ("configured", "override", "second"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "who.txt").write_bytes(d.encode())
+    cfg = AppHostConfig()
+    cfg.add_site("First", 1, ["127.0.0.1:%d:" % unused], tmp_path / "configured")
+    cfg.add_site("Second", 2, ["127.0.0.1:%d:" % port2], tmp_path / "second")
+    path = cfg.write(tmp_path / "applicationHost.config")
+    srv = server_factory(config_file=path, port=port,
+                         extra_args=["--port", port, "--path", tmp_path / "override"])
+    assert srv.get("/who.txt").body == b"override"
+    c = RawClient(port2)
+    try:
+        c.request("GET", "/who.txt")
+        assert c.read_response().body == b"second"
+    finally:
+        c.close()
+    try:
+        RawClient(unused, timeout=1).close()
+        pytest.fail("the overridden port %d is listened on" % unused)
+    except OSError:
+        pass
+
+
+def test_config_without_config_sections_uses_builtin_registrations(server_factory, tmp_path):
+    """A configuration file with no <configSections> (make_config's minimal
+    file) gets the built-in registrations, delegation included."""
+    www = tmp_path / "www"
+    www.mkdir()
+    for d in ("locked", "open"):
+        (www / d).mkdir()
+        (www / d / "x.txt").write_bytes(b"x")
+    (www / "locked" / "web.config").write_text(web_config(ANON_OFF))
+    (www / "open" / "web.config").write_text(web_config(
+        "  <system.webServer>\n"
+        '    <directoryBrowse enabled="false" />\n'
+        "  </system.webServer>\n"))
+    srv = server_factory(root=www)
+    assert "<configSections" not in (tmp_path / ("applicationHost-%d.config" % srv.port)).read_text()
+    assert_500_19(srv.get("/locked/x.txt"), file=www / "locked" / "web.config", line=ANON_LINE)
+    assert srv.get("/open/x.txt").status == 200

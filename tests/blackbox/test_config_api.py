@@ -58,6 +58,25 @@ def read(srv, path):
     return r, text
 
 
+def test_metadata_path(server_factory, tmp_path):
+    """GetMetadata()->GetMetaPath(): MACHINE/WEBROOT/APPHOST/<site><URL>, no trailing '/'."""
+    port = free_port()
+    app = tmp_path / "appdir"
+    app.mkdir()
+    cfg = reader_config(tmp_path, port, apps=[("/app", app)])
+    schema_beside(tmp_path)
+    srv = start(server_factory, cfg, tmp_path, port)
+    base = "MACHINE/WEBROOT/APPHOST/" + SITE
+    for url, meta in (("/config", base + "/config"),
+                      ("/config/", base + "/config"),
+                      ("/config/sub/file.txt", base + "/config/sub/file.txt"),
+                      ("/app/config/x.txt", base + "/app/config/x.txt"),
+                      ("/with%20space/config", base + "/with space/config")):
+        r = srv.get(url)
+        assert r.status == 200, r
+        assert r.header("X-Meta-Path") == meta, url
+
+
 def test_defaults_with_schema_beside_the_config(server_factory, tmp_path):
     port = free_port()
     cfg = reader_config(tmp_path, port)
@@ -139,6 +158,11 @@ def test_web_config_overrides_and_merges_items(server_factory, tmp_path):
         "    <system.webServer>\n"
         '      <testSection greeting="from location" />\n'
         "    </system.webServer>\n"
+        "  </location>\n"
+        '  <location path="cloc">\n'
+        "    <system.webServer>\n"
+        '      <testSection greeting="from c location" />\n'
+        "    </system.webServer>\n"
         "  </location>\n"))
     (app / "config").mkdir()
     (app / "web.config").write_text(web_config(
@@ -164,7 +188,7 @@ def test_web_config_overrides_and_merges_items(server_factory, tmp_path):
     assert text == "greeting=from apphost;count=42;enabled=true;items=a:1,b:2"
     assert r.header("X-Meta-Path") == "MACHINE/WEBROOT/APPHOST/%s/app/config/x.txt" % SITE
     assert body_text(srv.get("/cconfig/sub/x.txt")) == "greeting=from apphost;vt=8"
-    assert body_text(srv.get("/config/loc/cconfig/")) == "greeting=from location;vt=8"
+    assert body_text(srv.get("/cloc/cconfig/")) == "greeting=from c location;vt=8"
 
     # an explicit configuration path (?path=) reads that level
     q = urllib.parse.quote("MACHINE/WEBROOT/APPHOST/%s/config/sub" % SITE)
@@ -239,4 +263,71 @@ def test_invalid_uint_in_web_config(server_factory, tmp_path, value):
     srv = start(server_factory, cfg, tmp_path, port)
     r = srv.get("/config/x.txt")
     assert r.status == 500 and "500.19" in body_text(r) and "count" in body_text(r), r
-    assert read(srv, "/other/config/x.txt")[1] == DEFAULTS
+    (www / "a.txt").write_bytes(b"A")
+    assert srv.get("/a.txt").status == 200
+
+
+def test_collections_prepend_or_append(server_factory, tmp_path):
+    """defaultDocument <files> and <handlers> put a deeper level's entries first
+    (mergeAppend="false"); other collections append them."""
+    port = free_port()
+    cfg = reader_config(tmp_path, port)
+    ET.SubElement(cfg.section(SECTION), "add", {"name": "a", "value": "1"})
+    schema_beside(tmp_path)
+    www = tmp_path / "www"
+    (www / "config" / "sub").mkdir(parents=True)
+    (www / "web.config").write_text(web_config(
+        "  <system.webServer>\n"
+        "    <defaultDocument>\n"
+        "      <files>\n"
+        '        <add value="first.htm" />\n'
+        '        <add value="first2.htm" />\n'
+        "      </files>\n"
+        "    </defaultDocument>\n"
+        "    <handlers>\n"
+        '      <add name="H1" path="*.h1" verb="*" modules="StaticFileModule" />\n'
+        "    </handlers>\n"
+        "    <testSection>\n"
+        '      <add name="b" value="2" />\n'
+        "    </testSection>\n"
+        "  </system.webServer>\n"))
+    (www / "config" / "sub" / "web.config").write_text(web_config(
+        "  <system.webServer>\n"
+        "    <defaultDocument>\n"
+        "      <files>\n"
+        '        <remove value="index.htm" />\n'
+        '        <add value="second.htm" />\n'
+        "      </files>\n"
+        "    </defaultDocument>\n"
+        "    <handlers>\n"
+        '      <add name="H2" path="*.h2" verb="GET" modules="StaticFileModule" />\n'
+        "    </handlers>\n"
+        "    <testSection>\n"
+        '      <add name="c" value="3" />\n'
+        "    </testSection>\n"
+        "  </system.webServer>\n"))
+    srv = start(server_factory, cfg, tmp_path, port)
+    stock_files = ["Default.htm", "Default.asp", "index.htm", "index.html", "iisstart.htm"]
+    stock_handlers = ["TRACEVerbHandler", "OPTIONSVerbHandler", "StaticFile"]
+
+    def listing(url, section, element="", attr="name"):
+        q = "section=%s&attr=%s" % (urllib.parse.quote(section), attr)
+        if element:
+            q += "&element=" + element
+        r, text = read(srv, url + "?" + q)
+        assert text.startswith("list="), text
+        return text[len("list="):].split(",") if text != "list=" else []
+
+    files_root = listing("/config/", "system.webServer/defaultDocument", "files", "value")
+    assert files_root == ["first.htm", "first2.htm"] + stock_files
+    files_sub = listing("/config/sub/", "system.webServer/defaultDocument", "files", "value")
+    assert files_sub == ["second.htm", "first.htm", "first2.htm"] + \
+        [f for f in stock_files if f != "index.htm"]
+    assert listing("/config/sub/", "system.webServer/handlers") == \
+        ["H2", "H1"] + stock_handlers
+    assert listing("/config/", "system.webServer/handlers") == ["H1"] + stock_handlers
+    assert listing("/config/sub/", SECTION) == ["a", "b", "c"]
+    # the built-in modules, lockItem or not, are a collection like any other
+    mods = listing("/config/", "system.webServer/modules")
+    assert mods[:2] == ["HttpCacheModule", "DynamicCompressionModule"]
+    assert mods[-2:] == ["ConfigReader", "ConfigReaderC"]

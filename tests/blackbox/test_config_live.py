@@ -100,6 +100,27 @@ def test_web_config_edits_are_live(server_factory, tmp_path):
     assert x_modules(r) == ["HeaderA", "HeaderB"], "web.config creation not picked up"
 
 
+def test_malformed_web_config_at_application_root_live(server_factory, tmp_path):
+    """A web.config at an application's root (where <modules> is resolved)
+    turns malformed: that application answers 500.19, the rest of the site
+    does not; fixed, it serves again."""
+    port = free_port()
+    cfg = live_site(tmp_path, port)
+    srv = server_factory(config_file=cfg.write(tmp_path / "applicationHost.config"), port=port)
+    app_wc = tmp_path / "appdir" / "web.config"
+    assert x_modules(srv.get("/app/b.txt")) == ["HeaderB"]
+    app_wc.write_text("<configuration>\n  <system.webServer>\n    <modules>\n"
+                      "</configuration>\n")
+    r = wait_status(srv, "/app/b.txt", 500)
+    assert r.status == 500 and "500.19" in body_text(r), r
+    assert srv.get("/app/sub/c.txt").status == 500
+    r = srv.get("/a.txt")
+    assert (r.status, x_modules(r)) == (200, ["HeaderA"])
+    app_wc.write_text(web_config(modules_section("-HeaderA", "+HeaderC")))
+    r = wait_modules(srv, "/app/b.txt", ["HeaderC"])
+    assert (r.status, x_modules(r)) == (200, ["HeaderC"])
+
+
 def test_web_config_replaced_by_rename(server_factory, tmp_path):
     """Editors often write a new file and rename it over the old one."""
     port = free_port()
@@ -134,7 +155,7 @@ def test_request_in_flight_keeps_its_configuration(server_factory, tmp_path):
             result["error"] = e
     t = threading.Thread(target=slow)
     t.start()
-    time.sleep(0.3)
+    time.sleep(0.6)  # /sleep is in its 2 s sleep now
     root_wc.write_text(web_config(modules_section("+HeaderC")))
     r = wait_modules(srv, "/a.txt", ["HeaderA", "HeaderC"])
     t.join(10)
@@ -179,6 +200,7 @@ def test_applicationhost_config_new_port_is_live(server_factory, tmp_path):
     cfg = live_site(tmp_path, port)
     ah = cfg.write(tmp_path / "applicationHost.config")
     srv = server_factory(config_file=ah, port=port)
+    assert srv.get("/a.txt").status == 200
     site = cfg.site(SITE)
     ET.SubElement(site.find("bindings"), "binding",
                   {"protocol": "http", "bindingInformation": "127.0.0.1:%d:" % port2})

@@ -24,6 +24,10 @@
 //         X-Extra      level=<n>;offset=<n>;big=<n>
 //       and FINISH_REQUEST. A query string "path=<percent-encoded path>"
 //       reads that configuration path instead of the request's own.
+//       With "section=<name>[&element=<child>/<child>][&attr=<attribute>]" it
+//       reads any section instead and answers "list=<v1>,<v2>,..." with
+//       attribute <attribute> (default "name") of every item of the collection
+//       of the section, or of its child element <child>/<child>.
 //       When a call fails the body is "error=<what> hr=0x<HRESULT>" (still 200,
 //       so that no custom error page replaces it) and X-Config-Hr holds the HRESULT.
 //
@@ -69,8 +73,8 @@ void SetHeader(IHttpContext *pHttpContext, const char *pszName, const std::strin
 
 void Answer(IHttpContext *pHttpContext, const std::string &text)
 {
+    // (headers set before, X-Meta-Path and friends, stay)
     IHttpResponse *pResponse = pHttpContext->GetResponse();
-    pResponse->Clear();
     pResponse->SetStatus(200, "OK");
     static const char kType[] = "text/plain";
     pResponse->SetHeader(HttpHeaderContentType, kType, (USHORT)(sizeof(kType) - 1), TRUE);
@@ -212,7 +216,8 @@ class CConfigReaderModule : public CHttpModule
         size_t start = 0;
         while (start <= url.size()) {
             size_t slash = url.find('/', start);
-            std::string segment = url.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+            std::string segment =
+                url.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
             if (segment == "config")
                 configSegment = true;
             lastSegment = segment;
@@ -220,6 +225,8 @@ class CConfigReaderModule : public CHttpModule
                 break;
             start = slash + 1;
         }
+        if (lastSegment == "config-changes" || configSegment)
+            pHttpContext->GetResponse()->Clear();
         if (lastSegment == "config-changes") {
             AnswerChanges(pHttpContext);
             return RQ_NOTIFICATION_FINISH_REQUEST;
@@ -249,14 +256,72 @@ class CConfigReaderModule : public CHttpModule
         Answer(pHttpContext, std::string("error=") + pszWhat + " hr=" + FormatHr(hr));
     }
 
-    static void AnswerSection(IHttpContext *pHttpContext)
+    // ?section=S[&element=a/b][&attr=A]: "list=" and attribute A of every item of
+    // the collection of section S (or of its child element a/b), in order.
+    static void AnswerList(IHttpContext *pHttpContext, IAppHostAdminManager *pAdminManager,
+                           const _bstr_t &path, const std::string &section, const std::string &element,
+                           const std::string &attribute)
     {
-        IAppHostAdminManager *pAdminManager = g_pHttpServer->GetAdminManager();
-        if (pAdminManager == NULL) {
-            Fail(pHttpContext, "GetAdminManager returned NULL", E_NOTIMPL);
+        IAppHostElement *pElement = NULL;
+        _bstr_t sectionName(section.c_str());
+        HRESULT hr = pAdminManager->GetAdminSection(sectionName, path, &pElement);
+        if (FAILED(hr) || pElement == NULL) {
+            Fail(pHttpContext, "GetAdminSection", FAILED(hr) ? hr : E_POINTER);
             return;
         }
+        size_t start = 0;
+        while (start < element.size()) {
+            size_t slash = element.find('/', start);
+            std::string part =
+                element.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+            start = slash == std::string::npos ? element.size() : slash + 1;
+            if (part.empty())
+                continue;
+            IAppHostElement *pChild = NULL;
+            _bstr_t childName(part.c_str());
+            hr = pElement->GetElementByName(childName, &pChild);
+            pElement->Release();
+            if (FAILED(hr) || pChild == NULL) {
+                Fail(pHttpContext, "GetElementByName", FAILED(hr) ? hr : E_POINTER);
+                return;
+            }
+            pElement = pChild;
+        }
+        IAppHostElementCollection *pCollection = NULL;
+        hr = pElement->get_Collection(&pCollection);
+        pElement->Release();
+        if (FAILED(hr) || pCollection == NULL) {
+            Fail(pHttpContext, "get_Collection", FAILED(hr) ? hr : E_POINTER);
+            return;
+        }
+        std::string list;
+        DWORD count = 0;
+        hr = pCollection->get_Count(&count);
+        std::wstring wattr(attribute.begin(), attribute.end());
+        for (DWORD i = 0; SUCCEEDED(hr) && i < count; i++) {
+            _variant_t index((unsigned int)i);
+            IAppHostElement *pItem = NULL;
+            hr = pCollection->get_Item(index, &pItem);
+            if (FAILED(hr) || pItem == NULL) {
+                hr = FAILED(hr) ? hr : E_POINTER;
+                break;
+            }
+            std::string value;
+            hr = ReadProperty(pItem, wattr.c_str(), &value, NULL);
+            pItem->Release();
+            if (SUCCEEDED(hr))
+                list += (i ? "," : "") + value;
+        }
+        pCollection->Release();
+        if (FAILED(hr)) {
+            Fail(pHttpContext, "collection", hr);
+            return;
+        }
+        Answer(pHttpContext, "list=" + list);
+    }
 
+    static void AnswerSection(IHttpContext *pHttpContext)
+    {
         // The configuration path: the request's own, or ?path=...
         _bstr_t path;
         std::string query = ServerVariable(pHttpContext, "QUERY_STRING");
@@ -273,6 +338,22 @@ class CConfigReaderModule : public CHttpModule
         }
         SetHeader(pHttpContext, "X-Meta-Path", Utf8((const wchar_t *)path));
 
+        IAppHostAdminManager *pAdminManager = g_pHttpServer->GetAdminManager();
+        if (pAdminManager == NULL) {
+            Fail(pHttpContext, "GetAdminManager returned NULL", E_NOTIMPL);
+            return;
+        }
+
+        std::string listSection;
+        if (QueryValue(query.c_str(), "section", &listSection)) {
+            std::string element, attribute;
+            QueryValue(query.c_str(), "element", &element);
+            if (!QueryValue(query.c_str(), "attr", &attribute))
+                attribute = "name";
+            AnswerList(pHttpContext, pAdminManager, path, listSection, element, attribute);
+            return;
+        }
+
         IAppHostElement *pSection = NULL;
         _bstr_t sectionName(L"system.webServer/testSection");
         HRESULT hr = pAdminManager->GetAdminSection(sectionName, path, &pSection);
@@ -285,7 +366,7 @@ class CConfigReaderModule : public CHttpModule
             return;
         }
 
-        static const wchar_t *const kAttributes[] = {L"greeting", L"count", L"enabled",
+        static const wchar_t *const kAttributes[] = {L"greeting", L"count",  L"enabled",
                                                      L"level",    L"offset", L"big"};
         static const char *const kNames[] = {"greeting", "count", "enabled", "level", "offset", "big"};
         std::string values[6];
@@ -345,9 +426,10 @@ class CConfigReaderModule : public CHttpModule
         }
 
         SetHeader(pHttpContext, "X-Types", types);
-        SetHeader(pHttpContext, "X-Extra", "level=" + values[3] + ";offset=" + values[4] + ";big=" + values[5]);
-        Answer(pHttpContext, "greeting=" + values[0] + ";count=" + values[1] + ";enabled=" + values[2] +
-                                 ";items=" + items);
+        SetHeader(pHttpContext, "X-Extra",
+                  "level=" + values[3] + ";offset=" + values[4] + ";big=" + values[5]);
+        Answer(pHttpContext,
+               "greeting=" + values[0] + ";count=" + values[1] + ";enabled=" + values[2] + ";items=" + items);
     }
 };
 

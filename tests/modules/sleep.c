@@ -109,11 +109,16 @@ static void answer_vars(IHttpContext *ctx)
         const char *header;
         const char *variable;
     } vars[] = {
-        {"X-Method", "REQUEST_METHOD"},      {"X-Query", "QUERY_STRING"},
-        {"X-Remote-Addr", "REMOTE_ADDR"},    {"X-Remote-Port", "REMOTE_PORT"},
-        {"X-Server-Port", "SERVER_PORT"},    {"X-Custom", "HTTP_X_CUSTOM"},
-        {"X-User-Agent", "HTTP_USER_AGENT"}, {"X-Instance-Id", "INSTANCE_ID"},
-        {"X-Instance-Name", "INSTANCE_NAME"}, {"X-Appl-Md-Path", "APPL_MD_PATH"},
+        {"X-Method", "REQUEST_METHOD"},
+        {"X-Query", "QUERY_STRING"},
+        {"X-Remote-Addr", "REMOTE_ADDR"},
+        {"X-Remote-Port", "REMOTE_PORT"},
+        {"X-Server-Port", "SERVER_PORT"},
+        {"X-Custom", "HTTP_X_CUSTOM"},
+        {"X-User-Agent", "HTTP_USER_AGENT"},
+        {"X-Instance-Id", "INSTANCE_ID"},
+        {"X-Instance-Name", "INSTANCE_NAME"},
+        {"X-Appl-Md-Path", "APPL_MD_PATH"},
         {"X-Appl-Physical-Path", "APPL_PHYSICAL_PATH"},
     };
     char value[1024];
