@@ -1278,16 +1278,32 @@ void iisd_cfg_unref(iisd_cfg_t *cfg)
     free(cfg);
 }
 
-const char *const *iisd_cfg_files(iisd_cfg_t *cfg)
+/* Copies a list under the lock: other threads add to it while requests arrive. */
+static char **copy_list(iisd_cfg_t *cfg, char **const *list, const unsigned *n)
 {
-    static const char *const none[] = {NULL};
-    return cfg->files ? (const char *const *)cfg->files : none;
+    pthread_mutex_lock(&cfg->lock);
+    char **out = iisd_xcalloc(*n + 1, sizeof(char *));
+    for (unsigned i = 0; i < *n; i++)
+        out[i] = iisd_xstrdup((*list)[i]);
+    pthread_mutex_unlock(&cfg->lock);
+    return out;
 }
 
-const char *const *iisd_cfg_folders(iisd_cfg_t *cfg)
+char **iisd_cfg_files(iisd_cfg_t *cfg)
 {
-    static const char *const none[] = {NULL};
-    return cfg->folders ? (const char *const *)cfg->folders : none;
+    return copy_list(cfg, &cfg->files, &cfg->nfiles);
+}
+
+char **iisd_cfg_folders(iisd_cfg_t *cfg)
+{
+    return copy_list(cfg, &cfg->folders, &cfg->nfolders);
+}
+
+void iisd_cfg_list_free(char **list)
+{
+    for (char **p = list; p && *p; p++)
+        free(*p);
+    free(list);
 }
 
 /* ---- accessors --------------------------------------------------------------- */

@@ -106,15 +106,16 @@ const iisd_celem_t *iisd_cfg_section(iisd_cfg_t *cfg, const char *config_path, c
  */
 const iisd_cfg_error_t *iisd_cfg_check(iisd_cfg_t *cfg, const char *config_path);
 
-/* Files the generation read (for change monitoring), NULL-terminated. */
-const char *const *iisd_cfg_files(iisd_cfg_t *cfg);
+/* Files the generation read (for change monitoring): a NULL-terminated copy, free with iisd_cfg_list_free. */
+char **iisd_cfg_files(iisd_cfg_t *cfg);
 /* The configuration path ("MACHINE/WEBROOT/APPHOST/Site/app") of a folder whose web.config
    was looked for, or NULL. malloc'd. */
 char *iisd_cfg_path_of_folder(iisd_cfg_t *cfg, const char *folder);
 /* Has the web.config of this folder changed since the generation read it (or found none)? */
 bool iisd_cfg_folder_stale(iisd_cfg_t *cfg, const char *folder);
-/* Folders whose web.config was looked for (for change monitoring), NULL-terminated. */
-const char *const *iisd_cfg_folders(iisd_cfg_t *cfg);
+/* Folders whose web.config was looked for: a NULL-terminated copy, free with iisd_cfg_list_free. */
+char **iisd_cfg_folders(iisd_cfg_t *cfg);
+void iisd_cfg_list_free(char **list);
 
 /* Accessors on resolved elements. */
 const iisd_cval_t *iisd_celem_val(const iisd_celem_t *e, const char *attr);

@@ -75,7 +75,8 @@ static bool sync_watches(void)
     if (R.apphost_dir[0])
         watch_dir(R.apphost_dir);
     iisd_conf_t *c = iisd_pipeline_acquire();
-    for (const char *const *f = iisd_cfg_folders(c->cfg); *f; f++) {
+    char **folders = iisd_cfg_folders(c->cfg);
+    for (char **f = folders; *f; f++) {
         if (watch_dir(*f) && iisd_cfg_folder_stale(c->cfg, *f)) {
             char *cp = iisd_cfg_path_of_folder(c->cfg, *f);
             note_change(cp ? cp : "MACHINE/WEBROOT/APPHOST");
@@ -83,6 +84,7 @@ static bool sync_watches(void)
             changed = true;
         }
     }
+    iisd_cfg_list_free(folders);
     iisd_conf_unref(c);
     return changed;
 }

@@ -337,8 +337,10 @@ static void test_results_are_cached_and_files_tracked(void **state)
     const iisd_celem_t *b = iisd_cfg_section(cfg, "site/APP/", "system.webServer/defaultDocument", &err);
     assert_ptr_equal(a, b);
     bool seen = false;
-    for (const char *const *f = iisd_cfg_files(cfg); *f; f++)
+    char **files = iisd_cfg_files(cfg);
+    for (char **f = files; *f; f++)
         seen |= strstr(*f, "app/web.config") != NULL;
+    iisd_cfg_list_free(files);
     assert_true(seen);
     iisd_cfg_unref(cfg);
 }
