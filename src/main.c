@@ -304,6 +304,12 @@ int main(int argc, char **argv)
     char missing[1024] = "";
     for (unsigned i = 0; i < conf->ngmods; i++) {
         const iisd_gmodule_t *g = &conf->gmods[i];
+        if (!iisd_precondition_holds(g->precondition)) {
+            iisd_log(IISD_LOG_INFO, "module %s not loaded: its preCondition \"%s\" does not hold in iisd",
+                     g->name, g->precondition);
+            iisd_module_mark_unavailable(g->name);
+            continue;
+        }
         if (g->image == NULL && iisd_builtin_find(g->name) == NULL) {
             iisd_module_mark_unavailable(g->name);
             size_t k = strlen(missing);

@@ -768,8 +768,8 @@ static PCWSTR site_GetSiteName(IHttpSite *This)
 
 static IHttpModuleContextContainer *site_GetModuleContextContainer(IHttpSite *This)
 {
-    /* api-status: not implemented (returns NULL until the configuration system) */
-    return NULL;
+    iisd_hctx_t *h = HCTX_OF(This, site);
+    return iisd_pipeline_site_container(h->conf, h->sitedef);
 }
 
 static IHttpPerfCounterInfo *site_GetPerfCounterInfo(IHttpSite *This)
@@ -817,8 +817,7 @@ static PCWSTR app_GetAppConfigPath(IHttpApplication2 *This)
 
 static IHttpModuleContextContainer *app_GetModuleContextContainer(IHttpApplication2 *This)
 {
-    /* api-status: not implemented (returns NULL until the configuration system) */
-    return NULL;
+    return iisd_pipeline_app_container(HCTX_OF(This, app)->appdef);
 }
 
 static VOID app_BeginApplicationWarmup(IHttpApplication2 *This)
@@ -900,8 +899,8 @@ static IHttpTokenEntry *meta_GetVrToken(IMetadataInfo *This)
 
 static IHttpModuleContextContainer *meta_GetModuleContextContainer(IMetadataInfo *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    iisd_hctx_t *h = HCTX_OF(This, meta);
+    return iisd_pipeline_meta_container(h->conf, h->cpath);
 }
 
 VTBL(IMetadataInfoVtbl, meta_vtbl) = {NULL,

@@ -2,6 +2,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "net/worker.h"
+#include "pipeline/container.h"
 #include "pipeline/hctx.h"
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -334,6 +335,19 @@ static void no_handler(iisd_hctx_t *h)
 
 static void post_resume(iisd_conn_t *c);
 
+/* Continuations queued to the loop by threads that do not own it. */
+static void send_on_loop(iisd_conn_t *c)
+{
+    iisd_conn_wait_send(c);
+    iisd_conn_resume(c);
+}
+
+static void done_on_loop(iisd_conn_t *c)
+{
+    iisd_conn_request_done(c);
+    iisd_conn_resume(c);
+}
+
 typedef REQUEST_NOTIFICATION_STATUS (*async_fn)(CHttpModule *, IHttpContext *, DWORD, BOOL,
                                                 IHttpEventProvider *, IHttpCompletionInfo *);
 
@@ -372,11 +386,13 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
                 no_handler(h);
             int rc = iisd_hctx_send(h, true);
             if (rc == 1) {
+                /* the loop finishes the send and calls on_sent(); only its thread changes the
+                   connection's state, so that no event can close it under a queued task */
                 h->phase = PH_SENDING;
-                iisd_conn_wait_send(c);
-                /* the loop finishes the send and calls on_sent() */
-                if (!iisd_zone_leave(loop))
-                    iisd_conn_post(c, iisd_conn_resume);
+                if (iisd_zone_leave(loop))
+                    iisd_conn_wait_send(c);
+                else
+                    iisd_conn_post(c, send_on_loop);
                 return IISD_YIELD;
             }
             h->phase = PH_AFTER_SEND;
@@ -386,10 +402,11 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
             h->phase = PH_DONE;
             dispose_instances(h);
             iisd_conf_unref(h->conf);
-            iisd_conn_request_done(c);
-            if (iisd_zone_leave(loop))
+            if (iisd_zone_leave(loop)) {
+                iisd_conn_request_done(c);
                 return IISD_CONTINUE;
-            iisd_conn_post(c, iisd_conn_resume);
+            }
+            iisd_conn_post(c, done_on_loop);
             return IISD_YIELD;
         }
         if (s == 4 && !h->post && h->idx == 0 && !h->mapped)
@@ -712,7 +729,15 @@ typedef struct app_plan {
     iisd_plan_t *plan; /* NULL: the application's configuration is invalid (err) */
     const iisd_celem_t *mods;
     iisd_cfg_error_t err;
+    iisd_container_t container; /* IHttpApplication::GetModuleContextContainer */
 } app_plan_t;
+
+/* IMetadataInfo::GetModuleContextContainer: one container per configuration path. */
+typedef struct meta_container {
+    struct meta_container *next;
+    char *path;
+    iisd_container_t container;
+} meta_container_t;
 
 /* Plans for paths whose <modules> differ from their application's, per generation. */
 typedef struct path_plan {
@@ -725,6 +750,9 @@ typedef struct path_plan {
 typedef struct plan_cache {
     pthread_mutex_t lock;
     path_plan_t *list;
+    iisd_container_t *site_containers; /* IHttpSite::GetModuleContextContainer, by site index */
+    unsigned nsites;
+    meta_container_t *meta;
 } plan_cache_t;
 
 static iisd_module_t **g_tail;
@@ -735,6 +763,7 @@ static void free_app_plan(void *p)
     app_plan_t *ap = p;
     iisd_plan_free(ap->plan);
     iisd_cfg_error_free(&ap->err);
+    iisd_container_destroy(&ap->container);
     free(ap);
 }
 
@@ -747,6 +776,16 @@ static void free_plan_cache(void *p)
         iisd_plan_free(pp->plan);
         iisd_cfg_error_free(&pp->err);
         free(pp);
+    }
+    for (unsigned i = 0; i < pc->nsites; i++)
+        iisd_container_destroy(&pc->site_containers[i]);
+    free(pc->site_containers);
+    while (pc->meta) {
+        meta_container_t *m = pc->meta;
+        pc->meta = m->next;
+        iisd_container_destroy(&m->container);
+        free(m->path);
+        free(m);
     }
     pthread_mutex_destroy(&pc->lock);
     free(pc);
@@ -774,6 +813,8 @@ static iisd_plan_t *plan_for(const iisd_conf_t *conf, const iisd_celem_t *mods, 
     }
     for (unsigned k = 0; k < mods->nitems; k++) {
         const char *name = iisd_celem_str(mods->items[k], "name");
+        if (!iisd_precondition_holds(iisd_celem_str(mods->items[k], "preCondition")))
+            continue;
         iisd_module_t *m = iisd_module_find(name);
         if (m == NULL && iisd_module_unavailable(name))
             continue;
@@ -809,6 +850,10 @@ int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **tail, unsigned ntai
     conf->free_app_data = free_app_plan;
     plan_cache_t *pc = iisd_xcalloc(1, sizeof(*pc));
     pthread_mutex_init(&pc->lock, NULL);
+    pc->nsites = conf->sites.n;
+    pc->site_containers = iisd_xcalloc(pc->nsites ? pc->nsites : 1, sizeof(*pc->site_containers));
+    for (unsigned i = 0; i < pc->nsites; i++)
+        iisd_container_init(&pc->site_containers[i]);
     conf->pipeline_data = pc;
     conf->free_pipeline_data = free_plan_cache;
     (void)err;
@@ -818,6 +863,7 @@ int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **tail, unsigned ntai
         for (unsigned j = 0; j < site->napps; j++) {
             iisd_app_t *app = &site->apps[j];
             app_plan_t *ap = iisd_xcalloc(1, sizeof(*ap));
+            iisd_container_init(&ap->container);
             app->data = ap;
             /* an application whose configuration is invalid answers 500.19; the others run */
             const iisd_cfg_error_t *e;
@@ -879,6 +925,36 @@ static const iisd_plan_t *request_plan(iisd_conf_t *conf, const iisd_app_t *app,
     if (pp->plan == NULL)
         *err = &pp->err;
     return pp->plan;
+}
+
+IHttpModuleContextContainer *iisd_pipeline_app_container(const iisd_app_t *app)
+{
+    return &((app_plan_t *)app->data)->container.iface;
+}
+
+IHttpModuleContextContainer *iisd_pipeline_site_container(iisd_conf_t *conf, const iisd_sitedef_t *site)
+{
+    plan_cache_t *pc = conf->pipeline_data;
+    return &pc->site_containers[site - conf->sites.v].iface;
+}
+
+IHttpModuleContextContainer *iisd_pipeline_meta_container(iisd_conf_t *conf, const char *path)
+{
+    plan_cache_t *pc = conf->pipeline_data;
+    pthread_mutex_lock(&pc->lock);
+    meta_container_t *m;
+    for (m = pc->meta; m != NULL; m = m->next)
+        if (strcasecmp(m->path, path) == 0)
+            break;
+    if (m == NULL) {
+        m = iisd_xcalloc(1, sizeof(*m));
+        m->path = iisd_xstrdup(path);
+        iisd_container_init(&m->container);
+        m->next = pc->meta;
+        pc->meta = m;
+    }
+    pthread_mutex_unlock(&pc->lock);
+    return &m->container.iface;
 }
 
 iisd_conf_t *iisd_pipeline_acquire(void)

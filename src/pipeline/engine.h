@@ -54,6 +54,13 @@ typedef struct iisd_pipeline_cfg {
  */
 int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **builtin_tail, unsigned ntail, char *err,
                           size_t errlen);
+/* Module context containers that live as long as the generation: per site, per application,
+   and per configuration path (IMetadataInfo). Stored contexts are cleaned up when the
+   generation goes away (after a configuration change or at shutdown). */
+IHttpModuleContextContainer *iisd_pipeline_site_container(iisd_conf_t *conf, const iisd_sitedef_t *site);
+IHttpModuleContextContainer *iisd_pipeline_app_container(const iisd_app_t *app);
+IHttpModuleContextContainer *iisd_pipeline_meta_container(iisd_conf_t *conf, const char *path);
+
 /* The current generation, with a reference for the caller. */
 iisd_conf_t *iisd_pipeline_acquire(void);
 /* Installs a prepared generation; the old one is released once no request can still be picking it up. */

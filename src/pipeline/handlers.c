@@ -69,27 +69,6 @@ static bool verb_matches(const char *verbs, const char *method)
     return false;
 }
 
-/* preCondition tokens iisd satisfies: integratedMode, bitness64. */
-static bool precondition_holds(const char *pc)
-{
-    for (const char *p = pc; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *q = e;
-        while (q > p && q[-1] == ' ')
-            q--;
-        size_t n = (size_t)(q - p);
-        if (n > 0 && !(n == 14 && strncasecmp(p, "integratedMode", 14) == 0) &&
-            !(n == 9 && strncasecmp(p, "bitness64", 9) == 0))
-            return false;
-        p = e;
-    }
-    return true;
-}
-
 void iisd_handlers_map(iisd_hctx_t *h)
 {
     h->mapped = true;
@@ -100,7 +79,7 @@ void iisd_handlers_map(iisd_hctx_t *h)
     const char *method = h->method ? h->method : h->c->req->head.method;
     for (unsigned i = 0; i < hs->nitems; i++) {
         const iisd_celem_t *e = hs->items[i];
-        if (!precondition_holds(iisd_celem_str(e, "preCondition")))
+        if (!iisd_precondition_holds(iisd_celem_str(e, "preCondition")))
             continue;
         if (path_matches(iisd_celem_str(e, "path"), h->url, h->url_len) &&
             verb_matches(iisd_celem_str(e, "verb"), method)) {

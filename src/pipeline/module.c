@@ -32,6 +32,47 @@ static iisd_module_t *from_reg(IHttpModuleRegistrationInfo2 *p)
     return (iisd_module_t *)p;
 }
 
+static bool token_holds(const char *t, size_t n)
+{
+    if (n == 0)
+        return true;
+    static const char *const holds[] = {"integratedMode", "bitness32", "bitness64", "managedHandler"};
+    for (size_t i = 0; i < sizeof(holds) / sizeof(holds[0]); i++)
+        if (strlen(holds[i]) == n && strncasecmp(t, holds[i], n) == 0)
+            return true;
+    if (n > 12 && strncasecmp(t, "appPoolName=", 12) == 0) {
+        for (const char *p = t + 12, *end = t + n; p < end;) {
+            const char *e = memchr(p, ';', (size_t)(end - p));
+            if (e == NULL)
+                e = end;
+            if ((size_t)(e - p) == 14 && strncasecmp(p, "DefaultAppPool", 14) == 0)
+                return true;
+            p = e + 1;
+        }
+    }
+    return false;
+}
+
+bool iisd_precondition_holds(const char *pc)
+{
+    if (pc == NULL)
+        return true;
+    for (const char *p = pc; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *q = e;
+        while (q > p && q[-1] == ' ')
+            q--;
+        if (!token_holds(p, (size_t)(q - p)))
+            return false;
+        p = e;
+    }
+    return true;
+}
+
 int iisd_prio_parse(PCWSTR a)
 {
     static const wchar_t *const names[] = {L"FIRST", L"HIGH", L"MEDIUM", L"LOW", L"LAST"};

@@ -66,5 +66,13 @@ static inline HTTP_MODULE_ID iisd_module_id(const iisd_module_t *m)
 /* Calls every factory's and global module's Terminate, then dlcloses. */
 void iisd_modules_terminate(void);
 
+/*
+ * Does a preCondition hold in iisd? integratedMode holds; bitness32, bitness64 and
+ * managedHandler are ignored (they hold); classicMode/ISAPIMode and runtimeVersion* do not
+ * (there is no classic pipeline and no managed runtime); appPoolName=a;b holds when it names
+ * DefaultAppPool; any other token does not hold. Tokens are comma-separated; all must hold.
+ */
+bool iisd_precondition_holds(const char *precondition);
+
 /* Parses a PRIORITY_ALIAS_* string; -1 when unknown. */
 int iisd_prio_parse(PCWSTR alias);

@@ -141,6 +141,22 @@ static void test_priority_alias_parsing(void **state)
     assert_int_equal(iisd_prio_parse(NULL), -1);
 }
 
+static void test_preconditions(void **state)
+{
+    (void)state;
+    assert_true(iisd_precondition_holds(NULL));
+    assert_true(iisd_precondition_holds(""));
+    assert_true(iisd_precondition_holds("integratedMode"));
+    assert_true(iisd_precondition_holds("integratedMode, bitness64"));
+    assert_true(iisd_precondition_holds("bitness32,managedHandler")); /* ignored: they hold */
+    assert_false(iisd_precondition_holds("classicMode"));
+    assert_false(iisd_precondition_holds("ISAPIMode,bitness64"));
+    assert_false(iisd_precondition_holds("integratedMode,runtimeVersionv4.0"));
+    assert_true(iisd_precondition_holds("appPoolName=Other;DefaultAppPool"));
+    assert_false(iisd_precondition_holds("appPoolName=Other"));
+    assert_false(iisd_precondition_holds("somethingElse"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_post_events_and_disabled_modules),
         cmocka_unit_test(test_global_notifications_in_load_order),
         cmocka_unit_test(test_priority_alias_parsing),
+        cmocka_unit_test(test_preconditions),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
