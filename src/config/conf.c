@@ -22,6 +22,11 @@ int iisd_conf_load_schema(iisd_schema_t *s, const char *dir, char *err, size_t e
 /* The folder holding the server binary's tree ("bin/.."), for %IISD_ROOT%. */
 static void install_root(char *out, size_t cap)
 {
+    const char *env = getenv("IISD_ROOT");
+    if (env != NULL && *env) {
+        snprintf(out, cap, "%s", env);
+        return;
+    }
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n <= 0) {
