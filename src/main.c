@@ -332,7 +332,7 @@ int main(int argc, char **argv)
         tail[ntail++] = m;
     }
     for (const iisd_builtin_t *b = iisd_builtins; b->name != NULL; b++) {
-        if (iisd_module_find(b->name) != NULL)
+        if (b->reg == NULL || iisd_module_find(b->name) != NULL || iisd_module_unavailable(b->name))
             continue;
         iisd_module_t *m = iisd_module_load(b->name, NULL, err, sizeof(err));
         if (m == NULL)

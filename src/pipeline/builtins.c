@@ -1,9 +1,27 @@
-/* The table of linked-in modules, looked up by name when <globalModules> names no image. */
+/*
+ * The table of linked-in modules, looked up by name when <globalModules> names no image.
+ * The entry points are weak references: a module that is not part of this build leaves its
+ * entry empty, and the server skips it.
+ */
 #include "pipeline/module.h"
 
-HRESULT WINAPI StaticFileModule_RegisterModule(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
+#define BUILTIN(name)                                                                                        \
+    HRESULT WINAPI name##_RegisterModule(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *)                \
+        __attribute__((weak))
+
+BUILTIN(StaticFileModule);
+BUILTIN(DefaultDocumentModule);
+BUILTIN(DirectoryListingModule);
+BUILTIN(ProtocolSupportModule);
+BUILTIN(HttpRedirectionModule);
+BUILTIN(RequestFilteringModule);
 
 const iisd_builtin_t iisd_builtins[] = {
     {"StaticFileModule", StaticFileModule_RegisterModule},
+    {"DefaultDocumentModule", DefaultDocumentModule_RegisterModule},
+    {"DirectoryListingModule", DirectoryListingModule_RegisterModule},
+    {"ProtocolSupportModule", ProtocolSupportModule_RegisterModule},
+    {"HttpRedirectionModule", HttpRedirectionModule_RegisterModule},
+    {"RequestFilteringModule", RequestFilteringModule_RegisterModule},
     {NULL, NULL},
 };

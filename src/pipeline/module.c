@@ -171,7 +171,7 @@ static const struct {
 const iisd_builtin_t *iisd_builtin_find(const char *name)
 {
     for (const iisd_builtin_t *b = iisd_builtins; b->name != NULL; b++)
-        if (strcasecmp(b->name, name) == 0)
+        if (b->reg != NULL && strcasecmp(b->name, name) == 0)
             return b;
     return NULL;
 }

@@ -1,0 +1,163 @@
+#include "modules/modcfg.h"
+#include <string.h>
+#include <wchar.h>
+
+IAppHostElement *modcfg_section_at(IHttpServer *srv, const wchar_t *path, const wchar_t *section)
+{
+    IAppHostAdminManager *mgr = srv->lpVtbl->GetAdminManager(srv);
+    if (mgr == NULL || path == NULL)
+        return NULL;
+    BSTR bs = SysAllocString(section), bp = SysAllocString(path);
+    IAppHostElement *e = NULL;
+    HRESULT hr = mgr->lpVtbl->GetAdminSection(mgr, bs, bp, &e);
+    SysFreeString(bs);
+    SysFreeString(bp);
+    return SUCCEEDED(hr) ? e : NULL;
+}
+
+IAppHostElement *modcfg_section(IHttpServer *srv, IHttpContext *ctx, const wchar_t *section)
+{
+    IMetadataInfo *md = ctx->lpVtbl->GetMetadata(ctx);
+    return modcfg_section_at(srv, md ? md->lpVtbl->GetMetaPath(md) : NULL, section);
+}
+
+void modcfg_release(IAppHostElement *e)
+{
+    if (e != NULL)
+        e->lpVtbl->Release(e);
+}
+
+/* The VARIANT value of a property; false when absent. */
+static bool value(IAppHostElement *e, const wchar_t *name, VARIANT *v)
+{
+    VariantInit(v);
+    if (e == NULL)
+        return false;
+    BSTR bn = SysAllocString(name);
+    IAppHostProperty *p = NULL;
+    HRESULT hr = e->lpVtbl->GetPropertyByName(e, bn, &p);
+    SysFreeString(bn);
+    if (FAILED(hr) || p == NULL)
+        return false;
+    hr = p->lpVtbl->get_Value(p, v);
+    p->lpVtbl->Release(p);
+    return SUCCEEDED(hr);
+}
+
+bool modcfg_bool(IAppHostElement *e, const wchar_t *name, bool def)
+{
+    VARIANT v;
+    if (!value(e, name, &v))
+        return def;
+    bool r = v.vt == VT_BOOL ? v.boolVal != VARIANT_FALSE : def;
+    VariantClear(&v);
+    return r;
+}
+
+int64_t modcfg_int(IAppHostElement *e, const wchar_t *name, int64_t def)
+{
+    VARIANT v;
+    if (!value(e, name, &v))
+        return def;
+    int64_t r = def;
+    switch (v.vt) {
+    case VT_I4:
+        r = v.lVal;
+        break;
+    case VT_UI4:
+        r = v.ulVal;
+        break;
+    case VT_I8:
+        r = v.llVal / 10000;
+        break; /* timeSpan: 100-ns ticks -> ms */
+    case VT_UI8:
+        r = (int64_t)v.ullVal;
+        break;
+    case VT_BOOL:
+        r = v.boolVal != VARIANT_FALSE;
+        break;
+    default:
+        break;
+    }
+    VariantClear(&v);
+    return r;
+}
+
+int modcfg_str(IAppHostElement *e, const wchar_t *name, char *out, size_t cap, const char *def)
+{
+    VARIANT v;
+    int n = -1;
+    if (value(e, name, &v) && v.vt == VT_BSTR && v.bstrVal != NULL) {
+        size_t k = 0;
+        for (const wchar_t *w = v.bstrVal; *w && k + 4 < cap; w++) {
+            unsigned c = (unsigned)*w;
+            if (c < 0x80) {
+                out[k++] = (char)c;
+            } else if (c < 0x800) {
+                out[k++] = (char)(0xc0 | (c >> 6));
+                out[k++] = (char)(0x80 | (c & 0x3f));
+            } else if (c < 0x10000) {
+                out[k++] = (char)(0xe0 | (c >> 12));
+                out[k++] = (char)(0x80 | ((c >> 6) & 0x3f));
+                out[k++] = (char)(0x80 | (c & 0x3f));
+            } else {
+                out[k++] = (char)(0xf0 | (c >> 18));
+                out[k++] = (char)(0x80 | ((c >> 12) & 0x3f));
+                out[k++] = (char)(0x80 | ((c >> 6) & 0x3f));
+                out[k++] = (char)(0x80 | (c & 0x3f));
+            }
+        }
+        out[k] = '\0';
+        n = (int)k;
+    }
+    VariantClear(&v);
+    if (n < 0 && cap > 0) {
+        size_t d = def ? strlen(def) : 0;
+        if (d >= cap)
+            d = cap - 1;
+        memcpy(out, def ? def : "", d);
+        out[d] = '\0';
+    }
+    return n;
+}
+
+IAppHostElement *modcfg_child(IAppHostElement *e, const wchar_t *name)
+{
+    if (e == NULL)
+        return NULL;
+    BSTR bn = SysAllocString(name);
+    IAppHostElement *c = NULL;
+    HRESULT hr = e->lpVtbl->GetElementByName(e, bn, &c);
+    SysFreeString(bn);
+    return SUCCEEDED(hr) ? c : NULL;
+}
+
+unsigned modcfg_count(IAppHostElement *e)
+{
+    if (e == NULL)
+        return 0;
+    IAppHostElementCollection *c = NULL;
+    if (FAILED(e->lpVtbl->get_Collection(e, &c)) || c == NULL)
+        return 0;
+    DWORD n = 0;
+    c->lpVtbl->get_Count(c, &n);
+    c->lpVtbl->Release(c);
+    return n;
+}
+
+IAppHostElement *modcfg_item(IAppHostElement *e, unsigned i)
+{
+    if (e == NULL)
+        return NULL;
+    IAppHostElementCollection *c = NULL;
+    if (FAILED(e->lpVtbl->get_Collection(e, &c)) || c == NULL)
+        return NULL;
+    VARIANT idx;
+    VariantInit(&idx);
+    idx.vt = VT_UI4;
+    idx.ulVal = i;
+    IAppHostElement *item = NULL;
+    HRESULT hr = c->lpVtbl->get_Item(c, idx, &item);
+    c->lpVtbl->Release(c);
+    return SUCCEEDED(hr) ? item : NULL;
+}

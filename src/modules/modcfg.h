@@ -1,0 +1,32 @@
+/*
+ * Reading configuration from a built-in module, through the public
+ * AppHost admin API (IAppHostAdminManager, C binding) exactly as a
+ * third-party module would. Values are read at a configuration path
+ * (usually the request's: IHttpContext::GetMetadata()->GetMetaPath()).
+ * Every function tolerates a NULL element and then returns the default.
+ */
+#pragma once
+#include <windows.h>
+#include <ahadmin.h>
+#include <httpserv.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The section at the request's configuration path, or NULL (release with modcfg_release). */
+IAppHostElement *modcfg_section(IHttpServer *srv, IHttpContext *ctx, const wchar_t *section);
+/* The section at an explicit configuration path ("MACHINE/WEBROOT/APPHOST/..."). */
+IAppHostElement *modcfg_section_at(IHttpServer *srv, const wchar_t *path, const wchar_t *section);
+void modcfg_release(IAppHostElement *e);
+
+bool modcfg_bool(IAppHostElement *e, const wchar_t *name, bool def);
+/* uint, int, enum and flags values, and timeSpan in milliseconds. */
+int64_t modcfg_int(IAppHostElement *e, const wchar_t *name, int64_t def);
+/* The value as UTF-8 into out (NUL-terminated); returns its length, or -1 (def copied) when absent. */
+int modcfg_str(IAppHostElement *e, const wchar_t *name, char *out, size_t cap, const char *def);
+
+/* A child element, or NULL (release it). */
+IAppHostElement *modcfg_child(IAppHostElement *e, const wchar_t *name);
+/* Collection items: count, and item i (release it). */
+unsigned modcfg_count(IAppHostElement *e);
+IAppHostElement *modcfg_item(IAppHostElement *e, unsigned i);
