@@ -58,7 +58,8 @@ typedef struct contrib {
 } contrib_t;
 
 typedef struct cfile {
-    char *folder; /* web.config: the folder it was looked for in */
+    struct cfile *hnext; /* web.config files by level */
+    char *folder;        /* web.config: the folder it was looked for in */
     bool present;
     struct timespec mtime;
     off_t size;
@@ -91,6 +92,7 @@ struct iisd_cfg {
     unsigned nsecs;
     cfile_t **webconfigs; /* by folder, loaded on demand */
     unsigned nweb;
+    cfile_t *wbuckets[NBUCKETS];
     iisd_cfg_mapper_t mapper;
     const char *fallback_sections;
     size_t fallback_len;
@@ -831,17 +833,42 @@ static void add_unique(char ***list, unsigned *n, const char *s)
     (*list)[*n] = NULL;
 }
 
-/* The web.config of a level, or NULL when there is none. Called with cfg->lock held. */
-static cfile_t *webconfig(iisd_cfg_t *cfg, const char *level)
+static unsigned level_hash(const char *level)
 {
-    for (unsigned i = 0; i < cfg->nweb; i++)
-        if (strcasecmp(cfg->webconfigs[i]->level, level) == 0)
-            return cfg->webconfigs[i]->root || cfg->webconfigs[i]->error.message ? cfg->webconfigs[i] : NULL;
+    unsigned h = 2166136261u;
+    for (const char *p = level; *p; p++)
+        h = (h ^ (unsigned char)(*p | 0x20)) * 16777619u;
+    return h % NBUCKETS;
+}
+
+/*
+ * The web.config of a level, or NULL when there is none. *exists tells whether the level
+ * is an existing folder: nothing below a missing folder can have a web.config. Only
+ * existing folders are remembered, so requests for made-up paths cannot grow the cache.
+ * Called with cfg->lock held.
+ */
+static cfile_t *webconfig(iisd_cfg_t *cfg, const char *level, bool *exists)
+{
+    unsigned b = level_hash(level);
+    for (cfile_t *w = cfg->wbuckets[b]; w != NULL; w = w->hnext)
+        if (strcasecmp(w->level, level) == 0) {
+            if (exists)
+                *exists = true;
+            return w->root || w->error.message ? w : NULL;
+        }
     cfile_t *f = NULL;
     char *folder = cfg->mapper.folder ? cfg->mapper.folder(cfg->mapper.ctx, level) : NULL;
     struct stat st;
     bool present = false;
-    if (folder != NULL) {
+    if (folder == NULL || stat(folder, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        free(folder);
+        if (exists)
+            *exists = false;
+        return NULL;
+    }
+    if (exists)
+        *exists = true;
+    {
         char path[4096];
         snprintf(path, sizeof(path), "%s/web.config", folder);
         add_unique(&cfg->folders, &cfg->nfolders, folder);
@@ -865,7 +892,56 @@ static cfile_t *webconfig(iisd_cfg_t *cfg, const char *level)
     }
     cfg->webconfigs = iisd_xrealloc(cfg->webconfigs, (cfg->nweb + 1) * sizeof(*cfg->webconfigs));
     cfg->webconfigs[cfg->nweb++] = f;
+    f->hnext = cfg->wbuckets[b];
+    cfg->wbuckets[b] = f;
     return f->root || f->error.message ? f : NULL;
+}
+
+/*
+ * The part of a path that decides its configuration: the path cut after the deepest level
+ * that has a web.config or is the target of a <location> covering it. Every path with the
+ * same key has the same configuration, so the caches hold one entry per key. Malloc'd.
+ */
+static char *effective_key(iisd_cfg_t *cfg, const char *path)
+{
+    unsigned depth = 0;
+    for (unsigned i = 0; i < cfg->apphost->ncontribs; i++) {
+        const contrib_t *c = &cfg->apphost->contribs[i];
+        if (c->target_depth > depth && path_covers(c->target, path))
+            depth = c->target_depth;
+    }
+    char *level = iisd_xstrdup(path);
+    size_t len = strlen(level);
+    unsigned d = 0;
+    for (size_t i = 0; i <= len && len > 0; i++) {
+        if (level[i] != '/' && level[i] != '\0')
+            continue;
+        d++;
+        char saved = level[i];
+        level[i] = '\0';
+        bool exists;
+        cfile_t *f = webconfig(cfg, level, &exists);
+        level[i] = saved;
+        if (!exists)
+            break;
+        if (f == NULL)
+            continue;
+        if (d > depth)
+            depth = d;
+        for (unsigned k = 0; k < f->ncontribs; k++)
+            if (f->contribs[k].target_depth > depth && path_covers(f->contribs[k].target, path))
+                depth = f->contribs[k].target_depth;
+    }
+    /* cut the path after `depth` segments */
+    size_t cut = 0;
+    for (unsigned k = 0; k < depth && cut < len; k++) {
+        while (cut < len && level[cut] != '/')
+            cut++;
+        if (k + 1 < depth && cut < len)
+            cut++;
+    }
+    level[cut] = '\0';
+    return level;
 }
 
 /* ---- resolution ------------------------------------------------------------ */
@@ -979,8 +1055,11 @@ static const iisd_celem_t *resolve(iisd_cfg_t *cfg, const char *path, const char
             continue;
         char saved = level[i];
         level[i] = '\0';
-        cfile_t *f = webconfig(cfg, level);
+        bool exists;
+        cfile_t *f = webconfig(cfg, level, &exists);
         level[i] = saved;
+        if (!exists)
+            break;
         if (f == NULL)
             continue;
         if (f->error.message) {
@@ -1079,11 +1158,13 @@ const iisd_celem_t *iisd_cfg_section(iisd_cfg_t *cfg, const char *config_path, c
 {
     if (strncasecmp(config_path, APPHOST_PREFIX, strlen(APPHOST_PREFIX)) == 0)
         config_path += strlen(APPHOST_PREFIX);
-    char *path = norm_path(config_path);
+    char *full = norm_path(config_path);
     pthread_mutex_lock(&cfg->lock);
+    char *path = effective_key(cfg, full);
     const iisd_celem_t *r = lookup_locked(cfg, path, section, err);
     pthread_mutex_unlock(&cfg->lock);
     free(path);
+    free(full);
     return r;
 }
 
@@ -1091,9 +1172,11 @@ const iisd_cfg_error_t *iisd_cfg_check(iisd_cfg_t *cfg, const char *config_path)
 {
     if (strncasecmp(config_path, APPHOST_PREFIX, strlen(APPHOST_PREFIX)) == 0)
         config_path += strlen(APPHOST_PREFIX);
-    char *path = norm_path(config_path);
+    char *full = norm_path(config_path);
     const iisd_cfg_error_t *err = NULL;
     pthread_mutex_lock(&cfg->lock);
+    char *path = effective_key(cfg, full);
+    free(full);
     /* the result for the pseudo-section "" is the verdict on the whole path */
     unsigned b = hash(path, "");
     centry_t *e;
@@ -1111,8 +1194,11 @@ const iisd_cfg_error_t *iisd_cfg_check(iisd_cfg_t *cfg, const char *config_path)
                 continue;
             char saved = path[i];
             path[i] = '\0';
-            cfile_t *f = webconfig(cfg, path);
+            bool exists;
+            cfile_t *f = webconfig(cfg, path, &exists);
             path[i] = saved;
+            if (!exists)
+                break;
             if (f == NULL)
                 continue;
             if (f->error.message) {
@@ -1222,6 +1308,7 @@ void iisd_cfg_set_mapper(iisd_cfg_t *cfg, const iisd_cfg_mapper_t *m)
     for (unsigned i = 0; i < cfg->nweb; i++)
         free_file(cfg->webconfigs[i]);
     cfg->nweb = 0;
+    memset(cfg->wbuckets, 0, sizeof(cfg->wbuckets));
     for (unsigned b = 0; b < NBUCKETS; b++) {
         centry_t *e = cfg->buckets[b];
         while (e != NULL) {

@@ -336,6 +336,19 @@ static void test_results_are_cached_and_files_tracked(void **state)
     const iisd_celem_t *a = iisd_cfg_section(cfg, "Site/app", "system.webServer/defaultDocument", &err);
     const iisd_celem_t *b = iisd_cfg_section(cfg, "site/APP/", "system.webServer/defaultDocument", &err);
     assert_ptr_equal(a, b);
+    /* paths below the last level with configuration share its entry: made-up paths add nothing */
+    const iisd_celem_t *c =
+        iisd_cfg_section(cfg, "Site/app/page.htm", "system.webServer/defaultDocument", &err);
+    const iisd_celem_t *d =
+        iisd_cfg_section(cfg, "Site/app/no/such/folder/x.htm", "system.webServer/defaultDocument", &err);
+    assert_ptr_equal(a, c);
+    assert_ptr_equal(a, d);
+    /* a <location> target is a level of its own */
+    const iisd_celem_t *e1 =
+        iisd_cfg_section(cfg, "Site/browsex/a", "system.webServer/directoryBrowse", &err);
+    const iisd_celem_t *e2 =
+        iisd_cfg_section(cfg, "Site/browsex/b", "system.webServer/directoryBrowse", &err);
+    assert_ptr_equal(e1, e2);
     bool seen = false;
     char **files = iisd_cfg_files(cfg);
     for (char **f = files; *f; f++)
