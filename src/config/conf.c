@@ -92,8 +92,10 @@ iisd_conf_t *iisd_conf_load(const iisd_conf_opts_t *o, char *err, size_t errlen)
                           .sections_len = iisd_embedded_apphost_len(),
                           .vars = vars};
     iisd_cfg_error_t e;
+    static uint64_t next_id;
     iisd_conf_t *c = iisd_xcalloc(1, sizeof(*c));
     c->refs = 1;
+    c->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
     c->file = o->file ? iisd_xstrdup(o->file) : NULL;
     c->cfg = iisd_cfg_load(&co, &e);
     if (c->cfg == NULL) {

@@ -19,6 +19,7 @@ typedef struct iisd_gmodule {
 
 typedef struct iisd_conf {
     int refs;
+    uint64_t id; /* unique per generation, never reused */
     iisd_cfg_t *cfg;
     iisd_sites_t sites;
     iisd_gmodule_t *gmods;

@@ -548,6 +548,56 @@ static size_t html_escape(char *out, size_t cap, const char *s)
 static const iisd_plan_t *request_plan(iisd_conf_t *conf, const iisd_app_t *app, const char *cpath,
                                        const iisd_cfg_error_t **err);
 
+/* What the configuration says about one request path: cached per thread. */
+typedef struct path_facts {
+    uint64_t gen; /* iisd_conf_t::id; 0 = empty slot */
+    uint32_t hash;
+    uint16_t len;
+    char path[238];
+    const iisd_cfg_error_t *err; /* 500.19 */
+    const iisd_plan_t *plan;
+    const iisd_celem_t *handlers;
+} path_facts_t;
+
+#define FACTS_SLOTS 64
+static __thread path_facts_t facts_cache[FACTS_SLOTS];
+
+static void compute_facts(iisd_conf_t *conf, const iisd_app_t *app, const char *cpath, path_facts_t *f)
+{
+    f->plan = NULL;
+    f->handlers = NULL;
+    f->err = iisd_cfg_check(conf->cfg, cpath);
+    if (f->err != NULL)
+        return;
+    f->plan = request_plan(conf, app, cpath, &f->err);
+    if (f->plan == NULL)
+        return;
+    const iisd_celem_t *hs = iisd_cfg_section(conf->cfg, cpath, "system.webServer/handlers", NULL);
+    f->handlers = hs && hs->file ? hs : NULL;
+}
+
+/* The facts for a path; the pointers live as long as the generation. */
+static const path_facts_t *path_facts(iisd_conf_t *conf, const iisd_app_t *app, const char *cpath, size_t len,
+                                      path_facts_t *scratch)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)cpath[i]) * 16777619u;
+    if (len >= sizeof(scratch->path)) {
+        compute_facts(conf, app, cpath, scratch);
+        return scratch;
+    }
+    path_facts_t *f = &facts_cache[h % FACTS_SLOTS];
+    if (f->gen == conf->id && f->hash == h && f->len == len && memcmp(f->path, cpath, len) == 0)
+        return f;
+    compute_facts(conf, app, cpath, f);
+    f->gen = conf->id;
+    f->hash = h;
+    f->len = (uint16_t)len;
+    memcpy(f->path, cpath, len);
+    return f;
+}
+
 /* 500.19: the configuration that applies to the URL is invalid. Details only for local clients. */
 static IISD_COLD void config_error(iisd_conn_t *c, const iisd_cfg_error_t *e)
 {
@@ -612,18 +662,15 @@ static enum iisd_yield on_request(iisd_conn_t *c)
     while (cu > 0 && url[cu - 1] == '/')
         cu--; /* ".../Default Web Site" for "/", ".../docs" for "/docs/" */
     snprintf(cpath, cplen, "MACHINE/WEBROOT/APPHOST/%s%.*s", site->name, (int)cu, url);
-    const iisd_cfg_error_t *ce = iisd_cfg_check(conf->cfg, cpath);
-    if (ce != NULL) {
-        config_error(c, ce);
+    path_facts_t scratch;
+    const path_facts_t *pf = path_facts(conf, app, cpath, strlen(cpath), &scratch);
+    if (pf->err != NULL) {
+        config_error(c, pf->err);
         iisd_conf_unref(conf);
         return IISD_YIELD;
     }
-    const iisd_plan_t *plan = request_plan(conf, app, cpath, &ce);
-    if (plan == NULL) {
-        config_error(c, ce);
-        iisd_conf_unref(conf);
-        return IISD_YIELD;
-    }
+    const iisd_plan_t *plan = pf->plan;
+    const iisd_celem_t *handlers_section = pf->handlers;
     size_t nm = plan->nmodules ? plan->nmodules : 1;
     iisd_hctx_t *h = iisd_arena_alloc(a, sizeof(*h) + nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t)));
     memset(h, 0, sizeof(*h));
@@ -642,6 +689,7 @@ static enum iisd_yield on_request(iisd_conn_t *c)
     h->url = url;
     h->url_len = url_len;
     h->cpath = cpath;
+    h->handlers_section = handlers_section;
     iisd_hctx_bind(h);
     h->query = hd->query ? (char *)hd->query : "";
     h->query_len = hd->query ? hd->query_len : 0;

@@ -72,8 +72,8 @@ static bool verb_matches(const char *verbs, const char *method)
 void iisd_handlers_map(iisd_hctx_t *h)
 {
     h->mapped = true;
-    const iisd_celem_t *hs = iisd_cfg_section(h->conf->cfg, h->cpath, "system.webServer/handlers", NULL);
-    if (hs == NULL || hs->file == NULL)
+    const iisd_celem_t *hs = h->handlers_section;
+    if (hs == NULL)
         return; /* no <handlers>: every execute-handler module runs */
     h->handler_mode = true;
     const char *method = h->method ? h->method : h->c->req->head.method;
@@ -160,7 +160,7 @@ int iisd_handlers_exec_begin(iisd_hctx_t *h)
         }
     }
     /* requireAccess (None 0, Read 1, Write 2, Script 3, Execute 4) against accessPolicy */
-    const iisd_celem_t *hs = iisd_cfg_section(h->conf->cfg, h->cpath, "system.webServer/handlers", NULL);
+    const iisd_celem_t *hs = h->handlers_section;
     uint32_t policy = hs ? (uint32_t)iisd_celem_num(hs, "accessPolicy") : 1;
     bool allowed = require == 0 || (require == 1 && (policy & 1)) || (require == 2 && (policy & 2)) ||
                    (require == 3 && (policy & (512 | 4))) || (require == 4 && (policy & 4));
