@@ -1168,6 +1168,18 @@ const iisd_celem_t *iisd_cfg_section(iisd_cfg_t *cfg, const char *config_path, c
     return r;
 }
 
+char *iisd_cfg_key(iisd_cfg_t *cfg, const char *config_path)
+{
+    if (strncasecmp(config_path, APPHOST_PREFIX, strlen(APPHOST_PREFIX)) == 0)
+        config_path += strlen(APPHOST_PREFIX);
+    char *full = norm_path(config_path);
+    pthread_mutex_lock(&cfg->lock);
+    char *key = effective_key(cfg, full);
+    pthread_mutex_unlock(&cfg->lock);
+    free(full);
+    return key;
+}
+
 const iisd_cfg_error_t *iisd_cfg_check(iisd_cfg_t *cfg, const char *config_path)
 {
     if (strncasecmp(config_path, APPHOST_PREFIX, strlen(APPHOST_PREFIX)) == 0)

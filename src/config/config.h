@@ -99,6 +99,13 @@ const iisd_celem_t *iisd_cfg_section(iisd_cfg_t *cfg, const char *config_path, c
                                      const iisd_cfg_error_t **err);
 
 /*
+ * The configuration key of a path: the path cut after the deepest level with configuration of
+ * its own (a web.config or a <location> target). Paths with the same key have the same
+ * configuration. Malloc'd, in the normalised form "Site/app" (no MACHINE/WEBROOT/APPHOST).
+ */
+char *iisd_cfg_key(iisd_cfg_t *cfg, const char *config_path);
+
+/*
  * Checks that the configuration that applies at a path is valid: every
  * web.config file from the site down to the path parses, and every section
  * those files set resolves at the path. IIS answers 500.19 otherwise.

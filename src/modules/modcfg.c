@@ -1,4 +1,5 @@
 #include "modules/modcfg.h"
+#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
@@ -160,4 +161,45 @@ IAppHostElement *modcfg_item(IAppHostElement *e, unsigned i)
     HRESULT hr = c->lpVtbl->get_Item(c, idx, &item);
     c->lpVtbl->Release(c);
     return SUCCEEDED(hr) ? item : NULL;
+}
+
+typedef struct cached {
+    IHttpStoredContext base; /* first */
+    void *data;
+    void (*free_fn)(void *data);
+} cached_t;
+
+static VOID cached_cleanup(IHttpStoredContext *This)
+{
+    cached_t *c = (cached_t *)This;
+    if (c->free_fn != NULL && c->data != NULL)
+        c->free_fn(c->data);
+    free(c);
+}
+
+static const IHttpStoredContextVtbl cached_vtbl = {.CleanupStoredContext = cached_cleanup};
+
+void *modcfg_cached(IHttpServer *srv, IHttpContext *ctx, HTTP_MODULE_ID id,
+                    void *(*load)(IHttpServer *srv, IHttpContext *ctx), void (*free_fn)(void *data))
+{
+    IMetadataInfo *md = ctx->lpVtbl->GetMetadata(ctx);
+    IHttpModuleContextContainer *cont = md ? md->lpVtbl->GetModuleContextContainer(md) : NULL;
+    if (cont == NULL)
+        return load(srv, ctx); /* no container: the caller owns nothing cached */
+    IHttpStoredContext *sc = cont->lpVtbl->GetModuleContext(cont, id);
+    if (sc != NULL)
+        return ((cached_t *)sc)->data;
+    cached_t *c = malloc(sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->base.lpVtbl = &cached_vtbl;
+    c->data = load(srv, ctx);
+    c->free_fn = free_fn;
+    if (FAILED(cont->lpVtbl->SetModuleContext(cont, &c->base, id))) {
+        /* another request stored it first: use theirs */
+        cached_cleanup(&c->base);
+        sc = cont->lpVtbl->GetModuleContext(cont, id);
+        return sc ? ((cached_t *)sc)->data : NULL;
+    }
+    return c->data;
 }

@@ -30,3 +30,12 @@ IAppHostElement *modcfg_child(IAppHostElement *e, const wchar_t *name);
 /* Collection items: count, and item i (release it). */
 unsigned modcfg_count(IAppHostElement *e);
 IAppHostElement *modcfg_item(IAppHostElement *e, unsigned i);
+
+/*
+ * A module's parsed configuration, cached per configuration path the way IIS modules do it:
+ * in the IMetadataInfo module context container under the module's id. load() runs on the
+ * first request for a path (per configuration generation); free_fn() when the generation
+ * goes away. Returns what load() returned (NULL if it returned NULL).
+ */
+void *modcfg_cached(IHttpServer *srv, IHttpContext *ctx, HTTP_MODULE_ID id,
+                    void *(*load)(IHttpServer *srv, IHttpContext *ctx), void (*free_fn)(void *data));

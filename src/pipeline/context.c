@@ -899,8 +899,7 @@ static IHttpTokenEntry *meta_GetVrToken(IMetadataInfo *This)
 
 static IHttpModuleContextContainer *meta_GetModuleContextContainer(IMetadataInfo *This)
 {
-    iisd_hctx_t *h = HCTX_OF(This, meta);
-    return iisd_pipeline_meta_container(h->conf, h->cpath);
+    return HCTX_OF(This, meta)->meta_container;
 }
 
 VTBL(IMetadataInfoVtbl, meta_vtbl) = {NULL,

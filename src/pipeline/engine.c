@@ -557,6 +557,7 @@ typedef struct path_facts {
     const iisd_cfg_error_t *err; /* 500.19 */
     const iisd_plan_t *plan;
     const iisd_celem_t *handlers;
+    IHttpModuleContextContainer *meta; /* IMetadataInfo::GetModuleContextContainer */
 } path_facts_t;
 
 #define FACTS_SLOTS 64
@@ -566,6 +567,7 @@ static void compute_facts(iisd_conf_t *conf, const iisd_app_t *app, const char *
 {
     f->plan = NULL;
     f->handlers = NULL;
+    f->meta = iisd_pipeline_meta_container(conf, cpath);
     f->err = iisd_cfg_check(conf->cfg, cpath);
     if (f->err != NULL)
         return;
@@ -671,6 +673,7 @@ static enum iisd_yield on_request(iisd_conn_t *c)
     }
     const iisd_plan_t *plan = pf->plan;
     const iisd_celem_t *handlers_section = pf->handlers;
+    IHttpModuleContextContainer *meta_container = pf->meta;
     size_t nm = plan->nmodules ? plan->nmodules : 1;
     iisd_hctx_t *h = iisd_arena_alloc(a, sizeof(*h) + nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t)));
     memset(h, 0, sizeof(*h));
@@ -690,6 +693,7 @@ static enum iisd_yield on_request(iisd_conn_t *c)
     h->url_len = url_len;
     h->cpath = cpath;
     h->handlers_section = handlers_section;
+    h->meta_container = meta_container;
     iisd_hctx_bind(h);
     h->query = hd->query ? (char *)hd->query : "";
     h->query_len = hd->query ? hd->query_len : 0;
@@ -989,19 +993,23 @@ IHttpModuleContextContainer *iisd_pipeline_site_container(iisd_conf_t *conf, con
 IHttpModuleContextContainer *iisd_pipeline_meta_container(iisd_conf_t *conf, const char *path)
 {
     plan_cache_t *pc = conf->pipeline_data;
+    /* one container per configuration key, so made-up URLs share their folder's */
+    char *key = iisd_cfg_key(conf->cfg, path);
     pthread_mutex_lock(&pc->lock);
     meta_container_t *m;
     for (m = pc->meta; m != NULL; m = m->next)
-        if (strcasecmp(m->path, path) == 0)
+        if (strcasecmp(m->path, key) == 0)
             break;
     if (m == NULL) {
         m = iisd_xcalloc(1, sizeof(*m));
-        m->path = iisd_xstrdup(path);
+        m->path = key;
+        key = NULL;
         iisd_container_init(&m->container);
         m->next = pc->meta;
         pc->meta = m;
     }
     pthread_mutex_unlock(&pc->lock);
+    free(key);
     return &m->container.iface;
 }
 

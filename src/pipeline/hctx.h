@@ -98,8 +98,9 @@ typedef struct iisd_hctx {
     bool mapped;
     bool handler_mode;
     const iisd_celem_t *handlers_section;
-        /* <handlers> at the request's path (NULL: unset or invalid) */ /* <handlers> is configured: only the
-                                                                           handler's modules execute */
+    IHttpModuleContextContainer *meta_container;                    /* IMetadataInfo's, for this path */
+    /* <handlers> at the request's path (NULL: unset or invalid) */ /* <handlers> is configured: only the
+                                                                       handler's modules execute */
     const iisd_celem_t *handler;
     IScriptMapInfo *module_smap; /* set by a module with IMapHandlerProvider::SetScriptMap */
     iisd_list_t exec_list;
