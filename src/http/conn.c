@@ -660,7 +660,7 @@ static void build_head(iisd_conn_t *c, bool final, iisd_seg_t *seg)
         p = append_str(p, "Server: ", 8);
         p = append_str(p, resp->known[IISD_RH_SERVER].value, resp->known[IISD_RH_SERVER].len);
         p = append_str(p, "\r\n", 2);
-    } else if (server) {
+    } else if (server && !resp->no_server_header) {
         p = append_str(p, "Server: ", 8);
         p = append_str(p, server, strlen(server));
         p = append_str(p, "\r\n", 2);

@@ -106,12 +106,19 @@ int iisd_resp_set_named(iisd_resp_t *r, iisd_arena_t *a, const char *name, size_
     return 0;
 }
 
+void iisd_resp_delete_known(iisd_resp_t *r, int id)
+{
+    r->known[id].value = NULL;
+    r->known[id].len = 0;
+    if (id == IISD_RH_SERVER)
+        r->no_server_header = true;
+}
+
 void iisd_resp_delete_named(iisd_resp_t *r, const char *name, size_t nlen)
 {
     int id = iisd_resp_hdr_lookup(name, nlen);
     if (id >= 0) {
-        r->known[id].value = NULL;
-        r->known[id].len = 0;
+        iisd_resp_delete_known(r, id);
         return;
     }
     int i = find_unknown(r, name, nlen);

@@ -43,7 +43,8 @@ typedef struct iisd_resp {
     uint16_t unknown_count, unknown_cap;
     iisd_chunk_t *first, *last;
     uint32_t nchunks;
-    uint64_t body_len; /* bytes in the chunk list */
+    uint64_t body_len;     /* bytes in the chunk list */
+    bool no_server_header; /* Server was deleted: do not add the default one */
     bool headers_sent;
     bool suppress_headers;
     bool buffering; /* default true */
@@ -66,6 +67,8 @@ void iisd_resp_set_known(iisd_resp_t *r, iisd_arena_t *a, int id, const char *v,
 int iisd_resp_set_named(iisd_resp_t *r, iisd_arena_t *a, const char *name, size_t nlen, const char *v,
                         size_t n, bool replace);
 void iisd_resp_delete_named(iisd_resp_t *r, const char *name, size_t nlen);
+/* Deletes a known header. Deleting Server also stops the server from adding its own. */
+void iisd_resp_delete_known(iisd_resp_t *r, int id);
 /* Returns the value (NUL-terminated) or NULL. */
 const char *iisd_resp_get_named(const iisd_resp_t *r, const char *name, size_t nlen, uint16_t *len);
 

@@ -113,8 +113,7 @@ static HRESULT resp_DeleteHeaderById(IHttpResponse4 *This, HTTP_HEADER_ID id)
     iisd_resp_t *r = RESP(P(This));
     if ((unsigned)id >= IISD_HDR_RESP_KNOWN)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
-    r->known[id].value = NULL;
-    r->known[id].len = 0;
+    iisd_resp_delete_known(r, (int)id);
     return S_OK;
 }
 
