@@ -211,8 +211,6 @@ def test_high_bit_characters(server_factory, root):
     assert get(srv, "/hb/f.txt").status == 200
 
 
-@pytest.mark.xfail(reason="the server adds its own Server header after the module deleted it "
-                          "(src/http/conn.c); removeServerHeader cannot take effect yet", strict=False)
 def test_remove_server_header(server_factory, root):
     add_dir(root, "ns", rf("", ' removeServerHeader="true"'))
     srv = server_factory(root=root, use_config=False)
