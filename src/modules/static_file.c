@@ -2,8 +2,9 @@
  * StaticFileModule: serves files under the site root in
  * RQ_EXECUTE_REQUEST_HANDLER (GET and HEAD), with Content-Type from the MIME
  * map, ETag, Last-Modified and Accept-Ranges; redirects a folder URL without
- * a trailing slash (301); serves a default document for a folder; answers
- * 404, 404.3 (no MIME type) and 403.14 (folder without a default document).
+ * a trailing slash (301) and leaves a folder URL with one to the next handler
+ * modules (DefaultDocumentModule, DirectoryListingModule); answers 404 and
+ * 404.3 (no MIME type).
  * Files go out as file chunks, so the server uses sendfile.
  * Written only against the public module API (include/httpserv.h, C binding).
  */
@@ -68,9 +69,6 @@ static const struct {
     {".manifest", "text/cache-manifest"},
     {".webmanifest", "application/manifest+json"},
 };
-
-static const char *const default_documents[] = {"Default.htm",  "Default.asp",  "index.htm",  "index.html",
-                                                "iisstart.htm", "default.html", "default.htm"};
 
 static const char *mime_type(const char *path)
 {
@@ -176,21 +174,8 @@ static REQUEST_NOTIFICATION_STATUS serve(static_module_t *self, IHttpContext *ct
             resp->lpVtbl->Redirect(resp, u, FALSE, TRUE);
             return RQ_NOTIFICATION_FINISH_REQUEST;
         }
-        size_t base = strlen(path);
-        if (base == 0 || path[base - 1] != '/')
-            path[base++] = '/';
-        bool found = false;
-        for (size_t i = 0; i < sizeof(default_documents) / sizeof(default_documents[0]); i++) {
-            snprintf(path + base, sizeof(path) - base, "%s", default_documents[i]);
-            if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-                found = true;
-                break;
-            }
-        }
-        if (!found) {
-            set_text_error(ctx, 403, 14, "Forbidden");
-            return RQ_NOTIFICATION_FINISH_REQUEST;
-        }
+        /* a folder URL: DefaultDocumentModule and DirectoryListingModule take it */
+        return RQ_NOTIFICATION_CONTINUE;
     } else if (!S_ISREG(st.st_mode)) {
         set_text_error(ctx, 404, 0, "Not Found");
         return RQ_NOTIFICATION_FINISH_REQUEST;
