@@ -94,33 +94,6 @@ static void sb_url(sbuf_t *b, const char *s)
     }
 }
 
-static size_t to_utf8(const wchar_t *w, size_t n, char *out, size_t cap)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned c = (unsigned)w[i];
-        unsigned char b[4];
-        size_t m;
-        if (c < 0x80)
-            b[0] = (unsigned char)c, m = 1;
-        else if (c < 0x800)
-            b[0] = (unsigned char)(0xc0 | (c >> 6)), b[1] = (unsigned char)(0x80 | (c & 0x3f)), m = 2;
-        else if (c < 0x10000)
-            b[0] = (unsigned char)(0xe0 | (c >> 12)), b[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
-            b[2] = (unsigned char)(0x80 | (c & 0x3f)), m = 3;
-        else
-            b[0] = (unsigned char)(0xf0 | (c >> 18)), b[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f)),
-            b[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)), b[3] = (unsigned char)(0x80 | (c & 0x3f)),
-            m = 4;
-        if (k + m >= cap)
-            return (size_t)-1;
-        memcpy(out + k, b, m);
-        k += m;
-    }
-    out[k] = '\0';
-    return k;
-}
-
 static void send_body(IHttpContext *ctx, const char *data, size_t n)
 {
     IHttpResponse *resp = ctx->lpVtbl->GetResponse(ctx);
@@ -216,8 +189,8 @@ static REQUEST_NOTIFICATION_STATUS on_execute(CHttpModule *This, IHttpContext *c
     DWORD plen = 0;
     PCWSTR wpath = ctx->lpVtbl->GetPhysicalPath(ctx, &plen);
     char path[4096], url[4096];
-    if (wpath == NULL || to_utf8(wpath, plen, path, sizeof(path)) == (size_t)-1 ||
-        to_utf8(wurl, ulen, url, sizeof(url)) == (size_t)-1)
+    if (wpath == NULL || modcfg_utf8(wpath, plen, path, sizeof(path)) == (size_t)-1 ||
+        modcfg_utf8(wurl, ulen, url, sizeof(url)) == (size_t)-1)
         return RQ_NOTIFICATION_CONTINUE;
     struct stat st;
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))

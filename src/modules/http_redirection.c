@@ -40,33 +40,6 @@
 
 static IHttpServer *g_server;
 
-static size_t to_utf8(const wchar_t *w, size_t n, char *out, size_t cap)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned c = (unsigned)w[i];
-        unsigned char b[4];
-        size_t m;
-        if (c < 0x80)
-            b[0] = (unsigned char)c, m = 1;
-        else if (c < 0x800)
-            b[0] = (unsigned char)(0xc0 | (c >> 6)), b[1] = (unsigned char)(0x80 | (c & 0x3f)), m = 2;
-        else if (c < 0x10000)
-            b[0] = (unsigned char)(0xe0 | (c >> 12)), b[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
-            b[2] = (unsigned char)(0x80 | (c & 0x3f)), m = 3;
-        else
-            b[0] = (unsigned char)(0xf0 | (c >> 18)), b[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f)),
-            b[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)), b[3] = (unsigned char)(0x80 | (c & 0x3f)),
-            m = 4;
-        if (k + m >= cap)
-            return (size_t)-1;
-        memcpy(out + k, b, m);
-        k += m;
-    }
-    out[k] = '\0';
-    return k;
-}
-
 /* Case-insensitive glob with '*' only. */
 static bool wild_match(const char *p, const char *s)
 {
@@ -208,7 +181,7 @@ static REQUEST_NOTIFICATION_STATUS on_begin(CHttpModule *This, IHttpContext *ctx
             query[qlen] = '\0';
         }
     }
-    if (wurl == NULL || to_utf8(wurl, ulen, url, sizeof(url)) == (size_t)-1) {
+    if (wurl == NULL || modcfg_utf8(wurl, ulen, url, sizeof(url)) == (size_t)-1) {
         modcfg_release(s);
         return RQ_NOTIFICATION_CONTINUE;
     }
@@ -244,7 +217,7 @@ static REQUEST_NOTIFICATION_STATUS on_begin(CHttpModule *This, IHttpContext *ctx
     }
     /* base counts wide characters; the UTF-8 suffix starts after the same prefix */
     char prefix8[URL_CAP];
-    size_t b8 = to_utf8(wurl, base, prefix8, sizeof(prefix8));
+    size_t b8 = modcfg_utf8(wurl, base, prefix8, sizeof(prefix8));
     const char *suffix = url + (b8 == (size_t)-1 ? 0 : b8);
 
     if (child_only && (suffix[0] == '\0' || strcmp(suffix, "/") == 0)) {

@@ -39,3 +39,5 @@ IAppHostElement *modcfg_item(IAppHostElement *e, unsigned i);
  */
 void *modcfg_cached(IHttpServer *srv, IHttpContext *ctx, HTTP_MODULE_ID id,
                     void *(*load)(IHttpServer *srv, IHttpContext *ctx), void (*free_fn)(void *data));
+/* Encode n wide characters as NUL-terminated UTF-8 into out; (size_t)-1 when it does not fit */
+size_t modcfg_utf8(const wchar_t *w, size_t n, char *out, size_t cap);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <wchar.h>
 #include "modules/builtin.h"
+#include "modcfg.h"
 
 typedef struct {
     CHttpModule base;
@@ -83,33 +84,6 @@ static const char *mime_type(const char *path)
 }
 
 /* UTF-32 -> UTF-8 (the module carries its own: it links nothing of the server) */
-static size_t to_utf8(const wchar_t *w, size_t n, char *out, size_t cap)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned c = (unsigned)w[i];
-        unsigned char b[4];
-        size_t m;
-        if (c < 0x80)
-            b[0] = (unsigned char)c, m = 1;
-        else if (c < 0x800)
-            b[0] = (unsigned char)(0xc0 | (c >> 6)), b[1] = (unsigned char)(0x80 | (c & 0x3f)), m = 2;
-        else if (c < 0x10000)
-            b[0] = (unsigned char)(0xe0 | (c >> 12)), b[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
-            b[2] = (unsigned char)(0x80 | (c & 0x3f)), m = 3;
-        else
-            b[0] = (unsigned char)(0xf0 | (c >> 18)), b[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f)),
-            b[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)), b[3] = (unsigned char)(0x80 | (c & 0x3f)),
-            m = 4;
-        if (k + m >= cap)
-            return (size_t)-1;
-        memcpy(out + k, b, m);
-        k += m;
-    }
-    out[k] = '\0';
-    return k;
-}
-
 static void set_text_error(IHttpContext *ctx, USHORT status, USHORT sub, const char *reason)
 {
     IHttpResponse *resp = ctx->lpVtbl->GetResponse(ctx);
@@ -151,7 +125,7 @@ static REQUEST_NOTIFICATION_STATUS serve(static_module_t *self, IHttpContext *ct
     DWORD plen = 0;
     PCWSTR wpath = ctx->lpVtbl->GetPhysicalPath(ctx, &plen);
     char path[4096];
-    if (wpath == NULL || to_utf8(wpath, plen, path, sizeof(path) - 64) == (size_t)-1) {
+    if (wpath == NULL || modcfg_utf8(wpath, plen, path, sizeof(path) - 64) == (size_t)-1) {
         set_text_error(ctx, 404, 0, "Not Found");
         return RQ_NOTIFICATION_FINISH_REQUEST;
     }
@@ -165,7 +139,7 @@ static REQUEST_NOTIFICATION_STATUS serve(static_module_t *self, IHttpContext *ct
         PCWSTR url = ctx->lpVtbl->GetScriptName(ctx, &ulen);
         if (ulen == 0 || url[ulen - 1] != L'/') {
             char u[4096];
-            if (to_utf8(url, ulen, u, sizeof(u) - 2) == (size_t)-1) {
+            if (modcfg_utf8(url, ulen, u, sizeof(u) - 2) == (size_t)-1) {
                 set_text_error(ctx, 404, 0, "Not Found");
                 return RQ_NOTIFICATION_FINISH_REQUEST;
             }
