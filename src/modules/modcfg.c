@@ -163,6 +163,60 @@ IAppHostElement *modcfg_item(IAppHostElement *e, unsigned i)
     return SUCCEEDED(hr) ? item : NULL;
 }
 
+modcfg_list_t *modcfg_list(IAppHostElement *coll, const wchar_t *attr, const wchar_t *flag, bool flag_def)
+{
+    unsigned n = modcfg_count(coll);
+    char *text = NULL;
+    size_t used = 0, cap = 0;
+    size_t *offs = n ? malloc(n * sizeof(*offs)) : NULL;
+    bool *flags = n ? malloc(n * sizeof(*flags)) : NULL;
+    unsigned k = 0;
+    if (n && (offs == NULL || flags == NULL))
+        goto fail;
+    for (unsigned i = 0; i < n; i++) {
+        IAppHostElement *it = modcfg_item(coll, i);
+        char v[4096];
+        int len = modcfg_str(it, attr, v, sizeof(v), "");
+        bool f = flag ? modcfg_bool(it, flag, flag_def) : flag_def;
+        modcfg_release(it);
+        if (len <= 0)
+            continue;
+        if (used + (size_t)len + 1 > cap) {
+            size_t ncap = (cap ? cap * 2 : 256) + (size_t)len + 1;
+            char *nt = realloc(text, ncap);
+            if (nt == NULL)
+                goto fail;
+            text = nt;
+            cap = ncap;
+        }
+        offs[k] = used;
+        flags[k++] = f;
+        memcpy(text + used, v, (size_t)len + 1);
+        used += (size_t)len + 1;
+    }
+    modcfg_list_t *l = malloc(sizeof(*l) + k * sizeof(l->item[0]) + used);
+    if (l == NULL)
+        goto fail;
+    char *dst = (char *)&l->item[k];
+    if (used)
+        memcpy(dst, text, used);
+    l->n = k;
+    for (unsigned i = 0; i < k; i++) {
+        l->item[i].s = dst + offs[i];
+        l->item[i].len = strlen(dst + offs[i]);
+        l->item[i].flag = flags[i];
+    }
+    free(text);
+    free(offs);
+    free(flags);
+    return l;
+fail:
+    free(text);
+    free(offs);
+    free(flags);
+    return NULL;
+}
+
 typedef struct cached {
     IHttpStoredContext base; /* first */
     void *data;
