@@ -200,7 +200,7 @@ static modcfg_list_t *child_list(IAppHostElement *e, const wchar_t *name, const 
     IAppHostElement *coll = modcfg_child(e, name);
     if (unlisted != NULL)
         *unlisted = modcfg_bool(coll, L"allowUnlisted", true);
-    modcfg_list_t *l = modcfg_list(coll, attr, flag, flag_def);
+    modcfg_list_t *l = modcfg_list(coll, attr, NULL, flag, flag_def);
     modcfg_release(coll);
     return l;
 }
@@ -222,7 +222,7 @@ static void *rf_config_load(IHttpServer *srv, IHttpContext *ctx)
     c->max_url = modcfg_int(limits, L"maxUrl", 4096);
     c->max_query = modcfg_int(limits, L"maxQueryString", 2048);
     IAppHostElement *hl = modcfg_child(limits, L"headerLimits");
-    c->header_names = modcfg_list(hl, L"header", NULL, false);
+    c->header_names = modcfg_list(hl, L"header", NULL, NULL, false);
     unsigned nh = c->header_names ? c->header_names->n : 0;
     c->header_limits = calloc(nh ? nh : 1, sizeof(int64_t));
     /* modcfg_list skips empty names: match limits to names by walking the items again */
