@@ -180,8 +180,8 @@ static size_t blob_add(char **text, size_t *used, size_t *cap, const char *s, si
     return off;
 }
 
-modcfg_list_t *modcfg_list(IAppHostElement *coll, const wchar_t *attr, const wchar_t *attr2, const wchar_t *flag,
-                           bool flag_def)
+modcfg_list_t *modcfg_list(IAppHostElement *coll, const wchar_t *attr, const wchar_t *attr2,
+                           const wchar_t *flag, bool flag_def)
 {
     unsigned n = modcfg_count(coll);
     char *text = NULL;

@@ -45,8 +45,8 @@ typedef struct modcfg_list {
         bool flag;
     } item[];
 } modcfg_list_t;
-modcfg_list_t *modcfg_list(IAppHostElement *coll, const wchar_t *attr, const wchar_t *attr2, const wchar_t *flag,
-                           bool flag_def);
+modcfg_list_t *modcfg_list(IAppHostElement *coll, const wchar_t *attr, const wchar_t *attr2,
+                           const wchar_t *flag, bool flag_def);
 
 /*
  * A module's parsed configuration, cached per configuration path the way IIS modules do it:

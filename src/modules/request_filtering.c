@@ -278,8 +278,8 @@ static void *rf_config_load(IHttpServer *srv, IHttpContext *ctx)
 fail:
     modcfg_release(sec);
     rf_config_free(c);
-    g_server->lpVtbl->ReportUnhealthy(g_server, L"RequestFilteringModule: out of memory reading its configuration",
-                                      E_OUTOFMEMORY);
+    g_server->lpVtbl->ReportUnhealthy(
+        g_server, L"RequestFilteringModule: out of memory reading its configuration", E_OUTOFMEMORY);
     return NULL;
 }
 
