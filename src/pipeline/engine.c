@@ -322,6 +322,9 @@ static void no_handler(iisd_hctx_t *h)
     iisd_resp_clear(r);
     r->status = 404;
     r->substatus = 4;
+    r->error_hr = HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+    h->status_module = NULL;
+    h->status_notification = RQ_EXECUTE_REQUEST_HANDLER;
     static const char body[] = "<!DOCTYPE html>\r\n<html><head><title>404.4 Not Found</title></head><body>"
                                "<h1>404.4 Not Found</h1><p>No handler is configured for this request.</p>"
                                "</body></html>\r\n";
