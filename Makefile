@@ -131,7 +131,16 @@ unit: $(UNIT_BINS)
 abi:
 	@BUILD=$(abspath $(BUILD)) bash tests/abi/run.sh
 
-modules:
+# Built-in modules built alone as .so images (the black-box suite loads one through <globalModules>).
+SO_MODULES = $(BUILD)/modules/http_redirection.so
+
+$(BUILD)/modules/%.so: src/modules/%.c src/modules/modcfg.c $(wildcard src/modules/*.h include/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  SO  $@"
+	@$(CC) -DIISD_MODULE_SO -Isrc -Iinclude -std=gnu11 $(OPT) -g -shared -fPIC -fvisibility=hidden \
+	  -Wall -Wextra -Werror $(SANITIZE) $< src/modules/modcfg.c -o $@
+
+modules: $(SO_MODULES)
 	bash tests/modules/build.sh $(BUILD)/tests/modules
 
 blackbox:
