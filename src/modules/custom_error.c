@@ -43,9 +43,9 @@
 #include "modules/builtin.h"
 #include "modules/modcfg.h"
 
-#define SECTION       L"system.webServer/httpErrors"
-#define PAGE_MAX      (1u << 20) /* larger custom error files are not served */
-#define DEFAULT_LANG  "en-US"
+#define SECTION      L"system.webServer/httpErrors"
+#define PAGE_MAX     (1u << 20) /* larger custom error files are not served */
+#define DEFAULT_LANG "en-US"
 
 enum { MODE_DETAILED_LOCAL = 0, MODE_CUSTOM = 1, MODE_DETAILED = 2 };
 enum { EXISTING_AUTO = 0, EXISTING_REPLACE = 1, EXISTING_PASSTHROUGH = 2 };
@@ -534,7 +534,8 @@ static char *detailed_page(IHttpContext *ctx, const ce_config_t *c, unsigned sta
     snprintf(full, sizeof(full), "%s://%s:%s%s", scheme, host, port, url);
 
     size_t n = 0;
-    n = append_raw(b, n, cap, "<!DOCTYPE html>\r\n<html><head><meta charset=\"utf-8\"><title>IIS Detailed Error - ");
+    n = append_raw(b, n, cap,
+                   "<!DOCTYPE html>\r\n<html><head><meta charset=\"utf-8\"><title>IIS Detailed Error - ");
     n = append_raw(b, n, cap, code);
     n = append_raw(b, n, cap, " - ");
     n = append_html(b, n, cap, reason, strlen(reason));
@@ -572,15 +573,23 @@ static char *detailed_page(IHttpContext *ctx, const ce_config_t *c, unsigned sta
 
 /* Response headers kept when the response is cleared for the error page. */
 static const HTTP_HEADER_ID kept_headers[] = {
-    HttpHeaderWwwAuthenticate, HttpHeaderProxyAuthenticate, HttpHeaderAllow,  HttpHeaderRetryAfter,
-    HttpHeaderSetCookie,       HttpHeaderCacheControl,      HttpHeaderVary,   HttpHeaderContentRange,
-    HttpHeaderExpires,         HttpHeaderPragma,            HttpHeaderLocation,
+    HttpHeaderWwwAuthenticate,
+    HttpHeaderProxyAuthenticate,
+    HttpHeaderAllow,
+    HttpHeaderRetryAfter,
+    HttpHeaderSetCookie,
+    HttpHeaderCacheControl,
+    HttpHeaderVary,
+    HttpHeaderContentRange,
+    HttpHeaderExpires,
+    HttpHeaderPragma,
+    HttpHeaderLocation,
 };
 #define NKEPT (sizeof(kept_headers) / sizeof(kept_headers[0]))
 
 /* Replaces the body (keeping status and the headers above) by page[0..len). */
-static void replace_body(IHttpContext *ctx, IHttpResponse *resp, unsigned status, unsigned sub, const char *reason,
-                         HRESULT hr, const char *page, size_t len)
+static void replace_body(IHttpContext *ctx, IHttpResponse *resp, unsigned status, unsigned sub,
+                         const char *reason, HRESULT hr, const char *page, size_t len)
 {
     PCSTR kept[NKEPT];
     USHORT kept_len[NKEPT];
@@ -640,7 +649,8 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
     PCWSTR module = NULL;
     DWORD notification = 0;
     BOOL try_skip = FALSE;
-    resp->lpVtbl->GetStatus(resp, &status, &sub, &reason, &rlen, &hr, &module, &notification, NULL, &try_skip);
+    resp->lpVtbl->GetStatus(resp, &status, &sub, &reason, &rlen, &hr, &module, &notification, NULL,
+                            &try_skip);
     if (status < 400)
         return RQ_NOTIFICATION_CONTINUE;
     const ce_config_t *c = modcfg_cached(g_server, ctx, g_id, ce_config_load, ce_config_free);
@@ -669,7 +679,8 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
                 resp->lpVtbl->Redirect(resp, path, TRUE, FALSE);
                 return RQ_NOTIFICATION_CONTINUE;
             }
-            page = mode == RESP_EXECUTE_URL ? url_page(ctx, path, &len) : file_page(ctx, e ? e->prefix : "", path, &len);
+            page = mode == RESP_EXECUTE_URL ? url_page(ctx, path, &len)
+                                            : file_page(ctx, e ? e->prefix : "", path, &len);
         }
     }
     if (page == NULL)
@@ -705,7 +716,8 @@ static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_Get
 static IHttpModuleFactory factory = {&factory_vtbl};
 
 HRESULT WINAPI IISD_MODULE_ENTRY(CustomErrorModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
-HRESULT WINAPI IISD_MODULE_ENTRY(CustomErrorModule)(DWORD ver, IHttpModuleRegistrationInfo *info, IHttpServer *srv)
+HRESULT WINAPI IISD_MODULE_ENTRY(CustomErrorModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
+                                                    IHttpServer *srv)
 {
     (void)ver;
     g_server = srv;

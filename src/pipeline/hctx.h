@@ -90,6 +90,7 @@ typedef struct iisd_hctx {
     wchar_t *wphys; /* GetPhysicalPath cache */
     size_t wphys_len;
     iisd_svar_t *svars;
+    struct iisd_cache_policy *cache_policy; /* IHttpResponse::GetCachePolicy; NULL until asked for */
     wchar_t *err_desc;
     DWORD err_desc_len;
     IHttpUser *user;
@@ -120,6 +121,9 @@ static inline iisd_hctx_t *hctx_of_ctx(IHttpContext *p)
     return (iisd_hctx_t *)p;
 }
 #define HCTX_OF(ptr, member) ((iisd_hctx_t *)((char *)(ptr) - __builtin_offsetof(iisd_hctx_t, member)))
+
+/* The response's IHttpCachePolicy (cachepolicy.c), made on first use. */
+IHttpCachePolicy *iisd_cache_policy(iisd_hctx_t *h);
 
 /* Fills the vtable pointers of a fresh hctx. */
 void iisd_hctx_bind(iisd_hctx_t *h);

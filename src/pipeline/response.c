@@ -25,8 +25,7 @@ static const HTTP_RESPONSE *resp_GetRawHttpResponseConst(IHttpResponse4 *This)
 
 static IHttpCachePolicy *resp_GetCachePolicy(IHttpResponse4 *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return iisd_cache_policy(P(This));
 }
 
 static HRESULT resp_SetStatus(IHttpResponse4 *This, USHORT code, PCSTR reason, USHORT sub, HRESULT hr,

@@ -16,8 +16,10 @@ static void test_find_entry(void **state)
 {
     (void)state;
     ce_entry_t v[] = {
-        {404, -1, RESP_FILE, "", "any404"}, {404, 3, RESP_FILE, "", "404.3"},
-        {500, 19, RESP_FILE, "", "500.19"}, {404, -1, RESP_FILE, "", "second404"},
+        {404, -1, RESP_FILE, "", "any404"},
+        {404, 3, RESP_FILE, "", "404.3"},
+        {500, 19, RESP_FILE, "", "500.19"},
+        {404, -1, RESP_FILE, "", "second404"},
     };
     assert_string_equal(find_entry(v, 4, 404, 3)->path, "404.3");
     assert_string_equal(find_entry(v, 4, 404, 0)->path, "any404");
