@@ -16,6 +16,7 @@ BUILTIN(ProtocolSupportModule);
 BUILTIN(HttpRedirectionModule);
 BUILTIN(RequestFilteringModule);
 BUILTIN(CustomErrorModule);
+BUILTIN(HttpCacheModule);
 
 const iisd_builtin_t iisd_builtins[] = {
     {"StaticFileModule", StaticFileModule_RegisterModule},
@@ -25,5 +26,6 @@ const iisd_builtin_t iisd_builtins[] = {
     {"HttpRedirectionModule", HttpRedirectionModule_RegisterModule},
     {"RequestFilteringModule", RequestFilteringModule_RegisterModule},
     {"CustomErrorModule", CustomErrorModule_RegisterModule},
+    {"HttpCacheModule", HttpCacheModule_RegisterModule},
     {NULL, NULL},
 };

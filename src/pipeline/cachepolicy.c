@@ -22,7 +22,7 @@ typedef struct iisd_cache_policy {
     IHttpCachePolicy2 iface; /* first */
     iisd_arena_t *arena;
     HTTP_CACHE_POLICY kernel, user;
-    bool kernel_invalidator, user_disabled, cached, force_update;
+    bool kernel_invalidator, kernel_disabled, user_disabled, cached, force_update;
     char *vary_headers, *vary_query, *vary_value;
 } iisd_cache_policy_t;
 
@@ -197,4 +197,17 @@ IHttpCachePolicy *iisd_cache_policy(iisd_hctx_t *h)
         h->cache_policy = c;
     }
     return (IHttpCachePolicy *)&h->cache_policy->iface;
+}
+
+void iisd_cache_policy_disable_kernel(iisd_hctx_t *h)
+{
+    if (iisd_cache_policy(h) != NULL) {
+        h->cache_policy->kernel_disabled = true;
+        h->cache_policy->kernel.Policy = HttpCachePolicyNocache;
+    }
+}
+
+bool iisd_cache_policy_kernel_enabled(const iisd_hctx_t *h)
+{
+    return h->cache_policy == NULL || !h->cache_policy->kernel_disabled;
 }

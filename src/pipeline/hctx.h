@@ -124,6 +124,9 @@ static inline iisd_hctx_t *hctx_of_ctx(IHttpContext *p)
 
 /* The response's IHttpCachePolicy (cachepolicy.c), made on first use. */
 IHttpCachePolicy *iisd_cache_policy(iisd_hctx_t *h);
+/* IHttpResponse::DisableKernelCache / GetKernelCacheEnabled (TRUE until disabled). */
+void iisd_cache_policy_disable_kernel(iisd_hctx_t *h);
+bool iisd_cache_policy_kernel_enabled(const iisd_hctx_t *h);
 
 /* Fills the vtable pointers of a fresh hctx. */
 void iisd_hctx_bind(iisd_hctx_t *h);
