@@ -15,6 +15,10 @@ BUILTIN(DirectoryListingModule);
 BUILTIN(ProtocolSupportModule);
 BUILTIN(HttpRedirectionModule);
 BUILTIN(RequestFilteringModule);
+BUILTIN(IpRestrictionModule);
+BUILTIN(AnonymousAuthenticationModule);
+BUILTIN(BasicAuthenticationModule);
+BUILTIN(UrlAuthorizationModule);
 
 const iisd_builtin_t iisd_builtins[] = {
     {"StaticFileModule", StaticFileModule_RegisterModule},
@@ -23,5 +27,9 @@ const iisd_builtin_t iisd_builtins[] = {
     {"ProtocolSupportModule", ProtocolSupportModule_RegisterModule},
     {"HttpRedirectionModule", HttpRedirectionModule_RegisterModule},
     {"RequestFilteringModule", RequestFilteringModule_RegisterModule},
+    {"IpRestrictionModule", IpRestrictionModule_RegisterModule},
+    {"AnonymousAuthenticationModule", AnonymousAuthenticationModule_RegisterModule},
+    {"BasicAuthenticationModule", BasicAuthenticationModule_RegisterModule},
+    {"UrlAuthorizationModule", UrlAuthorizationModule_RegisterModule},
     {NULL, NULL},
 };
