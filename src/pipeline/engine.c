@@ -12,6 +12,8 @@
 
 iisd_pipeline_cfg_t iisd_pipeline;
 
+#define STAGE_AUTHENTICATE 1 /* RQ_AUTHENTICATE_REQUEST */
+
 static const char *const stage_names[IISD_NSTAGES] = {"BEGIN_REQUEST",
                                                       "AUTHENTICATE_REQUEST",
                                                       "AUTHORIZE_REQUEST",
@@ -494,7 +496,7 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
         }
         if (finished)
             continue;
-        if (s == IISD_STAGE_AUTHENTICATE && !h->post && h->user == NULL && l->n > 0) {
+        if (s == STAGE_AUTHENTICATE && !h->post && h->user == NULL && l->n > 0) {
             /* authentication modules ran and none of them set a user */
             no_user(h);
             finish_jump(h);

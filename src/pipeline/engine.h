@@ -12,12 +12,11 @@
 #include "config/conf.h"
 #include "pipeline/module.h"
 
-#define IISD_NSTAGES            12 /* RQ_BEGIN_REQUEST .. RQ_END_REQUEST */
-#define IISD_STAGE_AUTHENTICATE 1  /* RQ_AUTHENTICATE_REQUEST */
-#define IISD_STAGE_EXEC         7  /* RQ_EXECUTE_REQUEST_HANDLER */
-#define IISD_STAGE_LOG          10 /* RQ_LOG_REQUEST */
-#define IISD_STAGE_END          11 /* RQ_END_REQUEST */
-#define IISD_GL_BITS            18
+#define IISD_NSTAGES    12 /* RQ_BEGIN_REQUEST .. RQ_END_REQUEST */
+#define IISD_STAGE_EXEC 7  /* RQ_EXECUTE_REQUEST_HANDLER */
+#define IISD_STAGE_LOG  10 /* RQ_LOG_REQUEST */
+#define IISD_STAGE_END  11 /* RQ_END_REQUEST */
+#define IISD_GL_BITS    18
 
 /* Dispatch lists hold module ids (iisd_modules.v index), already ordered. */
 typedef struct iisd_list {

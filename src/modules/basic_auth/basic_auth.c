@@ -428,8 +428,8 @@ static REQUEST_NOTIFICATION_STATUS on_send(CHttpModule *This, IHttpContext *ctx,
         return RQ_NOTIFICATION_CONTINUE;
     const char *realm = cfg->realm;
     DWORD sl = 0;
-    if (realm[0] == '\0' && (FAILED(ctx->lpVtbl->GetServerVariableA(ctx, "SERVER_NAME", &realm, &sl)) ||
-                             realm == NULL))
+    if (realm[0] == '\0' &&
+        (FAILED(ctx->lpVtbl->GetServerVariableA(ctx, "SERVER_NAME", &realm, &sl)) || realm == NULL))
         realm = "";
     size_t cap = 2 * strlen(realm) + 32;
     char *v = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)cap);
@@ -480,7 +480,8 @@ static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_Get
                                                     .Terminate = factory_Terminate};
 static IHttpModuleFactory factory = {&factory_vtbl};
 
-HRESULT WINAPI IISD_MODULE_ENTRY(BasicAuthenticationModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
+HRESULT WINAPI IISD_MODULE_ENTRY(BasicAuthenticationModule)(DWORD, IHttpModuleRegistrationInfo *,
+                                                            IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(BasicAuthenticationModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
                                                             IHttpServer *srv)
 {
@@ -490,5 +491,6 @@ HRESULT WINAPI IISD_MODULE_ENTRY(BasicAuthenticationModule)(DWORD ver, IHttpModu
     basic_vtbl.OnAuthenticateRequest = on_authenticate;
     basic_vtbl.OnSendResponse = on_send;
     basic_vtbl.Dispose = on_dispose;
-    return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_AUTHENTICATE_REQUEST | RQ_SEND_RESPONSE, 0);
+    return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_AUTHENTICATE_REQUEST | RQ_SEND_RESPONSE,
+                                                 0);
 }
