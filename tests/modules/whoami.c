@@ -60,7 +60,7 @@ static REQUEST_NOTIFICATION_STATUS on_execute(CHttpModule *This, IHttpContext *c
     char *out = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)cap);
     if (out == NULL)
         return RQ_NOTIFICATION_CONTINUE;
-    static const char *const vars[] = {"LOGON_USER", "AUTH_TYPE", "REMOTE_USER", "AUTH_USER",
+    static const char *const vars[] = {"LOGON_USER",           "AUTH_TYPE",    "REMOTE_USER", "AUTH_USER",
                                        "UNMAPPED_REMOTE_USER", "AUTH_PASSWORD"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         k = add_var(ctx, out, k, cap, vars[i]);
@@ -129,7 +129,8 @@ static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_get
                                                     .Terminate = factory_terminate};
 static IHttpModuleFactory factory = {&factory_vtbl};
 
-__attribute__((visibility("default"))) HRESULT WINAPI RegisterModule(DWORD ver, IHttpModuleRegistrationInfo *info,
+__attribute__((visibility("default"))) HRESULT WINAPI RegisterModule(DWORD ver,
+                                                                     IHttpModuleRegistrationInfo *info,
                                                                      IHttpServer *srv);
 HRESULT WINAPI RegisterModule(DWORD ver, IHttpModuleRegistrationInfo *info, IHttpServer *srv)
 {
