@@ -52,18 +52,18 @@ static void test_basic_decode(void **state)
     /* malformed Basic */
     assert_int_equal(decode("Basic", &u, &p), -1);
     assert_int_equal(decode("Basic ", &u, &p), -1);
-    assert_int_equal(decode("Basic dXNlcg==", &u, &p), -1);     /* "user": no colon */
-    assert_int_equal(decode("Basic OnB3", &u, &p), -1);         /* ":pw": empty user-id */
-    assert_int_equal(decode("Basic dTpw===", &u, &p), -1);      /* too much padding */
-    assert_int_equal(decode("Basic dTpw=", &u, &p), -1);        /* padding that does not fit */
-    assert_int_equal(decode("Basic dT!w", &u, &p), -1);         /* not base64 */
-    assert_int_equal(decode("Basic dTpw dTpw", &u, &p), -1);    /* two tokens */
+    assert_int_equal(decode("Basic dXNlcg==", &u, &p), -1);  /* "user": no colon */
+    assert_int_equal(decode("Basic OnB3", &u, &p), -1);      /* ":pw": empty user-id */
+    assert_int_equal(decode("Basic dTpw===", &u, &p), -1);   /* too much padding */
+    assert_int_equal(decode("Basic dTpw=", &u, &p), -1);     /* padding that does not fit */
+    assert_int_equal(decode("Basic dT!w", &u, &p), -1);      /* not base64 */
+    assert_int_equal(decode("Basic dTpw dTpw", &u, &p), -1); /* two tokens */
     assert_int_equal(decode("Basic dTpx", &u, &p), 1);
     assert_int_equal(decode("Basic dTpx=", &u, &p), -1);
-    assert_int_equal(decode("Basic dTpxZ", &u, &p), -1);        /* one dangling character */
-    assert_int_equal(decode("Basic dQFwOnE=", &u, &p), -1);     /* "u\x01p:q": control char */
-    assert_int_equal(decode("Basic 6fY6eA==", &u, &p), -1);     /* Latin-1 "éö:x": not UTF-8 */
-    assert_int_equal(decode("Basic dQBwOnE=", &u, &p), -1);     /* NUL inside */
+    assert_int_equal(decode("Basic dTpxZ", &u, &p), -1);    /* one dangling character */
+    assert_int_equal(decode("Basic dQFwOnE=", &u, &p), -1); /* "u\x01p:q": control char */
+    assert_int_equal(decode("Basic 6fY6eA==", &u, &p), -1); /* Latin-1 "éö:x": not UTF-8 */
+    assert_int_equal(decode("Basic dQBwOnE=", &u, &p), -1); /* NUL inside */
     /* longer than the buffer */
     char big[400] = "Basic ";
     memset(big + 6, 'Q', 390);
@@ -216,8 +216,8 @@ static bool roles_of(void *arg, const char *role)
 
 static authz_user_t user(const char *name, const char *roles)
 {
-    authz_user_t u = {.name = name, .anonymous = name[0] == '\0', .in_role = roles ? roles_of : NULL,
-                      .arg = (void *)roles};
+    authz_user_t u = {
+        .name = name, .anonymous = name[0] == '\0', .in_role = roles ? roles_of : NULL, .arg = (void *)roles};
     return u;
 }
 
@@ -276,10 +276,14 @@ static void test_authz_rules(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basic_decode),     cmocka_unit_test(test_utf8_to_wide),
-        cmocka_unit_test(test_htpasswd_parse),   cmocka_unit_test(test_htpasswd_verify),
-        cmocka_unit_test(test_pam_conversation), cmocka_unit_test(test_pam_unknown_service_refuses),
-        cmocka_unit_test(test_cache),            cmocka_unit_test(test_list_has),
+        cmocka_unit_test(test_basic_decode),
+        cmocka_unit_test(test_utf8_to_wide),
+        cmocka_unit_test(test_htpasswd_parse),
+        cmocka_unit_test(test_htpasswd_verify),
+        cmocka_unit_test(test_pam_conversation),
+        cmocka_unit_test(test_pam_unknown_service_refuses),
+        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_list_has),
         cmocka_unit_test(test_authz_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
