@@ -16,7 +16,7 @@ CFLAGS   += -std=gnu11 $(OPT) -g -pthread -fvisibility=hidden -fno-strict-aliasi
             -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wmissing-prototypes \
             -Wstrict-prototypes -Wformat=2 $(SANITIZE)
 LDFLAGS  += -pthread $(SANITIZE)
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -ldl
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -ldl -lpam -lcrypt -lcrypto
 
 LIB_SRCS  = $(wildcard src/core/*.c src/net/*.c src/http/*.c src/pipeline/*.c src/config/*.c \
                        src/modules/*.c src/modules/*/*.c)
@@ -25,7 +25,8 @@ MAIN_OBJ  = $(BUILD)/obj/src/main.o
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-DEB_DEPS  = gcc g++ make pkg-config libxml2-dev libcmocka-dev python3 python3-pytest
+DEB_DEPS  = gcc g++ make pkg-config libxml2-dev libcmocka-dev python3 python3-pytest libpam0g-dev libcrypt-dev \
+            libssl-dev
 
 # ---- fuzzing (libFuzzer; not part of `make test`) -------------------------
 FUZZ_SECONDS ?= 60

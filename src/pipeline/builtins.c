@@ -17,6 +17,10 @@ BUILTIN(HttpRedirectionModule);
 BUILTIN(RequestFilteringModule);
 BUILTIN(CustomErrorModule);
 BUILTIN(HttpCacheModule);
+BUILTIN(IpRestrictionModule);
+BUILTIN(AnonymousAuthenticationModule);
+BUILTIN(BasicAuthenticationModule);
+BUILTIN(UrlAuthorizationModule);
 
 const iisd_builtin_t iisd_builtins[] = {
     {"StaticFileModule", StaticFileModule_RegisterModule},
@@ -27,5 +31,9 @@ const iisd_builtin_t iisd_builtins[] = {
     {"RequestFilteringModule", RequestFilteringModule_RegisterModule},
     {"CustomErrorModule", CustomErrorModule_RegisterModule},
     {"HttpCacheModule", HttpCacheModule_RegisterModule},
+    {"IpRestrictionModule", IpRestrictionModule_RegisterModule},
+    {"AnonymousAuthenticationModule", AnonymousAuthenticationModule_RegisterModule},
+    {"BasicAuthenticationModule", BasicAuthenticationModule_RegisterModule},
+    {"UrlAuthorizationModule", UrlAuthorizationModule_RegisterModule},
     {NULL, NULL},
 };
