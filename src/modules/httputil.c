@@ -8,7 +8,7 @@
 static const char wdays[7][4] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"}; /* 1970-01-01: Thu */
 static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-static const char *const long_days[7] = {"Monday", "Tuesday", "Wednesday", "Thursday",
+static const char *const long_days[7] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                          "Friday", "Saturday", "Sunday"};
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
@@ -473,6 +473,11 @@ const char *hu_mime_lookup(const hu_mime_t *m, const char *name, size_t n)
             return s->type;
     }
     return m->any;
+}
+
+const char *hu_mime_any(const hu_mime_t *m)
+{
+    return m ? m->any : NULL;
 }
 
 unsigned hu_mime_count(const hu_mime_t *m)

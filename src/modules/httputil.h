@@ -71,4 +71,6 @@ bool hu_mime_add(hu_mime_t *m, const char *ext, const char *type);
 /* The media type for the file name (or path) name, or NULL (404.3). */
 const char *hu_mime_lookup(const hu_mime_t *m, const char *name, size_t n);
 unsigned hu_mime_count(const hu_mime_t *m);
+/* The ".*" mapping, or NULL. */
+const char *hu_mime_any(const hu_mime_t *m);
 void hu_mime_free(hu_mime_t *m);

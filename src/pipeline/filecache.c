@@ -61,7 +61,7 @@ static void bump(fc_dir_t *d)
 static void *watch_thread(void *arg)
 {
     (void)arg;
-    char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     for (;;) {
         ssize_t n = read(inotify_fd, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
@@ -110,7 +110,7 @@ static void init_once_fn(void)
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&a, 64 * 1024);
+    pthread_attr_setstacksize(&a, 256 * 1024);
     if (pthread_create(&t, &a, watch_thread, NULL) != 0) {
         close(inotify_fd);
         inotify_fd = -1;
@@ -250,9 +250,7 @@ static VOID fi_DereferenceCacheData(IHttpFileInfo *This)
 {
     entry_deref(E(This));
 }
-static VOID fi_ResetTTL(IHttpFileInfo *This)
-{
-}
+static VOID fi_ResetTTL(IHttpFileInfo *This) {}
 static VOID fi_DecrementTTL(IHttpFileInfo *This, BOOL *pfTTLExpired)
 {
     if (pfTTLExpired != NULL)
@@ -428,7 +426,8 @@ static HRESULT entry_open(const char *path, size_t n, const wchar_t *wpath, fc_e
     e->mtim = st.st_mtim;
     e->ctim = st.st_ctim;
     /* FILETIME: 100-ns intervals since 1601-01-01 */
-    uint64_t ft = ((uint64_t)st.st_mtim.tv_sec + 11644473600ull) * 10000000ull + (uint64_t)st.st_mtim.tv_nsec / 100;
+    uint64_t ft =
+        ((uint64_t)st.st_mtim.tv_sec + 11644473600ull) * 10000000ull + (uint64_t)st.st_mtim.tv_nsec / 100;
     e->ft.dwLowDateTime = (DWORD)ft;
     e->ft.dwHighDateTime = (DWORD)(ft >> 32);
     /* the ETag IIS sends: the hex FILETIME and a change number */
@@ -518,7 +517,8 @@ static bool fresh(const fc_entry_t *e, uint64_t now)
     return e->dir != NULL && atomic_load_explicit(&e->dir->wd, memory_order_relaxed) >= 0 &&
            atomic_load_explicit(&e->dir->seq, memory_order_acquire) == e->dir_seq &&
            atomic_load_explicit(&epoch, memory_order_relaxed) == e->epoch &&
-           now - e->checked_ms < IISD_FILECACHE_MAX_AGE_MS && !atomic_load_explicit(&e->flushed, memory_order_relaxed);
+           now - e->checked_ms < IISD_FILECACHE_MAX_AGE_MS &&
+           !atomic_load_explicit(&e->flushed, memory_order_relaxed);
 }
 
 HRESULT iisd_filecache_get(PCWSTR wpath, BOOL cache, IHttpFileInfo **out)
