@@ -168,10 +168,11 @@ void sf_error(IHttpContext *ctx, USHORT status, USHORT sub, const char *reason)
     char *body = ctx->lpVtbl->AllocateRequestMemory(ctx, 256);
     if (body == NULL)
         return;
-    int n = snprintf(body, 256,
-                     "<!DOCTYPE html>\r\n<html><head><title>%u.%u %s</title></head><body><h1>HTTP Error %u.%u - "
-                     "%s</h1></body></html>\r\n",
-                     status, sub, reason, status, sub, reason);
+    int n =
+        snprintf(body, 256,
+                 "<!DOCTYPE html>\r\n<html><head><title>%u.%u %s</title></head><body><h1>HTTP Error %u.%u - "
+                 "%s</h1></body></html>\r\n",
+                 status, sub, reason, status, sub, reason);
     resp->lpVtbl->SetHeaderById(resp, HttpHeaderContentType, "text/html", 9, TRUE);
     write_mem(resp, body, (size_t)n);
 }
@@ -330,8 +331,8 @@ REQUEST_NOTIFICATION_STATUS sf_serve(IHttpContext *ctx, const sf_config_t *cfg, 
     const char *etag = fi->lpVtbl->GetETag(fi, &elen);
     FILETIME ft;
     fi->lpVtbl->GetLastModifiedTime(fi, &ft);
-    int64_t mtime = (int64_t)((((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime) / 10000000ull) -
-                    11644473600ll;
+    int64_t mtime =
+        (int64_t)((((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime) / 10000000ull) - 11644473600ll;
     const char *lm = fi->lpVtbl->GetLastModifiedString(fi);
 
     hu_cond_t c = {.get_or_head = true, .etag = etag, .etag_len = elen, .mtime = mtime};
@@ -339,7 +340,8 @@ REQUEST_NOTIFICATION_STATUS sf_serve(IHttpContext *ctx, const sf_config_t *cfg, 
     c.if_none_match = header(req, HttpHeaderIfNoneMatch, &c.if_none_match_len);
     c.if_modified_since = header(req, HttpHeaderIfModifiedSince, &c.if_modified_since_len);
     c.if_unmodified_since = header(req, HttpHeaderIfUnmodifiedSince, &c.if_unmodified_since_len);
-    int verdict = c.if_match || c.if_none_match || c.if_modified_since || c.if_unmodified_since ? hu_evaluate(&c) : 0;
+    int verdict =
+        c.if_match || c.if_none_match || c.if_modified_since || c.if_unmodified_since ? hu_evaluate(&c) : 0;
     if (verdict == 412) {
         sf_error(ctx, 412, 0, "Precondition Failed");
         return RQ_NOTIFICATION_FINISH_REQUEST;
