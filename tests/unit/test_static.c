@@ -216,8 +216,8 @@ static void test_ranges(void **state)
     assert_int_equal(range("bytes=-0", 100, r, &n), HU_RANGE_UNSATISFIABLE);
     assert_int_equal(range("bytes=0-", 0, r, &n), HU_RANGE_UNSATISFIABLE);
     /* syntax errors and other units: the header is ignored */
-    const char *bad[] = {"bytes=", "bytes=abc", "bytes=5-1", "bytes=1-2-3", "items=0-1", "bytes 0-1",
-                         "bytes=-", "bytes=--1", "bytes=0-1;x", "bytes=0x10-20"};
+    const char *bad[] = {"bytes=",    "bytes=abc", "bytes=5-1", "bytes=1-2-3", "items=0-1",
+                         "bytes 0-1", "bytes=-",   "bytes=--1", "bytes=0-1;x", "bytes=0x10-20"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(range(bad[i], 100, r, &n), HU_RANGE_IGNORE);
     /* too many ranges: ignored */
@@ -269,10 +269,14 @@ static void test_mime(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_date_format),  cmocka_unit_test(test_date_parse_formats),
-        cmocka_unit_test(test_date_parse_invalid), cmocka_unit_test(test_etag_lists),
-        cmocka_unit_test(test_evaluate_order), cmocka_unit_test(test_if_range),
-        cmocka_unit_test(test_ranges),        cmocka_unit_test(test_mime),
+        cmocka_unit_test(test_date_format),
+        cmocka_unit_test(test_date_parse_formats),
+        cmocka_unit_test(test_date_parse_invalid),
+        cmocka_unit_test(test_etag_lists),
+        cmocka_unit_test(test_evaluate_order),
+        cmocka_unit_test(test_if_range),
+        cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_mime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
