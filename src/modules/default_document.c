@@ -121,8 +121,9 @@ static REQUEST_NOTIFICATION_STATUS on_execute(CHttpModule *This, IHttpContext *c
     }
     if (!found)
         return RQ_NOTIFICATION_CONTINUE;
-    wchar_t *wdoc = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)(sizeof(path) * sizeof(wchar_t)));
-    size_t wl = wdoc ? sf_wide(path, strlen(path), wdoc, sizeof(path)) : (size_t)-1;
+    size_t pl = strlen(path);
+    wchar_t *wdoc = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)((pl + 1) * sizeof(wchar_t)));
+    size_t wl = wdoc ? sf_wide(path, pl, wdoc, pl + 1) : (size_t)-1;
     if (wl == (size_t)-1)
         return RQ_NOTIFICATION_CONTINUE;
     IHttpFileInfo *fi = NULL;
