@@ -41,10 +41,10 @@
 #include "modules/builtin.h"
 #include "modules/modcfg.h"
 
-#define SECTION          L"system.webServer/caching"
-#define DEFAULT_MAX_MB   64
-#define KEY_MAX          8192
-#define TABLE_BITS       12
+#define SECTION        L"system.webServer/caching"
+#define DEFAULT_MAX_MB 64
+#define KEY_MAX        8192
+#define TABLE_BITS     12
 
 enum { POL_DONT = 0, POL_UNTIL_CHANGE = 1, POL_TIME = 2, POL_DISABLE = 3 };
 enum { LOC_ANY = 0, LOC_CLIENT = 1, LOC_DOWNSTREAM = 2, LOC_SERVER = 3, LOC_NONE = 4, LOC_SERVER_CLIENT = 5 };
@@ -193,7 +193,8 @@ static bool key_variant(char *out, size_t *len, size_t cap, const char *headers,
             p += n;
         }
     }
-    if (value && *value && (!key_add(out, len, cap, "\x01V", 2) || !key_add(out, len, cap, value, strlen(value))))
+    if (value && *value &&
+        (!key_add(out, len, cap, "\x01V", 2) || !key_add(out, len, cap, value, strlen(value))))
         return false;
     return true;
 }
@@ -396,7 +397,8 @@ static bool file_unchanged(const hc_entry_t *e)
 {
     struct stat st;
     return stat(e->file, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == e->dev && st.st_ino == e->ino &&
-           st.st_size == e->size && st.st_mtim.tv_sec == e->mtime.tv_sec && st.st_mtim.tv_nsec == e->mtime.tv_nsec;
+           st.st_size == e->size && st.st_mtim.tv_sec == e->mtime.tv_sec &&
+           st.st_mtim.tv_nsec == e->mtime.tv_nsec;
 }
 
 /* ---- per request ------------------------------------------------------------------- */
@@ -434,9 +436,9 @@ static size_t base_key(IHttpContext *ctx, char *out, size_t cap, const char **qs
 
 static bool bypass(IHttpRequest *req)
 {
-    static const HTTP_HEADER_ID skip[] = {HttpHeaderAuthorization, HttpHeaderRange,   HttpHeaderIfMatch,
-                                          HttpHeaderIfNoneMatch,   HttpHeaderIfRange, HttpHeaderIfModifiedSince,
-                                          HttpHeaderIfUnmodifiedSince};
+    static const HTTP_HEADER_ID skip[] = {
+        HttpHeaderAuthorization, HttpHeaderRange,           HttpHeaderIfMatch,          HttpHeaderIfNoneMatch,
+        HttpHeaderIfRange,       HttpHeaderIfModifiedSince, HttpHeaderIfUnmodifiedSince};
     for (unsigned i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
         if (req->lpVtbl->GetHeaderById(req, skip[i], NULL) != NULL)
             return true;
@@ -658,7 +660,8 @@ static REQUEST_NOTIFICATION_STATUS on_update(CHttpModule *This, IHttpContext *ct
     if (pol && pol->lpVtbl->IsUserCacheEnabled(pol) && up->Policy != HttpCachePolicyNocache) {
         until_change = up->Policy == HttpCachePolicyUserInvalidates;
         ttl_ms = up->Policy == HttpCachePolicyTimeToLive ? (int64_t)up->SecondsToLive * 1000 : 0;
-    } else if (c->kernel && resp->lpVtbl->GetKernelCacheEnabled(resp) && kp && kp->Policy != HttpCachePolicyNocache) {
+    } else if (c->kernel && resp->lpVtbl->GetKernelCacheEnabled(resp) && kp &&
+               kp->Policy != HttpCachePolicyNocache) {
         until_change = kp->Policy == HttpCachePolicyUserInvalidates;
         ttl_ms = kp->Policy == HttpCachePolicyTimeToLive ? (int64_t)kp->SecondsToLive * 1000 : 0;
     } else if (prof != NULL && (prof->location == LOC_ANY || prof->location == LOC_SERVER ||
@@ -773,7 +776,8 @@ static CGlobalModuleVtbl hc_global_vtbl;
 static CGlobalModule hc_global = {&hc_global_vtbl};
 
 HRESULT WINAPI IISD_MODULE_ENTRY(HttpCacheModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
-HRESULT WINAPI IISD_MODULE_ENTRY(HttpCacheModule)(DWORD ver, IHttpModuleRegistrationInfo *info, IHttpServer *srv)
+HRESULT WINAPI IISD_MODULE_ENTRY(HttpCacheModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
+                                                  IHttpServer *srv)
 {
     (void)ver;
     g_server = srv;

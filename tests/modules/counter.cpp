@@ -122,6 +122,6 @@ class CCounterFactory final : public IHttpModuleFactory
 
 extern "C" HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *pModuleInfo, IHttpServer *)
 {
-    return pModuleInfo->SetRequestNotifications(new CCounterFactory(),
-                                                RQ_PRE_EXECUTE_REQUEST_HANDLER | RQ_EXECUTE_REQUEST_HANDLER, 0);
+    return pModuleInfo->SetRequestNotifications(
+        new CCounterFactory(), RQ_PRE_EXECUTE_REQUEST_HANDLER | RQ_EXECUTE_REQUEST_HANDLER, 0);
 }

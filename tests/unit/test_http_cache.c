@@ -45,8 +45,8 @@ static void test_key_variant(void **state)
     (void)state;
     char key[256] = "1\x01/p";
     size_t len = strlen(key);
-    assert_true(key_variant(key, &len, sizeof(key), "X-Lang, X-None", "id,page", "v1", "id=5&x=1", fake_header,
-                            NULL));
+    assert_true(key_variant(key, &len, sizeof(key), "X-Lang, X-None", "id,page", "v1", "id=5&x=1",
+                            fake_header, NULL));
     assert_string_equal(key, "1\x01/p\x01HX-Lang=de\x01HX-None!\x01Qid=5\x01Qpage!\x01Vv1");
     assert_int_equal(len, strlen(key));
 
