@@ -15,6 +15,7 @@ BUILTIN(DirectoryListingModule);
 BUILTIN(ProtocolSupportModule);
 BUILTIN(HttpRedirectionModule);
 BUILTIN(RequestFilteringModule);
+BUILTIN(HttpLoggingModule);
 
 const iisd_builtin_t iisd_builtins[] = {
     {"StaticFileModule", StaticFileModule_RegisterModule},
@@ -23,5 +24,6 @@ const iisd_builtin_t iisd_builtins[] = {
     {"ProtocolSupportModule", ProtocolSupportModule_RegisterModule},
     {"HttpRedirectionModule", HttpRedirectionModule_RegisterModule},
     {"RequestFilteringModule", RequestFilteringModule_RegisterModule},
+    {"HttpLoggingModule", HttpLoggingModule_RegisterModule},
     {NULL, NULL},
 };
