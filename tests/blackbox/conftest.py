@@ -35,6 +35,8 @@ def server_factory(tmp_path):
                 args += ["--workers", workers]
             args += list(extra_args)
             full_env = dict(os.environ)
+            # %SystemDrive% and %IISD_LOG_DIR%, where W3C logs go by default, stay in the test's folder
+            full_env.setdefault("IISD_ROOT", str(tmp_path))
             if env:
                 full_env.update(env)
             srv = Server(args, port, tmp_path, env=full_env, cwd=tmp_path)
@@ -65,6 +67,8 @@ def server_factory(tmp_path):
             args += ["--workers", workers]
         args += list(extra_args)
         full_env = dict(os.environ)
+        # %SystemDrive% and %IISD_LOG_DIR%, where W3C logs go by default, stay in the test's folder
+        full_env.setdefault("IISD_ROOT", str(tmp_path))
         if env:
             full_env.update(env)
         srv = Server(args, port, tmp_path, env=full_env, cwd=tmp_path)

@@ -18,12 +18,13 @@
  *
  * A line is formatted in RQ_LOG_REQUEST, after the response has been sent,
  * and appended to a buffer owned by the calling thread (one per thread and
- * log folder; its lock is only ever contended by the flusher). A buffer
- * goes to its file when it is full, when the next line belongs to another
+ * log folder; its lock is only contended while a flush runs), numbered per
+ * log folder. A flush takes a folder's lines from every thread's buffer and
+ * writes them in that numbered order, whole lines under the file's lock. It
+ * happens when a buffer is full, when the next line belongs to another
  * file (rollover) or another field set, once a second from a background
- * thread, when its thread exits, and at shutdown (factory Terminate, after
- * the last request). Each write is whole lines under the file's lock, so
- * lines of different threads never interleave.
+ * thread, when a thread exits, and at shutdown (factory Terminate, after
+ * the last request).
  *
  * Written only against the public module API (include/httpserv.h, C binding).
  */
@@ -46,10 +47,10 @@
 #include "modules/modcfg.h"
 #include "modules/http_logging/w3c.h"
 
-#define BUF_CAP (64 * 1024)
-#define NSLOTS 8
+#define BUF_CAP      (64 * 1024)
+#define NSLOTS       8
 #define LINE_MAX_CAP 65536
-#define FLUSH_MS 1000
+#define FLUSH_MS     1000
 
 static IHttpServer *g_server;
 static IHttpServer2 *g_server2;
@@ -68,8 +69,9 @@ typedef struct writer {
     uint64_t size;
     uint32_t hdr_flags; /* the #Fields of the open file's last header */
     bool hdr_done;
-    unsigned seq;       /* MaxSize: the number of the current u_extendN.log, 0 before the first look */
-    bool failed;        /* an error was reported and nothing has succeeded since */
+    unsigned seq;   /* MaxSize: the number of the current u_extendN.log, 0 before the first look */
+    bool failed;    /* an error was reported and nothing has succeeded since */
+    uint64_t seqno; /* numbers buffered lines (atomic) */
 } writer_t;
 
 static pthread_mutex_t g_writers_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -264,8 +266,16 @@ static void writer_write(const target_t *t, const char *data, size_t len)
 
 /* ---- per-thread buffers ---------------------------------------------- */
 
+/*
+ * A buffer holds records {uint64_t seq; uint32_t len; bytes}: seq numbers the
+ * lines of one writer in the order their requests were logged, so that a
+ * flush, which takes the writer's lines from every thread's buffer at once,
+ * writes them in that order.
+ */
+#define REC_HDR 12
+
 typedef struct {
-    pthread_mutex_t mu; /* taken by the owner thread and by the flusher */
+    pthread_mutex_t mu; /* taken by the owner thread, and by a flush with g_tbufs_mu held */
     target_t t;
     char *buf;
     size_t len;
@@ -283,39 +293,123 @@ static pthread_key_t g_key;
 static bool g_key_made;
 static __thread tbuf_t *t_buf;
 
-/* Under the slot's lock. */
-static void slot_flush(slot_t *s)
+static bool same_target(const target_t *a, const target_t *b)
 {
-    if (s->len > 0 && s->t.w != NULL)
-        writer_write(&s->t, s->buf, s->len);
-    s->len = 0;
+    return a->w == b->w && a->flags == b->flags && a->period == b->period && a->utf8 == b->utf8 &&
+           a->truncate == b->truncate && strcmp(a->name, b->name) == 0;
+}
+
+static uint64_t rec_seq(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static uint32_t rec_len(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p + 8, sizeof(v));
+    return v;
+}
+
+/* Writes every buffered line of w, from all threads, in seq order. g_tbufs_mu held. */
+static void flush_writer_locked(writer_t *w)
+{
+    enum { MAXK = 512 };
+    slot_t *k[MAXK];
+    size_t pos[MAXK], nk = 0, total = 0;
+    for (tbuf_t *b = g_tbufs; b != NULL; b = b->next)
+        for (int i = 0; i < NSLOTS; i++) {
+            slot_t *s = &b->s[i];
+            pthread_mutex_lock(&s->mu);
+            if (s->t.w == w && s->len > 0 && nk < MAXK) {
+                pos[nk] = 0;
+                k[nk++] = s; /* stays locked until written */
+                total += s->len;
+            } else {
+                pthread_mutex_unlock(&s->mu);
+            }
+        }
+    if (nk == 0)
+        return;
+    char *out = malloc(total);
+    size_t olen = 0;
+    const target_t *run = NULL;
+    for (;;) {
+        size_t best = nk;
+        for (size_t i = 0; i < nk; i++)
+            if (pos[i] < k[i]->len &&
+                (best == nk || rec_seq(k[i]->buf + pos[i]) < rec_seq(k[best]->buf + pos[best])))
+                best = i;
+        if (best == nk || (run != NULL && !same_target(run, &k[best]->t))) {
+            if (run != NULL && olen > 0)
+                writer_write(run, out, olen);
+            olen = 0;
+            if (best == nk)
+                break;
+        }
+        run = &k[best]->t;
+        const char *r = k[best]->buf + pos[best];
+        uint32_t len = rec_len(r);
+        if (out != NULL) {
+            memcpy(out + olen, r + REC_HDR, len);
+            olen += len;
+        } else {
+            writer_write(run, r + REC_HDR, len); /* no memory for the merge: line by line */
+        }
+        pos[best] += REC_HDR + len;
+    }
+    free(out);
+    for (size_t i = 0; i < nk; i++) {
+        k[i]->len = 0;
+        pthread_mutex_unlock(&k[i]->mu);
+    }
+}
+
+static void flush_writer(writer_t *w)
+{
+    pthread_mutex_lock(&g_tbufs_mu);
+    flush_writer_locked(w);
+    pthread_mutex_unlock(&g_tbufs_mu);
+}
+
+static void flush_all(void)
+{
+    pthread_mutex_lock(&g_tbufs_mu);
+    pthread_mutex_lock(&g_writers_mu);
+    writer_t *ws = g_writers;
+    pthread_mutex_unlock(&g_writers_mu);
+    for (writer_t *w = ws; w != NULL; w = w->next) /* writers are only ever prepended */
+        flush_writer_locked(w);
+    pthread_mutex_unlock(&g_tbufs_mu);
 }
 
 static void tbuf_free(tbuf_t *b)
 {
     for (int i = 0; i < NSLOTS; i++) {
-        pthread_mutex_lock(&b->s[i].mu);
-        slot_flush(&b->s[i]);
-        pthread_mutex_unlock(&b->s[i].mu);
         pthread_mutex_destroy(&b->s[i].mu);
         free(b->s[i].buf);
     }
     free(b);
 }
 
-/* At thread exit: the thread's lines go to their files. */
+/* At thread exit: the thread's lines (and the others' before them) go to their files. */
 static void tbuf_thread_exit(void *p)
 {
     tbuf_t *b = p;
     pthread_mutex_lock(&g_tbufs_mu);
+    for (int i = 0; i < NSLOTS; i++)
+        if (b->s[i].t.w != NULL && b->s[i].len > 0)
+            flush_writer_locked(b->s[i].t.w);
     if (b->prev)
         b->prev->next = b->next;
     else
         g_tbufs = b->next;
     if (b->next)
         b->next->prev = b->prev;
-    tbuf_free(b);
     pthread_mutex_unlock(&g_tbufs_mu);
+    tbuf_free(b);
     t_buf = NULL;
 }
 
@@ -340,23 +434,19 @@ static tbuf_t *tbuf_mine(void)
     return b;
 }
 
-static bool same_target(const target_t *a, const target_t *b)
-{
-    return a->flags == b->flags && a->period == b->period && a->utf8 == b->utf8 && a->truncate == b->truncate &&
-           strcmp(a->name, b->name) == 0;
-}
-
 /* Appends one line for target t to the calling thread's buffer. */
 static void log_line(const target_t *t, const char *line, size_t len)
 {
+    writer_t *w = t->w;
     tbuf_t *b = tbuf_mine();
-    if (b == NULL) {
+    if (b == NULL || len + REC_HDR > BUF_CAP) {
+        flush_writer(w);
         writer_write(t, line, len);
         return;
     }
     slot_t *s = NULL;
     for (int i = 0; i < NSLOTS && s == NULL; i++)
-        if (b->s[i].t.w == t->w)
+        if (b->s[i].t.w == w)
             s = &b->s[i];
     for (int i = 0; i < NSLOTS && s == NULL; i++)
         if (b->s[i].t.w == NULL)
@@ -364,34 +454,27 @@ static void log_line(const target_t *t, const char *line, size_t len)
     if (s == NULL)
         s = &b->s[b->victim++ % NSLOTS];
     pthread_mutex_lock(&s->mu);
-    if (s->t.w != t->w || !same_target(&s->t, t)) {
-        slot_flush(s); /* another file (rollover) or another field set: earlier lines go first */
-        s->t = *t;
-    }
-    if (s->buf == NULL)
-        s->buf = malloc(BUF_CAP);
-    if (s->buf == NULL || len > BUF_CAP) {
+    /* another writer, file (rollover) or field set, or a full buffer: what is buffered goes first */
+    while (s->len > 0 && (!same_target(&s->t, t) || s->len + REC_HDR + len > BUF_CAP)) {
+        writer_t *old = s->t.w;
         pthread_mutex_unlock(&s->mu);
+        flush_writer(old);
+        pthread_mutex_lock(&s->mu);
+    }
+    if (s->buf == NULL && (s->buf = malloc(BUF_CAP)) == NULL) {
+        pthread_mutex_unlock(&s->mu);
+        flush_writer(w);
         writer_write(t, line, len);
         return;
     }
-    if (s->len + len > BUF_CAP)
-        slot_flush(s);
-    memcpy(s->buf + s->len, line, len);
-    s->len += len;
+    s->t = *t;
+    uint64_t seq = __atomic_fetch_add(&w->seqno, 1, __ATOMIC_RELAXED);
+    uint32_t l32 = (uint32_t)len;
+    memcpy(s->buf + s->len, &seq, 8);
+    memcpy(s->buf + s->len + 8, &l32, 4);
+    memcpy(s->buf + s->len + REC_HDR, line, len);
+    s->len += REC_HDR + len;
     pthread_mutex_unlock(&s->mu);
-}
-
-static void flush_all(void)
-{
-    pthread_mutex_lock(&g_tbufs_mu);
-    for (tbuf_t *b = g_tbufs; b != NULL; b = b->next)
-        for (int i = 0; i < NSLOTS; i++) {
-            pthread_mutex_lock(&b->s[i].mu);
-            slot_flush(&b->s[i]);
-            pthread_mutex_unlock(&b->s[i].mu);
-        }
-    pthread_mutex_unlock(&g_tbufs_mu);
 }
 
 /* ---- the periodic flush ---------------------------------------------- */
@@ -430,7 +513,8 @@ static void flusher_start(void)
     g_stop = false;
     g_flusher_on = pthread_create(&g_flusher, NULL, flusher_main, NULL) == 0;
     if (!g_flusher_on)
-        report("warn", "no background flush thread; log lines are written when a buffer fills and at shutdown");
+        report("warn",
+               "no background flush thread; log lines are written when a buffer fills and at shutdown");
 }
 
 /* ---- configuration --------------------------------------------------- */
@@ -460,7 +544,8 @@ static void dir_of(IAppHostElement *e, char *out, size_t cap)
 /* The <site> element of this id (release it), or NULL. */
 static IAppHostElement *site_element(DWORD id)
 {
-    IAppHostElement *sites = modcfg_section_at(g_server, L"MACHINE/WEBROOT/APPHOST", L"system.applicationHost/sites");
+    IAppHostElement *sites =
+        modcfg_section_at(g_server, L"MACHINE/WEBROOT/APPHOST", L"system.applicationHost/sites");
     IAppHostElement *found = NULL;
     unsigned n = modcfg_count(sites);
     for (unsigned i = 0; i < n && found == NULL; i++) {
@@ -472,6 +557,27 @@ static IAppHostElement *site_element(DWORD id)
     }
     modcfg_release(sites);
     return found;
+}
+
+/* An int64 attribute as stored (modcfg_int reads VT_I8 as a timeSpan). */
+static int64_t attr_int64(IAppHostElement *e, const wchar_t *name, int64_t def)
+{
+    if (e == NULL)
+        return def;
+    BSTR bn = SysAllocString(name);
+    IAppHostProperty *p = NULL;
+    HRESULT hr = e->lpVtbl->GetPropertyByName(e, bn, &p);
+    SysFreeString(bn);
+    if (FAILED(hr) || p == NULL)
+        return def;
+    VARIANT v;
+    VariantInit(&v);
+    int64_t r = def;
+    if (SUCCEEDED(p->lpVtbl->get_Value(p, &v)))
+        r = v.vt == VT_I8 ? v.llVal : v.vt == VT_UI8 ? (int64_t)v.ullVal : modcfg_int(e, name, def);
+    VariantClear(&v);
+    p->lpVtbl->Release(p);
+    return r;
 }
 
 static bool g_warned_binary, g_warned_format;
@@ -495,7 +601,8 @@ static void *load_cfg(IHttpServer *srv, IHttpContext *ctx)
 
     IHttpSite *site = ctx->lpVtbl->GetSite(ctx);
     DWORD id = site ? site->lpVtbl->GetSiteId(site) : 0;
-    IAppHostElement *log = modcfg_section_at(g_server, L"MACHINE/WEBROOT/APPHOST", L"system.applicationHost/log");
+    IAppHostElement *log =
+        modcfg_section_at(g_server, L"MACHINE/WEBROOT/APPHOST", L"system.applicationHost/log");
     int64_t mode = modcfg_int(log, L"centralLogFileMode", 0);
     c->t.utf8 = modcfg_bool(log, L"logInUTF8", true);
     IAppHostElement *lf = NULL, *se = NULL;
@@ -517,7 +624,8 @@ static void *load_cfg(IHttpServer *srv, IHttpContext *ctx)
         int64_t fmt = modcfg_int(lf, L"logFormat", 2);
         if (c->on && fmt != 2) {
             if (!g_warned_format)
-                report("warn", "only logFormat=\"W3C\" is supported; sites with another format are not logged");
+                report("warn",
+                       "only logFormat=\"W3C\" is supported; sites with another format are not logged");
             g_warned_format = true;
             c->on = false;
         }
@@ -528,7 +636,7 @@ static void *load_cfg(IHttpServer *srv, IHttpContext *ctx)
     if (c->on) {
         c->t.flags = (uint32_t)modcfg_int(lf, L"logExtFileFlags", 0x2c7fcf);
         c->t.period = (int)modcfg_int(lf, L"period", W3C_DAILY);
-        int64_t trunc = modcfg_int(lf, L"truncateSize", 20971520);
+        int64_t trunc = attr_int64(lf, L"truncateSize", 20971520);
         c->t.truncate = trunc > 0 ? (uint64_t)trunc : 20971520u;
         c->local = modcfg_bool(lf, L"localTimeRollover", false);
         int64_t ml = se != NULL ? modcfg_int(lf, L"maxLogLineLength", LINE_MAX_CAP) : LINE_MAX_CAP;
@@ -648,8 +756,9 @@ static REQUEST_NOTIFICATION_STATUS on_log(CHttpModule *This, IHttpContext *ctx, 
     if (f & W3C_TIME_TAKEN) {
         IHttpContext4 *c4 = NULL;
         ULONGLONG ms = 0;
-        if (g_server2 != NULL && SUCCEEDED(g_server2->lpVtbl->GetExtendedInterfaceByGuid(
-                                     g_server2, &IID_IHttpContext, ctx, &IID_IHttpContext4, (PVOID *)&c4)) &&
+        if (g_server2 != NULL &&
+            SUCCEEDED(g_server2->lpVtbl->GetExtendedInterfaceByGuid(g_server2, &IID_IHttpContext, ctx,
+                                                                    &IID_IHttpContext4, (PVOID *)&c4)) &&
             c4 != NULL)
             ms = c4->lpVtbl->GetRequestElapsedTime(c4);
         snprintf(nums[3], sizeof(nums[3]), "%llu", (unsigned long long)ms);
@@ -700,6 +809,7 @@ static VOID factory_Terminate(IHttpModuleFactory *This)
         pthread_join(g_flusher, NULL);
         g_flusher_on = false;
     }
+    flush_all();
     pthread_mutex_lock(&g_tbufs_mu);
     while (g_tbufs != NULL) {
         tbuf_t *b = g_tbufs;
