@@ -23,16 +23,18 @@ static void test_fields_in_iis_order(void **state)
     char out[1024];
     size_t n = w3c_fields_line(ALL_FLAGS, out, sizeof(out));
     assert_int_equal(n, strlen(out));
-    assert_string_equal(out, "#Fields: date time s-sitename s-computername s-ip cs-method cs-uri-stem cs-uri-query "
-                             "s-port cs-username c-ip cs-version cs(User-Agent) cs(Cookie) cs(Referer) cs-host "
-                             "sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken\r\n");
+    assert_string_equal(
+        out, "#Fields: date time s-sitename s-computername s-ip cs-method cs-uri-stem cs-uri-query "
+             "s-port cs-username c-ip cs-version cs(User-Agent) cs(Cookie) cs(Referer) cs-host "
+             "sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken\r\n");
     /* the site default set */
     uint32_t def = W3C_DATE | W3C_TIME | W3C_CLIENT_IP | W3C_USER_NAME | W3C_SERVER_IP | W3C_METHOD |
                    W3C_URI_STEM | W3C_URI_QUERY | W3C_HTTP_STATUS | W3C_WIN32_STATUS | W3C_TIME_TAKEN |
                    W3C_SERVER_PORT | W3C_USER_AGENT | W3C_REFERER | W3C_HTTP_SUB_STATUS;
     w3c_fields_line(def, out, sizeof(out));
-    assert_string_equal(out, "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
-                             "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n");
+    assert_string_equal(out,
+                        "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
+                        "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n");
     /* every flag is one column, and the schema values match */
     uint32_t seen = 0;
     for (int i = 0; i < W3C_NCOLS; i++) {
@@ -124,7 +126,8 @@ static void test_file_names_utc(void **state)
 {
     (void)state;
     assert_string_equal(name(W3C_DAILY, true, false, T_SUN, 0), "u_ex260301.log");
-    assert_string_equal(name(W3C_DAILY, true, false, T_SUN + 1, 0), "u_ex260302.log"); /* rollover at 00:00 UTC */
+    assert_string_equal(name(W3C_DAILY, true, false, T_SUN + 1, 0),
+                        "u_ex260302.log"); /* rollover at 00:00 UTC */
     assert_string_equal(name(W3C_HOURLY, true, false, T_SUN, 0), "u_ex26030123.log");
     assert_string_equal(name(W3C_HOURLY, true, false, T_SUN + 1, 0), "u_ex26030200.log");
     assert_string_equal(name(W3C_MONTHLY, true, false, T_SUN, 0), "u_ex2603.log");
@@ -145,7 +148,8 @@ static void test_weeks_of_the_month(void **state)
     assert_string_equal(name(W3C_WEEKLY, true, false, T_SUN, 0), "u_ex260301.log");
     assert_string_equal(name(W3C_WEEKLY, true, false, T_SUN + 86400 * 6, 0), "u_ex260301.log"); /* Sat 7th */
     assert_string_equal(name(W3C_WEEKLY, true, false, T_SUN + 86400 * 7, 0), "u_ex260302.log"); /* Sun 8th */
-    assert_string_equal(name(W3C_WEEKLY, true, false, T_SUN + 86400 * 29, 0), "u_ex260305.log"); /* Mon 30th */
+    assert_string_equal(name(W3C_WEEKLY, true, false, T_SUN + 86400 * 29, 0),
+                        "u_ex260305.log"); /* Mon 30th */
     /* February 2026 starts on a Sunday too; 2026-04-01 is a Wednesday: 1-4 week 1, Sun 5th week 2 */
     time_t apr1 = T_SUN + 86400 * 31;
     assert_string_equal(name(W3C_WEEKLY, true, false, apr1, 0), "u_ex260401.log");
@@ -186,10 +190,14 @@ static void test_extend_seq(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fields_in_iis_order), cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_line),                cmocka_unit_test(test_header),
-        cmocka_unit_test(test_file_names_utc),      cmocka_unit_test(test_weeks_of_the_month),
-        cmocka_unit_test(test_local_time_rollover), cmocka_unit_test(test_extend_seq),
+        cmocka_unit_test(test_fields_in_iis_order),
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_line),
+        cmocka_unit_test(test_header),
+        cmocka_unit_test(test_file_names_utc),
+        cmocka_unit_test(test_weeks_of_the_month),
+        cmocka_unit_test(test_local_time_rollover),
+        cmocka_unit_test(test_extend_seq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
