@@ -375,3 +375,13 @@ def test_central_w3c_log(logged, tmp_path):
     fields, rows = entries(text)
     assert "s-sitename" in fields and rows[0]["s-sitename"] == "W3SVC1"
     assert rows[0]["cs-uri-stem"] == "/a.txt"
+
+
+def test_other_log_formats_are_not_written(logged):
+    lg = logged(lambda cfg, el: site_log_file(el, logFormat="NCSA"))
+    assert lg.srv.get("/a.txt").status == 200
+    assert lg.srv.get("/b.txt").status == 200
+    lg.stop()
+    assert not (lg.logdir / "W3SVC1").exists()
+    warnings = [msg for level, msg in lg.srv.log_lines() if level == "warn" and "logFormat" in msg]
+    assert len(warnings) == 1, lg.srv.stderr()

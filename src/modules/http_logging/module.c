@@ -56,7 +56,14 @@ static IHttpServer *g_server;
 static IHttpServer2 *g_server2;
 static HTTP_MODULE_ID g_id;
 static char g_computer[256];
-static char g_software[64] = "iisd";
+static char g_software[64];
+static int g_software_state; /* 0 unset, 1 being set, 2 set (atomic) */
+
+/* The #Software value: SERVER_SOFTWARE, once a request has told it. */
+static const char *software(void)
+{
+    return __atomic_load_n(&g_software_state, __ATOMIC_ACQUIRE) == 2 ? g_software : "iisd";
+}
 
 /* ---- log files ------------------------------------------------------- */
 
@@ -242,7 +249,7 @@ static void writer_write(const target_t *t, const char *data, size_t len)
         int n = 0;
         size_t hl = 0;
         if (!w->hdr_done || w->hdr_flags != t->flags) {
-            hl = w3c_header(g_software, t->flags, time(NULL), hdr, sizeof(hdr));
+            hl = w3c_header(software(), t->flags, time(NULL), hdr, sizeof(hdr));
             iov[n].iov_base = hdr;
             iov[n++].iov_len = hl;
         }
@@ -590,9 +597,15 @@ static void *load_cfg(IHttpServer *srv, IHttpContext *ctx)
         return NULL;
     PCSTR sw = NULL;
     DWORD swl = 0;
-    if (SUCCEEDED(ctx->lpVtbl->GetServerVariableA(ctx, "SERVER_SOFTWARE", &sw, &swl)) && sw != NULL &&
-        swl < sizeof(g_software) && strncmp(g_software, sw, swl) != 0)
+    int unset = 0;
+    if (__atomic_load_n(&g_software_state, __ATOMIC_ACQUIRE) == 0 &&
+        SUCCEEDED(ctx->lpVtbl->GetServerVariableA(ctx, "SERVER_SOFTWARE", &sw, &swl)) && sw != NULL &&
+        swl > 0 && swl < sizeof(g_software) &&
+        __atomic_compare_exchange_n(&g_software_state, &unset, 1, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
         snprintf(g_software, sizeof(g_software), "%.*s", (int)swl, sw);
+        __atomic_store_n(&g_software_state, 2, __ATOMIC_RELEASE);
+    }
 
     IAppHostElement *hl = modcfg_section(g_server, ctx, L"system.webServer/httpLogging");
     c->dont_log = modcfg_bool(hl, L"dontLog", false);
@@ -614,19 +627,17 @@ static void *load_cfg(IHttpServer *srv, IHttpContext *ctx)
         dir_of(lf, dir, sizeof(dir) - 8);
         strcat(dir, "/W3SVC");
     } else if (mode == 1) {
-        if (!g_warned_binary)
+        if (!__atomic_exchange_n(&g_warned_binary, true, __ATOMIC_RELAXED))
             report("warn", "centralLogFileMode=\"CentralBinary\" is not supported; nothing is logged");
-        g_warned_binary = true;
     } else {
         se = site_element(id);
         lf = modcfg_child(se, L"logFile");
         c->on = lf != NULL && modcfg_bool(lf, L"enabled", true);
         int64_t fmt = modcfg_int(lf, L"logFormat", 2);
         if (c->on && fmt != 2) {
-            if (!g_warned_format)
+            if (!__atomic_exchange_n(&g_warned_format, true, __ATOMIC_RELAXED))
                 report("warn",
                        "only logFormat=\"W3C\" is supported; sites with another format are not logged");
-            g_warned_format = true;
             c->on = false;
         }
         dir_of(lf, dir, sizeof(dir) - 24);
