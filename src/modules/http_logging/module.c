@@ -299,6 +299,7 @@ static tbuf_t *g_tbufs;
 static pthread_key_t g_key;
 static bool g_key_made;
 static __thread tbuf_t *t_buf;
+static bool g_terminated; /* under g_tbufs_mu */
 
 static bool same_target(const target_t *a, const target_t *b)
 {
@@ -406,6 +407,11 @@ static void tbuf_thread_exit(void *p)
 {
     tbuf_t *b = p;
     pthread_mutex_lock(&g_tbufs_mu);
+    if (g_terminated) { /* Terminate has written and freed every buffer already */
+        pthread_mutex_unlock(&g_tbufs_mu);
+        t_buf = NULL;
+        return;
+    }
     for (int i = 0; i < NSLOTS; i++)
         if (b->s[i].t.w != NULL && b->s[i].len > 0)
             flush_writer_locked(b->s[i].t.w);
@@ -822,6 +828,7 @@ static VOID factory_Terminate(IHttpModuleFactory *This)
     }
     flush_all();
     pthread_mutex_lock(&g_tbufs_mu);
+    g_terminated = true; /* a thread exiting from now on leaves its (freed) buffer alone */
     while (g_tbufs != NULL) {
         tbuf_t *b = g_tbufs;
         g_tbufs = b->next;
