@@ -21,6 +21,7 @@ BUILTIN(IpRestrictionModule);
 BUILTIN(AnonymousAuthenticationModule);
 BUILTIN(BasicAuthenticationModule);
 BUILTIN(UrlAuthorizationModule);
+BUILTIN(HttpLoggingModule);
 
 const iisd_builtin_t iisd_builtins[] = {
     {"StaticFileModule", StaticFileModule_RegisterModule},
@@ -35,5 +36,6 @@ const iisd_builtin_t iisd_builtins[] = {
     {"AnonymousAuthenticationModule", AnonymousAuthenticationModule_RegisterModule},
     {"BasicAuthenticationModule", BasicAuthenticationModule_RegisterModule},
     {"UrlAuthorizationModule", UrlAuthorizationModule_RegisterModule},
+    {"HttpLoggingModule", HttpLoggingModule_RegisterModule},
     {NULL, NULL},
 };

@@ -256,5 +256,16 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         return sv_dup(h, "DefaultAppPool", 14, len);
     if (strcasecmp(name, "REQUEST_FLAGS") == 0)
         return sv_dup(h, "0", 1, len);
+    /* iisd's own: the byte counts a W3C log records as sc-bytes and cs-bytes (HTTP.sys keeps these
+       to itself on IIS). Bytes sent count the status line, headers and body written so far; bytes
+       received the request head and the body bytes read. */
+    if (strcasecmp(name, "IISD_BYTES_SENT") == 0 || strcasecmp(name, "IISD_BYTES_RECEIVED") == 0) {
+        char v[24];
+        unsigned long long b = strcasecmp(name, "IISD_BYTES_SENT") == 0
+                                   ? (unsigned long long)r->bytes_sent
+                                   : (unsigned long long)hd->head_len + (unsigned long long)r->body_received;
+        int n = snprintf(v, sizeof(v), "%llu", b);
+        return sv_dup(h, v, (size_t)n, len);
+    }
     return NULL;
 }
