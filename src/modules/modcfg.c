@@ -1,6 +1,7 @@
 #include "modules/modcfg.h"
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <wchar.h>
 
 IAppHostElement *modcfg_section_at(IHttpServer *srv, const wchar_t *path, const wchar_t *section)
@@ -163,6 +164,32 @@ IAppHostElement *modcfg_item(IAppHostElement *e, unsigned i)
     return SUCCEEDED(hr) ? item : NULL;
 }
 
+/* FNV-1a over the ASCII-lower-cased string. */
+static uint32_t hash_ci(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        h = (h ^ (ch >= 'A' && ch <= 'Z' ? ch + 32u : ch)) * 16777619u;
+    }
+    return h;
+}
+
+const struct modcfg_list_item *modcfg_list_find(const modcfg_list_t *l, const char *s, bool case_sensitive)
+{
+    if (l == NULL || l->n == 0)
+        return NULL;
+    /* the probe chain may hold several spellings of s: the earliest item wins */
+    uint32_t best = 0;
+    for (uint32_t i = hash_ci(s) & (l->nslots - 1); l->slots[i] != 0; i = (i + 1) & (l->nslots - 1)) {
+        uint32_t k = l->slots[i];
+        const char *v = l->item[k - 1].s;
+        if ((best == 0 || k < best) && (case_sensitive ? strcmp(v, s) == 0 : strcasecmp(v, s) == 0))
+            best = k;
+    }
+    return best ? &l->item[best - 1] : NULL;
+}
+
 /* Appends s (with its NUL) to the growing buffer; returns its offset, or (size_t)-1. */
 static size_t blob_add(char **text, size_t *used, size_t *cap, const char *s, size_t len)
 {
@@ -212,10 +239,16 @@ modcfg_list_t *modcfg_list(IAppHostElement *coll, const wchar_t *attr, const wch
         }
         modcfg_release(it);
     }
-    modcfg_list_t *l = malloc(sizeof(*l) + k * sizeof(l->item[0]) + used);
+    unsigned nslots = 8;
+    while (nslots < 2 * k)
+        nslots *= 2;
+    modcfg_list_t *l = malloc(sizeof(*l) + k * sizeof(l->item[0]) + nslots * sizeof(uint32_t) + used);
     if (l == NULL)
         goto fail;
-    char *dst = (char *)&l->item[k];
+    l->nslots = nslots;
+    l->slots = (uint32_t *)&l->item[k];
+    memset(l->slots, 0, nslots * sizeof(uint32_t));
+    char *dst = (char *)(l->slots + nslots);
     if (used)
         memcpy(dst, text, used);
     l->n = k;
@@ -226,6 +259,13 @@ modcfg_list_t *modcfg_list(IAppHostElement *coll, const wchar_t *attr, const wch
         l->item[i].v = off2 == (size_t)-2 ? "" : dst + off2;
         l->item[i].vlen = strlen(l->item[i].v);
         l->item[i].flag = tmp[i].flag;
+        /* first item wins: later duplicates are not indexed */
+        if (modcfg_list_find(l, l->item[i].s, true) == NULL) {
+            uint32_t s = hash_ci(l->item[i].s) & (nslots - 1);
+            while (l->slots[s] != 0)
+                s = (s + 1) & (nslots - 1);
+            l->slots[s] = i + 1;
+        }
     }
     free(text);
     free(tmp);

@@ -39,6 +39,8 @@ IAppHostElement *modcfg_item(IAppHostElement *e, unsigned i);
  */
 typedef struct modcfg_list {
     unsigned n;
+    unsigned nslots; /* a power of two: the hash index of modcfg_list_find */
+    uint32_t *slots; /* item index + 1, or 0 */
     struct modcfg_list_item {
         const char *s, *v;
         size_t len, vlen;
@@ -47,6 +49,8 @@ typedef struct modcfg_list {
 } modcfg_list_t;
 modcfg_list_t *modcfg_list(IAppHostElement *coll, const wchar_t *attr, const wchar_t *attr2,
                            const wchar_t *flag, bool flag_def);
+/* The first item whose attribute equals s (ASCII case-insensitive unless case_sensitive), or NULL. */
+const struct modcfg_list_item *modcfg_list_find(const modcfg_list_t *l, const char *s, bool case_sensitive);
 
 /*
  * A module's parsed configuration, cached per configuration path the way IIS modules do it:

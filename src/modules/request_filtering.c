@@ -287,10 +287,7 @@ fail:
 
 static bool list_equals(const modcfg_list_t *l, const char *s)
 {
-    for (unsigned i = 0; i < l->n; i++)
-        if (strcasecmp(l->item[i].s, s) == 0)
-            return true;
-    return false;
+    return modcfg_list_find(l, s, false) != NULL;
 }
 
 /* True when an item of l occurs in one of the texts (case-insensitive). */
@@ -307,10 +304,8 @@ static bool list_contained(const modcfg_list_t *l, const char *a, size_t an, con
 /* allowed/denied by an (allowUnlisted, add key= allowed=) list. */
 static bool list_allows(const modcfg_list_t *l, bool unlisted, const char *key, bool case_sensitive)
 {
-    for (unsigned i = 0; i < l->n; i++)
-        if (case_sensitive ? strcmp(l->item[i].s, key) == 0 : strcasecmp(l->item[i].s, key) == 0)
-            return l->item[i].flag;
-    return unlisted;
+    const struct modcfg_list_item *it = modcfg_list_find(l, key, case_sensitive);
+    return it ? it->flag : unlisted;
 }
 
 /* 431 when a header of requestLimits/headerLimits is longer than its sizeLimit. */

@@ -2,6 +2,7 @@
 #include "core/str.h"
 #include "pipeline/hctx.h"
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,137 @@ static const char *auth_var(iisd_hctx_t *h, const char *name, size_t *len)
     return iisd_arena_utf8_from_wcs(h->arena, w, wcslen(w), len);
 }
 
+/* The variables the server computes, by name; sorted once (case-insensitively) for bsearch. */
+enum sv_id {
+    SV_ALL_HTTP,
+    SV_ALL_RAW,
+    SV_APPL_MD_PATH,
+    SV_APPL_PHYSICAL_PATH,
+    SV_APP_POOL_ID,
+    SV_AUTH_PASSWORD,
+    SV_AUTH_TYPE,
+    SV_AUTH_USER,
+    SV_CACHE_URL,
+    SV_CONTENT_LENGTH,
+    SV_CONTENT_TYPE,
+    SV_DOCUMENT_ROOT,
+    SV_GATEWAY_INTERFACE,
+    SV_HTTPS,
+    SV_IISD_BYTES_RECEIVED,
+    SV_IISD_BYTES_SENT,
+    SV_INSTANCE_ID,
+    SV_INSTANCE_META_PATH,
+    SV_INSTANCE_NAME,
+    SV_LOCAL_ADDR,
+    SV_LOGON_USER,
+    SV_PATH_INFO,
+    SV_PATH_TRANSLATED,
+    SV_QUERY_STRING,
+    SV_REMOTE_ADDR,
+    SV_REMOTE_HOST,
+    SV_REMOTE_PORT,
+    SV_REMOTE_USER,
+    SV_REQUEST_FILENAME,
+    SV_REQUEST_FLAGS,
+    SV_REQUEST_METHOD,
+    SV_REQUEST_URI,
+    SV_SCRIPT_FILENAME,
+    SV_SCRIPT_NAME,
+    SV_SCRIPT_TRANSLATED,
+    SV_SERVER_ADDR,
+    SV_SERVER_NAME,
+    SV_SERVER_PORT,
+    SV_SERVER_PORT_SECURE,
+    SV_SERVER_PROTOCOL,
+    SV_SERVER_SOFTWARE,
+    SV_UNENCODED_URL,
+    SV_UNMAPPED_REMOTE_USER,
+    SV_URL,
+};
+
+static struct sv_name {
+    const char *name;
+    enum sv_id id;
+} sv_names[] = {
+#define N(x)                                                                                                 \
+    {                                                                                                        \
+#x, SV_##x                                                                                           \
+    }
+    N(ALL_HTTP),
+    N(ALL_RAW),
+    N(APPL_MD_PATH),
+    N(APPL_PHYSICAL_PATH),
+    N(APP_POOL_ID),
+    N(AUTH_PASSWORD),
+    N(AUTH_TYPE),
+    N(AUTH_USER),
+    N(CACHE_URL),
+    N(CONTENT_LENGTH),
+    N(CONTENT_TYPE),
+    N(DOCUMENT_ROOT),
+    N(GATEWAY_INTERFACE),
+    N(HTTPS),
+    N(IISD_BYTES_RECEIVED),
+    N(IISD_BYTES_SENT),
+    N(INSTANCE_ID),
+    N(INSTANCE_META_PATH),
+    N(INSTANCE_NAME),
+    N(LOCAL_ADDR),
+    N(LOGON_USER),
+    N(PATH_INFO),
+    N(PATH_TRANSLATED),
+    N(QUERY_STRING),
+    N(REMOTE_ADDR),
+    N(REMOTE_HOST),
+    N(REMOTE_PORT),
+    N(REMOTE_USER),
+    N(REQUEST_FILENAME),
+    N(REQUEST_FLAGS),
+    N(REQUEST_METHOD),
+    N(REQUEST_URI),
+    N(SCRIPT_FILENAME),
+    N(SCRIPT_NAME),
+    N(SCRIPT_TRANSLATED),
+    N(SERVER_ADDR),
+    N(SERVER_NAME),
+    N(SERVER_PORT),
+    N(SERVER_PORT_SECURE),
+    N(SERVER_PROTOCOL),
+    N(SERVER_SOFTWARE),
+    N(UNENCODED_URL),
+    N(UNMAPPED_REMOTE_USER),
+    N(URL),
+#undef N
+};
+
+static int sv_cmp(const void *key, const void *elem)
+{
+    return strcasecmp(key, ((const struct sv_name *)elem)->name);
+}
+
+static int sv_sort_cmp(const void *a, const void *b)
+{
+    return strcasecmp(((const struct sv_name *)a)->name, ((const struct sv_name *)b)->name);
+}
+
+static pthread_once_t sv_sorted = PTHREAD_ONCE_INIT;
+
+static void sv_sort(void)
+{
+    qsort(sv_names, sizeof(sv_names) / sizeof(sv_names[0]), sizeof(sv_names[0]), sv_sort_cmp);
+}
+
+/* A decimal number into the request arena. */
+static const char *sv_num(iisd_hctx_t *h, unsigned long long v, size_t *len)
+{
+    char buf[24];
+    char *p = buf + sizeof(buf);
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return sv_dup(h, p, (size_t)(buf + sizeof(buf) - p), len);
+}
+
 /* api-status: partial: request, connection, site and authentication variables; TLS ones come later */
 const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *len)
 {
@@ -150,42 +282,53 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         else
             return header_var(h, name + 5, len);
     }
-    if (strcasecmp(name, "URL") == 0 || strcasecmp(name, "SCRIPT_NAME") == 0 ||
-        strcasecmp(name, "PATH_INFO") == 0 || strcasecmp(name, "REQUEST_URI") == 0) {
+    pthread_once(&sv_sorted, sv_sort);
+    const struct sv_name *e =
+        bsearch(name, sv_names, sizeof(sv_names) / sizeof(sv_names[0]), sizeof(sv_names[0]), sv_cmp);
+    if (e == NULL)
+        return NULL;
+    switch (e->id) {
+    case SV_URL:
+    case SV_SCRIPT_NAME:
+    case SV_PATH_INFO:
+    case SV_REQUEST_URI:
         *len = h->url_len;
         return h->url;
-    }
-    if (strcasecmp(name, "QUERY_STRING") == 0)
+    case SV_QUERY_STRING:
         return sv_dup(h, h->query, h->query_len, len);
-    if (strcasecmp(name, "REQUEST_METHOD") == 0) {
+    case SV_REQUEST_METHOD: {
         const char *m = h->method ? h->method : hd->method;
         *len = strlen(m);
         return m;
     }
-    if (strcasecmp(name, "UNENCODED_URL") == 0 || strcasecmp(name, "CACHE_URL") == 0)
+    case SV_UNENCODED_URL:
+    case SV_CACHE_URL:
         return sv_dup(h, hd->target, hd->target_len, len);
-    if (strcasecmp(name, "REMOTE_ADDR") == 0 || strcasecmp(name, "REMOTE_HOST") == 0)
+    case SV_REMOTE_ADDR:
+    case SV_REMOTE_HOST:
         return fmt_ip(h, &h->c->remote, len);
-    if (strcasecmp(name, "REMOTE_PORT") == 0)
+    case SV_REMOTE_PORT:
         return fmt_port(h, &h->c->remote, len);
-    if (strcasecmp(name, "LOCAL_ADDR") == 0 || strcasecmp(name, "SERVER_ADDR") == 0)
+    case SV_LOCAL_ADDR:
+    case SV_SERVER_ADDR:
         return fmt_ip(h, iisd_conn_local(h->c), len);
-    if (strcasecmp(name, "SERVER_PORT") == 0)
+    case SV_SERVER_PORT:
         return fmt_port(h, iisd_conn_local(h->c), len);
-    if (strcasecmp(name, "SERVER_PORT_SECURE") == 0)
+    case SV_SERVER_PORT_SECURE:
         return sv_dup(h, "0", 1, len);
-    if (strcasecmp(name, "HTTPS") == 0)
+    case SV_HTTPS:
         return sv_dup(h, "off", 3, len);
-    if (strcasecmp(name, "SERVER_PROTOCOL") == 0) {
-        char v[16];
-        int n = snprintf(v, sizeof(v), "HTTP/%u.%u", hd->version_major, hd->version_minor);
-        return sv_dup(h, v, (size_t)n, len);
+    case SV_SERVER_PROTOCOL: {
+        char v[9] = "HTTP/1.1";
+        v[5] = (char)('0' + hd->version_major % 10);
+        v[7] = (char)('0' + hd->version_minor % 10);
+        return sv_dup(h, v, 8, len);
     }
-    if (strcasecmp(name, "SERVER_SOFTWARE") == 0)
+    case SV_SERVER_SOFTWARE:
         return sv_dup(h, "iisd/0.1", 8, len);
-    if (strcasecmp(name, "GATEWAY_INTERFACE") == 0)
+    case SV_GATEWAY_INTERFACE:
         return sv_dup(h, "CGI/1.1", 7, len);
-    if (strcasecmp(name, "SERVER_NAME") == 0) {
+    case SV_SERVER_NAME: {
         const char *host = hd->known[IISD_H_HOST].value;
         if (host && *host) {
             const char *colon = host[0] == '[' ? strchr(host, ']') : strchr(host, ':');
@@ -194,33 +337,28 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         }
         return fmt_ip(h, iisd_conn_local(h->c), len);
     }
-    if (strcasecmp(name, "CONTENT_LENGTH") == 0) {
-        char v[24];
-        int n = snprintf(v, sizeof(v), "%lld", (long long)(hd->content_length > 0 ? hd->content_length : 0));
-        return sv_dup(h, v, (size_t)n, len);
-    }
-    if (strcasecmp(name, "CONTENT_TYPE") == 0) {
+    case SV_CONTENT_LENGTH:
+        return sv_num(h, (unsigned long long)(hd->content_length > 0 ? hd->content_length : 0), len);
+    case SV_CONTENT_TYPE: {
         const char *v = hd->known[IISD_H_CONTENT_TYPE].value;
         return sv_dup(h, v ? v : "", v ? hd->known[IISD_H_CONTENT_TYPE].len : 0, len);
     }
-    if (strcasecmp(name, "ALL_RAW") == 0)
+    case SV_ALL_RAW:
         return all_headers(h, true, len);
-    if (strcasecmp(name, "ALL_HTTP") == 0)
+    case SV_ALL_HTTP:
         return all_headers(h, false, len);
-    if (strcasecmp(name, "INSTANCE_ID") == 0) {
-        char v[12];
-        int n = snprintf(v, sizeof(v), "%u", (unsigned)h->sitedef->id);
-        return sv_dup(h, v, (size_t)n, len);
-    }
-    if (strcasecmp(name, "INSTANCE_NAME") == 0)
+    case SV_INSTANCE_ID:
+        return sv_num(h, h->sitedef->id, len);
+    case SV_INSTANCE_NAME:
         return sv_dup(h, h->sitedef->name, strlen(h->sitedef->name), len);
-    if (strcasecmp(name, "INSTANCE_META_PATH") == 0) {
+    case SV_INSTANCE_META_PATH: {
         char v[32];
         int n = snprintf(v, sizeof(v), "/LM/W3SVC/%u", (unsigned)h->sitedef->id);
         return sv_dup(h, v, (size_t)n, len);
     }
-    if (strcasecmp(name, "APPL_PHYSICAL_PATH") == 0 || strcasecmp(name, "DOCUMENT_ROOT") == 0) {
-        const char *path = strcasecmp(name, "DOCUMENT_ROOT") == 0 ? "/" : h->appdef->path;
+    case SV_APPL_PHYSICAL_PATH:
+    case SV_DOCUMENT_ROOT: {
+        const char *path = e->id == SV_DOCUMENT_ROOT ? "/" : h->appdef->path;
         char *phys = iisd_site_map(h->sitedef, path, strlen(path));
         size_t n = phys ? strlen(phys) : 0;
         while (n > 1 && phys[n - 1] == '/')
@@ -228,44 +366,44 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         char *v = iisd_arena_alloc(h->arena, n + 2);
         memcpy(v, phys ? phys : "", n);
         free(phys);
-        if (strcasecmp(name, "APPL_PHYSICAL_PATH") == 0)
+        if (e->id == SV_APPL_PHYSICAL_PATH)
             v[n++] = '/';
         v[n] = '\0';
         *len = n;
         return v;
     }
-    if (strcasecmp(name, "APPL_MD_PATH") == 0) {
+    case SV_APPL_MD_PATH: {
         char v[512];
         int n = snprintf(v, sizeof(v), "/LM/W3SVC/%u/ROOT%s", (unsigned)h->sitedef->id,
                          strcmp(h->appdef->path, "/") == 0 ? "" : h->appdef->path);
         return sv_dup(h, v, (size_t)n, len);
     }
-    if (strcasecmp(name, "PATH_TRANSLATED") == 0 || strcasecmp(name, "REQUEST_FILENAME") == 0 ||
-        strcasecmp(name, "SCRIPT_FILENAME") == 0 || strcasecmp(name, "SCRIPT_TRANSLATED") == 0) {
+    case SV_PATH_TRANSLATED:
+    case SV_REQUEST_FILENAME:
+    case SV_SCRIPT_FILENAME:
+    case SV_SCRIPT_TRANSLATED: {
         size_t wl;
         const wchar_t *w = iisd_hctx_physical_path(h, &wl);
         return iisd_arena_utf8_from_wcs(h->arena, w, wl, len);
     }
-    if (strncasecmp(name, "AUTH_", 5) == 0 || strcasecmp(name, "LOGON_USER") == 0 ||
-        strcasecmp(name, "REMOTE_USER") == 0 || strcasecmp(name, "UNMAPPED_REMOTE_USER") == 0) {
-        const char *v = auth_var(h, name, len);
-        if (v != NULL)
-            return v;
-    }
-    if (strcasecmp(name, "APP_POOL_ID") == 0)
+    case SV_AUTH_TYPE:
+    case SV_AUTH_USER:
+    case SV_AUTH_PASSWORD:
+    case SV_LOGON_USER:
+    case SV_REMOTE_USER:
+    case SV_UNMAPPED_REMOTE_USER:
+        return auth_var(h, name, len);
+    case SV_APP_POOL_ID:
         return sv_dup(h, "DefaultAppPool", 14, len);
-    if (strcasecmp(name, "REQUEST_FLAGS") == 0)
+    case SV_REQUEST_FLAGS:
         return sv_dup(h, "0", 1, len);
     /* iisd's own: the byte counts a W3C log records as sc-bytes and cs-bytes (HTTP.sys keeps these
        to itself on IIS). Bytes sent count the status line, headers and body written so far; bytes
        received the request head and the body bytes read. */
-    if (strcasecmp(name, "IISD_BYTES_SENT") == 0 || strcasecmp(name, "IISD_BYTES_RECEIVED") == 0) {
-        char v[24];
-        unsigned long long b = strcasecmp(name, "IISD_BYTES_SENT") == 0
-                                   ? (unsigned long long)r->bytes_sent
-                                   : (unsigned long long)hd->head_len + (unsigned long long)r->body_received;
-        int n = snprintf(v, sizeof(v), "%llu", b);
-        return sv_dup(h, v, (size_t)n, len);
+    case SV_IISD_BYTES_SENT:
+        return sv_num(h, (unsigned long long)r->bytes_sent, len);
+    case SV_IISD_BYTES_RECEIVED:
+        return sv_num(h, (unsigned long long)hd->head_len + (unsigned long long)r->body_received, len);
     }
     return NULL;
 }

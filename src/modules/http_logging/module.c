@@ -675,6 +675,16 @@ static void *load_cfg(IHttpServer *srv, IHttpContext *ctx)
 
 /* ---- RQ_LOG_REQUEST -------------------------------------------------- */
 
+/* A decimal number at the end of buf (24 bytes). */
+static w3c_str_t num(char *buf, unsigned long long v)
+{
+    char *p = buf + 24;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return (w3c_str_t){p, (size_t)(buf + 24 - p)};
+}
+
 static w3c_str_t svar(IHttpContext *ctx, const char *name)
 {
     PCSTR v = NULL;
@@ -756,16 +766,13 @@ static REQUEST_NOTIFICATION_STATUS on_log(CHttpModule *This, IHttpContext *ctx, 
     if (f & W3C_HOST)
         v[W3C_COL_HOST] = svar(ctx, "HTTP_HOST");
     char nums[5][24];
-    snprintf(nums[0], sizeof(nums[0]), "%u", (unsigned)status);
-    v[W3C_COL_HTTP_STATUS] = (w3c_str_t){nums[0], strlen(nums[0])};
-    snprintf(nums[1], sizeof(nums[1]), "%u", (unsigned)sub);
-    v[W3C_COL_HTTP_SUB_STATUS] = (w3c_str_t){nums[1], strlen(nums[1])};
+    v[W3C_COL_HTTP_STATUS] = num(nums[0], status);
+    v[W3C_COL_HTTP_SUB_STATUS] = num(nums[1], sub);
     /* a Win32 error code for HRESULT_FROM_WIN32 values, the HRESULT itself for other failures */
     unsigned long w32 = HRESULT_FACILITY(hr) == FACILITY_WIN32 ? (unsigned long)HRESULT_CODE(hr)
                         : FAILED(hr)                           ? (unsigned long)(uint32_t)hr
                                                                : 0;
-    snprintf(nums[2], sizeof(nums[2]), "%lu", w32);
-    v[W3C_COL_WIN32_STATUS] = (w3c_str_t){nums[2], strlen(nums[2])};
+    v[W3C_COL_WIN32_STATUS] = num(nums[2], w32);
     if (f & W3C_BYTES_SENT)
         v[W3C_COL_BYTES_SENT] = svar(ctx, "IISD_BYTES_SENT");
     if (f & W3C_BYTES_RECV)
@@ -778,8 +785,7 @@ static REQUEST_NOTIFICATION_STATUS on_log(CHttpModule *This, IHttpContext *ctx, 
                                                                     &IID_IHttpContext4, (PVOID *)&c4)) &&
             c4 != NULL)
             ms = c4->lpVtbl->GetRequestElapsedTime(c4);
-        snprintf(nums[3], sizeof(nums[3]), "%llu", (unsigned long long)ms);
-        v[W3C_COL_TIME_TAKEN] = (w3c_str_t){nums[3], strlen(nums[3])};
+        v[W3C_COL_TIME_TAKEN] = num(nums[3], ms);
     }
 
     static __thread char line[LINE_MAX_CAP];
