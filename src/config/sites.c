@@ -143,15 +143,22 @@ static bool ip_matches(const char *ip, const struct sockaddr *local)
 {
     if (strcmp(ip, "*") == 0)
         return true;
-    char buf[INET6_ADDRSTRLEN + 2];
+    /* compared as addresses: formatting the local address would cost a sprintf per request */
     if (local->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)local)->sin_addr, buf, sizeof(buf));
-        return strcmp(ip, buf) == 0;
+        struct in_addr a;
+        return inet_pton(AF_INET, ip, &a) == 1 &&
+               a.s_addr == ((const struct sockaddr_in *)local)->sin_addr.s_addr;
     }
-    char lit[INET6_ADDRSTRLEN + 8];
-    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)local)->sin6_addr, buf, sizeof(buf));
-    snprintf(lit, sizeof(lit), "[%s]", buf);
-    return strcasecmp(ip, buf) == 0 || strcasecmp(ip, lit) == 0;
+    char buf[INET6_ADDRSTRLEN + 2];
+    size_t n = strlen(ip);
+    if (n >= 2 && ip[0] == '[' && ip[n - 1] == ']' && n - 2 < sizeof(buf)) {
+        memcpy(buf, ip + 1, n - 2);
+        buf[n - 2] = '\0';
+        ip = buf;
+    }
+    struct in6_addr a6;
+    return inet_pton(AF_INET6, ip, &a6) == 1 &&
+           memcmp(&a6, &((const struct sockaddr_in6 *)local)->sin6_addr, sizeof(a6)) == 0;
 }
 
 const iisd_sitedef_t *iisd_sites_route(const iisd_sites_t *s, const struct sockaddr *local, const char *host,

@@ -14,21 +14,42 @@ static const char *sv_dup(iisd_hctx_t *h, const char *s, size_t n, size_t *len)
     return iisd_arena_strndup(h->arena, s, n);
 }
 
+/* A decimal number into the request arena. */
+static const char *sv_num(iisd_hctx_t *h, unsigned long long v, size_t *len)
+{
+    char buf[24];
+    char *p = buf + sizeof(buf);
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return sv_dup(h, p, (size_t)(buf + sizeof(buf) - p), len);
+}
+
 static const char *fmt_ip(iisd_hctx_t *h, const struct sockaddr_in6 *sa, size_t *len)
 {
     char buf[INET6_ADDRSTRLEN];
-    if (sa->sin6_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, sizeof(buf));
-    else
-        inet_ntop(AF_INET6, &sa->sin6_addr, buf, sizeof(buf));
+    if (sa->sin6_family == AF_INET) {
+        /* dotted quad by hand: inet_ntop goes through sprintf */
+        const unsigned char *b = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+        char *p = buf;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = b[i];
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+            *p++ = '.';
+        }
+        return sv_dup(h, buf, (size_t)(p - buf - 1), len);
+    }
+    inet_ntop(AF_INET6, &sa->sin6_addr, buf, sizeof(buf));
     return sv_dup(h, buf, strlen(buf), len);
 }
 
 static const char *fmt_port(iisd_hctx_t *h, const struct sockaddr_in6 *sa, size_t *len)
 {
-    char buf[8];
-    int n = snprintf(buf, sizeof(buf), "%u", ntohs(sa->sin6_port)); /* same offset for AF_INET */
-    return sv_dup(h, buf, (size_t)n, len);
+    return sv_num(h, ntohs(sa->sin6_port), len); /* same offset for AF_INET */
 }
 
 /* "HTTP_USER_AGENT" -> the User-Agent header: '_' matches '-', case-insensitive. */
@@ -249,17 +270,6 @@ static pthread_once_t sv_sorted = PTHREAD_ONCE_INIT;
 static void sv_sort(void)
 {
     qsort(sv_names, sizeof(sv_names) / sizeof(sv_names[0]), sizeof(sv_names[0]), sv_sort_cmp);
-}
-
-/* A decimal number into the request arena. */
-static const char *sv_num(iisd_hctx_t *h, unsigned long long v, size_t *len)
-{
-    char buf[24];
-    char *p = buf + sizeof(buf);
-    do
-        *--p = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    return sv_dup(h, p, (size_t)(buf + sizeof(buf) - p), len);
 }
 
 /* api-status: partial: request, connection, site and authentication variables; TLS ones come later */
