@@ -15,6 +15,8 @@ BUILTIN(DirectoryListingModule);
 BUILTIN(ProtocolSupportModule);
 BUILTIN(HttpRedirectionModule);
 BUILTIN(RequestFilteringModule);
+BUILTIN(StaticCompressionModule);
+BUILTIN(DynamicCompressionModule);
 
 const iisd_builtin_t iisd_builtins[] = {
     {"StaticFileModule", StaticFileModule_RegisterModule},
@@ -23,5 +25,7 @@ const iisd_builtin_t iisd_builtins[] = {
     {"ProtocolSupportModule", ProtocolSupportModule_RegisterModule},
     {"HttpRedirectionModule", HttpRedirectionModule_RegisterModule},
     {"RequestFilteringModule", RequestFilteringModule_RegisterModule},
+    {"StaticCompressionModule", StaticCompressionModule_RegisterModule},
+    {"DynamicCompressionModule", DynamicCompressionModule_RegisterModule},
     {NULL, NULL},
 };

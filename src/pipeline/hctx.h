@@ -103,6 +103,7 @@ typedef struct iisd_hctx {
                                                                        handler's modules execute */
     const iisd_celem_t *handler;
     IScriptMapInfo *module_smap; /* set by a module with IMapHandlerProvider::SetScriptMap */
+    struct iisd_raw *raw;        /* IHttpResponse::GetRawHttpResponse view; NULL until asked for */
     iisd_list_t exec_list;
     bool exec_prepared;
 } iisd_hctx_t;
@@ -120,6 +121,15 @@ static inline iisd_hctx_t *hctx_of_ctx(IHttpContext *p)
     return (iisd_hctx_t *)p;
 }
 #define HCTX_OF(ptr, member) ((iisd_hctx_t *)((char *)(ptr) - __builtin_offsetof(iisd_hctx_t, member)))
+
+/*
+ * The HTTP_RESPONSE a module got from GetRawHttpResponse, kept in step with the
+ * response (response.c). Both do nothing until a module has asked for it.
+ * iisd_raw_export writes the response into the structure; iisd_raw_sync first takes
+ * in what a module changed there (status, reason, headers, entity chunks), then exports.
+ */
+void iisd_raw_export(iisd_hctx_t *h);
+void iisd_raw_sync(iisd_hctx_t *h);
 
 /* Fills the vtable pointers of a fresh hctx. */
 void iisd_hctx_bind(iisd_hctx_t *h);
