@@ -159,7 +159,8 @@ static void raw_absorb(iisd_hctx_t *h)
         iisd_chunk_t *v = nc && o->pEntityChunks ? iisd_arena_alloc(h->arena, nc * sizeof(*v)) : NULL;
         for (unsigned i = 0; v != NULL && i < nc; i++) {
             if (!raw_chunk(h, &o->pEntityChunks[i], &v[i])) {
-                iisd_log(IISD_LOG_WARN, "module changed the raw response with an unusable entity chunk %u", i);
+                iisd_log(IISD_LOG_WARN, "module changed the raw response with an unusable entity chunk %u",
+                         i);
                 continue;
             }
             iisd_resp_append(r, &v[i]);

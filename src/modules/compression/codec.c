@@ -15,7 +15,7 @@
 #include <zstd.h>
 #include "modules/compression/compression.h"
 
-#define OUT_CAP 16384
+#define OUT_CAP  16384
 #define POOL_MAX 4
 
 struct cmp_stream {
@@ -118,8 +118,8 @@ cmp_stream_t *cmp_stream_get(cmp_codec_t codec, unsigned level)
         break;
     case CMP_ZSTD:
         s->zs = ZSTD_createCCtx();
-        if (s->zs == NULL || ZSTD_isError(ZSTD_CCtx_setParameter(s->zs, ZSTD_c_compressionLevel,
-                                                                 zstd_level(level)))) {
+        if (s->zs == NULL ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(s->zs, ZSTD_c_compressionLevel, zstd_level(level)))) {
             ZSTD_freeCCtx(s->zs);
             free(s);
             return NULL;

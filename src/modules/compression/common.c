@@ -39,24 +39,31 @@ static bool make_dirs(const char *path)
     return true;
 }
 
+static bool private_dir(const char *dir)
+{
+    struct stat st;
+    return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 022) == 0;
+}
+
 /*
- * The folder the static cache uses. A value that is not an absolute path, or that
- * still holds an unexpanded %VARIABLE%, falls back to /tmp/iisd-<uid>/compressed.
- * The folder must be a real folder owned by the server's user and writable by no
- * one else: compressed copies are served from it.
+ * The folder the static cache uses. An empty value, one that is not an absolute path
+ * (such as the Windows-style schema default) or one that still holds an unexpanded
+ * %VARIABLE% means /tmp/iisd-<uid>/compressed. The folder must be a real folder owned
+ * by the server's user and writable by no one else, since compressed copies are served
+ * from it (for the /tmp one, its parent too).
  */
 static void prepare_directory(const char *configured, char *out, size_t cap)
 {
-    char fallback[128];
+    char fallback[128], parent[64];
     const char *dir = configured;
-    if (dir[0] != '/' || strchr(dir, '%') != NULL) {
-        snprintf(fallback, sizeof(fallback), "/tmp/iisd-%u/compressed", (unsigned)geteuid());
+    bool fb = dir[0] != '/' || strchr(dir, '%') != NULL || strchr(dir, '\\') != NULL;
+    if (fb) {
+        snprintf(parent, sizeof(parent), "/tmp/iisd-%u", (unsigned)geteuid());
+        snprintf(fallback, sizeof(fallback), "%s/compressed", parent);
         dir = fallback;
     }
     out[0] = '\0';
-    struct stat st;
-    if (!make_dirs(dir) || lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-        (st.st_mode & 022) != 0) {
+    if (!make_dirs(dir) || !private_dir(dir) || (fb && !private_dir(parent))) {
         char msg[1200];
         snprintf(msg, sizeof(msg),
                  "StaticCompressionModule: the compression folder %s is not usable (it must be a folder "
@@ -147,9 +154,10 @@ static void *load_config(IHttpServer *srv, IHttpContext *ctx)
         if (codec < 0) {
             if (len > 0) {
                 char msg[160];
-                snprintf(msg, sizeof(msg),
-                         "httpCompression: scheme \"%s\" is not one iisd has (gzip, deflate, br, zstd); ignored\n",
-                         name);
+                snprintf(
+                    msg, sizeof(msg),
+                    "httpCompression: scheme \"%s\" is not one iisd has (gzip, deflate, br, zstd); ignored\n",
+                    name);
                 OutputDebugStringA(msg);
             }
         } else {

@@ -279,7 +279,8 @@ static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_Get
                                                     .Terminate = factory_Terminate};
 static IHttpModuleFactory factory = {&factory_vtbl};
 
-HRESULT WINAPI IISD_MODULE_ENTRY(DynamicCompressionModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
+HRESULT WINAPI IISD_MODULE_ENTRY(DynamicCompressionModule)(DWORD, IHttpModuleRegistrationInfo *,
+                                                           IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(DynamicCompressionModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
                                                            IHttpServer *srv)
 {

@@ -144,8 +144,8 @@ static bool coding_is(const char *c, size_t n, const char *name)
 static void find_one(const char *coding, size_t n, int q, void *ctx)
 {
     find_ctx_t *f = ctx;
-    if (f->q < 0 && (coding_is(coding, n, f->want) ||
-                     (strcmp(f->want, "gzip") == 0 && coding_is(coding, n, "x-gzip"))))
+    if (f->q < 0 &&
+        (coding_is(coding, n, f->want) || (strcmp(f->want, "gzip") == 0 && coding_is(coding, n, "x-gzip"))))
         f->q = q;
 }
 

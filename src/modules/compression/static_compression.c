@@ -72,7 +72,8 @@ static void fill_hdr(cache_hdr_t *h, const struct stat *st, unsigned level, size
 }
 
 /* An up-to-date cached copy: its fd, with the compressed bytes at *off, *len long; or -1. */
-static int cache_open(const char *cpath, const cache_hdr_t *want, const char *src, uint64_t *off, uint64_t *len)
+static int cache_open(const char *cpath, const cache_hdr_t *want, const char *src, uint64_t *off,
+                      uint64_t *len)
 {
     int fd = open(cpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
@@ -291,7 +292,8 @@ static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_Get
                                                     .Terminate = factory_Terminate};
 static IHttpModuleFactory factory = {&factory_vtbl};
 
-HRESULT WINAPI IISD_MODULE_ENTRY(StaticCompressionModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
+HRESULT WINAPI IISD_MODULE_ENTRY(StaticCompressionModule)(DWORD, IHttpModuleRegistrationInfo *,
+                                                          IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(StaticCompressionModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
                                                           IHttpServer *srv)
 {
