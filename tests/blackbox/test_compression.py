@@ -392,9 +392,11 @@ def test_dynamic_not_compressed(srv):
     r = get(srv, "/dyn?n=5000", "gzip", method="HEAD")
     assert r.status == 200 and not r.has("Content-Encoding")
     r = get(srv, "/off/dyn?n=5000", "gzip")  # doDynamicCompression="false" there
-    assert not r.has("Content-Encoding")
+    assert r.status == 200 and not r.has("Content-Encoding") and r.body == text(5000)
     r = get(srv, "/cpu/dyn?n=5000", "gzip")
-    assert not r.has("Content-Encoding")
+    assert r.status == 200 and not r.has("Content-Encoding") and r.body == text(5000)
+    r = get(srv, "/types/dyn?n=5000", "gzip")  # staticTypes changed there, dynamicTypes not
+    assert r.status == 200 and r.header("Content-Encoding") == "gzip"
 
 
 def test_dynamic_error_status_and_etag(srv):

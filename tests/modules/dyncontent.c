@@ -1,6 +1,6 @@
 /*
  * dyncontent.c - dynamic responses for the compression tests, answered in
- * RQ_BEGIN_REQUEST for URLs that start with /dyn (other URLs: CONTINUE).
+ * RQ_BEGIN_REQUEST for URLs whose last segment starts with "dyn" (others: CONTINUE).
  * The query string says what to send:
  *
  *   n=BYTES      body length (default 10000): lines "line NNNNNN: ...\n", cut to BYTES
@@ -51,7 +51,7 @@ static REQUEST_NOTIFICATION_STATUS dyn_begin(CHttpModule *This, IHttpContext *ct
     PCSTR url = NULL, query = NULL;
     DWORD ul = 0, ql = 0;
     if (FAILED(ctx->lpVtbl->GetServerVariableA(ctx, "URL", &url, &ul)) || url == NULL ||
-        strncmp(url, "/dyn", 4) != 0)
+        strrchr(url, '/') == NULL || strncmp(strrchr(url, '/'), "/dyn", 4) != 0)
         return RQ_NOTIFICATION_CONTINUE;
     if (FAILED(ctx->lpVtbl->GetServerVariableA(ctx, "QUERY_STRING", &query, &ql)))
         query = "";
