@@ -428,3 +428,23 @@ def test_raw_response_changes_are_sent(srv):
     r = get(srv, "/dyn?raw=1&n=4000", "gzip")
     assert r.status == 201 and r.header("X-Raw") == "yes"
     assert r.header("Content-Encoding") == "gzip" and decode("gzip", r.body) == text(4000)
+
+
+def test_unsafe_cache_folder(server_factory, tmp_path):
+    """A cache folder others may write to is not used: static compression is off, with a
+    warning; dynamic compression, which needs no folder, still works."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    root = tmp_path / "site"
+    root.mkdir()
+    root.joinpath("web.config").write_text(web_config(
+        '    <httpCompression directory="%s" staticCompressionIgnoreHitFrequency="true" />\n' % shared))
+    root.joinpath("big.txt").write_bytes(BIG)
+    srv = server_factory(root=root, use_config=False, cli_modules=[("Dyn", module_path("dyncontent"))])
+    r = get(srv, "/big.txt", "gzip")
+    assert r.status == 200 and not r.has("Content-Encoding") and r.body == BIG
+    assert os.listdir(shared) == []
+    assert "static compression is off" in srv.stderr()
+    r = get(srv, "/dyn?n=5000", "gzip")
+    assert r.header("Content-Encoding") == "gzip"

@@ -64,6 +64,9 @@ static void prepare_directory(const char *configured, char *out, size_t cap)
     }
     out[0] = '\0';
     if (!make_dirs(dir) || !private_dir(dir) || (fb && !private_dir(parent))) {
+        static atomic_bool warned; /* once: the configuration is read for every new path */
+        if (atomic_exchange(&warned, true))
+            return;
         char msg[1200];
         snprintf(msg, sizeof(msg),
                  "StaticCompressionModule: the compression folder %s is not usable (it must be a folder "
