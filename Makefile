@@ -18,7 +18,7 @@ CFLAGS   += -std=gnu11 $(OPT) -g -pthread -fvisibility=hidden -fno-strict-aliasi
             -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wmissing-prototypes \
             -Wstrict-prototypes -Wformat=2 $(SANITIZE)
 LDFLAGS  += -pthread $(SANITIZE)
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -ldl
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -ldl -lpam -lcrypt -lcrypto
 
 LIB_SRCS  = $(wildcard src/core/*.c src/net/*.c src/http/*.c src/pipeline/*.c src/config/*.c \
                        src/modules/*.c src/modules/*/*.c)
@@ -27,8 +27,8 @@ MAIN_OBJ  = $(BUILD)/obj/src/main.o
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-DEB_DEPS  = gcc g++ make pkg-config libxml2-dev libcmocka-dev python3 python3-pytest \
-            zlib1g-dev libbrotli-dev libzstd-dev
+DEB_DEPS  = gcc g++ make pkg-config libxml2-dev libcmocka-dev python3 python3-pytest libpam0g-dev libcrypt-dev \
+            libssl-dev zlib1g-dev libbrotli-dev libzstd-dev
 
 # ---- fuzzing (libFuzzer; not part of `make test`) -------------------------
 FUZZ_SECONDS ?= 60
@@ -135,7 +135,16 @@ unit: $(UNIT_BINS)
 abi:
 	@BUILD=$(abspath $(BUILD)) bash tests/abi/run.sh
 
-modules:
+# Built-in modules built alone as .so images (the black-box suite loads one through <globalModules>).
+SO_MODULES = $(BUILD)/modules/http_redirection.so
+
+$(BUILD)/modules/%.so: src/modules/%.c src/modules/modcfg.c $(wildcard src/modules/*.h include/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  SO  $@"
+	@$(CC) -DIISD_MODULE_SO -Isrc -Iinclude -std=gnu11 $(OPT) -g -shared -fPIC -fvisibility=hidden \
+	  -Wall -Wextra -Werror $(SANITIZE) $< src/modules/modcfg.c -o $@
+
+modules: $(SO_MODULES)
 	bash tests/modules/build.sh $(BUILD)/tests/modules
 
 blackbox:

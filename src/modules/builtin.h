@@ -7,7 +7,8 @@
 #include <stdbool.h>
 
 #ifdef IISD_MODULE_SO
-#define IISD_MODULE_ENTRY(name) RegisterModule
+/* the image's one exported symbol (it is built with -fvisibility=hidden) */
+#define IISD_MODULE_ENTRY(name) __attribute__((visibility("default"))) RegisterModule
 #else
 #define IISD_MODULE_ENTRY(name) name##_RegisterModule
 #endif

@@ -1,63 +1,35 @@
 /*
  * DefaultDocumentModule (system.webServer/defaultDocument): for a folder URL
  * ending in '/', serves the first file of the <files> list that exists in the
- * folder (RQ_EXECUTE_REQUEST_HANDLER, GET and HEAD), with Content-Type, ETag
- * and Last-Modified as StaticFileModule does. Otherwise it leaves the request
- * to the next handler module (DirectoryListingModule).
+ * folder (RQ_EXECUTE_REQUEST_HANDLER, GET and HEAD) exactly as StaticFileModule
+ * serves a file (static_serve.h: MIME map and 404.3, clientCache, conditional
+ * requests, ranges). Otherwise it leaves the request to the next handler
+ * module (DirectoryListingModule).
  * Written only against the public module API (include/httpserv.h, C binding).
  */
 #include <windows.h>
 #include <httpserv.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 #include <wchar.h>
 #include "modules/builtin.h"
 #include "modules/modcfg.h"
+#include "modules/static_serve.h"
+
+#ifndef FILE_ATTRIBUTE_DIRECTORY
+#define FILE_ATTRIBUTE_DIRECTORY 0x00000010
+#endif
 
 typedef struct {
     CHttpModule base;
-    int fd;
+    IHttpFileInfo *fi; /* the document being sent: released in Dispose, after the send */
 } dd_module_t;
 
 static IHttpServer *g_server;
-
-static const struct {
-    const char *ext;
-    const char *type;
-} mime_map[] = {
-    {".htm", "text/html"},
-    {".html", "text/html"},
-    {".txt", "text/plain"},
-    {".css", "text/css"},
-    {".js", "application/javascript"},
-    {".json", "application/json"},
-    {".xml", "text/xml"},
-    {".svg", "image/svg+xml"},
-    {".png", "image/png"},
-    {".jpg", "image/jpeg"},
-    {".jpeg", "image/jpeg"},
-    {".gif", "image/gif"},
-    {".asp", "text/html"},
-    {".aspx", "text/html"},
-    {".md", "text/markdown"},
-};
-
-static const char *mime_type(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    if (dot == NULL)
-        return "application/octet-stream";
-    for (size_t i = 0; i < sizeof(mime_map) / sizeof(mime_map[0]); i++)
-        if (strcasecmp(dot, mime_map[i].ext) == 0)
-            return mime_map[i].type;
-    return "application/octet-stream";
-}
+static HTTP_MODULE_ID g_id;
 
 /* IIS's stock list, for a configuration that defines none at all (see find_document) */
 static const char *const stock_documents[] = {"Default.htm", "Default.asp", "index.htm", "index.html",
@@ -99,7 +71,6 @@ static REQUEST_NOTIFICATION_STATUS on_execute(CHttpModule *This, IHttpContext *c
     (void)p;
     dd_module_t *self = (dd_module_t *)This;
     IHttpRequest *req = ctx->lpVtbl->GetRequest(ctx);
-    IHttpResponse *resp = ctx->lpVtbl->GetResponse(ctx);
     const char *method = req->lpVtbl->GetHttpMethod(req);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return RQ_NOTIFICATION_CONTINUE;
@@ -150,48 +121,33 @@ static REQUEST_NOTIFICATION_STATUS on_execute(CHttpModule *This, IHttpContext *c
     }
     if (!found)
         return RQ_NOTIFICATION_CONTINUE;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    size_t pl = strlen(path);
+    wchar_t *wdoc = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)((pl + 1) * sizeof(wchar_t)));
+    size_t wl = wdoc ? sf_wide(path, pl, wdoc, pl + 1) : (size_t)-1;
+    if (wl == (size_t)-1)
         return RQ_NOTIFICATION_CONTINUE;
-    self->fd = fd;
-    const char *type = mime_type(path + base);
-    char etag[64], lm[64];
-    int en = snprintf(etag, sizeof(etag), "\"%llx:%llx\"",
-                      (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
-                          (unsigned long long)st.st_mtim.tv_nsec,
-                      (unsigned long long)st.st_size);
-    struct tm tm;
-    gmtime_r(&st.st_mtime, &tm);
-    strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    resp->lpVtbl->SetHeaderById(resp, HttpHeaderContentType, type, (USHORT)strlen(type), TRUE);
-    resp->lpVtbl->SetHeaderById(resp, HttpHeaderEtag, etag, (USHORT)en, TRUE);
-    resp->lpVtbl->SetHeaderById(resp, HttpHeaderLastModified, lm, (USHORT)strlen(lm), TRUE);
-    resp->lpVtbl->SetHeaderById(resp, HttpHeaderAcceptRanges, "bytes", 5, TRUE);
-    if (st.st_size > 0) {
-        HTTP_DATA_CHUNK ch;
-        memset(&ch, 0, sizeof(ch));
-        ch.DataChunkType = HttpDataChunkFromFileHandle;
-        ch.FromFileHandle.ByteRange.StartingOffset.QuadPart = 0;
-        ch.FromFileHandle.ByteRange.Length.QuadPart = (ULONGLONG)st.st_size;
-        ch.FromFileHandle.FileHandle = IisdFdToHandle(fd);
-        DWORD sent;
-        HRESULT hr = resp->lpVtbl->WriteEntityChunks(resp, &ch, 1, FALSE, FALSE, &sent, NULL);
-        if (FAILED(hr)) {
-            resp->lpVtbl->Clear(resp);
-            resp->lpVtbl->SetStatus(resp, 500, "Internal Server Error", 0, hr, NULL, FALSE);
-            return RQ_NOTIFICATION_FINISH_REQUEST;
-        }
+    IHttpFileInfo *fi = NULL;
+    HRESULT hr = g_server->lpVtbl->GetFileInfo(g_server, wdoc, NULL, NULL, NULL, NULL, TRUE, &fi, NULL);
+    if (FAILED(hr) || fi == NULL)
+        return RQ_NOTIFICATION_CONTINUE;
+    self->fi = fi;
+    if (fi->lpVtbl->GetAttributes(fi) & FILE_ATTRIBUTE_DIRECTORY)
+        return RQ_NOTIFICATION_CONTINUE;
+    const sf_config_t *cfg = sf_config(g_server, ctx, g_id);
+    if (cfg == NULL) {
+        sf_error(ctx, 500, 0, "Internal Server Error");
+        return RQ_NOTIFICATION_FINISH_REQUEST;
     }
-    ctx->lpVtbl->SetRequestHandled(ctx);
-    return RQ_NOTIFICATION_CONTINUE;
+    /* exactly as StaticFileModule would serve the document */
+    return sf_serve(ctx, cfg, fi, wdoc, wl);
 }
 
 static VOID on_dispose(CHttpModule *This)
 {
     dd_module_t *self = (dd_module_t *)This;
-    if (self->fd >= 0)
-        close(self->fd);
-    self->fd = -1;
+    if (self->fi != NULL)
+        self->fi->lpVtbl->DereferenceCacheData(self->fi);
+    self->fi = NULL;
 }
 
 static CHttpModuleVtbl dd_vtbl;
@@ -203,7 +159,7 @@ static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp,
     if (m == NULL)
         return E_OUTOFMEMORY;
     m->base.lpVtbl = &dd_vtbl;
-    m->fd = -1;
+    m->fi = NULL;
     *pp = &m->base;
     return S_OK;
 }
@@ -223,6 +179,7 @@ HRESULT WINAPI IISD_MODULE_ENTRY(DefaultDocumentModule)(DWORD ver, IHttpModuleRe
 {
     (void)ver;
     g_server = srv;
+    g_id = info->lpVtbl->GetId(info);
     dd_vtbl.OnExecuteRequestHandler = on_execute;
     dd_vtbl.Dispose = on_dispose;
     return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_EXECUTE_REQUEST_HANDLER, 0);

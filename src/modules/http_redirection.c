@@ -149,10 +149,25 @@ static const char *reason_for(USHORT status)
     }
 }
 
+static HTTP_MODULE_ID g_id;
+static bool g_on = true, g_off = false;
+
+/* Whether redirection is enabled at the request's path: the one value every request needs. */
+static void *enabled_load(IHttpServer *srv, IHttpContext *ctx)
+{
+    IAppHostElement *s = modcfg_section(srv, ctx, L"system.webServer/httpRedirect");
+    bool on = modcfg_bool(s, L"enabled", false);
+    modcfg_release(s);
+    return on ? &g_on : &g_off;
+}
+
 static REQUEST_NOTIFICATION_STATUS on_begin(CHttpModule *This, IHttpContext *ctx, IHttpEventProvider *p)
 {
     (void)This;
     (void)p;
+    const bool *on = modcfg_cached(g_server, ctx, g_id, enabled_load, NULL);
+    if (on == NULL || !*on)
+        return RQ_NOTIFICATION_CONTINUE;
     IAppHostElement *s = modcfg_section(g_server, ctx, L"system.webServer/httpRedirect");
     if (s == NULL)
         return RQ_NOTIFICATION_CONTINUE;
@@ -309,6 +324,7 @@ HRESULT WINAPI IISD_MODULE_ENTRY(HttpRedirectionModule)(DWORD ver, IHttpModuleRe
 {
     (void)ver;
     g_server = srv;
+    g_id = info->lpVtbl->GetId(info);
     redir_vtbl.OnBeginRequest = on_begin;
     redir_vtbl.Dispose = on_dispose;
     return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_BEGIN_REQUEST, 0);

@@ -163,6 +163,79 @@ IAppHostElement *modcfg_item(IAppHostElement *e, unsigned i)
     return SUCCEEDED(hr) ? item : NULL;
 }
 
+/* Appends s (with its NUL) to the growing buffer; returns its offset, or (size_t)-1. */
+static size_t blob_add(char **text, size_t *used, size_t *cap, const char *s, size_t len)
+{
+    if (*used + len + 1 > *cap) {
+        size_t ncap = (*cap ? *cap * 2 : 256) + len + 1;
+        char *nt = realloc(*text, ncap);
+        if (nt == NULL)
+            return (size_t)-1;
+        *text = nt;
+        *cap = ncap;
+    }
+    size_t off = *used;
+    memcpy(*text + off, s, len + 1);
+    *used += len + 1;
+    return off;
+}
+
+modcfg_list_t *modcfg_list(IAppHostElement *coll, const wchar_t *attr, const wchar_t *attr2,
+                           const wchar_t *flag, bool flag_def)
+{
+    unsigned n = modcfg_count(coll);
+    char *text = NULL;
+    size_t used = 0, cap = 0;
+    struct modcfg_list_item *tmp = n ? malloc(n * sizeof(*tmp)) : NULL;
+    unsigned k = 0;
+    if (n && tmp == NULL)
+        return NULL;
+    static __thread char v[4096];
+    for (unsigned i = 0; i < n; i++) {
+        IAppHostElement *it = modcfg_item(coll, i);
+        int len = modcfg_str(it, attr, v, sizeof(v), "");
+        if (len > 0) {
+            /* offsets into text for now; turned into pointers below */
+            size_t off = blob_add(&text, &used, &cap, v, (size_t)len), off2 = (size_t)-2;
+            if (off != (size_t)-1 && attr2 != NULL) {
+                int l2 = modcfg_str(it, attr2, v, sizeof(v), "");
+                off2 = blob_add(&text, &used, &cap, v, l2 > 0 ? (size_t)l2 : 0);
+            }
+            if (off == (size_t)-1 || off2 == (size_t)-1) {
+                modcfg_release(it);
+                goto fail;
+            }
+            tmp[k].s = (const char *)(uintptr_t)off;
+            tmp[k].v = (const char *)(uintptr_t)off2;
+            tmp[k].flag = flag ? modcfg_bool(it, flag, flag_def) : flag_def;
+            k++;
+        }
+        modcfg_release(it);
+    }
+    modcfg_list_t *l = malloc(sizeof(*l) + k * sizeof(l->item[0]) + used);
+    if (l == NULL)
+        goto fail;
+    char *dst = (char *)&l->item[k];
+    if (used)
+        memcpy(dst, text, used);
+    l->n = k;
+    for (unsigned i = 0; i < k; i++) {
+        size_t off = (size_t)(uintptr_t)tmp[i].s, off2 = (size_t)(uintptr_t)tmp[i].v;
+        l->item[i].s = dst + off;
+        l->item[i].len = strlen(dst + off);
+        l->item[i].v = off2 == (size_t)-2 ? "" : dst + off2;
+        l->item[i].vlen = strlen(l->item[i].v);
+        l->item[i].flag = tmp[i].flag;
+    }
+    free(text);
+    free(tmp);
+    return l;
+fail:
+    free(text);
+    free(tmp);
+    return NULL;
+}
+
 typedef struct cached {
     IHttpStoredContext base; /* first */
     void *data;

@@ -32,6 +32,23 @@ unsigned modcfg_count(IAppHostElement *e);
 IAppHostElement *modcfg_item(IAppHostElement *e, unsigned i);
 
 /*
+ * The attribute `attr` of every item of a collection that has a non-empty one, as UTF-8, with
+ * an optional second string attribute (`attr2`, "" when absent; NULL for none) and an optional
+ * boolean attribute per item (`flag`, default flag_def; NULL for none). One malloc'd block:
+ * release it with free(). An absent collection gives an empty list; NULL only when out of memory.
+ */
+typedef struct modcfg_list {
+    unsigned n;
+    struct modcfg_list_item {
+        const char *s, *v;
+        size_t len, vlen;
+        bool flag;
+    } item[];
+} modcfg_list_t;
+modcfg_list_t *modcfg_list(IAppHostElement *coll, const wchar_t *attr, const wchar_t *attr2,
+                           const wchar_t *flag, bool flag_def);
+
+/*
  * A module's parsed configuration, cached per configuration path the way IIS modules do it:
  * in the IMetadataInfo module context container under the module's id. load() runs on the
  * first request for a path (per configuration generation); free_fn() when the generation

@@ -17,6 +17,7 @@
 #include <windows.h>
 #include <httpserv.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "modules/builtin.h"
@@ -26,18 +27,64 @@ static IHttpServer *g_server;
 
 static const char allowed_verbs[] = "OPTIONS, TRACE, GET, HEAD, POST";
 
-static void add_headers(IHttpResponse *resp, IAppHostElement *coll)
+typedef struct {
+    bool keep_alive, trace;
+    modcfg_list_t *custom, *redirect; /* name, value */
+} ps_config_t;
+
+static HTTP_MODULE_ID g_id;
+
+static void ps_config_free(void *data)
 {
-    unsigned n = modcfg_count(coll);
-    for (unsigned i = 0; i < n; i++) {
-        IAppHostElement *it = modcfg_item(coll, i);
-        char name[256], value[4096];
-        if (modcfg_str(it, L"name", name, sizeof(name), "") > 0) {
-            modcfg_str(it, L"value", value, sizeof(value), "");
-            resp->lpVtbl->SetHeaderByName(resp, name, value, (USHORT)strlen(value), TRUE);
-        }
-        modcfg_release(it);
+    ps_config_t *c = data;
+    if (c != NULL) {
+        free(c->custom);
+        free(c->redirect);
+        free(c);
     }
+}
+
+static void *ps_config_load(IHttpServer *srv, IHttpContext *ctx)
+{
+    ps_config_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    IAppHostElement *s = modcfg_section(srv, ctx, L"system.webServer/httpProtocol");
+    c->keep_alive = modcfg_bool(s, L"allowKeepAlive", true);
+    IAppHostElement *ch = modcfg_child(s, L"customHeaders");
+    c->custom = modcfg_list(ch, L"name", L"value", NULL, false);
+    modcfg_release(ch);
+    IAppHostElement *rh = modcfg_child(s, L"redirectHeaders");
+    c->redirect = modcfg_list(rh, L"name", L"value", NULL, false);
+    modcfg_release(rh);
+    modcfg_release(s);
+
+    /* TRACE is answered only when request filtering allows it by name. */
+    IAppHostElement *rf = modcfg_section(srv, ctx, L"system.webServer/security/requestFiltering");
+    IAppHostElement *verbs = modcfg_child(rf, L"verbs");
+    modcfg_list_t *vl = modcfg_list(verbs, L"verb", NULL, L"allowed", true);
+    for (unsigned i = 0; vl != NULL && i < vl->n; i++)
+        if (strcasecmp(vl->item[i].s, "TRACE") == 0)
+            c->trace = vl->item[i].flag;
+    free(vl);
+    modcfg_release(verbs);
+    modcfg_release(rf);
+    if (c->custom == NULL || c->redirect == NULL) {
+        ps_config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static const ps_config_t *config(IHttpContext *ctx)
+{
+    return modcfg_cached(g_server, ctx, g_id, ps_config_load, ps_config_free);
+}
+
+static void add_headers(IHttpResponse *resp, const modcfg_list_t *l)
+{
+    for (unsigned i = 0; i < l->n; i++)
+        resp->lpVtbl->SetHeaderByName(resp, l->item[i].s, l->item[i].v, (USHORT)l->item[i].vlen, TRUE);
 }
 
 static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpContext *ctx,
@@ -46,43 +93,26 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
     (void)This;
     if (p != NULL && !p->lpVtbl->GetHeadersBeingSent(p))
         return RQ_NOTIFICATION_CONTINUE;
-    IHttpResponse *resp = ctx->lpVtbl->GetResponse(ctx);
-    IAppHostElement *s = modcfg_section(g_server, ctx, L"system.webServer/httpProtocol");
-    if (s == NULL)
+    const ps_config_t *c = config(ctx);
+    if (c == NULL)
         return RQ_NOTIFICATION_CONTINUE;
-    IAppHostElement *ch = modcfg_child(s, L"customHeaders");
-    add_headers(resp, ch);
-    modcfg_release(ch);
-    USHORT status = 0;
-    resp->lpVtbl->GetStatus(resp, &status, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (status >= 300 && status < 400) {
-        IAppHostElement *rh = modcfg_child(s, L"redirectHeaders");
-        add_headers(resp, rh);
-        modcfg_release(rh);
+    IHttpResponse *resp = ctx->lpVtbl->GetResponse(ctx);
+    add_headers(resp, c->custom);
+    if (c->redirect->n > 0) {
+        USHORT status = 0;
+        resp->lpVtbl->GetStatus(resp, &status, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+        if (status >= 300 && status < 400)
+            add_headers(resp, c->redirect);
     }
-    if (!modcfg_bool(s, L"allowKeepAlive", true))
+    if (!c->keep_alive)
         resp->lpVtbl->SetNeedDisconnect(resp);
-    modcfg_release(s);
     return RQ_NOTIFICATION_CONTINUE;
 }
 
-/* TRACE is answered only when request filtering allows it by name. */
 static bool trace_enabled(IHttpContext *ctx)
 {
-    IAppHostElement *s = modcfg_section(g_server, ctx, L"system.webServer/security/requestFiltering");
-    IAppHostElement *verbs = modcfg_child(s, L"verbs");
-    bool on = false;
-    unsigned n = modcfg_count(verbs);
-    for (unsigned i = 0; i < n; i++) {
-        IAppHostElement *it = modcfg_item(verbs, i);
-        char verb[64];
-        if (modcfg_str(it, L"verb", verb, sizeof(verb), "") > 0 && strcasecmp(verb, "TRACE") == 0)
-            on = modcfg_bool(it, L"allowed", true);
-        modcfg_release(it);
-    }
-    modcfg_release(verbs);
-    modcfg_release(s);
-    return on;
+    const ps_config_t *c = config(ctx);
+    return c != NULL && c->trace;
 }
 
 static void append(char *buf, size_t cap, size_t *len, const char *s, size_t n)
@@ -201,6 +231,7 @@ HRESULT WINAPI IISD_MODULE_ENTRY(ProtocolSupportModule)(DWORD ver, IHttpModuleRe
 {
     (void)ver;
     g_server = srv;
+    g_id = info->lpVtbl->GetId(info);
     ps_vtbl.OnExecuteRequestHandler = on_execute;
     ps_vtbl.OnSendResponse = on_send_response;
     ps_vtbl.Dispose = on_dispose;

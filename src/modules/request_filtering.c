@@ -150,138 +150,203 @@ static REQUEST_NOTIFICATION_STATUS reject(IHttpContext *ctx, USHORT status, USHO
     return RQ_NOTIFICATION_FINISH_REQUEST;
 }
 
-/* ---- configuration helpers ------------------------------------------------ */
+/* ---- configuration, parsed once per configuration path ------------------- */
 
-/* True when an item of collection `name` has attribute attr equal (case-insensitive) to s. */
-static bool list_equals(IAppHostElement *sec, const wchar_t *name, const wchar_t *attr, const char *s)
+typedef struct {
+    bool scan_url, scan_query;
+    modcfg_list_t *applies_to, *deny_strings, *scan_headers;
+} rf_rule_t;
+
+typedef struct {
+    bool remove_server, allow_double_escaping, allow_high_bit, unescape_query;
+    bool ext_unlisted, verbs_unlisted;
+    int64_t max_content, max_url, max_query;
+    modcfg_list_t *always_urls, *always_queries, *hidden, *exts, *verbs, *url_seqs, *query_seqs;
+    modcfg_list_t *header_names; /* flag unused; limits in header_limits[] */
+    int64_t *header_limits;
+    unsigned nrules;
+    rf_rule_t *rules;
+} rf_config_t;
+
+static HTTP_MODULE_ID g_id;
+
+static void rf_config_free(void *data)
 {
-    IAppHostElement *coll = modcfg_child(sec, name);
-    bool found = false;
-    unsigned n = modcfg_count(coll);
-    char v[CFG_STR_MAX];
-    for (unsigned i = 0; i < n && !found; i++) {
-        IAppHostElement *it = modcfg_item(coll, i);
-        if (modcfg_str(it, attr, v, sizeof(v), "") > 0 && strcasecmp(v, s) == 0)
-            found = true;
-        modcfg_release(it);
+    rf_config_t *c = data;
+    if (c == NULL)
+        return;
+    free(c->always_urls);
+    free(c->always_queries);
+    free(c->hidden);
+    free(c->exts);
+    free(c->verbs);
+    free(c->url_seqs);
+    free(c->query_seqs);
+    free(c->header_names);
+    free(c->header_limits);
+    for (unsigned i = 0; i < c->nrules; i++) {
+        free(c->rules[i].applies_to);
+        free(c->rules[i].deny_strings);
+        free(c->rules[i].scan_headers);
     }
+    free(c->rules);
+    free(c);
+}
+
+/* The list of attribute attr of the items of child collection `name` of e. */
+static modcfg_list_t *child_list(IAppHostElement *e, const wchar_t *name, const wchar_t *attr,
+                                 const wchar_t *flag, bool flag_def, bool *unlisted)
+{
+    IAppHostElement *coll = modcfg_child(e, name);
+    if (unlisted != NULL)
+        *unlisted = modcfg_bool(coll, L"allowUnlisted", true);
+    modcfg_list_t *l = modcfg_list(coll, attr, NULL, flag, flag_def);
     modcfg_release(coll);
-    return found;
+    return l;
 }
 
-/* True when an item's attr of collection coll occurs in one of the texts (case-insensitive). */
-static bool list_contained(IAppHostElement *coll, const wchar_t *attr, const char *a, size_t an,
-                           const char *b, size_t bn)
+static void *rf_config_load(IHttpServer *srv, IHttpContext *ctx)
 {
-    bool found = false;
-    unsigned n = modcfg_count(coll);
-    char v[CFG_STR_MAX];
-    for (unsigned i = 0; i < n && !found; i++) {
-        IAppHostElement *it = modcfg_item(coll, i);
-        if (modcfg_str(it, attr, v, sizeof(v), "") > 0 &&
-            ((a && icontains(a, an, v)) || (b && icontains(b, bn, v))))
-            found = true;
-        modcfg_release(it);
-    }
-    return found;
-}
-
-/* allowed/denied by a (allowUnlisted, add key= allowed=) list: 1 allowed, 0 denied. */
-static int list_allows(IAppHostElement *sec, const wchar_t *name, const wchar_t *attr, const char *key,
-                       bool case_sensitive)
-{
-    IAppHostElement *coll = modcfg_child(sec, name);
-    if (coll == NULL)
-        return 1;
-    int result = modcfg_bool(coll, L"allowUnlisted", true) ? 1 : 0;
-    unsigned n = modcfg_count(coll);
-    char v[CFG_STR_MAX];
-    for (unsigned i = 0; i < n; i++) {
-        IAppHostElement *it = modcfg_item(coll, i);
-        if (modcfg_str(it, attr, v, sizeof(v), "") > 0 &&
-            (case_sensitive ? strcmp(v, key) == 0 : strcasecmp(v, key) == 0)) {
-            result = modcfg_bool(it, L"allowed", true) ? 1 : 0;
-            modcfg_release(it);
-            break;
-        }
-        modcfg_release(it);
-    }
-    modcfg_release(coll);
-    return result;
-}
-
-/* 431 when a header of requestLimits/headerLimits is longer than its sizeLimit. */
-static bool headers_too_long(IAppHostElement *limits, IHttpRequest *req)
-{
+    IAppHostElement *sec = modcfg_section(srv, ctx, SECTION);
+    if (sec == NULL)
+        return NULL;
+    rf_config_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        goto fail;
+    c->remove_server = modcfg_bool(sec, L"removeServerHeader", false);
+    c->allow_double_escaping = modcfg_bool(sec, L"allowDoubleEscaping", false);
+    c->allow_high_bit = modcfg_bool(sec, L"allowHighBitCharacters", true);
+    c->unescape_query = modcfg_bool(sec, L"unescapeQueryString", true);
+    IAppHostElement *limits = modcfg_child(sec, L"requestLimits");
+    c->max_content = modcfg_int(limits, L"maxAllowedContentLength", 30000000);
+    c->max_url = modcfg_int(limits, L"maxUrl", 4096);
+    c->max_query = modcfg_int(limits, L"maxQueryString", 2048);
     IAppHostElement *hl = modcfg_child(limits, L"headerLimits");
-    bool bad = false;
-    unsigned n = modcfg_count(hl);
-    char name[CFG_STR_MAX];
-    for (unsigned i = 0; i < n && !bad; i++) {
+    c->header_names = modcfg_list(hl, L"header", NULL, NULL, false);
+    unsigned nh = c->header_names ? c->header_names->n : 0;
+    c->header_limits = calloc(nh ? nh : 1, sizeof(int64_t));
+    /* modcfg_list skips empty names: match limits to names by walking the items again */
+    for (unsigned i = 0, k = 0; c->header_limits && i < modcfg_count(hl) && k < nh; i++) {
         IAppHostElement *it = modcfg_item(hl, i);
-        if (modcfg_str(it, L"header", name, sizeof(name), "") > 0) {
-            size_t nl = strlen(name);
-            if (nl > 0 && name[nl - 1] == ':')
-                name[nl - 1] = '\0';
-            USHORT len = 0;
-            PCSTR val = req->lpVtbl->GetHeaderByName(req, name, &len);
-            int64_t lim = modcfg_int(it, L"sizeLimit", 0);
-            if (val != NULL && (int64_t)len > lim)
-                bad = true;
-        }
+        char name[CFG_STR_MAX];
+        if (modcfg_str(it, L"header", name, sizeof(name), "") > 0)
+            c->header_limits[k++] = modcfg_int(it, L"sizeLimit", 0);
         modcfg_release(it);
     }
     modcfg_release(hl);
-    return bad;
+    modcfg_release(limits);
+    /* header names are compared without a trailing ':' */
+    for (unsigned i = 0; i < nh; i++) {
+        struct modcfg_list_item *it = &c->header_names->item[i];
+        if (it->len > 0 && it->s[it->len - 1] == ':')
+            ((char *)it->s)[--it->len] = '\0';
+    }
+    c->always_urls = child_list(sec, L"alwaysAllowedUrls", L"url", NULL, false, NULL);
+    c->always_queries = child_list(sec, L"alwaysAllowedQueryStrings", L"queryString", NULL, false, NULL);
+    c->hidden = child_list(sec, L"hiddenSegments", L"segment", NULL, false, NULL);
+    c->exts = child_list(sec, L"fileExtensions", L"fileExtension", L"allowed", true, &c->ext_unlisted);
+    c->verbs = child_list(sec, L"verbs", L"verb", L"allowed", true, &c->verbs_unlisted);
+    c->url_seqs = child_list(sec, L"denyUrlSequences", L"sequence", NULL, false, NULL);
+    c->query_seqs = child_list(sec, L"denyQueryStringSequences", L"sequence", NULL, false, NULL);
+    if (!c->header_names || !c->header_limits || !c->always_urls || !c->always_queries || !c->hidden ||
+        !c->exts || !c->verbs || !c->url_seqs || !c->query_seqs)
+        goto fail;
+    IAppHostElement *rules = modcfg_child(sec, L"filteringRules");
+    unsigned nr = modcfg_count(rules);
+    c->rules = calloc(nr ? nr : 1, sizeof(*c->rules));
+    if (c->rules == NULL) {
+        modcfg_release(rules);
+        goto fail;
+    }
+    for (unsigned i = 0; i < nr; i++) {
+        IAppHostElement *r = modcfg_item(rules, i);
+        rf_rule_t *rule = &c->rules[c->nrules++];
+        rule->scan_url = modcfg_bool(r, L"scanUrl", false);
+        rule->scan_query = modcfg_bool(r, L"scanQueryString", false);
+        rule->applies_to = child_list(r, L"appliesTo", L"fileExtension", NULL, false, NULL);
+        rule->deny_strings = child_list(r, L"denyStrings", L"string", NULL, false, NULL);
+        rule->scan_headers = child_list(r, L"scanHeaders", L"requestHeader", NULL, false, NULL);
+        modcfg_release(r);
+        if (!rule->applies_to || !rule->deny_strings || !rule->scan_headers) {
+            modcfg_release(rules);
+            goto fail;
+        }
+    }
+    modcfg_release(rules);
+    modcfg_release(sec);
+    return c;
+fail:
+    modcfg_release(sec);
+    rf_config_free(c);
+    g_server->lpVtbl->ReportUnhealthy(
+        g_server, L"RequestFilteringModule: out of memory reading its configuration", E_OUTOFMEMORY);
+    return NULL;
+}
+
+/* ---- matching against the parsed lists ------------------------------------- */
+
+static bool list_equals(const modcfg_list_t *l, const char *s)
+{
+    for (unsigned i = 0; i < l->n; i++)
+        if (strcasecmp(l->item[i].s, s) == 0)
+            return true;
+    return false;
+}
+
+/* True when an item of l occurs in one of the texts (case-insensitive). */
+static bool list_contained(const modcfg_list_t *l, const char *a, size_t an, const char *b, size_t bn)
+{
+    for (unsigned i = 0; i < l->n; i++) {
+        const char *v = l->item[i].s;
+        if ((a && icontains(a, an, v)) || (b && icontains(b, bn, v)))
+            return true;
+    }
+    return false;
+}
+
+/* allowed/denied by an (allowUnlisted, add key= allowed=) list. */
+static bool list_allows(const modcfg_list_t *l, bool unlisted, const char *key, bool case_sensitive)
+{
+    for (unsigned i = 0; i < l->n; i++)
+        if (case_sensitive ? strcmp(l->item[i].s, key) == 0 : strcasecmp(l->item[i].s, key) == 0)
+            return l->item[i].flag;
+    return unlisted;
+}
+
+/* 431 when a header of requestLimits/headerLimits is longer than its sizeLimit. */
+static bool headers_too_long(const rf_config_t *c, IHttpRequest *req)
+{
+    for (unsigned i = 0; i < c->header_names->n; i++) {
+        USHORT len = 0;
+        PCSTR val = req->lpVtbl->GetHeaderByName(req, c->header_names->item[i].s, &len);
+        if (val != NULL && (int64_t)len > c->header_limits[i])
+            return true;
+    }
+    return false;
 }
 
 /* 404.19: a filteringRule whose denyStrings occur in a scanned part. */
-static bool rules_deny(IAppHostElement *sec, IHttpRequest *req, const char *path, size_t pn,
+static bool rules_deny(const rf_config_t *c, IHttpRequest *req, const char *path, size_t pn,
                        const char *rawpath, size_t rpn, const char *query, size_t qn, const char *dquery,
                        size_t dqn)
 {
-    IAppHostElement *rules = modcfg_child(sec, L"filteringRules");
-    unsigned n = modcfg_count(rules);
-    bool deny = false;
     const char *ext = last_extension(path);
-    for (unsigned i = 0; i < n && !deny; i++) {
-        IAppHostElement *r = modcfg_item(rules, i);
-        IAppHostElement *applies = modcfg_child(r, L"appliesTo");
-        bool applies_here = modcfg_count(applies) == 0;
-        char v[CFG_STR_MAX];
-        for (unsigned j = 0; !applies_here && j < modcfg_count(applies); j++) {
-            IAppHostElement *it = modcfg_item(applies, j);
-            if (modcfg_str(it, L"fileExtension", v, sizeof(v), "") > 0 && strcasecmp(v, ext) == 0)
-                applies_here = true;
-            modcfg_release(it);
+    for (unsigned i = 0; i < c->nrules; i++) {
+        const rf_rule_t *r = &c->rules[i];
+        if (r->applies_to->n > 0 && !list_equals(r->applies_to, ext))
+            continue;
+        if (r->scan_url && list_contained(r->deny_strings, path, pn, rawpath, rpn))
+            return true;
+        if (r->scan_query && list_contained(r->deny_strings, query, qn, dquery, dqn))
+            return true;
+        for (unsigned j = 0; j < r->scan_headers->n; j++) {
+            USHORT len = 0;
+            PCSTR val = req->lpVtbl->GetHeaderByName(req, r->scan_headers->item[j].s, &len);
+            if (val != NULL && list_contained(r->deny_strings, val, len, NULL, 0))
+                return true;
         }
-        modcfg_release(applies);
-        if (applies_here) {
-            IAppHostElement *deny_strings = modcfg_child(r, L"denyStrings");
-            if (modcfg_bool(r, L"scanUrl", false) &&
-                list_contained(deny_strings, L"string", path, pn, rawpath, rpn))
-                deny = true;
-            if (!deny && modcfg_bool(r, L"scanQueryString", false) &&
-                list_contained(deny_strings, L"string", query, qn, dquery, dqn))
-                deny = true;
-            IAppHostElement *sh = modcfg_child(r, L"scanHeaders");
-            for (unsigned j = 0; !deny && j < modcfg_count(sh); j++) {
-                IAppHostElement *it = modcfg_item(sh, j);
-                if (modcfg_str(it, L"requestHeader", v, sizeof(v), "") > 0) {
-                    USHORT len = 0;
-                    PCSTR val = req->lpVtbl->GetHeaderByName(req, v, &len);
-                    if (val != NULL && list_contained(deny_strings, L"string", val, len, NULL, 0))
-                        deny = true;
-                }
-                modcfg_release(it);
-            }
-            modcfg_release(sh);
-            modcfg_release(deny_strings);
-        }
-        modcfg_release(r);
     }
-    modcfg_release(rules);
-    return deny;
+    return false;
 }
 
 /* ---- the checks ------------------------------------------------------------ */
@@ -317,23 +382,16 @@ static REQUEST_NOTIFICATION_STATUS filter(rf_module_t *self, IHttpContext *ctx)
     size_t pn = pct_decode(rp, rpn, path);
     size_t dqn = pct_decode(query, qn, dquery);
 
-    IAppHostElement *sec = modcfg_section(g_server, ctx, SECTION);
-    if (sec == NULL)
+    const rf_config_t *c = modcfg_cached(g_server, ctx, g_id, rf_config_load, rf_config_free);
+    if (c == NULL)
         return RQ_NOTIFICATION_CONTINUE;
-    REQUEST_NOTIFICATION_STATUS rs = RQ_NOTIFICATION_CONTINUE;
-    self->remove_server = modcfg_bool(sec, L"removeServerHeader", false);
+    self->remove_server = c->remove_server;
 
     /* always allowed: no further check */
-    if (list_equals(sec, L"alwaysAllowedUrls", L"url", path) ||
-        list_equals(sec, L"alwaysAllowedUrls", L"url", rawpath) ||
-        (qn > 0 && (list_equals(sec, L"alwaysAllowedQueryStrings", L"queryString", query) ||
-                    list_equals(sec, L"alwaysAllowedQueryStrings", L"queryString", dquery))))
-        goto done;
+    if (list_equals(c->always_urls, path) || list_equals(c->always_urls, rawpath) ||
+        (qn > 0 && (list_equals(c->always_queries, query) || list_equals(c->always_queries, dquery))))
+        return RQ_NOTIFICATION_CONTINUE;
 
-    IAppHostElement *limits = modcfg_child(sec, L"requestLimits");
-    int64_t max_content = modcfg_int(limits, L"maxAllowedContentLength", 30000000);
-    int64_t max_url = modcfg_int(limits, L"maxUrl", 4096);
-    int64_t max_query = modcfg_int(limits, L"maxQueryString", 2048);
     USHORT cll = 0;
     PCSTR cl = req->lpVtbl->GetHeaderById(req, HttpHeaderContentLength, &cll);
     bool too_large = false;
@@ -344,86 +402,34 @@ static REQUEST_NOTIFICATION_STATUS filter(rf_module_t *self, IHttpContext *ctx)
         buf[m] = '\0';
         char *end;
         unsigned long long v = strtoull(buf, &end, 10);
-        too_large = end != buf && (cll >= sizeof(buf) - 1 || v > (unsigned long long)max_content);
+        too_large = end != buf && (cll >= sizeof(buf) - 1 || v > (unsigned long long)c->max_content);
     }
-    bool headers_bad = headers_too_long(limits, req);
-    modcfg_release(limits);
-    if (too_large) {
-        rs = reject(ctx, 413, 1, "Request Entity Too Large", "the content length is too large");
-        goto done;
-    }
-    if ((int64_t)pn > max_url) {
-        rs = reject(ctx, 404, 14, "Not Found", "the URL is too long");
-        goto done;
-    }
-    if ((int64_t)qn > max_query) {
-        rs = reject(ctx, 404, 15, "Not Found", "the query string is too long");
-        goto done;
-    }
-    if (headers_bad) {
-        rs = reject(ctx, 431, 0, "Request Header Fields Too Large", "a request header is too long");
-        goto done;
-    }
-    if (!modcfg_bool(sec, L"allowDoubleEscaping", false) && has_escape(path, pn)) {
-        rs = reject(ctx, 404, 11, "Not Found", "the URL is double escaped");
-        goto done;
-    }
-    if (!modcfg_bool(sec, L"allowHighBitCharacters", true) &&
-        (has_high_bit(path, pn) || has_high_bit(rp, rpn))) {
-        rs = reject(ctx, 404, 12, "Not Found", "the URL contains high-bit characters");
-        goto done;
-    }
-    {
-        IAppHostElement *hs = modcfg_child(sec, L"hiddenSegments");
-        unsigned n = modcfg_count(hs);
-        bool hidden = false;
-        char v[CFG_STR_MAX];
-        for (unsigned i = 0; i < n && !hidden; i++) {
-            IAppHostElement *it = modcfg_item(hs, i);
-            if (modcfg_str(it, L"segment", v, sizeof(v), "") > 0 && has_segment(path, v))
-                hidden = true;
-            modcfg_release(it);
-        }
-        modcfg_release(hs);
-        if (hidden) {
-            rs = reject(ctx, 404, 8, "Not Found", "the URL contains a hidden segment");
-            goto done;
-        }
-    }
-    if (!list_allows(sec, L"fileExtensions", L"fileExtension", last_extension(path), false)) {
-        rs = reject(ctx, 404, 7, "Not Found", "the file extension is denied");
-        goto done;
-    }
-    if (!list_allows(sec, L"verbs", L"verb", req->lpVtbl->GetHttpMethod(req), true)) {
-        rs = reject(ctx, 404, 6, "Not Found", "the verb is denied");
-        goto done;
-    }
-    {
-        IAppHostElement *us = modcfg_child(sec, L"denyUrlSequences");
-        bool deny = list_contained(us, L"sequence", path, pn, rawpath, rpn);
-        modcfg_release(us);
-        if (deny) {
-            rs = reject(ctx, 404, 5, "Not Found", "the URL contains a denied sequence");
-            goto done;
-        }
-    }
-    if (qn > 0) {
-        IAppHostElement *qs = modcfg_child(sec, L"denyQueryStringSequences");
-        bool unescape = modcfg_bool(sec, L"unescapeQueryString", true);
-        bool deny = list_contained(qs, L"sequence", query, qn, unescape ? dquery : NULL, dqn);
-        modcfg_release(qs);
-        if (deny) {
-            rs = reject(ctx, 404, 18, "Not Found", "the query string contains a denied sequence");
-            goto done;
-        }
-    }
-    if (rules_deny(sec, req, path, pn, rawpath, rpn, query, qn, dquery, dqn)) {
-        rs = reject(ctx, 404, 19, "Not Found", "a filtering rule denied the request");
-        goto done;
-    }
-done:
-    modcfg_release(sec);
-    return rs;
+    if (too_large)
+        return reject(ctx, 413, 1, "Request Entity Too Large", "the content length is too large");
+    if ((int64_t)pn > c->max_url)
+        return reject(ctx, 404, 14, "Not Found", "the URL is too long");
+    if ((int64_t)qn > c->max_query)
+        return reject(ctx, 404, 15, "Not Found", "the query string is too long");
+    if (headers_too_long(c, req))
+        return reject(ctx, 431, 0, "Request Header Fields Too Large", "a request header is too long");
+    if (!c->allow_double_escaping && has_escape(path, pn))
+        return reject(ctx, 404, 11, "Not Found", "the URL is double escaped");
+    if (!c->allow_high_bit && (has_high_bit(path, pn) || has_high_bit(rp, rpn)))
+        return reject(ctx, 404, 12, "Not Found", "the URL contains high-bit characters");
+    for (unsigned i = 0; i < c->hidden->n; i++)
+        if (has_segment(path, c->hidden->item[i].s))
+            return reject(ctx, 404, 8, "Not Found", "the URL contains a hidden segment");
+    if (!list_allows(c->exts, c->ext_unlisted, last_extension(path), false))
+        return reject(ctx, 404, 7, "Not Found", "the file extension is denied");
+    if (!list_allows(c->verbs, c->verbs_unlisted, req->lpVtbl->GetHttpMethod(req), true))
+        return reject(ctx, 404, 6, "Not Found", "the verb is denied");
+    if (list_contained(c->url_seqs, path, pn, rawpath, rpn))
+        return reject(ctx, 404, 5, "Not Found", "the URL contains a denied sequence");
+    if (qn > 0 && list_contained(c->query_seqs, query, qn, c->unescape_query ? dquery : NULL, dqn))
+        return reject(ctx, 404, 18, "Not Found", "the query string contains a denied sequence");
+    if (rules_deny(c, req, path, pn, rawpath, rpn, query, qn, dquery, dqn))
+        return reject(ctx, 404, 19, "Not Found", "a filtering rule denied the request");
+    return RQ_NOTIFICATION_CONTINUE;
 }
 
 static REQUEST_NOTIFICATION_STATUS on_begin(CHttpModule *This, IHttpContext *ctx, IHttpEventProvider *p)
@@ -476,6 +482,7 @@ HRESULT WINAPI IISD_MODULE_ENTRY(RequestFilteringModule)(DWORD ver, IHttpModuleR
 {
     (void)ver;
     g_server = srv;
+    g_id = info->lpVtbl->GetId(info);
     rf_vtbl.OnBeginRequest = on_begin;
     rf_vtbl.OnSendResponse = on_send;
     rf_vtbl.Dispose = on_dispose;

@@ -15,6 +15,13 @@ BUILTIN(DirectoryListingModule);
 BUILTIN(ProtocolSupportModule);
 BUILTIN(HttpRedirectionModule);
 BUILTIN(RequestFilteringModule);
+BUILTIN(CustomErrorModule);
+BUILTIN(HttpCacheModule);
+BUILTIN(IpRestrictionModule);
+BUILTIN(AnonymousAuthenticationModule);
+BUILTIN(BasicAuthenticationModule);
+BUILTIN(UrlAuthorizationModule);
+BUILTIN(HttpLoggingModule);
 BUILTIN(StaticCompressionModule);
 BUILTIN(DynamicCompressionModule);
 
@@ -25,6 +32,13 @@ const iisd_builtin_t iisd_builtins[] = {
     {"ProtocolSupportModule", ProtocolSupportModule_RegisterModule},
     {"HttpRedirectionModule", HttpRedirectionModule_RegisterModule},
     {"RequestFilteringModule", RequestFilteringModule_RegisterModule},
+    {"CustomErrorModule", CustomErrorModule_RegisterModule},
+    {"HttpCacheModule", HttpCacheModule_RegisterModule},
+    {"IpRestrictionModule", IpRestrictionModule_RegisterModule},
+    {"AnonymousAuthenticationModule", AnonymousAuthenticationModule_RegisterModule},
+    {"BasicAuthenticationModule", BasicAuthenticationModule_RegisterModule},
+    {"UrlAuthorizationModule", UrlAuthorizationModule_RegisterModule},
+    {"HttpLoggingModule", HttpLoggingModule_RegisterModule},
     {"StaticCompressionModule", StaticCompressionModule_RegisterModule},
     {"DynamicCompressionModule", DynamicCompressionModule_RegisterModule},
     {NULL, NULL},

@@ -3,8 +3,14 @@
  * IDispensedHttpModuleContextContainer). The entries are kept in an array in
  * the order they were set: the cleanup order is the reverse of that, and a
  * container rarely holds more than a handful of contexts, so a linear search
- * under the mutex beats hashing. The first IISD_CONTAINER_INLINE entries
- * live inside the container, so most containers never allocate.
+ * beats hashing. The first IISD_CONTAINER_INLINE entries live inside the
+ * container, so most containers never allocate.
+ *
+ * Reads take no lock: entries are only ever appended, an entry is written
+ * before the count that covers it is published (release), and an array
+ * outgrown by SetModuleContext stays allocated until the container is
+ * cleaned up, so a reader that loaded the old array still reads valid
+ * memory. Writers serialise on the mutex.
  */
 #include "pipeline/container.h"
 #include <stdlib.h>
@@ -28,13 +34,12 @@ static int find_locked(const iisd_container_t *c, HTTP_MODULE_ID id)
 static IHttpStoredContext *mcc_GetModuleContext(IHttpModuleContextContainer *This, HTTP_MODULE_ID moduleId)
 {
     iisd_container_t *c = container_of_iface(This);
-    IHttpStoredContext *ctx = NULL;
-    pthread_mutex_lock(&c->lock);
-    int i = find_locked(c, moduleId);
-    if (i >= 0)
-        ctx = c->v[i].ctx;
-    pthread_mutex_unlock(&c->lock);
-    return ctx;
+    unsigned n = __atomic_load_n(&c->n, __ATOMIC_ACQUIRE);
+    const iisd_ctx_entry_t *v = __atomic_load_n(&c->v, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n; i++)
+        if (v[i].id == moduleId)
+            return v[i].ctx;
+    return NULL;
 }
 
 static HRESULT mcc_SetModuleContext(IHttpModuleContextContainer *This, IHttpStoredContext *ppStoredContext,
@@ -49,17 +54,18 @@ static HRESULT mcc_SetModuleContext(IHttpModuleContextContainer *This, IHttpStor
         return HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED);
     }
     if (c->n == c->cap) {
+        /* the new array holds a link to the old one, freed at cleanup: readers may still use it */
         unsigned cap = c->cap * 2;
-        iisd_ctx_entry_t *v = iisd_xmalloc(cap * sizeof(*v));
-        memcpy(v, c->v, c->n * sizeof(*v));
-        if (c->v != c->inl)
-            free(c->v);
-        c->v = v;
+        iisd_ctx_entry_t *v = iisd_xmalloc((cap + 1) * sizeof(*v));
+        memcpy(v + 1, c->v, c->n * sizeof(*v));
+        v[0].id = NULL;
+        v[0].ctx = c->v == c->inl ? NULL : (IHttpStoredContext *)(c->v - 1);
+        __atomic_store_n(&c->v, v + 1, __ATOMIC_RELEASE);
         c->cap = cap;
     }
     c->v[c->n].id = moduleId;
     c->v[c->n].ctx = ppStoredContext;
-    c->n++;
+    __atomic_store_n(&c->n, c->n + 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&c->lock);
     return S_OK;
 }
@@ -141,8 +147,14 @@ void iisd_container_cleanup(iisd_container_t *c)
 
         for (unsigned i = n; i-- > 0;)
             v[i].ctx->lpVtbl->CleanupStoredContext(v[i].ctx);
-        if (v != local)
-            free(v);
+        if (v != local) {
+            /* this array and the ones it outgrew, linked through their slot -1 */
+            for (iisd_ctx_entry_t *a = v - 1; a != NULL;) {
+                iisd_ctx_entry_t *older = (iisd_ctx_entry_t *)a[0].ctx;
+                free(a);
+                a = older;
+            }
+        }
     }
 }
 

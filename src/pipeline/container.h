@@ -7,7 +7,7 @@
  * stored there. Any pointer value is a valid key (iisd's ids are small
  * integers cast to pointers, but modules only see them as opaque). Every
  * operation takes the container's mutex, so one container may be shared by
- * requests running on several threads. The per-request container of
+ * requests running on several threads (GetModuleContext takes no lock). The per-request container of
  * IHttpContext is not this one: it is an array indexed by module id inside
  * the request (hctx.h).
  */

@@ -54,7 +54,7 @@ static BOOL ctx_GetResponseHeadersSent(IHttpContext4 *This)
     return H(This)->c->req->resp.headers_sent;
 }
 
-/* api-status: partial: NULL until an authentication module sets a user */
+/* NULL until an authentication module sets a user in RQ_AUTHENTICATE_REQUEST */
 static IHttpUser *ctx_GetUser(IHttpContext4 *This)
 {
     return H(This)->user;
@@ -427,7 +427,7 @@ static HRESULT ctx_GetExtendedInterface(IHttpContext4 *This, HTTP_CONTEXT_INTERF
     return E_NOTIMPL;
 }
 
-/* api-status: partial: NULL until an authentication module sets a user */
+/* the user authentication set (there is no impersonation to change it afterwards) */
 static IHttpUser *ctx_GetOriginalUser(IHttpContext4 *This)
 {
     return H(This)->user;

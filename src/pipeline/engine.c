@@ -12,6 +12,8 @@
 
 iisd_pipeline_cfg_t iisd_pipeline;
 
+#define STAGE_AUTHENTICATE 1 /* RQ_AUTHENTICATE_REQUEST */
+
 static const char *const stage_names[IISD_NSTAGES] = {"BEGIN_REQUEST",
                                                       "AUTHENTICATE_REQUEST",
                                                       "AUTHORIZE_REQUEST",
@@ -326,9 +328,36 @@ static void no_handler(iisd_hctx_t *h)
     iisd_resp_clear(r);
     r->status = 404;
     r->substatus = 4;
+    r->error_hr = HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+    h->status_module = NULL;
+    h->status_notification = RQ_EXECUTE_REQUEST_HANDLER;
     static const char body[] = "<!DOCTYPE html>\r\n<html><head><title>404.4 Not Found</title></head><body>"
                                "<h1>404.4 Not Found</h1><p>No handler is configured for this request.</p>"
                                "</body></html>\r\n";
+    iisd_resp_set_known(r, h->arena, IISD_H_CONTENT_TYPE, "text/html", 9, true);
+    iisd_chunk_t *ch = iisd_arena_calloc(h->arena, sizeof(*ch));
+    ch->type = IISD_CHUNK_MEM;
+    ch->data = body;
+    ch->len = sizeof(body) - 1;
+    iisd_resp_append(r, ch);
+}
+
+/*
+ * 401.2, as IIS answers it when RQ_AUTHENTICATE_REQUEST ends without a user: no authentication
+ * method that is enabled accepted the request (with anonymous authentication disabled and no
+ * credentials, say). The authentication modules add their challenges to the 401 when it is sent.
+ * A request whose pipeline has no module in RQ_AUTHENTICATE_REQUEST at all needs no user.
+ */
+static void no_user(iisd_hctx_t *h)
+{
+    iisd_resp_t *r = &h->c->req->resp;
+    iisd_resp_clear(r);
+    r->status = 401;
+    r->substatus = 2;
+    h->status_module = NULL;
+    static const char body[] = "<!DOCTYPE html>\r\n<html><head><title>401.2 Unauthorized</title></head><body>"
+                               "<h1>HTTP Error 401.2 - Unauthorized</h1><p>The request was not authenticated "
+                               "by any authentication method enabled for this URL.</p></body></html>\r\n";
     iisd_resp_set_known(r, h->arena, IISD_H_CONTENT_TYPE, "text/html", 9, true);
     iisd_chunk_t *ch = iisd_arena_calloc(h->arena, sizeof(*ch));
     ch->type = IISD_CHUNK_MEM;
@@ -409,6 +438,12 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
         if (s >= IISD_NSTAGES) {
             h->phase = PH_DONE;
             dispose_instances(h);
+            if (h->user != NULL) {
+                /* the reference IAuthenticationProvider::SetUser took */
+                IHttpUser *u = h->user;
+                h->user = NULL;
+                u->lpVtbl->DereferenceUser(u);
+            }
             iisd_conf_unref(h->conf);
             if (iisd_zone_leave(loop)) {
                 iisd_conn_request_done(c);
@@ -472,6 +507,12 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
         }
         if (finished)
             continue;
+        if (s == STAGE_AUTHENTICATE && !h->post && h->user == NULL && l->n > 0) {
+            /* authentication modules ran and none of them set a user */
+            no_user(h);
+            finish_jump(h);
+            continue;
+        }
         /* this notification is done: on to its post event, then the next stage */
         if (!h->post) {
             h->post = true;

@@ -89,12 +89,17 @@ void iisd_handlers_map(iisd_hctx_t *h)
     }
 }
 
-static void set_error(iisd_hctx_t *h, unsigned status, unsigned sub, const char *reason, const char *msg)
+/* An error of the server itself ("IIS Web Core" in error pages), found while mapping the handler. */
+static void set_error(iisd_hctx_t *h, unsigned status, unsigned sub, HRESULT hr, const char *reason,
+                      const char *msg)
 {
     iisd_resp_t *r = &h->c->req->resp;
     iisd_resp_clear(r);
     r->status = (uint16_t)status;
     r->substatus = (uint16_t)sub;
+    r->error_hr = hr;
+    h->status_module = NULL;
+    h->status_notification = RQ_MAP_REQUEST_HANDLER;
     iisd_resp_set_known(r, h->arena, IISD_H_CONTENT_TYPE, "text/html", 9, true);
     size_t cap = strlen(msg) + 256;
     char *body = iisd_arena_alloc(h->arena, cap);
@@ -155,7 +160,8 @@ int iisd_handlers_exec_begin(iisd_hctx_t *h)
                   ((resource == 0 && S_ISREG(st.st_mode)) || (resource == 1 && S_ISDIR(st.st_mode)) ||
                    (resource == 2 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))));
         if (!ok) {
-            set_error(h, 404, 0, "Not Found", "The resource you are looking for does not exist.");
+            set_error(h, 404, 0, HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "Not Found",
+                      "The resource you are looking for does not exist.");
             return -1;
         }
     }
@@ -166,7 +172,7 @@ int iisd_handlers_exec_begin(iisd_hctx_t *h)
                    (require == 3 && (policy & (512 | 4))) || (require == 4 && (policy & 4));
     if (!allowed) {
         unsigned sub = require == 1 ? 2 : require == 2 ? 3 : 1;
-        set_error(h, 403, sub, "Forbidden",
+        set_error(h, 403, sub, HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED), "Forbidden",
                   require == 1   ? "Read access is forbidden for this handler (accessPolicy)."
                   : require == 2 ? "Write access is forbidden for this handler (accessPolicy)."
                                  : "Execute access is forbidden for this handler (accessPolicy).");
@@ -195,7 +201,7 @@ int iisd_handlers_exec_begin(iisd_hctx_t *h)
                 snprintf(msg, sizeof(msg), "Handler \"%s\" has a bad module \"%s\" in its module list.", name,
                          p);
                 iisd_log(IISD_LOG_ERROR, "%s: 500.21 %s", h->cpath, msg);
-                set_error(h, 500, 21, "Internal Server Error", msg);
+                set_error(h, 500, 21, HRESULT_FROM_WIN32(ERROR_INVALID_DATA), "Internal Server Error", msg);
                 return -1;
             }
             *q = saved;

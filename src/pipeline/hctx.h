@@ -90,6 +90,7 @@ typedef struct iisd_hctx {
     wchar_t *wphys; /* GetPhysicalPath cache */
     size_t wphys_len;
     iisd_svar_t *svars;
+    struct iisd_cache_policy *cache_policy; /* IHttpResponse::GetCachePolicy; NULL until asked for */
     wchar_t *err_desc;
     DWORD err_desc_len;
     IHttpUser *user;
@@ -122,6 +123,11 @@ static inline iisd_hctx_t *hctx_of_ctx(IHttpContext *p)
 }
 #define HCTX_OF(ptr, member) ((iisd_hctx_t *)((char *)(ptr) - __builtin_offsetof(iisd_hctx_t, member)))
 
+/* The response's IHttpCachePolicy (cachepolicy.c), made on first use. */
+IHttpCachePolicy *iisd_cache_policy(iisd_hctx_t *h);
+/* IHttpResponse::DisableKernelCache / GetKernelCacheEnabled (TRUE until disabled). */
+void iisd_cache_policy_disable_kernel(iisd_hctx_t *h);
+bool iisd_cache_policy_kernel_enabled(const iisd_hctx_t *h);
 /*
  * The HTTP_RESPONSE a module got from GetRawHttpResponse, kept in step with the
  * response (response.c). Both do nothing until a module has asked for it.

@@ -206,8 +206,7 @@ static const HTTP_RESPONSE *resp_GetRawHttpResponseConst(IHttpResponse4 *This)
 
 static IHttpCachePolicy *resp_GetCachePolicy(IHttpResponse4 *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return iisd_cache_policy(P(This));
 }
 
 static HRESULT resp_SetStatus(IHttpResponse4 *This, USHORT code, PCSTR reason, USHORT sub, HRESULT hr,
@@ -369,14 +368,15 @@ static VOID resp_ResetConnection(IHttpResponse4 *This)
     RESP(h)->need_disconnect = true;
 }
 
+/* api-status: implemented (iisd's output cache, HttpCacheModule, stands in for the kernel cache) */
 static VOID resp_DisableKernelCache(IHttpResponse4 *This, ULONG reason)
 {
-    /* there is no kernel response cache on Linux: nothing to disable */
+    iisd_cache_policy_disable_kernel(P(This));
 }
 
 static BOOL resp_GetKernelCacheEnabled(IHttpResponse4 *This)
 {
-    return FALSE;
+    return iisd_cache_policy_kernel_enabled(P(This));
 }
 
 static VOID resp_SuppressHeaders(IHttpResponse4 *This)

@@ -24,6 +24,7 @@
 #include "pipeline/adminapi.h"
 #include "pipeline/container.h"
 #include "pipeline/engine.h"
+#include "pipeline/filecache.h"
 
 static atomic_bool terminating;
 
@@ -105,7 +106,9 @@ static IAppHostAdminManager *srv_GetAdminManager(IHttpServer3 *This)
     return iisd_admin_manager();
 }
 
-/* E_FAIL once shutdown has begun, as on IIS; E_NOTIMPL otherwise (no file cache yet). */
+/* The open-file cache (filecache.h); E_FAIL once shutdown has begun, as on IIS. */
+/* api-status: implemented (hUserToken, pSid and the change-notification arguments are ignored: files are
+   opened with the server's rights and watched by the cache itself) */
 static HRESULT srv_GetFileInfo(IHttpServer3 *This, PCWSTR pszPhysicalPath, HANDLE hUserToken, PSID pSid,
                                PCWSTR pszChangeNotificationPath, HANDLE hChangeNotificationToken, BOOL fCache,
                                IHttpFileInfo **ppFileInfo, IHttpTraceContext *pHttpTraceContext)
@@ -114,7 +117,7 @@ static HRESULT srv_GetFileInfo(IHttpServer3 *This, PCWSTR pszPhysicalPath, HANDL
         *ppFileInfo = NULL;
     if (atomic_load(&terminating))
         return E_FAIL;
-    return E_NOTIMPL;
+    return iisd_filecache_get(pszPhysicalPath, fCache, ppFileInfo);
 }
 
 /* Linux has no http.sys kernel response cache, so there is never anything to flush. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 static const char *sv_dup(iisd_hctx_t *h, const char *s, size_t n, size_t *len)
 {
@@ -102,7 +103,34 @@ static const char *header_var(iisd_hctx_t *h, const char *name, size_t *len)
     return NULL;
 }
 
-/* api-status: partial: request, connection and site variables; authentication and TLS ones come later */
+/*
+ * The authentication variables, from the IHttpUser set in RQ_AUTHENTICATE_REQUEST (empty when
+ * there is none, or for the anonymous user): AUTH_TYPE the user's authentication type,
+ * LOGON_USER the account (IHttpUser::GetUserName), REMOTE_USER, AUTH_USER and
+ * UNMAPPED_REMOTE_USER the name the client sent (GetRemoteUserName), AUTH_PASSWORD its password.
+ * Returns NULL when name is none of them.
+ */
+static const char *auth_var(iisd_hctx_t *h, const char *name, size_t *len)
+{
+    IHttpUser *u = h->user;
+    const wchar_t *w;
+    if (strcasecmp(name, "AUTH_TYPE") == 0)
+        w = u ? u->lpVtbl->GetAuthenticationType(u) : NULL;
+    else if (strcasecmp(name, "LOGON_USER") == 0)
+        w = u ? u->lpVtbl->GetUserName(u) : NULL;
+    else if (strcasecmp(name, "REMOTE_USER") == 0 || strcasecmp(name, "AUTH_USER") == 0 ||
+             strcasecmp(name, "UNMAPPED_REMOTE_USER") == 0)
+        w = u ? u->lpVtbl->GetRemoteUserName(u) : NULL;
+    else if (strcasecmp(name, "AUTH_PASSWORD") == 0)
+        w = u ? u->lpVtbl->GetPassword(u) : NULL;
+    else
+        return NULL;
+    if (w == NULL)
+        return sv_dup(h, "", 0, len);
+    return iisd_arena_utf8_from_wcs(h->arena, w, wcslen(w), len);
+}
+
+/* api-status: partial: request, connection, site and authentication variables; TLS ones come later */
 const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *len)
 {
     const iisd_req_t *r = h->c->req;
@@ -218,9 +246,26 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         const wchar_t *w = iisd_hctx_physical_path(h, &wl);
         return iisd_arena_utf8_from_wcs(h->arena, w, wl, len);
     }
+    if (strncasecmp(name, "AUTH_", 5) == 0 || strcasecmp(name, "LOGON_USER") == 0 ||
+        strcasecmp(name, "REMOTE_USER") == 0 || strcasecmp(name, "UNMAPPED_REMOTE_USER") == 0) {
+        const char *v = auth_var(h, name, len);
+        if (v != NULL)
+            return v;
+    }
     if (strcasecmp(name, "APP_POOL_ID") == 0)
         return sv_dup(h, "DefaultAppPool", 14, len);
     if (strcasecmp(name, "REQUEST_FLAGS") == 0)
         return sv_dup(h, "0", 1, len);
+    /* iisd's own: the byte counts a W3C log records as sc-bytes and cs-bytes (HTTP.sys keeps these
+       to itself on IIS). Bytes sent count the status line, headers and body written so far; bytes
+       received the request head and the body bytes read. */
+    if (strcasecmp(name, "IISD_BYTES_SENT") == 0 || strcasecmp(name, "IISD_BYTES_RECEIVED") == 0) {
+        char v[24];
+        unsigned long long b = strcasecmp(name, "IISD_BYTES_SENT") == 0
+                                   ? (unsigned long long)r->bytes_sent
+                                   : (unsigned long long)hd->head_len + (unsigned long long)r->body_received;
+        int n = snprintf(v, sizeof(v), "%llu", b);
+        return sv_dup(h, v, (size_t)n, len);
+    }
     return NULL;
 }

@@ -12,6 +12,19 @@ CRASH_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitize
                  "runtime error:", "Segmentation fault", "core dumped")
 
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def install_root(tmp_path):
+    """The test's folder as the installation folder (%IISD_ROOT%): %SystemDrive% and
+    %IISD_LOG_DIR%, where W3C logs go by default, stay in it, and the stock error pages
+    (custerr/) are linked in from the source tree."""
+    link = tmp_path / "custerr"
+    if not link.exists():
+        link.symlink_to(REPO_ROOT / "custerr")
+    return str(tmp_path)
+
+
 @pytest.fixture
 def server_factory(tmp_path):
     """Start iisd processes; all of them are stopped with SIGTERM at teardown,
@@ -35,6 +48,7 @@ def server_factory(tmp_path):
                 args += ["--workers", workers]
             args += list(extra_args)
             full_env = dict(os.environ)
+            full_env.setdefault("IISD_ROOT", install_root(tmp_path))
             if env:
                 full_env.update(env)
             srv = Server(args, port, tmp_path, env=full_env, cwd=tmp_path)
@@ -65,6 +79,7 @@ def server_factory(tmp_path):
             args += ["--workers", workers]
         args += list(extra_args)
         full_env = dict(os.environ)
+        full_env.setdefault("IISD_ROOT", install_root(tmp_path))
         if env:
             full_env.update(env)
         srv = Server(args, port, tmp_path, env=full_env, cwd=tmp_path)

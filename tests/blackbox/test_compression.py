@@ -400,9 +400,13 @@ def test_dynamic_not_compressed(srv):
 
 
 def test_dynamic_error_status_and_etag(srv):
+    r = get(srv, "/dyn?n=5000&status=203", "gzip")
+    assert r.status == 203 and r.header("Content-Encoding") == "gzip"
+    assert decode("gzip", r.body) == text(5000)
+    # error pages (CustomErrorModule's, which replace the handler's body first) are compressed too
     r = get(srv, "/dyn?n=5000&status=500", "gzip")
     assert r.status == 500 and r.header("Content-Encoding") == "gzip"
-    assert decode("gzip", r.body) == text(5000)
+    assert b"500" in decode("gzip", r.body)
     r = get(srv, "/dyn?n=5000&etag=1", "zstd")
     assert r.header("ETag") == '"dyn1-zstd"'
     r = get(srv, "/dyn?n=5000&etag=1")

@@ -6,6 +6,8 @@ wildcard rules."""
 
 import pytest
 
+from iisdtest import IISD_BIN, AppHostConfig, free_port
+
 
 def web_config(attrs, inner=""):
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<configuration>\n'
@@ -48,9 +50,26 @@ def root(tmp_path):
     return r
 
 
-@pytest.fixture
-def srv(server_factory, root):
-    return server_factory(root=root, use_config=False)
+SO_IMAGE = IISD_BIN.parent / "modules" / "http_redirection.so"
+
+
+@pytest.fixture(params=["linked", "so"])
+def srv(request, server_factory, root, tmp_path):
+    """The stock configuration, with the linked-in module or (so) the same source built as
+    an image and named in <globalModules> with image=, as a third-party module is."""
+    if request.param == "linked":
+        return server_factory(root=root, use_config=False)
+    assert SO_IMAGE.exists(), "%s is missing (make modules)" % SO_IMAGE
+    port = free_port()
+    cfg = AppHostConfig()
+    cfg.add_site("Default Web Site", 1, ["127.0.0.1:%d:" % port], root)
+    entry = [e for e in cfg.section("system.webServer/globalModules") if e.get("name") == "HttpRedirectionModule"]
+    assert len(entry) == 1
+    entry[0].set("image", str(SO_IMAGE))
+    s = server_factory(config_file=cfg.write(tmp_path / "applicationHost.config"), port=port)
+    maps = open("/proc/%d/maps" % s.proc.pid).read()
+    assert str(SO_IMAGE) in maps, "the image is not loaded"
+    return s
 
 
 def loc(resp):
