@@ -10,7 +10,9 @@ PYTHON   ?= /usr/bin/python3
 SANITIZE ?=
 OPT      ?= -O2
 
-PKGS      = libxml-2.0
+PKGS      = libxml-2.0 zlib libbrotlienc libzstd
+# decoders the unit tests check the compressors against
+UNIT_PKGS = libbrotlidec
 CPPFLAGS += -D_GNU_SOURCE -Isrc -Iinclude $(shell pkg-config --cflags $(PKGS))
 CFLAGS   += -std=gnu11 $(OPT) -g -pthread -fvisibility=hidden -fno-strict-aliasing \
             -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wmissing-prototypes \
@@ -26,7 +28,7 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 DEB_DEPS  = gcc g++ make pkg-config libxml2-dev libcmocka-dev python3 python3-pytest libpam0g-dev libcrypt-dev \
-            libssl-dev
+            libssl-dev zlib1g-dev libbrotli-dev libzstd-dev
 
 # ---- fuzzing (libFuzzer; not part of `make test`) -------------------------
 FUZZ_SECONDS ?= 60
@@ -124,7 +126,8 @@ config-check:
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libiisd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libiisd.a $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libiisd.a $(LDFLAGS) $(LDLIBS) \
+	  $(shell pkg-config --libs $(UNIT_PKGS)) -lcmocka
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done

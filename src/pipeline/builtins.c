@@ -22,6 +22,8 @@ BUILTIN(AnonymousAuthenticationModule);
 BUILTIN(BasicAuthenticationModule);
 BUILTIN(UrlAuthorizationModule);
 BUILTIN(HttpLoggingModule);
+BUILTIN(StaticCompressionModule);
+BUILTIN(DynamicCompressionModule);
 
 const iisd_builtin_t iisd_builtins[] = {
     {"StaticFileModule", StaticFileModule_RegisterModule},
@@ -37,5 +39,7 @@ const iisd_builtin_t iisd_builtins[] = {
     {"BasicAuthenticationModule", BasicAuthenticationModule_RegisterModule},
     {"UrlAuthorizationModule", UrlAuthorizationModule_RegisterModule},
     {"HttpLoggingModule", HttpLoggingModule_RegisterModule},
+    {"StaticCompressionModule", StaticCompressionModule_RegisterModule},
+    {"DynamicCompressionModule", DynamicCompressionModule_RegisterModule},
     {NULL, NULL},
 };

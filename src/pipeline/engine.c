@@ -218,8 +218,12 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
     h->cur_notification = notification;
     h->cur_post = post;
     h->cur_start_ms = h->c->hl->loop.now_ms;
+    if (h->raw)
+        iisd_raw_export(h);
     REQUEST_NOTIFICATION_STATUS st =
         ((rq_fn)((void *const *)m->lpVtbl)[slot])(m, (IHttpContext *)&h->ctx, prov);
+    if (h->raw)
+        iisd_raw_sync(h);
     h->cur_module = saved;
     h->cur_notification = saved_n;
     h->cur_post = saved_post;
@@ -391,8 +395,12 @@ static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_
     h->cur_notification = bit;
     h->cur_post = post;
     /* CHttpModule slot 28: OnAsyncCompletion */
+    if (h->raw)
+        iisd_raw_export(h);
     REQUEST_NOTIFICATION_STATUS st = ((async_fn)((void *const *)m->lpVtbl)[28])(
         m, (IHttpContext *)&h->ctx, bit, post, prov, (IHttpCompletionInfo *)&h->compl );
+    if (h->raw)
+        iisd_raw_sync(h);
     h->cur_module = NULL;
     return st;
 }

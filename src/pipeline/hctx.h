@@ -104,6 +104,7 @@ typedef struct iisd_hctx {
                                                                        handler's modules execute */
     const iisd_celem_t *handler;
     IScriptMapInfo *module_smap; /* set by a module with IMapHandlerProvider::SetScriptMap */
+    struct iisd_raw *raw;        /* IHttpResponse::GetRawHttpResponse view; NULL until asked for */
     iisd_list_t exec_list;
     bool exec_prepared;
 } iisd_hctx_t;
@@ -127,6 +128,14 @@ IHttpCachePolicy *iisd_cache_policy(iisd_hctx_t *h);
 /* IHttpResponse::DisableKernelCache / GetKernelCacheEnabled (TRUE until disabled). */
 void iisd_cache_policy_disable_kernel(iisd_hctx_t *h);
 bool iisd_cache_policy_kernel_enabled(const iisd_hctx_t *h);
+/*
+ * The HTTP_RESPONSE a module got from GetRawHttpResponse, kept in step with the
+ * response (response.c). Both do nothing until a module has asked for it.
+ * iisd_raw_export writes the response into the structure; iisd_raw_sync first takes
+ * in what a module changed there (status, reason, headers, entity chunks), then exports.
+ */
+void iisd_raw_export(iisd_hctx_t *h);
+void iisd_raw_sync(iisd_hctx_t *h);
 
 /* Fills the vtable pointers of a fresh hctx. */
 void iisd_hctx_bind(iisd_hctx_t *h);

@@ -11,16 +11,197 @@
 #define P(This) HCTX_OF(This, resp)
 #define RESP(h) (&(h)->c->req->resp)
 
+/*
+ * The raw HTTP_RESPONSE (GetRawHttpResponse). It is made the first time a module
+ * asks for it, lives in the request arena, and from then on mirrors the response:
+ * the server writes the response into it (export) before it runs module code and
+ * after every IHttpResponse call, and takes back what a module changed in it (sync)
+ * when the module returns and whenever it calls IHttpResponse. A copy of what was
+ * last exported (the shadow) tells what changed. Memory chunks a module puts there
+ * are used by reference, as in IIS: they must live until the response is sent.
+ */
+typedef struct iisd_raw {
+    HTTP_RESPONSE r;      /* what modules see */
+    HTTP_RESPONSE shadow; /* r as last exported */
+    HTTP_UNKNOWN_HEADER *uh, *uh_shadow;
+    HTTP_DATA_CHUNK *ch, *ch_shadow;
+    uint32_t uh_cap, ch_cap;
+} iisd_raw_t;
+
+void iisd_raw_export(iisd_hctx_t *h)
+{
+    iisd_raw_t *x = h->raw;
+    if (x == NULL)
+        return;
+    iisd_resp_t *r = RESP(h);
+    HTTP_RESPONSE *o = &x->r;
+    memset(o, 0, sizeof(*o));
+    o->Version.MajorVersion = 1;
+    o->Version.MinorVersion = h->c->req->head.version_minor == 0 ? 0 : 1;
+    o->StatusCode = r->status;
+    o->pReason = r->reason ? r->reason : iisd_status_reason(r->status);
+    o->ReasonLength = r->reason ? r->reason_len : (USHORT)strlen(o->pReason);
+    for (int i = 0; i < HttpHeaderResponseMaximum && i < IISD_HDR_RESP_KNOWN; i++) {
+        o->Headers.KnownHeaders[i].pRawValue = r->known[i].value;
+        o->Headers.KnownHeaders[i].RawValueLength = r->known[i].value ? r->known[i].len : 0;
+    }
+    if (r->unknown_count > x->uh_cap) {
+        x->uh_cap = r->unknown_count * 2u;
+        x->uh = iisd_arena_alloc(h->arena, x->uh_cap * sizeof(*x->uh));
+        x->uh_shadow = iisd_arena_alloc(h->arena, x->uh_cap * sizeof(*x->uh));
+    }
+    for (unsigned i = 0; i < r->unknown_count; i++) {
+        memset(&x->uh[i], 0, sizeof(x->uh[i]));
+        x->uh[i].pName = r->unknown[i].name;
+        x->uh[i].NameLength = r->unknown[i].name_len;
+        x->uh[i].pRawValue = r->unknown[i].value;
+        x->uh[i].RawValueLength = r->unknown[i].value_len;
+    }
+    o->Headers.UnknownHeaderCount = r->unknown_count;
+    o->Headers.pUnknownHeaders = r->unknown_count ? x->uh : NULL;
+    if (r->nchunks > x->ch_cap) {
+        x->ch_cap = r->nchunks * 2u;
+        if (x->ch_cap > 65535)
+            x->ch_cap = 65535;
+        x->ch = iisd_arena_alloc(h->arena, x->ch_cap * sizeof(*x->ch));
+        x->ch_shadow = iisd_arena_alloc(h->arena, x->ch_cap * sizeof(*x->ch));
+    }
+    unsigned n = 0;
+    for (iisd_chunk_t *c = r->first; c != NULL && n < x->ch_cap; c = c->next, n++) {
+        HTTP_DATA_CHUNK *d = &x->ch[n];
+        memset(d, 0, sizeof(*d));
+        if (c->type == IISD_CHUNK_FILE) {
+            d->DataChunkType = HttpDataChunkFromFileHandle;
+            d->FromFileHandle.ByteRange.StartingOffset.QuadPart = c->off;
+            d->FromFileHandle.ByteRange.Length.QuadPart = c->len;
+            d->FromFileHandle.FileHandle = IisdFdToHandle(c->fd);
+        } else {
+            d->DataChunkType = HttpDataChunkFromMemory;
+            d->FromMemory.pBuffer = (void *)c->data;
+            d->FromMemory.BufferLength = (ULONG)c->len;
+        }
+    }
+    o->EntityChunkCount = (USHORT)n;
+    o->pEntityChunks = n ? x->ch : NULL;
+    x->shadow = *o;
+    if (r->unknown_count)
+        memcpy(x->uh_shadow, x->uh, r->unknown_count * sizeof(*x->uh));
+    if (n)
+        memcpy(x->ch_shadow, x->ch, n * sizeof(*x->ch));
+}
+
+static bool raw_chunk(iisd_hctx_t *h, const HTTP_DATA_CHUNK *d, iisd_chunk_t *ch)
+{
+    memset(ch, 0, sizeof(*ch));
+    if (d->DataChunkType == HttpDataChunkFromMemory) {
+        if (d->FromMemory.BufferLength > 0 && d->FromMemory.pBuffer == NULL)
+            return false;
+        ch->type = IISD_CHUNK_MEM;
+        ch->data = d->FromMemory.pBuffer;
+        ch->len = d->FromMemory.BufferLength;
+        return true;
+    }
+    if (d->DataChunkType != HttpDataChunkFromFileHandle)
+        return false;
+    int fd = IisdHandleToFd(d->FromFileHandle.FileHandle);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return false;
+    uint64_t off = d->FromFileHandle.ByteRange.StartingOffset.QuadPart;
+    uint64_t len = d->FromFileHandle.ByteRange.Length.QuadPart;
+    if (off > (uint64_t)st.st_size)
+        return false;
+    if (len == (uint64_t)-1 || len > (uint64_t)st.st_size - off)
+        len = (uint64_t)st.st_size - off;
+    ch->type = IISD_CHUNK_FILE;
+    ch->fd = fd;
+    ch->off = off;
+    ch->len = len;
+    return true;
+}
+
+static void raw_absorb(iisd_hctx_t *h)
+{
+    iisd_raw_t *x = h->raw;
+    iisd_resp_t *r = RESP(h);
+    HTTP_RESPONSE *o = &x->r, *s = &x->shadow;
+    if (o->StatusCode != s->StatusCode && o->StatusCode >= 100 && o->StatusCode <= 999)
+        r->status = o->StatusCode;
+    if (o->pReason != s->pReason || o->ReasonLength != s->ReasonLength) {
+        r->reason = o->pReason ? iisd_arena_strndup(h->arena, o->pReason, o->ReasonLength) : NULL;
+        r->reason_len = o->pReason ? o->ReasonLength : 0;
+    }
+    for (int i = 0; i < HttpHeaderResponseMaximum && i < IISD_HDR_RESP_KNOWN; i++) {
+        const HTTP_KNOWN_HEADER *k = &o->Headers.KnownHeaders[i], *ks = &s->Headers.KnownHeaders[i];
+        if (k->pRawValue == ks->pRawValue && k->RawValueLength == ks->RawValueLength)
+            continue;
+        if (k->pRawValue == NULL || k->RawValueLength == 0)
+            iisd_resp_delete_known(r, i);
+        else
+            iisd_resp_set_known(r, h->arena, i, k->pRawValue, k->RawValueLength, true);
+    }
+    USHORT nu = o->Headers.UnknownHeaderCount;
+    if (nu != s->Headers.UnknownHeaderCount || o->Headers.pUnknownHeaders != s->Headers.pUnknownHeaders ||
+        (nu && memcmp(o->Headers.pUnknownHeaders, x->uh_shadow, nu * sizeof(HTTP_UNKNOWN_HEADER)) != 0)) {
+        const HTTP_UNKNOWN_HEADER *u = o->Headers.pUnknownHeaders;
+        /* copy first: the array may be ours, and set_named rewrites what it points to */
+        HTTP_UNKNOWN_HEADER *tmp = nu && u ? iisd_arena_memdup(h->arena, u, nu * sizeof(*u)) : NULL;
+        r->unknown_count = 0;
+        for (unsigned i = 0; tmp != NULL && i < nu; i++)
+            if (tmp[i].pName != NULL && tmp[i].NameLength > 0 && (tmp[i].pRawValue || !tmp[i].RawValueLength))
+                iisd_resp_set_named(r, h->arena, tmp[i].pName, tmp[i].NameLength,
+                                    tmp[i].pRawValue ? tmp[i].pRawValue : "", tmp[i].RawValueLength, false);
+    }
+    USHORT nc = o->EntityChunkCount;
+    if (nc != s->EntityChunkCount || o->pEntityChunks != s->pEntityChunks ||
+        (nc && memcmp(o->pEntityChunks, x->ch_shadow, nc * sizeof(HTTP_DATA_CHUNK)) != 0)) {
+        iisd_resp_clear_body(r);
+        iisd_chunk_t *v = nc && o->pEntityChunks ? iisd_arena_alloc(h->arena, nc * sizeof(*v)) : NULL;
+        for (unsigned i = 0; v != NULL && i < nc; i++) {
+            if (!raw_chunk(h, &o->pEntityChunks[i], &v[i])) {
+                iisd_log(IISD_LOG_WARN, "module changed the raw response with an unusable entity chunk %u",
+                         i);
+                continue;
+            }
+            iisd_resp_append(r, &v[i]);
+        }
+    }
+}
+
+void iisd_raw_sync(iisd_hctx_t *h)
+{
+    if (h->raw == NULL)
+        return;
+    raw_absorb(h);
+    iisd_raw_export(h);
+}
+
+#define RAW_IN(h)                                                                                            \
+    do {                                                                                                     \
+        if ((h)->raw)                                                                                        \
+            iisd_raw_sync(h);                                                                                \
+    } while (0)
+#define RAW_OUT(h)                                                                                           \
+    do {                                                                                                     \
+        if ((h)->raw)                                                                                        \
+            iisd_raw_export(h);                                                                              \
+    } while (0)
+
 static HTTP_RESPONSE *resp_GetRawHttpResponse(IHttpResponse4 *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    iisd_hctx_t *h = P(This);
+    if (h->raw == NULL) {
+        h->raw = iisd_arena_calloc(h->arena, sizeof(*h->raw));
+        iisd_raw_export(h);
+    } else {
+        iisd_raw_sync(h);
+    }
+    return &h->raw->r;
 }
 
 static const HTTP_RESPONSE *resp_GetRawHttpResponseConst(IHttpResponse4 *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return resp_GetRawHttpResponse(This);
 }
 
 static IHttpCachePolicy *resp_GetCachePolicy(IHttpResponse4 *This)
@@ -35,6 +216,7 @@ static HRESULT resp_SetStatus(IHttpResponse4 *This, USHORT code, PCSTR reason, U
     iisd_resp_t *r = RESP(h);
     if (code < 100 || code > 999)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+    RAW_IN(h);
     r->status = code;
     r->substatus = sub;
     r->error_hr = hr;
@@ -51,6 +233,7 @@ static HRESULT resp_SetStatus(IHttpResponse4 *This, USHORT code, PCSTR reason, U
     }
     h->status_module = h->cur_module;
     h->status_notification = h->cur_notification;
+    RAW_OUT(h);
     return S_OK;
 }
 
@@ -83,7 +266,9 @@ static HRESULT resp_SetHeaderByName(IHttpResponse4 *This, PCSTR name, PCSTR valu
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     if (!valid_value(value, cch))
         return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    RAW_IN(h);
     iisd_resp_set_named(RESP(h), h->arena, name, strlen(name), value, cch, fReplace);
+    RAW_OUT(h);
     return S_OK;
 }
 
@@ -95,24 +280,32 @@ static HRESULT resp_SetHeaderById(IHttpResponse4 *This, HTTP_HEADER_ID id, PCSTR
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     if (!valid_value(value, cch))
         return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    RAW_IN(h);
     iisd_resp_set_known(RESP(h), h->arena, (int)id, value, cch, fReplace);
+    RAW_OUT(h);
     return S_OK;
 }
 
 static HRESULT resp_DeleteHeaderByName(IHttpResponse4 *This, PCSTR name)
 {
+    iisd_hctx_t *h = P(This);
     if (name == NULL)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
-    iisd_resp_delete_named(RESP(P(This)), name, strlen(name));
+    RAW_IN(h);
+    iisd_resp_delete_named(RESP(h), name, strlen(name));
+    RAW_OUT(h);
     return S_OK;
 }
 
 static HRESULT resp_DeleteHeaderById(IHttpResponse4 *This, HTTP_HEADER_ID id)
 {
-    iisd_resp_t *r = RESP(P(This));
+    iisd_hctx_t *h = P(This);
+    iisd_resp_t *r = RESP(h);
     if ((unsigned)id >= IISD_HDR_RESP_KNOWN)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+    RAW_IN(h);
     iisd_resp_delete_known(r, (int)id);
+    RAW_OUT(h);
     return S_OK;
 }
 
@@ -123,6 +316,7 @@ static PCSTR resp_GetHeaderByName(IHttpResponse4 *This, PCSTR name, USHORT *pcch
             *pcch = 0;
         return NULL;
     }
+    RAW_IN(P(This));
     return iisd_resp_get_named(RESP(P(This)), name, strlen(name), pcch);
 }
 
@@ -134,6 +328,7 @@ static PCSTR resp_GetHeaderById(IHttpResponse4 *This, HTTP_HEADER_ID id, USHORT 
             *pcch = 0;
         return NULL;
     }
+    RAW_IN(P(This));
     if (pcch)
         *pcch = r->known[id].value ? r->known[id].len : 0;
     return r->known[id].value;
@@ -142,17 +337,21 @@ static PCSTR resp_GetHeaderById(IHttpResponse4 *This, HTTP_HEADER_ID id, USHORT 
 static VOID resp_Clear(IHttpResponse4 *This)
 {
     iisd_resp_t *r = RESP(P(This));
+    RAW_IN(P(This));
     if (!r->headers_sent)
         iisd_resp_clear(r);
     else
         iisd_resp_clear_body(r);
+    RAW_OUT(P(This));
 }
 
 static VOID resp_ClearHeaders(IHttpResponse4 *This)
 {
     iisd_resp_t *r = RESP(P(This));
+    RAW_IN(P(This));
     if (!r->headers_sent)
         iisd_resp_clear_headers(r);
+    RAW_OUT(P(This));
 }
 
 static VOID resp_SetNeedDisconnect(IHttpResponse4 *This)
@@ -195,7 +394,9 @@ static HRESULT flush(iisd_hctx_t *h, BOOL fMoreData, DWORD *pcbSent)
     iisd_resp_t *r = RESP(h);
     uint64_t before = h->c->req->bytes_sent;
     (void)fMoreData;
+    RAW_IN(h);
     int rc = iisd_hctx_send(h, false);
+    RAW_OUT(h);
     if (pcbSent)
         *pcbSent = (DWORD)(h->c->req->bytes_sent - before);
     (void)r;
@@ -221,6 +422,7 @@ static HRESULT resp_Redirect(IHttpResponse4 *This, PCSTR url, BOOL fResetStatusC
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     if (r->headers_sent)
         return HRESULT_FROM_WIN32(ERROR_INVALID_STATE);
+    RAW_IN(h);
     /* relative URLs become absolute */
     const char *host = h->c->req->head.known[IISD_H_HOST].value;
     char *abs;
@@ -264,6 +466,7 @@ static HRESULT resp_Redirect(IHttpResponse4 *This, PCSTR url, BOOL fResetStatusC
     ch->data = body;
     ch->len = (uint64_t)n;
     iisd_resp_append(r, ch);
+    RAW_OUT(h);
     return S_OK;
 }
 
@@ -311,9 +514,13 @@ static HRESULT add_chunk(iisd_hctx_t *h, const HTTP_DATA_CHUNK *d, bool copy, LO
 
 static HRESULT resp_WriteEntityChunkByReference(IHttpResponse4 *This, HTTP_DATA_CHUNK *chunk, LONG pos)
 {
+    iisd_hctx_t *h = P(This);
     if (chunk == NULL || (pos != 0 && pos != -1))
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
-    return add_chunk(P(This), chunk, false, pos);
+    RAW_IN(h);
+    HRESULT hr = add_chunk(h, chunk, false, pos);
+    RAW_OUT(h);
+    return hr;
 }
 
 static HRESULT write_chunks(iisd_hctx_t *h, HTTP_DATA_CHUNK *chunks, DWORD n, BOOL fMoreData, DWORD *pcbSent)
@@ -321,12 +528,16 @@ static HRESULT write_chunks(iisd_hctx_t *h, HTTP_DATA_CHUNK *chunks, DWORD n, BO
     if (n > 0 && chunks == NULL)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     iisd_resp_t *r = RESP(h);
+    RAW_IN(h);
     uint64_t before = r->body_len;
     for (DWORD i = 0; i < n; i++) {
         HRESULT hr = add_chunk(h, &chunks[i], true, -1);
-        if (FAILED(hr))
+        if (FAILED(hr)) {
+            RAW_OUT(h);
             return hr;
+        }
     }
+    RAW_OUT(h);
     if (pcbSent)
         *pcbSent = (DWORD)(r->body_len - before);
     if (!r->buffering)
@@ -354,6 +565,7 @@ static VOID resp_GetStatus(IHttpResponse4 *This, USHORT *pStatus, USHORT *pSub, 
 {
     iisd_hctx_t *h = P(This);
     iisd_resp_t *r = RESP(h);
+    RAW_IN(h);
     if (pStatus)
         *pStatus = r->status;
     if (pSub)
