@@ -24,8 +24,10 @@
  *    site-relative URL path, which must name a file under the site.
  *    When no page is configured or the file cannot be read, a short built-in
  *    page is sent.
- *  - Headers already set (WWW-Authenticate, Allow, Retry-After, Set-Cookie,
- *    ...) are kept; Content-Type becomes text/html.
+ *  - The status and the headers already set (WWW-Authenticate, Allow,
+ *    Retry-After, Set-Cookie, ...) are kept, except those that described the
+ *    old body (Content-Encoding, ETag, Last-Modified, ...); Content-Type
+ *    becomes text/html.
  * Written only against the public module API (include/httpserv.h, C binding).
  */
 #include <windows.h>
@@ -571,48 +573,24 @@ static char *detailed_page(IHttpContext *ctx, const ce_config_t *c, unsigned sta
 
 /* ---- the notification ------------------------------------------------------------- */
 
-/* Response headers kept when the response is cleared for the error page. */
-static const HTTP_HEADER_ID kept_headers[] = {
-    HttpHeaderWwwAuthenticate,
-    HttpHeaderProxyAuthenticate,
-    HttpHeaderAllow,
-    HttpHeaderRetryAfter,
-    HttpHeaderSetCookie,
-    HttpHeaderCacheControl,
-    HttpHeaderVary,
-    HttpHeaderContentRange,
-    HttpHeaderExpires,
-    HttpHeaderPragma,
-    HttpHeaderLocation,
-};
-#define NKEPT (sizeof(kept_headers) / sizeof(kept_headers[0]))
-
-/* Replaces the body (keeping status and the headers above) by page[0..len). */
-static void replace_body(IHttpContext *ctx, IHttpResponse *resp, unsigned status, unsigned sub,
-                         const char *reason, HRESULT hr, const char *page, size_t len)
+/*
+ * Replaces the body by page[0..len), keeping the status and the headers: the raw response's
+ * entity chunks are emptied (IHttpResponse::GetRawHttpResponse), and the headers that described
+ * the old body go.
+ */
+static void replace_body(IHttpResponse *resp, const char *page, size_t len)
 {
-    PCSTR kept[NKEPT];
-    USHORT kept_len[NKEPT];
-    for (unsigned i = 0; i < NKEPT; i++) {
-        kept[i] = resp->lpVtbl->GetHeaderById(resp, kept_headers[i], &kept_len[i]);
-        if (kept[i] != NULL) {
-            char *copy = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)kept_len[i] + 1u);
-            if (copy != NULL) {
-                memcpy(copy, kept[i], kept_len[i]);
-                copy[kept_len[i]] = '\0';
-            }
-            kept[i] = copy;
-        }
-    }
-    size_t rl = strlen(reason);
-    char *rcopy = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)rl + 1u);
-    if (rcopy != NULL)
-        memcpy(rcopy, reason, rl + 1);
-    resp->lpVtbl->Clear(resp);
-    resp->lpVtbl->SetStatus(resp, (USHORT)status, rcopy ? rcopy : "Error", (USHORT)sub, hr, NULL, FALSE);
-    for (unsigned i = 0; i < NKEPT; i++)
-        if (kept[i] != NULL)
-            resp->lpVtbl->SetHeaderById(resp, kept_headers[i], kept[i], kept_len[i], TRUE);
+    HTTP_RESPONSE *raw = resp->lpVtbl->GetRawHttpResponse(resp);
+    if (raw == NULL)
+        return;
+    raw->EntityChunkCount = 0;
+    raw->pEntityChunks = NULL;
+    static const HTTP_HEADER_ID stale[] = {
+        HttpHeaderContentEncoding, HttpHeaderContentLength, HttpHeaderContentLanguage,
+        HttpHeaderContentMd5,      HttpHeaderEtag,          HttpHeaderLastModified,
+        HttpHeaderAcceptRanges};
+    for (unsigned i = 0; i < sizeof(stale) / sizeof(stale[0]); i++)
+        resp->lpVtbl->DeleteHeaderById(resp, stale[i]);
     resp->lpVtbl->SetHeaderById(resp, HttpHeaderContentType, "text/html", 9, TRUE);
     HTTP_DATA_CHUNK ch;
     memset(&ch, 0, sizeof(ch));
@@ -686,7 +664,7 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
     if (page == NULL)
         page = builtin_page(ctx, status, sub, rbuf, &len);
     if (page != NULL)
-        replace_body(ctx, resp, status, sub, rbuf, hr, page, len);
+        replace_body(resp, page, len);
     return RQ_NOTIFICATION_CONTINUE;
 }
 

@@ -236,3 +236,20 @@ def test_detailed_mode_is_detailed_for_every_client(srv):
     r = srv.get("/detailed/missing.txt")
     assert r.status == 404
     assert "Detailed Error Information" in r.body.decode()
+
+
+def test_passthrough_keeps_a_response_that_has_a_body(server_factory, tmp_path):
+    s = status_srv(server_factory, tmp_path, "PassThrough")
+    r = s.get("/status/x?code=500&body=module-body")
+    assert (r.status, r.body) == (500, b"module-body")
+    r = s.get("/status/x?code=500")
+    assert r.status == 500
+    assert r.body == (REPO / "custerr" / "en-US" / "500.htm").read_bytes()
+
+
+def test_replaced_page_keeps_every_other_header(server_factory, tmp_path):
+    s = status_srv(server_factory, tmp_path, "Replace")
+    r = s.get("/status/x?code=503&body=x&auth=Token")
+    assert r.status == 503
+    assert r.header("WWW-Authenticate") == "Token"
+    assert r.header("Content-Type") == "text/html"
