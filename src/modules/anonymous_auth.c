@@ -104,32 +104,9 @@ static REQUEST_NOTIFICATION_STATUS on_authenticate(CHttpModule *This, IHttpConte
     return RQ_NOTIFICATION_CONTINUE;
 }
 
-static VOID on_dispose(CHttpModule *This)
-{
-    (void)This;
-}
-
 static CHttpModuleVtbl anon_module_vtbl;
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    CHttpModule *m = alloc->lpVtbl->AllocateMemory(alloc, sizeof(*m));
-    if (m == NULL)
-        return E_OUTOFMEMORY;
-    m->lpVtbl = &anon_module_vtbl;
-    *pp = m;
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This;
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
+static iisd_factory_t factory = IISD_FACTORY(anon_module_vtbl, 0);
 
 HRESULT WINAPI IISD_MODULE_ENTRY(AnonymousAuthenticationModule)(DWORD, IHttpModuleRegistrationInfo *,
                                                                 IHttpServer *);
@@ -140,8 +117,8 @@ HRESULT WINAPI IISD_MODULE_ENTRY(AnonymousAuthenticationModule)(DWORD ver, IHttp
     g_server = srv;
     g_id = info->lpVtbl->GetId(info);
     anon_module_vtbl.OnAuthenticateRequest = on_authenticate;
-    anon_module_vtbl.Dispose = on_dispose;
-    HRESULT hr = info->lpVtbl->SetRequestNotifications(info, &factory, RQ_AUTHENTICATE_REQUEST, 0);
+    anon_module_vtbl.Dispose = iisd_module_dispose;
+    HRESULT hr = info->lpVtbl->SetRequestNotifications(info, &factory.base, RQ_AUTHENTICATE_REQUEST, 0);
     if (FAILED(hr))
         return hr;
     return info->lpVtbl->SetPriorityForRequestNotification(info, RQ_AUTHENTICATE_REQUEST, PRIORITY_ALIAS_LOW);

@@ -668,30 +668,9 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
     return RQ_NOTIFICATION_CONTINUE;
 }
 
-static VOID on_dispose(CHttpModule *This)
-{
-    (void)This; /* a static object */
-}
-
 static CHttpModuleVtbl ce_vtbl;
-static CHttpModule ce_module = {&ce_vtbl};
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    (void)alloc;
-    *pp = &ce_module; /* no per-request state */
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This;
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
+static iisd_factory_t factory = IISD_FACTORY(ce_vtbl, 0);
 
 HRESULT WINAPI IISD_MODULE_ENTRY(CustomErrorModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(CustomErrorModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
@@ -701,6 +680,6 @@ HRESULT WINAPI IISD_MODULE_ENTRY(CustomErrorModule)(DWORD ver, IHttpModuleRegist
     g_server = srv;
     g_id = info->lpVtbl->GetId(info);
     ce_vtbl.OnSendResponse = on_send_response;
-    ce_vtbl.Dispose = on_dispose;
-    return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_SEND_RESPONSE, 0);
+    ce_vtbl.Dispose = iisd_module_dispose;
+    return info->lpVtbl->SetRequestNotifications(info, &factory.base, RQ_SEND_RESPONSE, 0);
 }

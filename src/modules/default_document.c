@@ -152,26 +152,7 @@ static VOID on_dispose(CHttpModule *This)
 
 static CHttpModuleVtbl dd_vtbl;
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    dd_module_t *m = alloc->lpVtbl->AllocateMemory(alloc, sizeof(*m));
-    if (m == NULL)
-        return E_OUTOFMEMORY;
-    m->base.lpVtbl = &dd_vtbl;
-    m->fi = NULL;
-    *pp = &m->base;
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This;
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
+static iisd_factory_t factory = IISD_FACTORY(dd_vtbl, sizeof(dd_module_t));
 
 HRESULT WINAPI IISD_MODULE_ENTRY(DefaultDocumentModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(DefaultDocumentModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
@@ -182,5 +163,5 @@ HRESULT WINAPI IISD_MODULE_ENTRY(DefaultDocumentModule)(DWORD ver, IHttpModuleRe
     g_id = info->lpVtbl->GetId(info);
     dd_vtbl.OnExecuteRequestHandler = on_execute;
     dd_vtbl.Dispose = on_dispose;
-    return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_EXECUTE_REQUEST_HANDLER, 0);
+    return info->lpVtbl->SetRequestNotifications(info, &factory.base, RQ_EXECUTE_REQUEST_HANDLER, 0);
 }

@@ -294,32 +294,9 @@ static REQUEST_NOTIFICATION_STATUS on_execute(CHttpModule *This, IHttpContext *c
     return RQ_NOTIFICATION_CONTINUE;
 }
 
-static VOID on_dispose(CHttpModule *This)
-{
-    (void)This; /* request memory: nothing to free */
-}
-
 static CHttpModuleVtbl dl_vtbl;
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    CHttpModule *m = alloc->lpVtbl->AllocateMemory(alloc, sizeof(*m));
-    if (m == NULL)
-        return E_OUTOFMEMORY;
-    m->lpVtbl = &dl_vtbl;
-    *pp = m;
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This;
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
+static iisd_factory_t factory = IISD_FACTORY(dl_vtbl, 0);
 
 HRESULT WINAPI IISD_MODULE_ENTRY(DirectoryListingModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(DirectoryListingModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
@@ -328,6 +305,6 @@ HRESULT WINAPI IISD_MODULE_ENTRY(DirectoryListingModule)(DWORD ver, IHttpModuleR
     (void)ver;
     g_server = srv;
     dl_vtbl.OnExecuteRequestHandler = on_execute;
-    dl_vtbl.Dispose = on_dispose;
-    return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_EXECUTE_REQUEST_HANDLER, 0);
+    dl_vtbl.Dispose = iisd_module_dispose;
+    return info->lpVtbl->SetRequestNotifications(info, &factory.base, RQ_EXECUTE_REQUEST_HANDLER, 0);
 }

@@ -294,29 +294,8 @@ static REQUEST_NOTIFICATION_STATUS on_begin(CHttpModule *This, IHttpContext *ctx
 }
 
 static CHttpModuleVtbl redir_vtbl;
-static CHttpModule redir_module = {&redir_vtbl};
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    (void)alloc;
-    *pp = &redir_module; /* stateless: one shared object */
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This;
-}
-
-static VOID on_dispose(CHttpModule *This)
-{
-    (void)This;
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
+static iisd_factory_t factory = IISD_FACTORY(redir_vtbl, 0);
 
 HRESULT WINAPI IISD_MODULE_ENTRY(HttpRedirectionModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(HttpRedirectionModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
@@ -326,6 +305,6 @@ HRESULT WINAPI IISD_MODULE_ENTRY(HttpRedirectionModule)(DWORD ver, IHttpModuleRe
     g_server = srv;
     g_id = info->lpVtbl->GetId(info);
     redir_vtbl.OnBeginRequest = on_begin;
-    redir_vtbl.Dispose = on_dispose;
-    return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_BEGIN_REQUEST, 0);
+    redir_vtbl.Dispose = iisd_module_dispose;
+    return info->lpVtbl->SetRequestNotifications(info, &factory.base, RQ_BEGIN_REQUEST, 0);
 }

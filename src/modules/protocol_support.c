@@ -201,29 +201,8 @@ static REQUEST_NOTIFICATION_STATUS on_execute(CHttpModule *This, IHttpContext *c
 }
 
 static CHttpModuleVtbl ps_vtbl;
-static CHttpModule ps_module = {&ps_vtbl};
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    (void)alloc;
-    *pp = &ps_module; /* stateless: one shared object */
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This;
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
-
-static VOID on_dispose(CHttpModule *This)
-{
-    (void)This;
-}
+static iisd_factory_t factory = IISD_FACTORY(ps_vtbl, 0);
 
 HRESULT WINAPI IISD_MODULE_ENTRY(ProtocolSupportModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(ProtocolSupportModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
@@ -234,7 +213,7 @@ HRESULT WINAPI IISD_MODULE_ENTRY(ProtocolSupportModule)(DWORD ver, IHttpModuleRe
     g_id = info->lpVtbl->GetId(info);
     ps_vtbl.OnExecuteRequestHandler = on_execute;
     ps_vtbl.OnSendResponse = on_send_response;
-    ps_vtbl.Dispose = on_dispose;
-    return info->lpVtbl->SetRequestNotifications(info, &factory,
+    ps_vtbl.Dispose = iisd_module_dispose;
+    return info->lpVtbl->SetRequestNotifications(info, &factory.base,
                                                  RQ_EXECUTE_REQUEST_HANDLER | RQ_SEND_RESPONSE, 0);
 }

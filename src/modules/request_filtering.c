@@ -443,33 +443,9 @@ static REQUEST_NOTIFICATION_STATUS on_send(CHttpModule *This, IHttpContext *ctx,
     return RQ_NOTIFICATION_CONTINUE;
 }
 
-static VOID on_dispose(CHttpModule *This)
-{
-    (void)This; /* the memory is the request's: nothing to free */
-}
-
 static CHttpModuleVtbl rf_vtbl;
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    rf_module_t *m = alloc->lpVtbl->AllocateMemory(alloc, sizeof(*m));
-    if (m == NULL)
-        return E_OUTOFMEMORY;
-    m->base.lpVtbl = &rf_vtbl;
-    m->remove_server = false;
-    *pp = &m->base;
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This; /* static object */
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
+static iisd_factory_t factory = IISD_FACTORY(rf_vtbl, sizeof(rf_module_t));
 
 HRESULT WINAPI IISD_MODULE_ENTRY(RequestFilteringModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(RequestFilteringModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
@@ -480,9 +456,9 @@ HRESULT WINAPI IISD_MODULE_ENTRY(RequestFilteringModule)(DWORD ver, IHttpModuleR
     g_id = info->lpVtbl->GetId(info);
     rf_vtbl.OnBeginRequest = on_begin;
     rf_vtbl.OnSendResponse = on_send;
-    rf_vtbl.Dispose = on_dispose;
+    rf_vtbl.Dispose = iisd_module_dispose;
     HRESULT hr =
-        info->lpVtbl->SetRequestNotifications(info, &factory, RQ_BEGIN_REQUEST | RQ_SEND_RESPONSE, 0);
+        info->lpVtbl->SetRequestNotifications(info, &factory.base, RQ_BEGIN_REQUEST | RQ_SEND_RESPONSE, 0);
     if (FAILED(hr))
         return hr;
     return info->lpVtbl->SetPriorityForRequestNotification(info, RQ_BEGIN_REQUEST, PRIORITY_ALIAS_HIGH);

@@ -98,26 +98,7 @@ static VOID on_dispose(CHttpModule *This)
 
 static CHttpModuleVtbl static_vtbl;
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    static_module_t *m = alloc->lpVtbl->AllocateMemory(alloc, sizeof(*m));
-    if (m == NULL)
-        return E_OUTOFMEMORY;
-    m->base.lpVtbl = &static_vtbl;
-    m->fi = NULL;
-    *pp = &m->base;
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This; /* static object */
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
+static iisd_factory_t factory = IISD_FACTORY(static_vtbl, sizeof(static_module_t));
 
 HRESULT WINAPI IISD_MODULE_ENTRY(StaticFileModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(StaticFileModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
@@ -128,5 +109,5 @@ HRESULT WINAPI IISD_MODULE_ENTRY(StaticFileModule)(DWORD ver, IHttpModuleRegistr
     g_id = info->lpVtbl->GetId(info);
     static_vtbl.OnExecuteRequestHandler = on_execute;
     static_vtbl.Dispose = on_dispose;
-    return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_EXECUTE_REQUEST_HANDLER, 0);
+    return info->lpVtbl->SetRequestNotifications(info, &factory.base, RQ_EXECUTE_REQUEST_HANDLER, 0);
 }

@@ -459,26 +459,7 @@ static VOID on_dispose(CHttpModule *This)
 
 static CHttpModuleVtbl basic_vtbl;
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    basic_module_t *m = alloc->lpVtbl->AllocateMemory(alloc, sizeof(*m));
-    if (m == NULL)
-        return E_OUTOFMEMORY;
-    m->base.lpVtbl = &basic_vtbl;
-    m->user = NULL;
-    *pp = &m->base;
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This;
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
+static iisd_factory_t factory = IISD_FACTORY(basic_vtbl, sizeof(basic_module_t));
 
 HRESULT WINAPI IISD_MODULE_ENTRY(BasicAuthenticationModule)(DWORD, IHttpModuleRegistrationInfo *,
                                                             IHttpServer *);
@@ -491,6 +472,6 @@ HRESULT WINAPI IISD_MODULE_ENTRY(BasicAuthenticationModule)(DWORD ver, IHttpModu
     basic_vtbl.OnAuthenticateRequest = on_authenticate;
     basic_vtbl.OnSendResponse = on_send;
     basic_vtbl.Dispose = on_dispose;
-    return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_AUTHENTICATE_REQUEST | RQ_SEND_RESPONSE,
-                                                 0);
+    return info->lpVtbl->SetRequestNotifications(info, &factory.base,
+                                                 RQ_AUTHENTICATE_REQUEST | RQ_SEND_RESPONSE, 0);
 }

@@ -258,26 +258,7 @@ static VOID on_dispose(CHttpModule *This)
 
 static CHttpModuleVtbl dyn_vtbl;
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    dyn_module_t *m = alloc->lpVtbl->AllocateMemory(alloc, sizeof(*m));
-    if (m == NULL)
-        return E_OUTOFMEMORY;
-    memset(m, 0, sizeof(*m));
-    m->base.lpVtbl = &dyn_vtbl;
-    *pp = &m->base;
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This; /* static object */
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
+static iisd_factory_t factory = IISD_FACTORY(dyn_vtbl, sizeof(dyn_module_t));
 
 HRESULT WINAPI IISD_MODULE_ENTRY(DynamicCompressionModule)(DWORD, IHttpModuleRegistrationInfo *,
                                                            IHttpServer *);
@@ -289,5 +270,5 @@ HRESULT WINAPI IISD_MODULE_ENTRY(DynamicCompressionModule)(DWORD ver, IHttpModul
     g_id = info->lpVtbl->GetId(info);
     dyn_vtbl.OnSendResponse = on_send_response;
     dyn_vtbl.Dispose = on_dispose;
-    return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_SEND_RESPONSE, 0);
+    return info->lpVtbl->SetRequestNotifications(info, &factory.base, RQ_SEND_RESPONSE, 0);
 }

@@ -858,11 +858,6 @@ static VOID factory_Terminate(IHttpModuleFactory *This)
     pthread_mutex_unlock(&g_writers_mu);
 }
 
-static VOID on_dispose(CHttpModule *This)
-{
-    (void)This;
-}
-
 static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
                                                     .Terminate = factory_Terminate};
 static IHttpModuleFactory factory = {&factory_vtbl};
@@ -882,7 +877,7 @@ HRESULT WINAPI IISD_MODULE_ENTRY(HttpLoggingModule)(DWORD ver, IHttpModuleRegist
     if (!g_key_made)
         g_key_made = pthread_key_create(&g_key, tbuf_thread_exit) == 0;
     log_vtbl.OnLogRequest = on_log;
-    log_vtbl.Dispose = on_dispose;
+    log_vtbl.Dispose = iisd_module_dispose;
     HRESULT hr = info->lpVtbl->SetRequestNotifications(info, &factory, RQ_LOG_REQUEST, 0);
     if (SUCCEEDED(hr))
         flusher_start();

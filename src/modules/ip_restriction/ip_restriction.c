@@ -169,32 +169,9 @@ static REQUEST_NOTIFICATION_STATUS on_begin(CHttpModule *This, IHttpContext *ctx
     return RQ_NOTIFICATION_CONTINUE;
 }
 
-static VOID on_dispose(CHttpModule *This)
-{
-    (void)This; /* request memory */
-}
-
 static CHttpModuleVtbl ipr_vtbl;
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    CHttpModule *m = alloc->lpVtbl->AllocateMemory(alloc, sizeof(*m));
-    if (m == NULL)
-        return E_OUTOFMEMORY;
-    m->lpVtbl = &ipr_vtbl;
-    *pp = m;
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This;
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
+static iisd_factory_t factory = IISD_FACTORY(ipr_vtbl, 0);
 
 HRESULT WINAPI IISD_MODULE_ENTRY(IpRestrictionModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(IpRestrictionModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
@@ -204,8 +181,8 @@ HRESULT WINAPI IISD_MODULE_ENTRY(IpRestrictionModule)(DWORD ver, IHttpModuleRegi
     g_server = srv;
     g_id = info->lpVtbl->GetId(info);
     ipr_vtbl.OnBeginRequest = on_begin;
-    ipr_vtbl.Dispose = on_dispose;
-    HRESULT hr = info->lpVtbl->SetRequestNotifications(info, &factory, RQ_BEGIN_REQUEST, 0);
+    ipr_vtbl.Dispose = iisd_module_dispose;
+    HRESULT hr = info->lpVtbl->SetRequestNotifications(info, &factory.base, RQ_BEGIN_REQUEST, 0);
     if (FAILED(hr))
         return hr;
     /* before request filtering and everything else that looks at the request */

@@ -155,32 +155,9 @@ static REQUEST_NOTIFICATION_STATUS on_authorize(CHttpModule *This, IHttpContext 
     return RQ_NOTIFICATION_CONTINUE;
 }
 
-static VOID on_dispose(CHttpModule *This)
-{
-    (void)This;
-}
-
 static CHttpModuleVtbl authz_vtbl;
 
-static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp, IModuleAllocator *alloc)
-{
-    (void)This;
-    CHttpModule *m = alloc->lpVtbl->AllocateMemory(alloc, sizeof(*m));
-    if (m == NULL)
-        return E_OUTOFMEMORY;
-    m->lpVtbl = &authz_vtbl;
-    *pp = m;
-    return S_OK;
-}
-
-static VOID factory_Terminate(IHttpModuleFactory *This)
-{
-    (void)This;
-}
-
-static const IHttpModuleFactoryVtbl factory_vtbl = {.GetHttpModule = factory_GetHttpModule,
-                                                    .Terminate = factory_Terminate};
-static IHttpModuleFactory factory = {&factory_vtbl};
+static iisd_factory_t factory = IISD_FACTORY(authz_vtbl, 0);
 
 HRESULT WINAPI IISD_MODULE_ENTRY(UrlAuthorizationModule)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
 HRESULT WINAPI IISD_MODULE_ENTRY(UrlAuthorizationModule)(DWORD ver, IHttpModuleRegistrationInfo *info,
@@ -190,6 +167,6 @@ HRESULT WINAPI IISD_MODULE_ENTRY(UrlAuthorizationModule)(DWORD ver, IHttpModuleR
     g_server = srv;
     g_id = info->lpVtbl->GetId(info);
     authz_vtbl.OnAuthorizeRequest = on_authorize;
-    authz_vtbl.Dispose = on_dispose;
-    return info->lpVtbl->SetRequestNotifications(info, &factory, RQ_AUTHORIZE_REQUEST, 0);
+    authz_vtbl.Dispose = iisd_module_dispose;
+    return info->lpVtbl->SetRequestNotifications(info, &factory.base, RQ_AUTHORIZE_REQUEST, 0);
 }
