@@ -290,8 +290,10 @@ static const hc_profile_t *profile_for(const hc_config_t *c, const char *path)
 
 static void entry_release(hc_entry_t *e)
 {
-    if (e != NULL && atomic_fetch_sub(&e->refs, 1) == 1)
+    if (e != NULL && atomic_fetch_sub(&e->refs, 1) == 1) {
+        free(e->file);
         free(e);
+    }
 }
 
 /* Unlinks e from the table and the LRU list (lock held); drops the table's reference. */
