@@ -178,6 +178,23 @@ static bool ows(char c)
     return c == ' ' || c == '\t';
 }
 
+/*
+ * Is tag (quoted, tl bytes) ours (quoted, ol bytes) with "-<coding>" inside the quotes: the
+ * entity tag the compression modules give the compressed copy of this response?
+ */
+static bool coded_variant(const char *tag, size_t tl, const char *ours, size_t ol)
+{
+    static const char *const codings[] = {"gzip", "br", "zstd", "deflate"};
+    if (ol < 2 || tl <= ol || memcmp(tag, ours, ol - 1) != 0 || tag[ol - 1] != '-')
+        return false;
+    for (size_t k = 0; k < sizeof(codings) / sizeof(codings[0]); k++) {
+        size_t cl = strlen(codings[k]);
+        if (tl == ol + cl + 1 && memcmp(tag + ol, codings[k], cl) == 0 && tag[tl - 1] == '"')
+            return true;
+    }
+    return false;
+}
+
 bool hu_etag_list_match(const char *s, size_t n, const char *etag, size_t elen, bool weak)
 {
     bool ours_weak = elen >= 2 && etag[0] == 'W' && etag[1] == '/';
@@ -207,6 +224,9 @@ bool hu_etag_list_match(const char *s, size_t n, const char *etag, size_t elen, 
             return false;
         size_t tl = j - i + 1;
         if ((weak || !w) && tl == ol && memcmp(s + i, ours, ol) == 0)
+            return true;
+        /* weak comparison: the compressed copy is the same resource, equivalent for caching */
+        if (weak && coded_variant(s + i, tl, ours, ol))
             return true;
         i = j + 1;
         while (i < n && ows(s[i]))

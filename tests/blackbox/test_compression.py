@@ -155,6 +155,16 @@ def test_static_compressed(srv, coding):
     assert r.header("ETag") == plain.header("ETag")[:-1] + "-" + coding + '"'
 
 
+def test_static_revalidation_with_the_compressed_tag(srv):
+    r = get(srv, "/big.txt", "gzip")
+    assert r.header("Content-Encoding") == "gzip"
+    tag = r.header("ETag")
+    again = get(srv, "/big.txt", "gzip", headers={"If-None-Match": tag})
+    assert again.status == 304 and again.body == b""
+    # If-Match compares strongly: the compressed copy's tag is not the file's
+    assert get(srv, "/big.txt", headers={"If-Match": tag}).status == 412
+
+
 def test_static_identity(srv):
     for ae in (None, "", "identity", "compress", "gzip;q=0", "*;q=0", "deflate"):
         r = get(srv, "/big.txt", ae)

@@ -94,6 +94,12 @@ static void test_etag_lists(void **state)
     assert_false(hu_etag_list_match(S("1d2c3b4a:0"), tag, tl, true));
     assert_false(hu_etag_list_match(S("\"1d2c3b4a:0"), tag, tl, true));
     assert_false(hu_etag_list_match(S(""), tag, tl, true));
+    /* the compressed copies' tags match weakly (If-None-Match), never strongly (If-Match) */
+    assert_true(hu_etag_list_match(S("\"1d2c3b4a:0-br\""), tag, tl, true));
+    assert_true(hu_etag_list_match(S("\"x\", W/\"1d2c3b4a:0-gzip\""), tag, tl, true));
+    assert_false(hu_etag_list_match(S("\"1d2c3b4a:0-br\""), tag, tl, false));
+    assert_false(hu_etag_list_match(S("\"1d2c3b4a:0-xz\""), tag, tl, true));
+    assert_false(hu_etag_list_match(S("\"1d2c3b4a:0-b\""), tag, tl, true));
 }
 
 static hu_cond_t cond(void)
