@@ -193,6 +193,13 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
     if (status != 200 || resp->lpVtbl->GetHeaderById(resp, HttpHeaderContentEncoding, &n) != NULL ||
         resp->lpVtbl->GetHeaderById(resp, HttpHeaderContentRange, &n) != NULL)
         return RQ_NOTIFICATION_CONTINUE;
+    /* configuration and type first: the raw response costs every later module call a sync */
+    const cmp_config_t *cfg = cmp_config(g_server, ctx, g_id);
+    if (cfg == NULL || !cfg->do_static)
+        return RQ_NOTIFICATION_CONTINUE;
+    PCSTR ct = resp->lpVtbl->GetHeaderById(resp, HttpHeaderContentType, &n);
+    if (!cmp_mime_allowed(cfg->static_types, cfg->nstatic, ct, ct ? n : 0))
+        return RQ_NOTIFICATION_CONTINUE;
     HTTP_RESPONSE *raw = resp->lpVtbl->GetRawHttpResponse(resp);
     if (raw == NULL || raw->EntityChunkCount != 1 || raw->pEntityChunks == NULL ||
         raw->pEntityChunks[0].DataChunkType != HttpDataChunkFromFileHandle)
@@ -206,12 +213,7 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
         (flen != HTTP_BYTE_RANGE_TO_EOF && flen != (uint64_t)st.st_size))
         return RQ_NOTIFICATION_CONTINUE;
 
-    const cmp_config_t *cfg = cmp_config(g_server, ctx, g_id);
-    if (cfg == NULL || !cfg->do_static)
-        return RQ_NOTIFICATION_CONTINUE;
-    PCSTR ct = resp->lpVtbl->GetHeaderById(resp, HttpHeaderContentType, &n);
-    if (!cmp_mime_allowed(cfg->static_types, cfg->nstatic, ct, ct ? n : 0) ||
-        (uint64_t)st.st_size < cfg->min_file_size || st.st_size == 0)
+    if ((uint64_t)st.st_size < cfg->min_file_size || st.st_size == 0)
         return RQ_NOTIFICATION_CONTINUE;
     cmp_add_vary(resp); /* the answer depends on Accept-Encoding from here on */
     if (strcmp(req->lpVtbl->GetHttpMethod(req), "GET") != 0 || cmp_request_excluded(cfg, req) ||
