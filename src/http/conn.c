@@ -267,9 +267,7 @@ static void accept_cb(iisd_io_t *io, uint32_t events)
             close(fd);
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        iisd_conn_t *c = iisd_xcalloc(1, sizeof(*c));
+        iisd_conn_t *c = iisd_xcalloc(1, sizeof(*c)); /* TCP_NODELAY comes from the listener */
         c->io.fd = fd;
         c->io.cb = conn_io;
         c->hl = hl;
@@ -320,6 +318,8 @@ int iisd_hloop_listen(iisd_hloop_t *hl, const struct sockaddr *addr, socklen_t l
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    /* accepted sockets inherit it: no system call per connection */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (addr->sa_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (bind(fd, addr, len) < 0 || listen(fd, 4096) < 0) {
