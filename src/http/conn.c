@@ -106,9 +106,31 @@ const char *iisd_http_date(void)
 static void conn_drive(iisd_conn_t *c);
 static void conn_io(iisd_io_t *io, uint32_t events);
 
+#define SPARE_CONNS 256
+
+/* Runs on the loop's thread: a closed connection becomes a spare for the next accept. */
 static void conn_free_task(iisd_task_t *t)
 {
-    free(IISD_CONTAINER_OF(t, iisd_conn_t, free_task));
+    iisd_conn_t *c = IISD_CONTAINER_OF(t, iisd_conn_t, free_task);
+    iisd_hloop_t *hl = c->hl;
+    if (hl->nspare >= SPARE_CONNS) {
+        free(c);
+        return;
+    }
+    c->next = hl->spare;
+    hl->spare = c;
+    hl->nspare++;
+}
+
+static iisd_conn_t *conn_alloc(iisd_hloop_t *hl)
+{
+    iisd_conn_t *c = hl->spare;
+    if (c == NULL)
+        return iisd_xcalloc(1, sizeof(*c));
+    hl->spare = c->next;
+    hl->nspare--;
+    memset(c, 0, sizeof(*c));
+    return c;
 }
 
 static void conn_close(iisd_conn_t *c)
@@ -267,7 +289,7 @@ static void accept_cb(iisd_io_t *io, uint32_t events)
             close(fd);
             continue;
         }
-        iisd_conn_t *c = iisd_xcalloc(1, sizeof(*c)); /* TCP_NODELAY comes from the listener */
+        iisd_conn_t *c = conn_alloc(hl); /* TCP_NODELAY comes from the listener */
         c->io.fd = fd;
         c->io.cb = conn_io;
         c->hl = hl;
@@ -364,6 +386,12 @@ void iisd_hloop_destroy(iisd_hloop_t *hl)
     hl->nconns = 0;
     /* connections closed earlier wait in the inbox to be freed */
     iisd_loop_drain_tasks(&hl->loop, conn_free_task);
+    while (hl->spare != NULL) {
+        iisd_conn_t *c = hl->spare;
+        hl->spare = c->next;
+        free(c);
+    }
+    hl->nspare = 0;
     iisd_loop_destroy(&hl->loop);
 }
 

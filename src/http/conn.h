@@ -49,6 +49,8 @@ typedef struct iisd_hloop {
     const iisd_http_handler_t *handler;
     iisd_conn_t *conns; /* every open connection */
     unsigned nconns;
+    iisd_conn_t *spare; /* closed connections kept for the next accepts */
+    unsigned nspare;
     struct iisd_listener *listeners;
     bool draining;
 } iisd_hloop_t;
