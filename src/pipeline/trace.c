@@ -71,7 +71,8 @@ static bool list_matches(const iisd_trace_t *t, HTTP_MODULE_ID module, const GUI
                          DWORD level)
 {
     for (unsigned i = 0; i < t->n; i++)
-        if ((module == NULL || t->subs[i].module == module) && sub_matches(&t->subs[i], provider, area, level))
+        if ((module == NULL || t->subs[i].module == module) &&
+            sub_matches(&t->subs[i], provider, area, level))
             return true;
     return false;
 }
@@ -224,7 +225,8 @@ static HRESULT tc_SetTraceConfiguration(IHttpTraceContext *This, HTTP_MODULE_ID 
     for (DWORD i = 0; i < n; i++) {
         const HTTP_TRACE_CONFIGURATION *c = &cfgs[i];
         unsigned k = 0;
-        while (k < t->n && !(t->subs[k].module == moduleId && guid_eq(&t->subs[k].provider, c->pProviderGuid)))
+        while (k < t->n &&
+               !(t->subs[k].module == moduleId && guid_eq(&t->subs[k].provider, c->pProviderGuid)))
             k++;
         if (!c->fProviderEnabled) {
             if (k == t->n) {
@@ -305,7 +307,10 @@ static DWORD elapsed_ms(const iisd_trace_t *t)
     return t->h ? (DWORD)(iisd_now_ms() - t->h->c->req->start_ms) : 0;
 }
 
-#define ITEM(name, type, ptr, size) {(name), (type), (PBYTE)(ptr), (DWORD)(size), NULL}
+#define ITEM(name, type, ptr, size)                                                                          \
+    {                                                                                                        \
+        (name), (type), (PBYTE)(ptr), (DWORD)(size), NULL                                                    \
+    }
 
 static void raise_www(iisd_trace_t *t, DWORD id, LPCWSTR name, DWORD area, DWORD level,
                       HTTP_TRACE_EVENT_ITEM *items, DWORD n)
@@ -342,7 +347,8 @@ static HRESULT tc_QuickTrace(IHttpTraceContext *This, PCWSTR pszData1, PCWSTR ps
         ITEM(L"Data2", HTTP_TRACE_TYPE_LPCWSTR, d2, (wcslen(d2) + 1) * sizeof(wchar_t)),
         ITEM(L"ErrorCode", HTTP_TRACE_TYPE_ULONG, &err, sizeof(err)),
     };
-    raise_www(t, IISD_TRACE_MODULE_QUICK_TRACE, L"MODULE_QUICK_TRACE", IISD_TRACE_AREA_MODULE, Level, items, 4);
+    raise_www(t, IISD_TRACE_MODULE_QUICK_TRACE, L"MODULE_QUICK_TRACE", IISD_TRACE_AREA_MODULE, Level, items,
+              4);
     return S_OK;
 }
 
@@ -401,8 +407,8 @@ void iisd_trace_module_start(iisd_hctx_t *h, const wchar_t *module, DWORD notifi
         ITEM(L"Notification", HTTP_TRACE_TYPE_ULONG, &n, sizeof(n)),
         ITEM(L"fIsPostNotification", HTTP_TRACE_TYPE_BOOL, &p, sizeof(p)),
     };
-    raise_www(t, IISD_TRACE_NOTIFY_MODULE_START, L"NOTIFY_MODULE_START", IISD_TRACE_AREA_REQUEST_NOTIFICATIONS,
-              TRACE_LEVEL_VERBOSE, items, 3);
+    raise_www(t, IISD_TRACE_NOTIFY_MODULE_START, L"NOTIFY_MODULE_START",
+              IISD_TRACE_AREA_REQUEST_NOTIFICATIONS, TRACE_LEVEL_VERBOSE, items, 3);
 }
 
 void iisd_trace_module_end(iisd_hctx_t *h, const wchar_t *module, DWORD notification, bool post,
