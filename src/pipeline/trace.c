@@ -39,6 +39,7 @@ typedef struct iisd_trace {
 } iisd_trace_t;
 
 unsigned iisd_trace_server_subs;
+unsigned iisd_trace_server_www;
 static pthread_mutex_t g_srv_mu = PTHREAD_MUTEX_INITIALIZER;
 static iisd_trace_t g_srv;
 static bool g_srv_activity_made;
@@ -249,6 +250,11 @@ static HRESULT tc_SetTraceConfiguration(IHttpTraceContext *This, HTTP_MODULE_ID 
                              .verbosity = c->dwVerbosity};
     }
     if (t == &g_srv) {
+        unsigned www = 0;
+        for (unsigned i = 0; i < t->n; i++)
+            www |= guid_is_all(&t->subs[i].provider) ||
+                   guid_eq(&t->subs[i].provider, &GUID_IIS_WWW_SERVER_TRACE_PROVIDER);
+        __atomic_store_n(&iisd_trace_server_www, www, __ATOMIC_RELAXED);
         __atomic_store_n(&iisd_trace_server_subs, t->n, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&g_srv_mu);
     }
@@ -391,7 +397,8 @@ bool iisd_trace_wanted_slow(iisd_hctx_t *h, DWORD area, DWORD level)
         return false;
     if (t != NULL && list_matches(t, NULL, &GUID_IIS_WWW_SERVER_TRACE_PROVIDER, area, level))
         return true;
-    if (!server_matches(NULL, &GUID_IIS_WWW_SERVER_TRACE_PROVIDER, area, level))
+    if (__atomic_load_n(&iisd_trace_server_www, __ATOMIC_RELAXED) == 0 ||
+        !server_matches(NULL, &GUID_IIS_WWW_SERVER_TRACE_PROVIDER, area, level))
         return false;
     iisd_trace_context(h);
     return true;

@@ -27,8 +27,10 @@ enum iisd_trace_event_id {
     IISD_TRACE_MODULE_QUICK_TRACE = 5,
 };
 
-/* Non-zero while some server-level subscription (IHttpServer::GetTraceContext) exists. */
+/* Non-zero while some server-level subscription (IHttpServer::GetTraceContext) exists, and while
+   one of them is for the WWW Server provider (or every provider): the engine's own events. */
 extern unsigned iisd_trace_server_subs;
+extern unsigned iisd_trace_server_www;
 
 /* The request's IHttpTraceContext, made on first use (request memory). */
 IHttpTraceContext *iisd_trace_context(struct iisd_hctx *h);
@@ -41,7 +43,7 @@ bool iisd_trace_wanted_slow(struct iisd_hctx *h, DWORD area, DWORD level);
 /* Does anyone want the engine's events of this area and level for this request? */
 static inline bool iisd_trace_wanted(struct iisd_hctx *h, DWORD area, DWORD level)
 {
-    if (IISD_LIKELY(h->trace == NULL && __atomic_load_n(&iisd_trace_server_subs, __ATOMIC_RELAXED) == 0))
+    if (IISD_LIKELY(h->trace == NULL && __atomic_load_n(&iisd_trace_server_www, __ATOMIC_RELAXED) == 0))
         return false;
     return iisd_trace_wanted_slow(h, area, level);
 }
