@@ -24,6 +24,7 @@ BUILTIN(UrlAuthorizationModule);
 BUILTIN(HttpLoggingModule);
 BUILTIN(StaticCompressionModule);
 BUILTIN(DynamicCompressionModule);
+BUILTIN(FailedRequestsTracingModule);
 
 const iisd_builtin_t iisd_builtins[] = {
     {"StaticFileModule", StaticFileModule_RegisterModule},
@@ -41,5 +42,6 @@ const iisd_builtin_t iisd_builtins[] = {
     {"HttpLoggingModule", HttpLoggingModule_RegisterModule},
     {"StaticCompressionModule", StaticCompressionModule_RegisterModule},
     {"DynamicCompressionModule", DynamicCompressionModule_RegisterModule},
+    {"FailedRequestsTracingModule", FailedRequestsTracingModule_RegisterModule},
     {NULL, NULL},
 };

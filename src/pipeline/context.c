@@ -7,6 +7,7 @@
 #include "core/mem.h"
 #include "core/str.h"
 #include "pipeline/hctx.h"
+#include "pipeline/trace.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,8 +397,7 @@ static HRESULT ctx_GetCurrentExecutionStats(IHttpContext4 *This, DWORD *pdwNotif
 
 static IHttpTraceContext *ctx_GetTraceContext(IHttpContext4 *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return iisd_trace_context(H(This));
 }
 
 static HRESULT ctx_GetServerVarChanges(IHttpContext4 *This, DWORD dwOld, DWORD *pdwNew, DWORD *pdwSnap,

@@ -4,6 +4,7 @@
 #include "net/worker.h"
 #include "pipeline/container.h"
 #include "pipeline/hctx.h"
+#include "pipeline/trace.h"
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -220,8 +221,12 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
     h->cur_start_ms = h->c->hl->loop.now_ms;
     if (h->raw)
         iisd_raw_export(h);
+    if (iisd_trace_wanted(h, IISD_TRACE_AREA_REQUEST_NOTIFICATIONS, TRACE_LEVEL_VERBOSE))
+        iisd_trace_module_start(h, h->cur_module->wname, notification, post);
     REQUEST_NOTIFICATION_STATUS st =
         ((rq_fn)((void *const *)m->lpVtbl)[slot])(m, (IHttpContext *)&h->ctx, prov);
+    if (iisd_trace_wanted(h, IISD_TRACE_AREA_REQUEST_NOTIFICATIONS, TRACE_LEVEL_VERBOSE))
+        iisd_trace_module_end(h, h->cur_module->wname, notification, post, st);
     if (h->raw)
         iisd_raw_sync(h);
     h->cur_module = saved;

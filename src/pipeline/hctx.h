@@ -107,6 +107,7 @@ typedef struct iisd_hctx {
     struct iisd_raw *raw;        /* IHttpResponse::GetRawHttpResponse view; NULL until asked for */
     iisd_list_t exec_list;
     bool exec_prepared;
+    struct iisd_trace *trace; /* IHttpContext::GetTraceContext (trace.c); NULL until asked for */
 } iisd_hctx_t;
 
 /* RQ_MAP_REQUEST_HANDLER: picks the <handlers> entry for the request (before the modules run). */

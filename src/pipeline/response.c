@@ -2,6 +2,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "pipeline/hctx.h"
+#include "pipeline/trace.h"
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -234,6 +235,8 @@ static HRESULT resp_SetStatus(IHttpResponse4 *This, USHORT code, PCSTR reason, U
     h->status_module = h->cur_module;
     h->status_notification = h->cur_notification;
     RAW_OUT(h);
+    if (IISD_UNLIKELY(h->trace != NULL || __atomic_load_n(&iisd_trace_server_www, __ATOMIC_RELAXED) != 0))
+        iisd_trace_set_status(h, code, sub, reason, hr);
     return S_OK;
 }
 

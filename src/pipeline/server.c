@@ -11,6 +11,7 @@
  * implemented" alone would not be the whole truth.
  */
 #include "pipeline/server.h"
+#include "pipeline/trace.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -492,10 +493,9 @@ static BOOL srv_SatisfiesPrecondition(IHttpServer3 *This, PCWSTR pszPrecondition
     return met;
 }
 
-/* api-status: not implemented (returns NULL: no tracing yet) */
 static IHttpTraceContext *srv_GetTraceContext(IHttpServer3 *This)
 {
-    return NULL;
+    return iisd_trace_server_context();
 }
 
 static HRESULT srv_RegisterFileChangeMonitor(IHttpServer3 *This, PCWSTR pszPath, HANDLE hToken,
