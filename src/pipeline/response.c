@@ -27,12 +27,63 @@ typedef struct iisd_raw {
     HTTP_UNKNOWN_HEADER *uh, *uh_shadow;
     HTTP_DATA_CHUNK *ch, *ch_shadow;
     uint32_t uh_cap, ch_cap;
+    bool exported; /* the shadow holds a first export */
 } iisd_raw_t;
+
+/* Has a module changed the raw response since the last export? (exact comparison) */
+static bool raw_touched(const iisd_raw_t *x)
+{
+    const HTTP_RESPONSE *o = &x->r, *s = &x->shadow;
+    if (memcmp(o, s, sizeof(*o)) != 0)
+        return true;
+    USHORT nu = o->Headers.UnknownHeaderCount, nc = o->EntityChunkCount;
+    return (nu && memcmp(x->uh, x->uh_shadow, nu * sizeof(*x->uh)) != 0) ||
+           (nc && memcmp(x->ch, x->ch_shadow, nc * sizeof(*x->ch)) != 0);
+}
+
+/* Does the response still read as the shadow shows it? (reads only: cheaper than an export) */
+static bool raw_current(const iisd_hctx_t *h, const iisd_raw_t *x)
+{
+    const iisd_resp_t *r = RESP(h);
+    const HTTP_RESPONSE *s = &x->shadow;
+    if (s->StatusCode != r->status ||
+        (r->reason ? r->reason != s->pReason : s->pReason != iisd_status_reason(r->status)) ||
+        (r->reason && r->reason_len != s->ReasonLength) ||
+        s->Headers.UnknownHeaderCount != r->unknown_count || s->EntityChunkCount != r->nchunks)
+        return false;
+    for (int i = 0; i < HttpHeaderResponseMaximum && i < IISD_HDR_RESP_KNOWN; i++) {
+        const HTTP_KNOWN_HEADER *k = &s->Headers.KnownHeaders[i];
+        if (k->pRawValue != r->known[i].value || (r->known[i].value && k->RawValueLength != r->known[i].len))
+            return false;
+    }
+    for (unsigned i = 0; i < r->unknown_count; i++) {
+        const HTTP_UNKNOWN_HEADER *u = &x->uh_shadow[i];
+        if (u->pName != r->unknown[i].name || u->NameLength != r->unknown[i].name_len ||
+            u->pRawValue != r->unknown[i].value || u->RawValueLength != r->unknown[i].value_len)
+            return false;
+    }
+    unsigned n = 0;
+    for (const iisd_chunk_t *c = r->first; c != NULL; c = c->next, n++) {
+        const HTTP_DATA_CHUNK *d = &x->ch_shadow[n];
+        if (c->type == IISD_CHUNK_FILE
+                ? d->DataChunkType != HttpDataChunkFromFileHandle ||
+                      d->FromFileHandle.ByteRange.StartingOffset.QuadPart != c->off ||
+                      d->FromFileHandle.ByteRange.Length.QuadPart != c->len ||
+                      IisdHandleToFd(d->FromFileHandle.FileHandle) != c->fd
+                : d->DataChunkType != HttpDataChunkFromMemory || d->FromMemory.pBuffer != c->data ||
+                      d->FromMemory.BufferLength != c->len)
+            return false;
+    }
+    return true;
+}
 
 void iisd_raw_export(iisd_hctx_t *h)
 {
     iisd_raw_t *x = h->raw;
     if (x == NULL)
+        return;
+    /* the common case: nothing changed on either side since the last export */
+    if (x->exported && !raw_touched(x) && raw_current(h, x))
         return;
     iisd_resp_t *r = RESP(h);
     HTTP_RESPONSE *o = &x->r;
@@ -84,7 +135,8 @@ void iisd_raw_export(iisd_hctx_t *h)
     }
     o->EntityChunkCount = (USHORT)n;
     o->pEntityChunks = n ? x->ch : NULL;
-    x->shadow = *o;
+    memcpy(&x->shadow, o, sizeof(*o)); /* padding included: raw_touched compares bytes */
+    x->exported = true;
     if (r->unknown_count)
         memcpy(x->uh_shadow, x->uh, r->unknown_count * sizeof(*x->uh));
     if (n)
@@ -124,6 +176,8 @@ static bool raw_chunk(iisd_hctx_t *h, const HTTP_DATA_CHUNK *d, iisd_chunk_t *ch
 static void raw_absorb(iisd_hctx_t *h)
 {
     iisd_raw_t *x = h->raw;
+    if (!raw_touched(x))
+        return;
     iisd_resp_t *r = RESP(h);
     HTTP_RESPONSE *o = &x->r, *s = &x->shadow;
     if (o->StatusCode != s->StatusCode && o->StatusCode >= 100 && o->StatusCode <= 999)

@@ -627,11 +627,16 @@ static void write_file(const fcfg_t *c, const frt_buf_t *b, char *written, size_
     unsigned count;
     unsigned *v = list_files(c->dir, &count);
     unsigned next = count > 0 ? v[count - 1] + 1 : 1;
+    /* written under a hidden temporary name and renamed: a reader never sees half a file */
     int fd = -1;
-    char path[PATH_MAX + 32];
+    char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+    struct stat st;
     for (int tries = 0; tries < 100 && fd < 0; tries++, next++) {
         snprintf(path, sizeof(path), "%s/fr%06u.xml", c->dir, next);
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        snprintf(tmp, sizeof(tmp), "%s/.fr%06u.xml.tmp", c->dir, next);
+        if (stat(path, &st) == 0)
+            continue;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0 && errno != EEXIST)
             break;
     }
@@ -639,17 +644,27 @@ static void write_file(const fcfg_t *c, const frt_buf_t *b, char *written, size_
         report("cannot create a trace file in %s: %s", c->dir, strerror(errno));
     } else {
         size_t off = 0;
+        bool ok = true;
         while (off < b->len) {
             ssize_t w = write(fd, b->p + off, b->len - off);
             if (w < 0 && errno == EINTR)
                 continue;
             if (w <= 0) {
-                report("cannot write %s: %s", path, strerror(errno));
+                report("cannot write %s: %s", tmp, strerror(errno));
+                ok = false;
                 break;
             }
             off += (size_t)w;
         }
         close(fd);
+        if (!ok || rename(tmp, path) < 0) {
+            if (ok)
+                report("cannot rename %s to %s: %s", tmp, path, strerror(errno));
+            unlink(tmp);
+            free(v);
+            pthread_mutex_unlock(&g_dir_mu);
+            return;
+        }
         snprintf(written, cap, "%s", path);
         count++;
         if (c->max_files > 0 && count > c->max_files) {
