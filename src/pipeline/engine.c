@@ -219,7 +219,7 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
     h->cur_notification = notification;
     h->cur_post = post;
     h->cur_start_ms = h->c->hl->loop.now_ms;
-    if (h->raw)
+    if (h->raw && iisd_raw_held_by(h, id))
         iisd_raw_export(h);
     if (iisd_trace_wanted(h, IISD_TRACE_AREA_REQUEST_NOTIFICATIONS, TRACE_LEVEL_VERBOSE))
         iisd_trace_module_start(h, h->cur_module->wname, notification, post);
@@ -227,7 +227,7 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
         ((rq_fn)((void *const *)m->lpVtbl)[slot])(m, (IHttpContext *)&h->ctx, prov);
     if (iisd_trace_wanted(h, IISD_TRACE_AREA_REQUEST_NOTIFICATIONS, TRACE_LEVEL_VERBOSE))
         iisd_trace_module_end(h, h->cur_module->wname, notification, post, st);
-    if (h->raw)
+    if (h->raw && iisd_raw_held_by(h, id)) /* (a module may have asked for it in this call) */
         iisd_raw_sync(h);
     h->cur_module = saved;
     h->cur_notification = saved_n;
@@ -400,11 +400,11 @@ static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_
     h->cur_notification = bit;
     h->cur_post = post;
     /* CHttpModule slot 28: OnAsyncCompletion */
-    if (h->raw)
+    if (h->raw && iisd_raw_held_by(h, id))
         iisd_raw_export(h);
     REQUEST_NOTIFICATION_STATUS st = ((async_fn)((void *const *)m->lpVtbl)[28])(
         m, (IHttpContext *)&h->ctx, bit, post, prov, (IHttpCompletionInfo *)&h->compl );
-    if (h->raw)
+    if (h->raw && iisd_raw_held_by(h, id))
         iisd_raw_sync(h);
     h->cur_module = NULL;
     return st;

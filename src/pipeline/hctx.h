@@ -137,6 +137,12 @@ bool iisd_cache_policy_kernel_enabled(const iisd_hctx_t *h);
  */
 void iisd_raw_export(iisd_hctx_t *h);
 void iisd_raw_sync(iisd_hctx_t *h);
+/*
+ * Has module `id` asked for the raw response in this request? Only those modules can write
+ * to it behind the server's back, so only their calls need an export before and a sync after
+ * (every IHttpResponse method syncs for the others).
+ */
+bool iisd_raw_held_by(const iisd_hctx_t *h, unsigned id);
 
 /* Fills the vtable pointers of a fresh hctx. */
 void iisd_hctx_bind(iisd_hctx_t *h);

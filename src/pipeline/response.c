@@ -28,7 +28,37 @@ typedef struct iisd_raw {
     HTTP_DATA_CHUNK *ch, *ch_shadow;
     uint32_t uh_cap, ch_cap;
     bool exported; /* the shadow holds a first export */
+    bool all;      /* more holders than fit in holders[]: every module call syncs */
+    uint8_t nholders;
+    uint16_t holders[8]; /* ids of the modules that asked for it */
 } iisd_raw_t;
+
+bool iisd_raw_held_by(const iisd_hctx_t *h, unsigned id)
+{
+    const iisd_raw_t *x = h->raw;
+    if (x->all)
+        return true;
+    for (unsigned i = 0; i < x->nholders; i++)
+        if (x->holders[i] == id)
+            return true;
+    return false;
+}
+
+static void raw_add_holder(iisd_hctx_t *h)
+{
+    iisd_raw_t *x = h->raw;
+    if (h->cur_module == NULL) {
+        x->all = true; /* asked from outside a notification (another thread): trust no one */
+        return;
+    }
+    unsigned id = (unsigned)h->cur_module->id;
+    if (iisd_raw_held_by(h, id))
+        return;
+    if (x->nholders < sizeof(x->holders) / sizeof(x->holders[0]))
+        x->holders[x->nholders++] = (uint16_t)id;
+    else
+        x->all = true;
+}
 
 /* Has a module changed the raw response since the last export? (exact comparison) */
 static bool raw_touched(const iisd_raw_t *x)
@@ -251,6 +281,7 @@ static HTTP_RESPONSE *resp_GetRawHttpResponse(IHttpResponse4 *This)
     } else {
         iisd_raw_sync(h);
     }
+    raw_add_holder(h);
     return &h->raw->r;
 }
 
