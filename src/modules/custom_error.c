@@ -529,8 +529,8 @@ static char *url_page(IHttpContext *ctx, const char *url, size_t *len, const cha
     if (url[0] != '/')
         return NULL;
     IHttpContext *child = NULL;
-    if (FAILED(ctx->lpVtbl->CloneContext(ctx, CLONE_FLAG_BASICS | CLONE_FLAG_HEADERS | CLONE_FLAG_NO_PRECONDITION,
-                                         &child)) ||
+    if (FAILED(ctx->lpVtbl->CloneContext(
+            ctx, CLONE_FLAG_BASICS | CLONE_FLAG_HEADERS | CLONE_FLAG_NO_PRECONDITION, &child)) ||
         child == NULL)
         return NULL;
     char *page = NULL;
@@ -538,9 +538,9 @@ static char *url_page(IHttpContext *ctx, const char *url, size_t *len, const cha
     BOOL pending = FALSE;
     if (SUCCEEDED(creq->lpVtbl->SetHttpMethod(creq, "GET")) &&
         SUCCEEDED(creq->lpVtbl->SetUrlA(creq, url, (DWORD)strlen(url), TRUE)) &&
-        SUCCEEDED(ctx->lpVtbl->ExecuteRequest(ctx, TRUE, child,
-                                              EXECUTE_FLAG_DISABLE_CUSTOM_ERROR | EXECUTE_FLAG_BUFFER_RESPONSE,
-                                              NULL, &pending))) {
+        SUCCEEDED(ctx->lpVtbl->ExecuteRequest(
+            ctx, TRUE, child, EXECUTE_FLAG_DISABLE_CUSTOM_ERROR | EXECUTE_FLAG_BUFFER_RESPONSE, NULL,
+            &pending))) {
         IHttpResponse *cresp = child->lpVtbl->GetResponse(child);
         const HTTP_RESPONSE *raw = cresp->lpVtbl->GetRawHttpResponseConst(cresp);
         if (raw != NULL && raw->StatusCode < 400) {

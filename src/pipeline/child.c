@@ -89,8 +89,8 @@ static bool is_precondition(int id)
 
 static bool is_dav(const char *name, size_t n)
 {
-    static const char *const dav[] = {"Depth", "Destination", "Overwrite", "If", "Lock-Token", "Timeout",
-                                      "Translate"};
+    static const char *const dav[] = {"Depth",      "Destination", "Overwrite", "If",
+                                      "Lock-Token", "Timeout",     "Translate"};
     for (unsigned i = 0; i < sizeof(dav) / sizeof(dav[0]); i++)
         if (strlen(dav[i]) == n && strncasecmp(dav[i], name, n) == 0)
             return true;
@@ -175,7 +175,8 @@ HRESULT iisd_child_clone(iisd_hctx_t *p, DWORD flags, IHttpContext **out)
         iisd_svar_t *n = iisd_arena_calloc(a, sizeof(*n));
         n->name = iisd_arena_strndup(a, sv->name, strlen(sv->name));
         n->value = sv->value ? iisd_arena_strndup(a, sv->value, strlen(sv->value)) : NULL;
-        n->wvalue = sv->wvalue ? iisd_arena_memdup(a, sv->wvalue, (wcslen(sv->wvalue) + 1) * sizeof(wchar_t)) : NULL;
+        n->wvalue =
+            sv->wvalue ? iisd_arena_memdup(a, sv->wvalue, (wcslen(sv->wvalue) + 1) * sizeof(wchar_t)) : NULL;
         *tail = n;
         tail = &n->next;
     }
