@@ -197,8 +197,7 @@ class CChildModule : public CHttpModule
               "x_test=%s\nflags=0x%x\nkernel_cache=%d\nuser=%s\nentity_left=%lu\n",
               url, query, ctx->GetRequest()->GetHttpMethod(), depth, ctx->GetRootContext() == top,
               Header(ctx, "X-Foo"), Header(ctx, "If-None-Match"), Var(ctx, "X_TEST"),
-              (unsigned)ctx->GetExecuteFlags(), resp->GetKernelCacheEnabled() ? 1 : 0,
-              user,
+              (unsigned)ctx->GetExecuteFlags(), resp->GetKernelCacheEnabled() ? 1 : 0, user,
               (unsigned long)ctx->GetRequest()->GetRemainingEntityBytes());
         return RQ_NOTIFICATION_FINISH_REQUEST;
     }
@@ -208,8 +207,9 @@ class CChildModule : public CHttpModule
         char url[512] = "/child/info", value[64], method[32];
         QueryValue(query, "url", url, sizeof(url));
         DWORD flags = QueryValue(query, "flags", value, sizeof(value)) ? (DWORD)strtoul(value, NULL, 0) : 0;
-        DWORD clone = QueryValue(query, "clone", value, sizeof(value)) ? (DWORD)strtoul(value, NULL, 0)
-                                                                        : CLONE_FLAG_BASICS | CLONE_FLAG_HEADERS;
+        DWORD clone = QueryValue(query, "clone", value, sizeof(value))
+                          ? (DWORD)strtoul(value, NULL, 0)
+                          : CLONE_FLAG_BASICS | CLONE_FLAG_HEADERS;
         bool with_user = QueryValue(query, "user", value, sizeof(value));
         ctx->SetServerVariable("X_TEST", L"from-parent");
         IHttpContext *child = NULL;
@@ -243,7 +243,8 @@ class CChildModule : public CHttpModule
                 if (c->DataChunkType == HttpDataChunkFromMemory)
                     Write(ctx, "%.*s", (int)c->FromMemory.BufferLength, (const char *)c->FromMemory.pBuffer);
                 else
-                    Write(ctx, "[file %llu bytes]", (unsigned long long)c->FromFileHandle.ByteRange.Length.QuadPart);
+                    Write(ctx, "[file %llu bytes]",
+                          (unsigned long long)c->FromFileHandle.ByteRange.Length.QuadPart);
             }
         }
         hr = child->ReleaseClonedContext();
