@@ -20,14 +20,16 @@
  *    prefixLanguageFilePath/<language>/path, the language being the first of
  *    the client's Accept-Language tags that has a folder there, else en-US;
  *    without a prefix, a relative path is taken from the application's
- *    physical root. "Redirect" answers 302 to path. "ExecuteURL" serves the
- *    site-relative URL path, which must name a file under the site.
+ *    physical root. "Redirect" answers 302 to path. "ExecuteURL" runs a child
+ *    request (GET, custom errors disabled, response buffered) for the
+ *    site-relative URL and serves what it answers, a file or a module's page,
+ *    with its Content-Type; the status stays the original one.
  *    When no page is configured or the file cannot be read, a short built-in
  *    page is sent.
  *  - The status and the headers already set (WWW-Authenticate, Allow,
  *    Retry-After, Set-Cookie, ...) are kept, except those that described the
  *    old body (Content-Encoding, ETag, Last-Modified, ...); Content-Type
- *    becomes text/html.
+ *    becomes text/html (for ExecuteURL, the type the child request answered).
  * Written only against the public module API (include/httpserv.h, C binding).
  */
 #include <windows.h>
@@ -459,15 +461,104 @@ static char *file_page(IHttpContext *ctx, const char *prefix, const char *path, 
     return read_page(ctx, file, len);
 }
 
-/* ExecuteURL: a site-relative URL path naming a file of the application. */
-static char *url_page(IHttpContext *ctx, const char *url, size_t *len)
+/* Appends [p, p+n) to the page being collected in request memory; false when it grows too large. */
+static bool page_add(IHttpContext *ctx, char **page, size_t *len, size_t *cap, const void *p, size_t n)
 {
-    if (url[0] != '/' || strstr(url, "/../") != NULL || strstr(url, "/..") == url + strlen(url) - 3)
+    if (*len + n > PAGE_MAX)
+        return false;
+    if (*len + n + 1 > *cap) {
+        size_t ncap = (*len + n + 1) * 2;
+        char *nb = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)ncap);
+        if (nb == NULL)
+            return false;
+        if (*len > 0)
+            memcpy(nb, *page, *len);
+        *page = nb;
+        *cap = ncap;
+    }
+    memcpy(*page + *len, p, n);
+    *len += n;
+    (*page)[*len] = '\0';
+    return true;
+}
+
+/* The body of a finished child response, copied into the parent's request memory. */
+static char *child_body(IHttpContext *ctx, const HTTP_RESPONSE *raw, size_t *len)
+{
+    char *page = NULL;
+    size_t cap = 0;
+    *len = 0;
+    if (!page_add(ctx, &page, len, &cap, "", 0))
         return NULL;
-    char file[8192];
-    size_t n = strcspn(url, "?#");
-    snprintf(file, sizeof(file), "%s%.*s", app_root(ctx), (int)n, url);
-    return read_page(ctx, file, len);
+    for (USHORT i = 0; i < raw->EntityChunkCount; i++) {
+        const HTTP_DATA_CHUNK *c = &raw->pEntityChunks[i];
+        if (c->DataChunkType == HttpDataChunkFromMemory) {
+            if (!page_add(ctx, &page, len, &cap, c->FromMemory.pBuffer, c->FromMemory.BufferLength))
+                return NULL;
+        } else if (c->DataChunkType == HttpDataChunkFromFileHandle) {
+            int fd = IisdHandleToFd(c->FromFileHandle.FileHandle);
+            uint64_t off = c->FromFileHandle.ByteRange.StartingOffset.QuadPart;
+            uint64_t left = c->FromFileHandle.ByteRange.Length.QuadPart;
+            char buf[8192];
+            while (left > 0) {
+                ssize_t r = pread(fd, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf), (off_t)off);
+                if (r < 0)
+                    return NULL;
+                if (r == 0)
+                    break; /* "to the end of the file" */
+                if (!page_add(ctx, &page, len, &cap, buf, (size_t)r))
+                    return NULL;
+                off += (uint64_t)r;
+                left -= left == (uint64_t)-1 ? 0 : (uint64_t)r;
+            }
+        } else {
+            return NULL;
+        }
+    }
+    return page;
+}
+
+/*
+ * ExecuteURL: what a child request for the site-relative URL answers (a file, or what a module
+ * produces), run as GET with custom errors disabled and its response kept apart
+ * (EXECUTE_FLAG_BUFFER_RESPONSE); NULL when it fails or answers an error itself. The caller keeps
+ * its own status. *ctype gets the child's Content-Type, if any.
+ */
+static char *url_page(IHttpContext *ctx, const char *url, size_t *len, const char **ctype)
+{
+    if (url[0] != '/')
+        return NULL;
+    IHttpContext *child = NULL;
+    if (FAILED(ctx->lpVtbl->CloneContext(
+            ctx, CLONE_FLAG_BASICS | CLONE_FLAG_HEADERS | CLONE_FLAG_NO_PRECONDITION, &child)) ||
+        child == NULL)
+        return NULL;
+    char *page = NULL;
+    IHttpRequest *creq = child->lpVtbl->GetRequest(child);
+    BOOL pending = FALSE;
+    if (SUCCEEDED(creq->lpVtbl->SetHttpMethod(creq, "GET")) &&
+        SUCCEEDED(creq->lpVtbl->SetUrlA(creq, url, (DWORD)strlen(url), TRUE)) &&
+        SUCCEEDED(ctx->lpVtbl->ExecuteRequest(
+            ctx, TRUE, child, EXECUTE_FLAG_DISABLE_CUSTOM_ERROR | EXECUTE_FLAG_BUFFER_RESPONSE, NULL,
+            &pending))) {
+        IHttpResponse *cresp = child->lpVtbl->GetResponse(child);
+        const HTTP_RESPONSE *raw = cresp->lpVtbl->GetRawHttpResponseConst(cresp);
+        if (raw != NULL && raw->StatusCode < 400) {
+            page = child_body(ctx, raw, len);
+            USHORT n = 0;
+            PCSTR ct = cresp->lpVtbl->GetHeaderById(cresp, HttpHeaderContentType, &n);
+            if (page != NULL && ct != NULL && n > 0) {
+                char *copy = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)n + 1);
+                if (copy != NULL) {
+                    memcpy(copy, ct, n);
+                    copy[n] = '\0';
+                    *ctype = copy;
+                }
+            }
+        }
+    }
+    child->lpVtbl->ReleaseClonedContext(child);
+    return page;
 }
 
 static char *builtin_page(IHttpContext *ctx, unsigned status, unsigned sub, const char *reason, size_t *len)
@@ -578,7 +669,7 @@ static char *detailed_page(IHttpContext *ctx, const ce_config_t *c, unsigned sta
  * entity chunks are emptied (IHttpResponse::GetRawHttpResponse), and the headers that described
  * the old body go.
  */
-static void replace_body(IHttpResponse *resp, const char *page, size_t len)
+static void replace_body(IHttpResponse *resp, const char *page, size_t len, const char *ctype)
 {
     HTTP_RESPONSE *raw = resp->lpVtbl->GetRawHttpResponse(resp);
     if (raw == NULL)
@@ -591,7 +682,7 @@ static void replace_body(IHttpResponse *resp, const char *page, size_t len)
         HttpHeaderAcceptRanges};
     for (unsigned i = 0; i < sizeof(stale) / sizeof(stale[0]); i++)
         resp->lpVtbl->DeleteHeaderById(resp, stale[i]);
-    resp->lpVtbl->SetHeaderById(resp, HttpHeaderContentType, "text/html", 9, TRUE);
+    resp->lpVtbl->SetHeaderById(resp, HttpHeaderContentType, ctype, (USHORT)strlen(ctype), TRUE);
     HTTP_DATA_CHUNK ch;
     memset(&ch, 0, sizeof(ch));
     ch.DataChunkType = HttpDataChunkFromMemory;
@@ -620,6 +711,8 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
     (void)This;
     if (p == NULL || !p->lpVtbl->GetHeadersBeingSent(p))
         return RQ_NOTIFICATION_CONTINUE;
+    if (ctx->lpVtbl->GetExecuteFlags(ctx) & EXECUTE_FLAG_DISABLE_CUSTOM_ERROR)
+        return RQ_NOTIFICATION_CONTINUE; /* a child request run without custom errors */
     IHttpResponse *resp = ctx->lpVtbl->GetResponse(ctx);
     USHORT status = 0, sub = 0, rlen = 0;
     PCSTR reason = NULL;
@@ -646,6 +739,7 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
     }
     char *page = NULL;
     size_t len = 0;
+    const char *ctype = "text/html";
     if (detailed) {
         page = detailed_page(ctx, c, status, sub, rbuf, hr, module, notification, &len);
     } else {
@@ -657,14 +751,14 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
                 resp->lpVtbl->Redirect(resp, path, TRUE, FALSE);
                 return RQ_NOTIFICATION_CONTINUE;
             }
-            page = mode == RESP_EXECUTE_URL ? url_page(ctx, path, &len)
+            page = mode == RESP_EXECUTE_URL ? url_page(ctx, path, &len, &ctype)
                                             : file_page(ctx, e ? e->prefix : "", path, &len);
         }
     }
     if (page == NULL)
         page = builtin_page(ctx, status, sub, rbuf, &len);
     if (page != NULL)
-        replace_body(resp, page, len);
+        replace_body(resp, page, len, ctype);
     return RQ_NOTIFICATION_CONTINUE;
 }
 

@@ -52,7 +52,7 @@ static IHttpResponse *ctx_GetResponse(IHttpContext4 *This)
 
 static BOOL ctx_GetResponseHeadersSent(IHttpContext4 *This)
 {
-    return H(This)->c->req->resp.headers_sent;
+    return H(This)->rq->resp.headers_sent;
 }
 
 /* NULL until an authentication module sets a user in RQ_AUTHENTICATE_REQUEST */
@@ -135,17 +135,20 @@ static BOOL ctx_GetIsLastNotification(IHttpContext4 *This, REQUEST_NOTIFICATION_
     return TRUE;
 }
 
+/* api-status: partial: the child runs to its end on the calling thread; *pfCompletionExpected is FALSE */
 static HRESULT ctx_ExecuteRequest(IHttpContext4 *This, BOOL fAsync, IHttpContext *pHttpContext,
                                   DWORD dwExecuteFlags, IHttpUser *pHttpUser, BOOL *pfCompletionExpected)
 {
     if (pfCompletionExpected)
         *pfCompletionExpected = FALSE;
-    return E_NOTIMPL;
+    if (!fAsync || pHttpContext == NULL)
+        return HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED);
+    return iisd_child_execute(H(This), pHttpContext, dwExecuteFlags, pHttpUser);
 }
 
 static DWORD ctx_GetExecuteFlags(IHttpContext4 *This)
 {
-    return 0;
+    return H(This)->exec_flags;
 }
 
 /* Looks a server variable up for both GetServerVariable overloads. */
@@ -351,28 +354,32 @@ static HRESULT ctx_NotifyCustomNotification(IHttpContext4 *This, ICustomNotifica
     return S_OK;
 }
 
-/* api-status: partial: child requests are not supported yet, so this is always NULL */
+/* The context a child was cloned from; NULL for the client's request. */
 static IHttpContext *ctx_GetParentContext(IHttpContext4 *This)
 {
-    return NULL;
+    iisd_hctx_t *p = H(This)->parent;
+    return p ? (IHttpContext *)&p->ctx : NULL;
 }
 
-/* api-status: partial: child requests are not supported yet, so this is always NULL (the root) */
+/* The client's request a child descends from; NULL for that request itself, as documented. */
 static IHttpContext *ctx_GetRootContext(IHttpContext4 *This)
 {
-    return NULL;
+    iisd_hctx_t *h = H(This);
+    if (h->parent == NULL)
+        return NULL;
+    while (h->parent != NULL)
+        h = h->parent;
+    return (IHttpContext *)&h->ctx;
 }
 
 static HRESULT ctx_CloneContext(IHttpContext4 *This, DWORD dwCloneFlags, IHttpContext **pp)
 {
-    if (pp)
-        *pp = NULL;
-    return E_NOTIMPL;
+    return iisd_child_clone(H(This), dwCloneFlags, pp);
 }
 
 static HRESULT ctx_ReleaseClonedContext(IHttpContext4 *This)
 {
-    return E_NOTIMPL;
+    return iisd_child_release(H(This));
 }
 
 static HRESULT ctx_GetCurrentExecutionStats(IHttpContext4 *This, DWORD *pdwNotification, DWORD *pdwStart,
@@ -457,13 +464,13 @@ static HRESULT ctx_PostCompletionEx(IHttpContext4 *This, DWORD cbBytes, LPOVERLA
 
 static ULONGLONG ctx_GetRequestStartTime(IHttpContext4 *This)
 {
-    return H(This)->c->req->start_ms;
+    return H(This)->rq->start_ms;
 }
 
 static ULONGLONG ctx_GetRequestElapsedTime(IHttpContext4 *This)
 {
     iisd_hctx_t *h = H(This);
-    return iisd_now_ms() - h->c->req->start_ms;
+    return iisd_now_ms() - h->rq->start_ms;
 }
 
 VTBL(IHttpContext4Vtbl, ctx_vtbl) = {NULL,
@@ -557,7 +564,7 @@ VTBL(IModuleAllocatorVtbl, alloc_vtbl) = {NULL, NULL, {.AllocateMemory = alloc_A
 
 static void set_error(iisd_hctx_t *h, HRESULT hr)
 {
-    h->c->req->resp.error_hr = hr;
+    h->rq->resp.error_hr = hr;
 }
 
 static VOID evp_SetErrorStatus(IHttpEventProvider *This, HRESULT hr)

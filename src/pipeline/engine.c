@@ -6,10 +6,13 @@
 #include "pipeline/hctx.h"
 #include "pipeline/trace.h"
 #include <arpa/inet.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 iisd_pipeline_cfg_t iisd_pipeline;
 
@@ -256,7 +259,9 @@ void iisd_hctx_notify(iisd_hctx_t *h, const iisd_list_t *l, DWORD notification, 
 
 int iisd_hctx_send(iisd_hctx_t *h, bool final)
 {
-    iisd_resp_t *r = &h->c->req->resp;
+    if (h->parent != NULL)
+        return iisd_child_send(h, final);
+    iisd_resp_t *r = &h->rq->resp;
     h->send_final = final;
     h->send_headers = !r->headers_sent && !r->suppress_headers;
     h->send_flags = final ? 0 : HTTP_SEND_RESPONSE_FLAG_MORE_DATA;
@@ -280,8 +285,8 @@ static void create_instances(iisd_hctx_t *h)
         if (FAILED(hr) || inst == NULL) {
             iisd_log(IISD_LOG_ERROR, "module %s: GetHttpModule failed with HRESULT 0x%08X", m->name,
                      (unsigned)hr);
-            iisd_resp_clear(&h->c->req->resp);
-            h->c->req->resp.status = 500;
+            iisd_resp_clear(&h->rq->resp);
+            h->rq->resp.status = 500;
             h->status_module = m;
             h->finish = true;
             h->stage = IISD_STAGE_LOG;
@@ -329,7 +334,7 @@ static void finish_jump(iisd_hctx_t *h)
 
 static void no_handler(iisd_hctx_t *h)
 {
-    iisd_resp_t *r = &h->c->req->resp;
+    iisd_resp_t *r = &h->rq->resp;
     iisd_resp_clear(r);
     r->status = 404;
     r->substatus = 4;
@@ -355,7 +360,7 @@ static void no_handler(iisd_hctx_t *h)
  */
 static void no_user(iisd_hctx_t *h)
 {
-    iisd_resp_t *r = &h->c->req->resp;
+    iisd_resp_t *r = &h->rq->resp;
     iisd_resp_clear(r);
     r->status = 401;
     r->substatus = 2;
@@ -372,6 +377,15 @@ static void no_user(iisd_hctx_t *h)
 }
 
 static void post_resume(iisd_conn_t *c);
+
+/* A child request waits on its calling thread for the completion of a pending notification. */
+static void child_wait(iisd_hctx_t *h)
+{
+    while (atomic_load(&h->async_state) == AS_PENDING)
+        syscall(SYS_futex, (int *)&h->async_state, FUTEX_WAIT_PRIVATE, AS_PENDING, NULL, NULL, 0);
+}
+
+static const iisd_list_t no_modules = {NULL, 0};
 
 /* Continuations queued to the loop by threads that do not own it. */
 static void send_on_loop(iisd_conn_t *c)
@@ -420,6 +434,7 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
 {
     iisd_conn_t *c = h->c;
     iisd_loop_t *loop = &c->hl->loop;
+    bool child = h->parent != NULL; /* runs inside its parent's module call: no zone, no connection */
     if (owner_call)
         iisd_zone_enter(loop);
     for (;;) {
@@ -442,13 +457,17 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
         int s = h->stage;
         if (s >= IISD_NSTAGES) {
             h->phase = PH_DONE;
+            if (h->children != NULL)
+                iisd_child_release_all(h);
             dispose_instances(h);
             if (h->user != NULL) {
-                /* the reference IAuthenticationProvider::SetUser took */
+                /* the reference IAuthenticationProvider::SetUser (or ExecuteRequest) took */
                 IHttpUser *u = h->user;
                 h->user = NULL;
                 u->lpVtbl->DereferenceUser(u);
             }
+            if (child)
+                return IISD_CONTINUE; /* it borrows its parent's configuration generation */
             iisd_conf_unref(h->conf);
             if (iisd_zone_leave(loop)) {
                 iisd_conn_request_done(c);
@@ -467,6 +486,8 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
         const iisd_list_t *l = h->post ? &h->plan->post[s] : &h->plan->ev[s];
         if (s == IISD_STAGE_EXEC && !h->post && h->handler_mode)
             l = &h->exec_list;
+        if (s == STAGE_AUTHENTICATE && !h->post && h->skip_auth)
+            l = &no_modules; /* a child executed with a user is not authenticated again */
         if (s == IISD_STAGE_EXEC && !h->post && l->n > 0)
             h->exec_ran = true;
         DWORD bit = 1u << s;
@@ -490,9 +511,13 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
             while (st == RQ_NOTIFICATION_PENDING) {
                 int expect = AS_RUNNING;
                 if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_PENDING)) {
-                    /* parked: a completion resumes it, on whatever thread calls it */
-                    iisd_zone_leave(loop);
-                    return IISD_YIELD;
+                    if (child) {
+                        child_wait(h); /* the completion sets AS_EARLY */
+                    } else {
+                        /* parked: a completion resumes it, on whatever thread calls it */
+                        iisd_zone_leave(loop);
+                        return IISD_YIELD;
+                    }
                 }
                 /* completed before the notification returned */
                 atomic_store(&h->async_state, AS_RUNNING);
@@ -552,6 +577,13 @@ void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool
     h->compl_reenter = reenter;
     if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_EARLY))
         return; /* the notification has not returned PENDING yet: it will see this */
+    if (h->parent != NULL) {
+        /* a child's thread waits in child_wait() and takes the completion as an early one */
+        expect = AS_PENDING;
+        if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_EARLY))
+            syscall(SYS_futex, (int *)&h->async_state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        return;
+    }
     expect = AS_PENDING;
     if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING))
         return; /* not pending: nothing to complete */
@@ -654,6 +686,53 @@ static const path_facts_t *path_facts(iisd_conf_t *conf, const iisd_app_t *app, 
     return f;
 }
 
+/* The application, configuration path and configuration facts of a URL of a site. */
+static const path_facts_t *url_facts(iisd_conf_t *conf, const iisd_sitedef_t *site, iisd_arena_t *a,
+                                     const char *url, size_t url_len, const iisd_app_t **app, char **cpath,
+                                     path_facts_t *scratch)
+{
+    *app = iisd_site_app(site, url[0] == '*' ? "/" : url, url[0] == '*' ? 1 : url_len);
+    size_t cplen = 24 + strlen(site->name) + url_len + 1;
+    char *cp = iisd_arena_alloc(a, cplen);
+    size_t cu = url[0] == '/' ? url_len : 0;
+    while (cu > 0 && url[cu - 1] == '/')
+        cu--; /* ".../Default Web Site" for "/", ".../docs" for "/docs/" */
+    snprintf(cp, cplen, "MACHINE/WEBROOT/APPHOST/%s%.*s", site->name, (int)cu, url);
+    *cpath = cp;
+    return path_facts(conf, *app, cp, strlen(cp), scratch);
+}
+
+int iisd_hctx_resolve(iisd_hctx_t *h)
+{
+    const iisd_app_t *app;
+    char *cpath;
+    path_facts_t scratch;
+    const path_facts_t *pf =
+        url_facts(h->conf, h->sitedef, h->arena, h->url, h->url_len, &app, &cpath, &scratch);
+    if (pf->err != NULL) {
+        iisd_log(IISD_LOG_WARN, "child request %.*s: configuration error: %s:%u: %s", (int)h->url_len, h->url,
+                 pf->err->file, pf->err->line, pf->err->message);
+        iisd_resp_t *r = &h->rq->resp;
+        iisd_resp_clear(r);
+        r->status = 500;
+        r->substatus = 19;
+        return -1;
+    }
+    h->appdef = app;
+    h->cpath = cpath;
+    h->wcpath = NULL;
+    h->plan = pf->plan;
+    h->handlers_section = pf->handlers;
+    h->meta_container = pf->meta;
+    return 0;
+}
+
+void iisd_hctx_run_child(iisd_hctx_t *h)
+{
+    create_instances(h);
+    run(h, false);
+}
+
 /* 500.19: the configuration that applies to the URL is invalid. Details only for local clients. */
 static IISD_COLD void config_error(iisd_conn_t *c, const iisd_cfg_error_t *e)
 {
@@ -710,16 +789,11 @@ static enum iisd_yield on_request(iisd_conn_t *c)
         iisd_conn_reject(c, 404, "no site is bound to this address, port and host name");
         return IISD_YIELD;
     }
-    const iisd_app_t *app = iisd_site_app(site, url[0] == '*' ? "/" : url, url[0] == '*' ? 1 : url_len);
     /* the configuration path of the URL, and whether the configuration there is valid */
-    size_t cplen = 24 + strlen(site->name) + url_len + 1;
-    char *cpath = iisd_arena_alloc(a, cplen);
-    size_t cu = url[0] == '/' ? url_len : 0;
-    while (cu > 0 && url[cu - 1] == '/')
-        cu--; /* ".../Default Web Site" for "/", ".../docs" for "/docs/" */
-    snprintf(cpath, cplen, "MACHINE/WEBROOT/APPHOST/%s%.*s", site->name, (int)cu, url);
+    const iisd_app_t *app;
+    char *cpath;
     path_facts_t scratch;
-    const path_facts_t *pf = path_facts(conf, app, cpath, strlen(cpath), &scratch);
+    const path_facts_t *pf = url_facts(conf, site, a, url, url_len, &app, &cpath, &scratch);
     if (pf->err != NULL) {
         config_error(c, pf->err);
         iisd_conf_unref(conf);
@@ -738,6 +812,7 @@ static enum iisd_yield on_request(iisd_conn_t *c)
     h->disabled_rq = (uint32_t *)(extra + 2 * nm * sizeof(void *));
     h->disabled_post = h->disabled_rq + nm;
     h->c = c;
+    h->rq = r;
     h->arena = a;
     h->plan = plan;
     h->conf = conf;

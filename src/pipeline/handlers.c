@@ -76,11 +76,13 @@ void iisd_handlers_map(iisd_hctx_t *h)
     if (hs == NULL)
         return; /* no <handlers>: every execute-handler module runs */
     h->handler_mode = true;
-    const char *method = h->method ? h->method : h->c->req->head.method;
+    const char *method = h->method ? h->method : h->rq->head.method;
     for (unsigned i = 0; i < hs->nitems; i++) {
         const iisd_celem_t *e = hs->items[i];
         if (!iisd_precondition_holds(iisd_celem_str(e, "preCondition")))
             continue;
+        if (e == h->skip_handler)
+            continue; /* EXECUTE_FLAG_IGNORE_CURRENT_INTERCEPTOR: the parent's handler */
         if (path_matches(iisd_celem_str(e, "path"), h->url, h->url_len) &&
             verb_matches(iisd_celem_str(e, "verb"), method)) {
             h->handler = e;
@@ -93,7 +95,7 @@ void iisd_handlers_map(iisd_hctx_t *h)
 static void set_error(iisd_hctx_t *h, unsigned status, unsigned sub, HRESULT hr, const char *reason,
                       const char *msg)
 {
-    iisd_resp_t *r = &h->c->req->resp;
+    iisd_resp_t *r = &h->rq->resp;
     iisd_resp_clear(r);
     r->status = (uint16_t)status;
     r->substatus = (uint16_t)sub;

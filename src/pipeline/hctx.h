@@ -39,6 +39,7 @@ typedef struct iisd_hctx {
     IScriptMapInfo smap; /* the mapped <handlers> entry */
 
     iisd_conn_t *c;
+    iisd_req_t *rq; /* the request head and the response: the connection's, or a child's own */
     iisd_arena_t *arena;
     const iisd_plan_t *plan;
     iisd_conf_t *conf; /* the generation this request runs on (a reference) */
@@ -108,6 +109,18 @@ typedef struct iisd_hctx {
     iisd_list_t exec_list;
     bool exec_prepared;
     struct iisd_trace *trace; /* IHttpContext::GetTraceContext (trace.c); NULL until asked for */
+
+    /* child requests (child.c) */
+    struct iisd_hctx *parent;         /* NULL for the request the client sent */
+    struct iisd_child *children;      /* contexts cloned from this one and not released, newest first */
+    struct iisd_child *self;          /* a child's record in its parent's list */
+    const iisd_celem_t *skip_handler; /* EXECUTE_FLAG_IGNORE_CURRENT_INTERCEPTOR */
+    DWORD exec_flags;                 /* the EXECUTE_FLAG_* it runs with (GetExecuteFlags) */
+    uint8_t depth;                    /* 0 for the client's request */
+    bool executed;
+    bool no_entity;    /* cloned without CLONE_FLAG_ENTITY: no request body */
+    bool skip_auth;    /* executed with a user: RQ_AUTHENTICATE_REQUEST does not run */
+    bool merged_heads; /* a child's status and headers went to its parent already */
 } iisd_hctx_t;
 
 /* RQ_MAP_REQUEST_HANDLER: picks the <handlers> entry for the request (before the modules run). */
@@ -156,5 +169,19 @@ void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool
                         HRESULT hr, bool on_this_thread);
 /* The (lazily computed) physical path, after RQ_MAP_PATH. */
 const wchar_t *iisd_hctx_physical_path(iisd_hctx_t *h, size_t *len);
+/*
+ * Child requests (child.c). iisd_hctx_resolve computes the application, configuration path,
+ * plan and handlers of h->url (-1 with a 500.19 response when the configuration there is
+ * invalid); iisd_hctx_run_child runs a child's whole pipeline on the calling thread.
+ */
+int iisd_hctx_resolve(iisd_hctx_t *h);
+void iisd_hctx_run_child(iisd_hctx_t *h);
+HRESULT iisd_child_clone(iisd_hctx_t *parent, DWORD flags, IHttpContext **out);
+HRESULT iisd_child_execute(iisd_hctx_t *parent, IHttpContext *child, DWORD flags, IHttpUser *user);
+HRESULT iisd_child_release(iisd_hctx_t *h);
+/* A child's send (Flush, or the end of its pipeline): its output goes to its parent unless buffered. */
+int iisd_child_send(iisd_hctx_t *h, bool final);
+/* Releases every child a request has not released (at its end). */
+void iisd_child_release_all(iisd_hctx_t *h);
 /* Server variables (servervars.c). Returns the value or NULL when unknown. */
 const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *len);

@@ -32,7 +32,7 @@ static const iisd_field_t *find_unknown(const iisd_head_t *hd, const char *name,
 
 static PCSTR req_GetHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id, USHORT *pcch)
 {
-    const iisd_head_t *hd = &R(This)->c->req->head;
+    const iisd_head_t *hd = &R(This)->rq->head;
     if ((unsigned)id >= IISD_HDR_REQ_KNOWN) {
         if (pcch)
             *pcch = 0;
@@ -45,7 +45,7 @@ static PCSTR req_GetHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id, USHORT *p
 
 static PCSTR req_GetHeaderByName(IHttpRequest4 *This, PCSTR name, USHORT *pcch)
 {
-    const iisd_head_t *hd = &R(This)->c->req->head;
+    const iisd_head_t *hd = &R(This)->rq->head;
     if (name == NULL) {
         if (pcch)
             *pcch = 0;
@@ -84,7 +84,7 @@ static HRESULT req_SetHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id, PCSTR v
                                  BOOL fReplace)
 {
     iisd_hctx_t *h = R(This);
-    iisd_head_t *hd = &h->c->req->head;
+    iisd_head_t *hd = &h->rq->head;
     if ((unsigned)id >= IISD_HDR_REQ_KNOWN || value == NULL)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     if (!valid_value(value, cch))
@@ -103,7 +103,7 @@ static HRESULT req_SetHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id, PCSTR v
 static HRESULT req_SetHeaderByName(IHttpRequest4 *This, PCSTR name, PCSTR value, USHORT cch, BOOL fReplace)
 {
     iisd_hctx_t *h = R(This);
-    iisd_head_t *hd = &h->c->req->head;
+    iisd_head_t *hd = &h->rq->head;
     if (name == NULL || value == NULL || *name == '\0')
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     size_t len = strlen(name);
@@ -142,7 +142,7 @@ static HRESULT req_SetHeaderByName(IHttpRequest4 *This, PCSTR name, PCSTR value,
 
 static HRESULT req_DeleteHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id)
 {
-    iisd_head_t *hd = &R(This)->c->req->head;
+    iisd_head_t *hd = &R(This)->rq->head;
     if ((unsigned)id >= IISD_HDR_REQ_KNOWN)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     hd->known[id].value = NULL;
@@ -152,7 +152,7 @@ static HRESULT req_DeleteHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id)
 
 static HRESULT req_DeleteHeaderByName(IHttpRequest4 *This, PCSTR name)
 {
-    iisd_head_t *hd = &R(This)->c->req->head;
+    iisd_head_t *hd = &R(This)->rq->head;
     if (name == NULL)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     size_t len = strlen(name);
@@ -171,7 +171,7 @@ static HRESULT req_DeleteHeaderByName(IHttpRequest4 *This, PCSTR name)
 static PCSTR req_GetHttpMethod(IHttpRequest4 *This)
 {
     iisd_hctx_t *h = R(This);
-    return h->method ? h->method : h->c->req->head.method;
+    return h->method ? h->method : h->rq->head.method;
 }
 
 static HRESULT req_SetHttpMethod(IHttpRequest4 *This, PCSTR method)
@@ -183,7 +183,7 @@ static HRESULT req_SetHttpMethod(IHttpRequest4 *This, PCSTR method)
         if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
             return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     h->method = iisd_arena_strndup(h->arena, method, strlen(method));
-    h->c->req->is_head = strcmp(method, "HEAD") == 0;
+    h->rq->is_head = strcmp(method, "HEAD") == 0;
     return S_OK;
 }
 
@@ -259,6 +259,8 @@ static HRESULT read_body(iisd_hctx_t *h, VOID *buf, DWORD cb, DWORD *pcb)
         *pcb = 0;
     if (buf == NULL || cb == 0)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+    if (h->no_entity)
+        return HRESULT_FROM_WIN32(ERROR_HANDLE_EOF); /* a child cloned without CLONE_FLAG_ENTITY */
     ssize_t n = iisd_conn_read_body(h->c, buf, cb, true);
     if (n == 0)
         return HRESULT_FROM_WIN32(ERROR_HANDLE_EOF);
@@ -290,7 +292,7 @@ typedef struct {
 
 static VOID rep_SetErrorStatus(IReadEntityProvider *This, HRESULT hr)
 {
-    ((rep_t *)This)->h->c->req->resp.error_hr = hr;
+    ((rep_t *)This)->h->rq->resp.error_hr = hr;
 }
 
 static VOID rep_GetEntity(IReadEntityProvider *This, PVOID *pp, DWORD *pcbData, DWORD *pcbBuffer)
@@ -349,13 +351,15 @@ static HRESULT req_InsertEntityBody(IHttpRequest4 *This, VOID *buf, DWORD cb)
 
 static DWORD req_GetRemainingEntityBytes(IHttpRequest4 *This)
 {
+    if (R(This)->no_entity)
+        return 0;
     uint64_t n = iisd_conn_body_remaining(R(This)->c);
     return n > 0xffffffffu ? 0xffffffffu : (DWORD)n;
 }
 
 static VOID req_GetHttpVersion(IHttpRequest4 *This, USHORT *major, USHORT *minor)
 {
-    const iisd_head_t *hd = &R(This)->c->req->head;
+    const iisd_head_t *hd = &R(This)->rq->head;
     if (major)
         *major = hd->version_major;
     if (minor)

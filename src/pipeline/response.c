@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #define P(This) HCTX_OF(This, resp)
-#define RESP(h) (&(h)->c->req->resp)
+#define RESP(h) (&(h)->rq->resp)
 
 /*
  * The raw HTTP_RESPONSE (GetRawHttpResponse). It is made the first time a module
@@ -119,7 +119,7 @@ void iisd_raw_export(iisd_hctx_t *h)
     HTTP_RESPONSE *o = &x->r;
     memset(o, 0, sizeof(*o));
     o->Version.MajorVersion = 1;
-    o->Version.MinorVersion = h->c->req->head.version_minor == 0 ? 0 : 1;
+    o->Version.MinorVersion = h->rq->head.version_minor == 0 ? 0 : 1;
     o->StatusCode = r->status;
     o->pReason = r->reason ? r->reason : iisd_status_reason(r->status);
     o->ReasonLength = r->reason ? r->reason_len : (USHORT)strlen(o->pReason);
@@ -480,13 +480,13 @@ static BOOL resp_GetHeadersSuppressed(IHttpResponse4 *This)
 static HRESULT flush(iisd_hctx_t *h, BOOL fMoreData, DWORD *pcbSent)
 {
     iisd_resp_t *r = RESP(h);
-    uint64_t before = h->c->req->bytes_sent;
+    uint64_t before = h->rq->bytes_sent;
     (void)fMoreData;
     RAW_IN(h);
     int rc = iisd_hctx_send(h, false);
     RAW_OUT(h);
     if (pcbSent)
-        *pcbSent = (DWORD)(h->c->req->bytes_sent - before);
+        *pcbSent = (DWORD)(h->rq->bytes_sent - before);
     (void)r;
     if (rc < 0)
         return HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED);
@@ -512,7 +512,7 @@ static HRESULT resp_Redirect(IHttpResponse4 *This, PCSTR url, BOOL fResetStatusC
         return HRESULT_FROM_WIN32(ERROR_INVALID_STATE);
     RAW_IN(h);
     /* relative URLs become absolute */
-    const char *host = h->c->req->head.known[IISD_H_HOST].value;
+    const char *host = h->rq->head.known[IISD_H_HOST].value;
     char *abs;
     size_t ul = strlen(url);
     bool absolute = strstr(url, "://") != NULL;

@@ -68,7 +68,7 @@ static bool http_name_eq(const char *var, const char *field, size_t flen)
 
 static const char *all_headers(iisd_hctx_t *h, bool raw, size_t *len)
 {
-    const iisd_head_t *hd = &h->c->req->head;
+    const iisd_head_t *hd = &h->rq->head;
     size_t cap = 1;
     for (int i = 0; i < IISD_HDR_REQ_KNOWN; i++)
         if (hd->known[i].value)
@@ -111,7 +111,7 @@ static const char *all_headers(iisd_hctx_t *h, bool raw, size_t *len)
 
 static const char *header_var(iisd_hctx_t *h, const char *name, size_t *len)
 {
-    const iisd_head_t *hd = &h->c->req->head;
+    const iisd_head_t *hd = &h->rq->head;
     for (int i = 0; i < IISD_HDR_REQ_KNOWN; i++)
         if (hd->known[i].value && http_name_eq(name, iisd_req_hdr_names[i], iisd_req_hdr_name_lens[i])) {
             *len = hd->known[i].len;
@@ -275,7 +275,7 @@ static void sv_sort(void)
 /* api-status: partial: request, connection, site and authentication variables; TLS ones come later */
 const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *len)
 {
-    const iisd_req_t *r = h->c->req;
+    const iisd_req_t *r = h->rq;
     const iisd_head_t *hd = &r->head;
     for (iisd_svar_t *sv = h->svars; sv != NULL; sv = sv->next)
         if (strcasecmp(sv->name, name) == 0) {

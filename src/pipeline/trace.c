@@ -310,7 +310,7 @@ static LPCGUID tc_GetTraceActivityId(IHttpTraceContext *This)
 
 static DWORD elapsed_ms(const iisd_trace_t *t)
 {
-    return t->h ? (DWORD)(iisd_now_ms() - t->h->c->req->start_ms) : 0;
+    return t->h ? (DWORD)(iisd_now_ms() - t->h->rq->start_ms) : 0;
 }
 
 #define ITEM(name, type, ptr, size)                                                                          \
