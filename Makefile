@@ -68,8 +68,9 @@ $(BUILD)/examples/hello.so: examples/modules/hello.cpp $(wildcard include/*.h)
 	@echo "  CXX $<"
 	@$(CXX) -std=gnu++17 -shared -fPIC -Wall -Wextra -Werror -Iinclude $(SANITIZE) $< -o $@
 
+# iisd_host_report_event: the Event Log API of include/iisd_winbase.h finds it by name from modules
 $(BUILD)/iisd: $(MAIN_OBJ) $(BUILD)/libiisd.a
-	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(BUILD)/libiisd.a -Wl,--no-whole-archive $(LDLIBS)
+	$(CC) $(LDFLAGS) -Wl,--export-dynamic-symbol=iisd_host_report_event -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(BUILD)/libiisd.a -Wl,--no-whole-archive $(LDLIBS)
 
 $(BUILD)/libiisd.a: $(LIB_OBJS)
 	@rm -f $@
