@@ -61,9 +61,11 @@ fuzz: fuzz-deps
 
 .PHONY: fuzz fuzz-deps all run test test-asan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
 
-all: $(BUILD)/iisd $(BUILD)/iisd-module.pc $(BUILD)/examples/hello.so
+EXAMPLE_MODULES = $(patsubst examples/modules/%.cpp,$(BUILD)/examples/%.so,$(wildcard examples/modules/*.cpp))
 
-$(BUILD)/examples/hello.so: examples/modules/hello.cpp $(wildcard include/*.h)
+all: $(BUILD)/iisd $(BUILD)/iisd-module.pc $(EXAMPLE_MODULES)
+
+$(BUILD)/examples/%.so: examples/modules/%.cpp $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CXX $<"
 	@$(CXX) -std=gnu++17 -shared -fPIC -Wall -Wextra -Werror -Iinclude $(SANITIZE) $< -o $@

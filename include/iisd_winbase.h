@@ -6,7 +6,7 @@
  *
  * Event Log
  *   RegisterEventSource/ReportEvent/DeregisterEventSource write each event
- *   as one line of the iisd server's log (stderr or the --log file):
+ *   as one line of the iisd server's log (its stderr):
  *     <time> [error|warn|info] module <module name>: event <id> (<source>): <text>
  *   where <module name> is the name the module was loaded under (the
  *   <globalModules> name or the NAME of --module NAME=PATH), <source> the
