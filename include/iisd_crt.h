@@ -103,7 +103,7 @@ typedef size_t rsize_t;
                 out[n++] = fmt[i++];                                                                         \
                 continue;                                                                                    \
             }                                                                                                \
-            while (fmt[i] == '-' || fmt[i] == '+' || fmt[i] == ' ' || fmt[i] == '#' || fmt[i] == '0' ||     \
+            while (fmt[i] == '-' || fmt[i] == '+' || fmt[i] == ' ' || fmt[i] == '#' || fmt[i] == '0' ||      \
                    fmt[i] == '\'') {                                                                         \
                 out[n++] = fmt[i++];                                                                         \
             }                                                                                                \
@@ -719,7 +719,8 @@ static inline size_t IisdCrtUtf8Get(const unsigned char *s, size_t avail, uint32
         }
         c = (c << 6) | (s[i] & 0x3F);
     }
-    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)) || (c >= 0xD800 && c <= 0xDFFF)) {
+    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
+        (c >= 0xD800 && c <= 0xDFFF)) {
         return 0;
     }
     *cp = c;
@@ -734,7 +735,8 @@ static inline size_t IisdCrtUtf8Get(const unsigned char *s, size_t avail, uint32
  * ERANGE (does not fit and count is not _TRUNCATE; dst emptied). With
  * _TRUNCATE, as much as fits is stored and the result is STRUNCATE.
  */
-static inline errno_t wcstombs_s(size_t *pReturnValue, char *dst, size_t size, const wchar_t *src, size_t count)
+static inline errno_t wcstombs_s(size_t *pReturnValue, char *dst, size_t size, const wchar_t *src,
+                                 size_t count)
 {
     size_t n = 0, i;
     char u[4];
@@ -790,7 +792,8 @@ static inline errno_t wcstombs_s(size_t *pReturnValue, char *dst, size_t size, c
  * (plus the NUL) in dst; *pReturnValue as for wcstombs_s, in characters.
  * Invalid UTF-8 is EILSEQ (dst emptied).
  */
-static inline errno_t mbstowcs_s(size_t *pReturnValue, wchar_t *dst, size_t size, const char *src, size_t count)
+static inline errno_t mbstowcs_s(size_t *pReturnValue, wchar_t *dst, size_t size, const char *src,
+                                 size_t count)
 {
     const unsigned char *s = (const unsigned char *)src;
     size_t n = 0, i = 0, len;

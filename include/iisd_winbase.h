@@ -67,21 +67,21 @@ static inline SHORT InterlockedCompareExchange16(SHORT volatile *Destination, SH
     return Comparand;
 }
 /* The Acquire/Release/NoFence forms: the full-barrier operation (stronger is correct). */
-#define InterlockedIncrementAcquire          InterlockedIncrement
-#define InterlockedIncrementRelease          InterlockedIncrement
-#define InterlockedIncrementNoFence          InterlockedIncrement
-#define InterlockedDecrementAcquire          InterlockedDecrement
-#define InterlockedDecrementRelease          InterlockedDecrement
-#define InterlockedDecrementNoFence          InterlockedDecrement
-#define InterlockedCompareExchangeAcquire    InterlockedCompareExchange
-#define InterlockedCompareExchangeRelease    InterlockedCompareExchange
-#define InterlockedCompareExchangeNoFence    InterlockedCompareExchange
-#define InterlockedExchangeAcquire           InterlockedExchange
-#define InterlockedExchangeNoFence           InterlockedExchange
-#define InterlockedCompareExchangeAcquire64  InterlockedCompareExchange64
-#define InterlockedCompareExchangeRelease64  InterlockedCompareExchange64
-#define InterlockedExchangePointerAcquire    InterlockedExchangePointer
-#define InterlockedExchangePointerNoFence    InterlockedExchangePointer
+#define InterlockedIncrementAcquire              InterlockedIncrement
+#define InterlockedIncrementRelease              InterlockedIncrement
+#define InterlockedIncrementNoFence              InterlockedIncrement
+#define InterlockedDecrementAcquire              InterlockedDecrement
+#define InterlockedDecrementRelease              InterlockedDecrement
+#define InterlockedDecrementNoFence              InterlockedDecrement
+#define InterlockedCompareExchangeAcquire        InterlockedCompareExchange
+#define InterlockedCompareExchangeRelease        InterlockedCompareExchange
+#define InterlockedCompareExchangeNoFence        InterlockedCompareExchange
+#define InterlockedExchangeAcquire               InterlockedExchange
+#define InterlockedExchangeNoFence               InterlockedExchange
+#define InterlockedCompareExchangeAcquire64      InterlockedCompareExchange64
+#define InterlockedCompareExchangeRelease64      InterlockedCompareExchange64
+#define InterlockedExchangePointerAcquire        InterlockedExchangePointer
+#define InterlockedExchangePointerNoFence        InterlockedExchangePointer
 #define InterlockedCompareExchangePointerAcquire InterlockedCompareExchangePointer
 #define InterlockedCompareExchangePointerRelease InterlockedCompareExchangePointer
 #define InterlockedCompareExchangePointerNoFence InterlockedCompareExchangePointer
@@ -95,8 +95,11 @@ typedef struct _RTL_SRWLOCK {
 } RTL_SRWLOCK, SRWLOCK, *PSRWLOCK;
 
 /* A zero-filled SRWLOCK is an unlocked one, as on Windows. */
-#define RTL_SRWLOCK_INIT {PTHREAD_RWLOCK_INITIALIZER}
-#define SRWLOCK_INIT     RTL_SRWLOCK_INIT
+#define RTL_SRWLOCK_INIT                                                                                     \
+    {                                                                                                        \
+        PTHREAD_RWLOCK_INITIALIZER                                                                           \
+    }
+#define SRWLOCK_INIT RTL_SRWLOCK_INIT
 
 static inline void InitializeSRWLock(PSRWLOCK SRWLock)
 {
@@ -223,10 +226,11 @@ static inline BOOL SystemTimeToFileTime(const SYSTEMTIME *lpSystemTime, LPFILETI
         return FALSE;
     }
     y = (ULONGLONG)s->wYear - 1601u;
-    days = y * 365u + y / 4u - y / 100u + y / 400u + IisdDaysBeforeMonth(s->wMonth, IisdIsLeapYear(s->wYear)) +
-           (ULONGLONG)s->wDay - 1u;
+    days = y * 365u + y / 4u - y / 100u + y / 400u +
+           IisdDaysBeforeMonth(s->wMonth, IisdIsLeapYear(s->wYear)) + (ULONGLONG)s->wDay - 1u;
     t = days * IISD_FT_PER_DAY +
-        (((ULONGLONG)s->wHour * 3600u + (ULONGLONG)s->wMinute * 60u + s->wSecond) * 1000u + s->wMilliseconds) *
+        (((ULONGLONG)s->wHour * 3600u + (ULONGLONG)s->wMinute * 60u + s->wSecond) * 1000u +
+         s->wMilliseconds) *
             10000u;
     lpFileTime->dwLowDateTime = (DWORD)t;
     lpFileTime->dwHighDateTime = (DWORD)(t >> 32);
@@ -469,7 +473,8 @@ static inline BOOL ReportEventW(HANDLE hEventLog, WORD wType, WORD wCategory, DW
             pos += 2;
         }
         if (lpStrings[i] != NULL && lpStrings[i][0] != 0) {
-            int n = WideCharToMultiByte(CP_UTF8, 0, lpStrings[i], -1, text + pos, (int)(len - pos), NULL, NULL);
+            int n =
+                WideCharToMultiByte(CP_UTF8, 0, lpStrings[i], -1, text + pos, (int)(len - pos), NULL, NULL);
             pos += n > 0 ? (size_t)n - 1 : 0;
         }
     }

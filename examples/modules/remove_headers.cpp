@@ -40,8 +40,8 @@ static void ReportConfigError(PCWSTR pszWhat, HRESULT hr)
     PCWSTR rgStrings[1] = {szMessage};
     if (InterlockedCompareExchange(&g_fConfigErrorReported, 1, 0) != 0 || g_hEventLog == NULL)
         return;
-    StringCchPrintfW(szMessage, ARRAYSIZE(szMessage), L"cannot read %s (%s): hr=0x%08X", SECTION_NAME, pszWhat,
-                     (unsigned)hr);
+    StringCchPrintfW(szMessage, ARRAYSIZE(szMessage), L"cannot read %s (%s): hr=0x%08X", SECTION_NAME,
+                     pszWhat, (unsigned)hr);
     ReportEventW(g_hEventLog, EVENTLOG_ERROR_TYPE, 0, 1, NULL, 1, 0, rgStrings, NULL);
 }
 

@@ -91,8 +91,8 @@ class CWinCompatModule : public CHttpModule
         _itoa_s(255, szHex, 16);
         _ltow_s(-42, wszLong, 10);
         errno_t err = strcpy_s(szCopy, "too long");
-        sprintf_s(line, "crt=%I64d|%lu|%s %s %S %d\n", (LONGLONG)-5000000000ll, (DWORD)4000000000u, "s", szHex,
-                  wszLong, err);
+        sprintf_s(line, "crt=%I64d|%lu|%s %s %S %d\n", (LONGLONG)-5000000000ll, (DWORD)4000000000u, "s",
+                  szHex, wszLong, err);
         body += line;
 
         WCHAR wszGuid[40];

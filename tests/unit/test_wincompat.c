@@ -101,8 +101,8 @@ static void test_strsafe_printf(void **state)
     {
         wchar_t big[32];
         /* %I64u is 64-bit; %lu and %ld are Windows' 32-bit long (DWORD, LONG) */
-        assert_int_equal(StringCchPrintfW(big, 32, L"%I64u %lu %ld", (ULONGLONG)5000000000ull, (DWORD)4000000000u,
-                                          (LONG)-7),
+        assert_int_equal(StringCchPrintfW(big, 32, L"%I64u %lu %ld", (ULONGLONG)5000000000ull,
+                                          (DWORD)4000000000u, (LONG)-7),
                          S_OK);
         assert_true(wcscmp(big, L"5000000000 4000000000 -7") == 0);
     }
@@ -269,7 +269,11 @@ static void test_crt_conversions(void **state)
     assert_string_equal(a, "a");
     assert_int_equal(wcstombs_s(&n, a, sizeof(a), NULL, 1), EINVAL);
     assert_int_equal(wcstombs_s(&n, a, 0, L"a", 1), EINVAL);
-    assert_int_equal(mbstowcs_s(&n, w, 4, "\xe2\x82\xac" "a", _TRUNCATE), 0);
+    assert_int_equal(mbstowcs_s(&n, w, 4,
+                                "\xe2\x82\xac"
+                                "a",
+                                _TRUNCATE),
+                     0);
     assert_int_equal(n, 3);
     assert_true(w[0] == 0x20AC && w[1] == L'a' && w[2] == 0);
     assert_int_equal(mbstowcs_s(&n, w, 4, "abcdef", _TRUNCATE), STRUNCATE);
