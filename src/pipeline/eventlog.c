@@ -17,9 +17,12 @@ static const char *module_of_address(const void *addr)
     Dl_info at;
     if (addr == NULL || dladdr(addr, &at) == 0 || at.dli_fbase == NULL)
         return NULL;
-    for (unsigned i = 0; i < iisd_modules.n; i++) {
-        iisd_module_t *m = iisd_modules.v[i];
+    /* loaded modules, and the one whose RegisterModule is running (not yet in the list) */
+    for (unsigned i = 0; i <= iisd_modules.n; i++) {
+        iisd_module_t *m = i < iisd_modules.n ? iisd_modules.v[i] : iisd_module_registering;
         Dl_info mine;
+        if (m == NULL)
+            continue;
         void *sym;
         if (m->dl == NULL || (sym = dlsym(m->dl, "RegisterModule")) == NULL)
             continue;

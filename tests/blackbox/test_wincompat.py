@@ -82,6 +82,9 @@ def test_event_log_entry_in_server_log(server_factory, site, name):
     found = srv.wait_for_log(lambda level, msg: msg == expected)
     assert found is not None, "no %r in the log:\n%s" % (expected, srv.stderr()[-2000:])
     assert found[0] == "warn"
+    # written from inside RegisterModule, before the module is in the server's list
+    registered = "module %s: event 1000 (WinCompatSource): registered" % name
+    assert ("info", registered) in srv.log_lines(), srv.stderr()[-2000:]
 
 
 def undefined_symbols(path):

@@ -18,6 +18,9 @@
 //   /wincompat/event  writes a warning event (id 1001, source "WinCompatSource",
 //                     strings "event from" and the URL) with ReportEvent and
 //                     answers "reported=1" (0 if ReportEvent failed).
+//
+// RegisterModule opens the event source and writes an informational event
+// (id 1000, string "registered").
 #define UNICODE
 #define _UNICODE
 #define _WINSOCKAPI_
@@ -161,6 +164,8 @@ HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *pModuleInfo
     g_hEventLog = RegisterEventSource(NULL, L"WinCompatSource");
     if (g_hEventLog == NULL)
         return HRESULT_FROM_WIN32(GetLastError());
+    PCWSTR rgStrings[1] = {L"registered"};
+    ReportEvent(g_hEventLog, EVENTLOG_INFORMATION_TYPE, 0, 1000, NULL, 1, 0, rgStrings, NULL);
     g_ullStartTicks = GetTickCount64();
     return pModuleInfo->SetRequestNotifications(new CWinCompatFactory(), RQ_BEGIN_REQUEST, 0);
 }
