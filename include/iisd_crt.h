@@ -23,7 +23,8 @@
  *     narrow ones; in the narrow functions %S/%ls/%ws take wide strings.
  *     %I64d/%I64u/%I64x take 64-bit integers, %Id/%Iu size_t-sized ones,
  *     and %ld/%lu/%lx take a LONG/ULONG/DWORD (32 bits, Windows' long).
- *     Formats are rewritten into glibc's form before glibc formats them.
+ *     Formats are rewritten into glibc's form before glibc formats them,
+ *     and %S/%C convert between the widths as UTF-8 whatever the locale.
  *   - Multibyte text (wcstombs_s, mbstowcs_s) is always UTF-8, whatever the
  *     locale, as MultiByteToWideChar in <windows.h>.
  *   - In C++ the array forms exist as on Windows (strcpy_s(buf, src),
@@ -38,6 +39,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -199,6 +201,30 @@ IISD_CRT_FMT_TRANSLATOR(IisdCrtFormatA, char, 0)
 IISD_CRT_FMT_TRANSLATOR(IisdCrtFormatW, wchar_t, 1)
 
 /*
+ * The locale the formatting runs in: C with UTF-8 characters, so that %S and
+ * %C convert between the widths as UTF-8 whatever the process locale. One
+ * per translation unit, created on first use and kept; NULL if the C
+ * library has no C.UTF-8 (the process locale is used then).
+ */
+static inline locale_t IisdCrtUtf8Locale(void)
+{
+    static locale_t cached;
+    locale_t loc = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+    if (loc == (locale_t)0) {
+        locale_t expected = (locale_t)0;
+        loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+        if (loc == (locale_t)0) {
+            return loc;
+        }
+        if (!__atomic_compare_exchange_n(&cached, &expected, loc, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            freelocale(loc);
+            loc = expected;
+        }
+    }
+    return loc;
+}
+
+/*
  * Formats into dst (cch units, cch > 0) with Windows format semantics.
  * Returns 0 when everything fit, 1 when the text was truncated (dst holds
  * the first cch-1 units), -1 on an error (bad format or out of memory; dst
@@ -208,13 +234,19 @@ static inline int IisdCrtVFormatA(char *dst, size_t cch, const char *fmt, va_lis
 {
     char local[256];
     char *f = IisdCrtFormatA(fmt, local, sizeof(local));
+    locale_t loc, prev;
     int r, res;
     if (f == NULL) {
         dst[0] = 0;
         *pLen = 0;
         return -1;
     }
+    loc = IisdCrtUtf8Locale();
+    prev = loc != (locale_t)0 ? uselocale(loc) : (locale_t)0;
     r = vsnprintf(dst, cch > INT_MAX ? (size_t)INT_MAX : cch, f, ap);
+    if (prev != (locale_t)0) {
+        uselocale(prev);
+    }
     if (f != local) {
         free(f);
     }
@@ -235,11 +267,14 @@ static inline int IisdCrtVFormatW(wchar_t *dst, size_t cch, const wchar_t *fmt, 
     wchar_t *big = NULL;
     int r, res = -1;
     va_list aq;
+    locale_t loc, prev;
     if (f == NULL) {
         dst[0] = 0;
         *pLen = 0;
         return -1;
     }
+    loc = IisdCrtUtf8Locale();
+    prev = loc != (locale_t)0 ? uselocale(loc) : (locale_t)0;
     va_copy(aq, ap);
     r = vswprintf(dst, cch, f, aq);
     va_end(aq);
@@ -276,6 +311,9 @@ static inline int IisdCrtVFormatW(wchar_t *dst, size_t cch, const wchar_t *fmt, 
             *pLen = 0;
         }
         free(big);
+    }
+    if (prev != (locale_t)0) {
+        uselocale(prev);
     }
     if (f != local) {
         free(f);

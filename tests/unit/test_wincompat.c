@@ -207,6 +207,11 @@ static void test_crt_printf(void **state)
     assert_true(wcscmp(w, L"1234567") == 0);
     assert_int_equal(sprintf_s(a, sizeof(a), "%%%c%C", 'a', L'b'), 3);
     assert_string_equal(a, "%ab");
+    /* the widths convert as UTF-8, whatever the process locale (here "C") */
+    assert_int_equal(sprintf_s(a, sizeof(a), "%S", L"\u00e9\u20ac"), 5);
+    assert_string_equal(a, "\xc3\xa9\xe2\x82\xac");
+    assert_int_equal(swprintf_s(w, 8, L"%S|%hs", "\xc3\xa9", "\xe2\x82\xac"), 3);
+    assert_true(wcscmp(w, L"\u00e9|\u20ac") == 0);
 }
 
 static void test_crt_itoa(void **state)
