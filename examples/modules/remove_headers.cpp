@@ -2,8 +2,9 @@
 //
 // A module of the kind many IIS installations run to hide "Server",
 // "X-Powered-By" and friends, written as it is written for IIS on Windows.
-// docs/porting.md walks through bringing it to iisd; this file is the result
-// and builds unchanged with Visual C++ against the Windows SDK.
+// docs/porting.md walks through bringing it to iisd; this file is the result,
+// and it still builds with Visual C++ against the Windows SDK (there with the
+// usual .def file exporting RegisterModule).
 //
 // Configuration (schema: remove_headers_schema.xml), at any level:
 //
