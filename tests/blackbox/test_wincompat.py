@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from iisdtest import REPO_ROOT, AppHostConfig, free_port, module_path
+from iisdtest import IISD_BIN, REPO_ROOT, AppHostConfig, free_port, module_path
 from test_config import SITE, body_text, web_config
 
 ALLOWED_IMPORT = re.compile(r"@(GLIBC_|GLIBCXX_|CXXABI_|GCC_)")
@@ -118,7 +118,6 @@ def test_test_module_imports_only_libc_and_libstdcxx():
 
 
 def test_server_exports_the_event_log_entry_point():
-    from iisdtest import IISD_BIN
     out = subprocess.run(["nm", "-D", "--defined-only", str(IISD_BIN)], check=True,
                          capture_output=True, text=True).stdout
     assert re.search(r" T iisd_host_report_event$", out, re.M)
@@ -141,8 +140,8 @@ def example_module(tmp_path_factory):
     cmd = documented_build_command()
     assert "remove_headers.cpp" in cmd and "pkg-config --cflags iisd-module" in cmd
     out = tmp_path_factory.mktemp("example")
-    pc = REPO_ROOT / "build" / "iisd-module.pc"
-    assert pc.is_file(), "build/iisd-module.pc is missing: run make"
+    pc = IISD_BIN.parent / "iisd-module.pc"  # the build folder of the server under test
+    assert pc.is_file(), "%s is missing: run make" % pc
     shutil.copyfile(EXAMPLE_SRC, out / EXAMPLE_SRC.name)
     # as documented, run in the folder holding the source, with the warnings the project uses
     assert "PKG_CONFIG_PATH=build " in cmd
