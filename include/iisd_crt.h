@@ -72,17 +72,18 @@ typedef size_t rsize_t;
 
 /*
  * IISD_CRT_FMT_TRANSLATOR(NAME, CH, WIDE) defines
- *   static inline CH *NAME(const CH *fmt, CH *buf, size_t cap)
+ *   static inline CH *NAME(const CH *fmt, CH *buf, size_t cap, int *pCross)
  * which returns fmt rewritten for glibc, in buf if it fits (cap units) or
- * else in memory from malloc (the caller frees a result that is neither
- * buf nor fmt), or fmt itself when nothing needs rewriting. NULL if out of
- * memory.
+ * else in memory from malloc (the caller frees a result that is not buf),
+ * NULL if out of memory. *pCross becomes 1 when a conversion takes a string
+ * or character of the other width.
  */
 #define IISD_CRT_FMT_TRANSLATOR(NAME, CH, WIDE)                                                              \
-    static inline CH *NAME(const CH *fmt, CH *buf, size_t cap)                                               \
+    static inline CH *NAME(const CH *fmt, CH *buf, size_t cap, int *pCross)                                  \
     {                                                                                                        \
         size_t n = 0, i = 0, len = 0, need;                                                                  \
         CH *out;                                                                                             \
+        *pCross = 0;                                                                                         \
         while (fmt[len] != 0) {                                                                              \
             len++;                                                                                           \
         }                                                                                                    \
@@ -163,6 +164,9 @@ typedef size_t rsize_t;
                 if (wide_arg) {                                                                              \
                     out[n++] = 'l';                                                                          \
                 }                                                                                            \
+                if (wide_arg != (WIDE)) {                                                                    \
+                    *pCross = 1;                                                                             \
+                }                                                                                            \
                 out[n++] = (CH)(type == 's' || type == 'S' ? 's' : 'c');                                     \
                 continue;                                                                                    \
             }                                                                                                \
@@ -201,27 +205,24 @@ IISD_CRT_FMT_TRANSLATOR(IisdCrtFormatA, char, 0)
 IISD_CRT_FMT_TRANSLATOR(IisdCrtFormatW, wchar_t, 1)
 
 /*
- * The locale the formatting runs in: C with UTF-8 characters, so that %S and
- * %C convert between the widths as UTF-8 whatever the process locale. One
- * per translation unit, created on first use and kept; NULL if the C
- * library has no C.UTF-8 (the process locale is used then).
+ * A locale for formats that convert between the widths: C with UTF-8
+ * characters, so that %S and %C convert as UTF-8 whatever the process
+ * locale. Made for the call and freed after it (a module keeps no locale
+ * object); NULL if the C library has no C.UTF-8 (the process locale is used
+ * then).
  */
-static inline locale_t IisdCrtUtf8Locale(void)
+static inline locale_t IisdCrtEnterUtf8(int cross, locale_t *pPrev)
 {
-    static locale_t cached;
-    locale_t loc = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
-    if (loc == (locale_t)0) {
-        locale_t expected = (locale_t)0;
-        loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-        if (loc == (locale_t)0) {
-            return loc;
-        }
-        if (!__atomic_compare_exchange_n(&cached, &expected, loc, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-            freelocale(loc);
-            loc = expected;
-        }
-    }
+    locale_t loc = cross ? newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0) : (locale_t)0;
+    *pPrev = loc != (locale_t)0 ? uselocale(loc) : (locale_t)0;
     return loc;
+}
+static inline void IisdCrtLeaveUtf8(locale_t loc, locale_t prev)
+{
+    if (loc != (locale_t)0) {
+        uselocale(prev);
+        freelocale(loc);
+    }
 }
 
 /*
@@ -233,7 +234,8 @@ static inline locale_t IisdCrtUtf8Locale(void)
 static inline int IisdCrtVFormatA(char *dst, size_t cch, const char *fmt, va_list ap, size_t *pLen)
 {
     char local[256];
-    char *f = IisdCrtFormatA(fmt, local, sizeof(local));
+    int cross;
+    char *f = IisdCrtFormatA(fmt, local, sizeof(local), &cross);
     locale_t loc, prev;
     int r, res;
     if (f == NULL) {
@@ -241,12 +243,9 @@ static inline int IisdCrtVFormatA(char *dst, size_t cch, const char *fmt, va_lis
         *pLen = 0;
         return -1;
     }
-    loc = IisdCrtUtf8Locale();
-    prev = loc != (locale_t)0 ? uselocale(loc) : (locale_t)0;
+    loc = IisdCrtEnterUtf8(cross, &prev);
     r = vsnprintf(dst, cch > INT_MAX ? (size_t)INT_MAX : cch, f, ap);
-    if (prev != (locale_t)0) {
-        uselocale(prev);
-    }
+    IisdCrtLeaveUtf8(loc, prev);
     if (f != local) {
         free(f);
     }
@@ -263,7 +262,8 @@ static inline int IisdCrtVFormatA(char *dst, size_t cch, const char *fmt, va_lis
 static inline int IisdCrtVFormatW(wchar_t *dst, size_t cch, const wchar_t *fmt, va_list ap, size_t *pLen)
 {
     wchar_t local[256];
-    wchar_t *f = IisdCrtFormatW(fmt, local, sizeof(local) / sizeof(local[0]));
+    int cross;
+    wchar_t *f = IisdCrtFormatW(fmt, local, sizeof(local) / sizeof(local[0]), &cross);
     wchar_t *big = NULL;
     int r, res = -1;
     va_list aq;
@@ -273,8 +273,7 @@ static inline int IisdCrtVFormatW(wchar_t *dst, size_t cch, const wchar_t *fmt, 
         *pLen = 0;
         return -1;
     }
-    loc = IisdCrtUtf8Locale();
-    prev = loc != (locale_t)0 ? uselocale(loc) : (locale_t)0;
+    loc = IisdCrtEnterUtf8(cross, &prev);
     va_copy(aq, ap);
     r = vswprintf(dst, cch, f, aq);
     va_end(aq);
@@ -312,9 +311,7 @@ static inline int IisdCrtVFormatW(wchar_t *dst, size_t cch, const wchar_t *fmt, 
         }
         free(big);
     }
-    if (prev != (locale_t)0) {
-        uselocale(prev);
-    }
+    IisdCrtLeaveUtf8(loc, prev);
     if (f != local) {
         free(f);
     }
