@@ -61,15 +61,18 @@ fuzz: fuzz-deps
 
 .PHONY: fuzz fuzz-deps all run test test-asan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
 
-all: $(BUILD)/iisd $(BUILD)/iisd-module.pc $(BUILD)/examples/hello.so
+EXAMPLE_MODULES = $(patsubst examples/modules/%.cpp,$(BUILD)/examples/%.so,$(wildcard examples/modules/*.cpp))
 
-$(BUILD)/examples/hello.so: examples/modules/hello.cpp $(wildcard include/*.h)
+all: $(BUILD)/iisd $(BUILD)/iisd-module.pc $(EXAMPLE_MODULES)
+
+$(BUILD)/examples/%.so: examples/modules/%.cpp $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CXX $<"
 	@$(CXX) -std=gnu++17 -shared -fPIC -Wall -Wextra -Werror -Iinclude $(SANITIZE) $< -o $@
 
+# iisd_host_report_event: the Event Log API of include/iisd_winbase.h finds it by name from modules
 $(BUILD)/iisd: $(MAIN_OBJ) $(BUILD)/libiisd.a
-	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(BUILD)/libiisd.a -Wl,--no-whole-archive $(LDLIBS)
+	$(CC) $(LDFLAGS) -Wl,--export-dynamic-symbol=iisd_host_report_event -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(BUILD)/libiisd.a -Wl,--no-whole-archive $(LDLIBS)
 
 $(BUILD)/libiisd.a: $(LIB_OBJS)
 	@rm -f $@

@@ -17,7 +17,11 @@
  *     __declspec(x), DECLSPEC_UUID, interface, ...).
  *   - A small set of Win32 helpers (memory, strings, last-error, time,
  *     Interlocked*, CRITICAL_SECTION, OutputDebugString, DebugBreak,
- *     MultiByteToWideChar/WideCharToMultiByte for UTF-8).
+ *     MultiByteToWideChar/WideCharToMultiByte for UTF-8), and through
+ *     iisd_winbase.h SRWLOCK, FILETIME/SYSTEMTIME conversions, the Event Log
+ *     API (into the server's log) and StringFromGUID2; through iisd_crt.h
+ *     the secure CRT (strcpy_s, sprintf_s, _itoa_s, wcstombs_s, ...).
+ *     docs/porting.md lists all of it.
  *
  * Rules this header keeps
  *   - Every helper is `static inline` or a macro: including it adds no
@@ -1140,5 +1144,8 @@ static inline void DebugBreak(void)
 {
     raise(SIGTRAP);
 }
+
+#include "iisd_winbase.h"
+#include "iisd_crt.h"
 
 #endif /* IISD_WINDOWS_H */

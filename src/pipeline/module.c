@@ -184,6 +184,8 @@ iisd_module_t *iisd_module_find(const char *name)
     return NULL;
 }
 
+iisd_module_t *iisd_module_registering;
+
 iisd_module_t *iisd_module_load(const char *name, const char *image, char *err, size_t errlen)
 {
     iisd_register_fn fn;
@@ -225,7 +227,9 @@ iisd_module_t *iisd_module_load(const char *name, const char *image, char *err, 
     memset(m->post_prio, 0xff, sizeof(m->post_prio)); /* unset: follow rq_prio */
     memset(m->gl_prio, IISD_PRIO_MEDIUM, sizeof(m->gl_prio));
     m->registering = true;
+    iisd_module_registering = m;
     HRESULT hr = fn(IISD_SERVER_VERSION, (IHttpModuleRegistrationInfo *)&m->reg, iisd_http_server());
+    iisd_module_registering = NULL;
     m->registering = false;
     if (FAILED(hr)) {
         snprintf(err, errlen, "module %s: RegisterModule in %s failed with HRESULT 0x%08X", name, m->image,

@@ -54,6 +54,8 @@ extern iisd_modules_t iisd_modules;
  * naming the module, the file and the dlerror text or HRESULT to err.
  */
 iisd_module_t *iisd_module_load(const char *name, const char *image, char *err, size_t errlen);
+/* The module whose RegisterModule is running (modules are loaded on the main thread), or NULL. */
+extern iisd_module_t *iisd_module_registering;
 iisd_module_t *iisd_module_find(const char *name);
 /* Built-in modules the configuration names but this build does not have: skipped at load,
    and ignored in <modules>. */

@@ -58,7 +58,7 @@ skip() {
 # --- 1. Every header compiles on its own, as C and as C++ -----------------
 
 for h in sal.h windows.h winerror.h basetsd.h guiddef.h http.h httptrace.h httpserv.h iisd_com.h unknwn.h \
-    wtypes.h oaidl.h oleauto.h objbase.h ole2.h ahadmin.h; do
+    wtypes.h oaidl.h oleauto.h objbase.h ole2.h ahadmin.h strsafe.h iisd_crt.h; do
     base=$(echo "$h" | tr . _)
     printf '#include <%s>\ntypedef int alone_not_empty;\n' "$h" >"$B/alone_$base.c"
     printf '#include <%s>\n' "$h" >"$B/alone_$base.cpp"
@@ -206,7 +206,7 @@ check_exports() {
         echo "RegisterModule is not exported as an unmangled function"
         return 1
     }
-    if echo "$syms" | grep -E 'OutputDebugString|DebugBreak|LastError|Interlocked|CriticalSection|iisd__|Iisd|IID_|GUID_IIS|_ZN11CHttpModule|_ZN13CGlobalModule|HttpGetExtendedInterface'; then
+    if echo "$syms" | grep -E 'OutputDebugString|DebugBreak|LastError|Interlocked|CriticalSection|SRWLock|EventSource|ReportEvent|StringFromGUID|StringC[cb]|_s$|iisd__|Iisd|IID_|GUID_IIS|_ZN11CHttpModule|_ZN13CGlobalModule|HttpGetExtendedInterface'; then
         echo "a header helper is exported (above)"
         return 1
     fi
@@ -254,6 +254,16 @@ run "module-ahadmin-imports" check_imports "$B/ahadmin_module.so"
 run "module-ahadmin-hidden-build" $CXX -std=c++11 -shared -fPIC -fvisibility=hidden $INC $WARN -pedantic-errors \
     "$T/ahadmin_module.cpp" -o "$B/ahadmin_module_hidden.so"
 run "module-ahadmin-hidden-imports" check_imports "$B/ahadmin_module_hidden.so"
+
+# The Windows compatibility test module (strsafe.h, secure CRT, locks, Event Log), as C++11
+# -pedantic and with -fvisibility=hidden: no helper exported, nothing imported beyond libc.
+run "module-wincompat-build" $CXX -std=c++11 -shared -fPIC $INC $WARN -pedantic-errors \
+    "$ROOT/tests/modules/wincompat.cpp" -o "$B/wincompat_module.so"
+run "module-wincompat-exports" check_exports "$B/wincompat_module.so"
+run "module-wincompat-imports" check_imports "$B/wincompat_module.so"
+run "module-wincompat-hidden-build" $CXX -std=gnu++17 -shared -fPIC -fvisibility=hidden $INC $WARN \
+    "$ROOT/tests/modules/wincompat.cpp" -o "$B/wincompat_module_hidden.so"
+run "module-wincompat-hidden-imports" check_imports "$B/wincompat_module_hidden.so"
 
 # --- 7. C server <-> C++/C module calls through the vtables --------------
 
