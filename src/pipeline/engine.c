@@ -232,6 +232,8 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
         iisd_trace_module_end(h, h->cur_module->wname, notification, post, st);
     if (h->raw && iisd_raw_held_by(h, id)) /* (a module may have asked for it in this call) */
         iisd_raw_sync(h);
+    if (h->raw_req && iisd_raw_req_held_by(h, id))
+        iisd_raw_req_sync(h);
     h->cur_module = saved;
     h->cur_notification = saved_n;
     h->cur_post = saved_post;
@@ -420,6 +422,8 @@ static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_
         m, (IHttpContext *)&h->ctx, bit, post, prov, (IHttpCompletionInfo *)&h->compl );
     if (h->raw && iisd_raw_held_by(h, id))
         iisd_raw_sync(h);
+    if (h->raw_req && iisd_raw_req_held_by(h, id))
+        iisd_raw_req_sync(h);
     h->cur_module = NULL;
     return st;
 }

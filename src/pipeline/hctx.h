@@ -104,8 +104,9 @@ typedef struct iisd_hctx {
     /* <handlers> at the request's path (NULL: unset or invalid) */ /* <handlers> is configured: only the
                                                                        handler's modules execute */
     const iisd_celem_t *handler;
-    IScriptMapInfo *module_smap; /* set by a module with IMapHandlerProvider::SetScriptMap */
-    struct iisd_raw *raw;        /* IHttpResponse::GetRawHttpResponse view; NULL until asked for */
+    IScriptMapInfo *module_smap;  /* set by a module with IMapHandlerProvider::SetScriptMap */
+    struct iisd_raw_req *raw_req; /* IHttpRequest::GetRawHttpRequest view (rawreq.c); NULL until asked for */
+    struct iisd_raw *raw;         /* IHttpResponse::GetRawHttpResponse view; NULL until asked for */
     iisd_list_t exec_list;
     bool exec_prepared;
     struct iisd_trace *trace; /* IHttpContext::GetTraceContext (trace.c); NULL until asked for */
@@ -156,6 +157,12 @@ void iisd_raw_sync(iisd_hctx_t *h);
  * (every IHttpResponse method syncs for the others).
  */
 bool iisd_raw_held_by(const iisd_hctx_t *h, unsigned id);
+
+/* The same for the raw request (rawreq.c): made on first use; export, sync and holders. */
+HTTP_REQUEST *iisd_raw_req_get(iisd_hctx_t *h);
+void iisd_raw_req_export(iisd_hctx_t *h);
+void iisd_raw_req_sync(iisd_hctx_t *h);
+bool iisd_raw_req_held_by(const iisd_hctx_t *h, unsigned id);
 
 /* Fills the vtable pointers of a fresh hctx. */
 void iisd_hctx_bind(iisd_hctx_t *h);

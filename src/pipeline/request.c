@@ -7,17 +7,29 @@
 
 #define R(This) HCTX_OF(This, req)
 
+/* api-status: implemented (the verb and headers a module changes in it are taken in; entity chunks stay
+ * empty: read the body with ReadEntityBody) */
 static HTTP_REQUEST *req_GetRawHttpRequest(IHttpRequest4 *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return iisd_raw_req_get(R(This));
 }
 
 static const HTTP_REQUEST *req_GetRawHttpRequestConst(IHttpRequest4 *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return iisd_raw_req_get(R(This));
 }
+
+/* Around the calls that read or change the request: take in the module's raw edits, then mirror ours. */
+#define RAWQ_IN(h)                                                                                           \
+    do {                                                                                                     \
+        if ((h)->raw_req)                                                                                    \
+            iisd_raw_req_sync(h);                                                                            \
+    } while (0)
+#define RAWQ_OUT(h)                                                                                          \
+    do {                                                                                                     \
+        if ((h)->raw_req)                                                                                    \
+            iisd_raw_req_export(h);                                                                          \
+    } while (0)
 
 static const iisd_field_t *find_unknown(const iisd_head_t *hd, const char *name, size_t len, int *idx)
 {
@@ -32,6 +44,7 @@ static const iisd_field_t *find_unknown(const iisd_head_t *hd, const char *name,
 
 static PCSTR req_GetHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id, USHORT *pcch)
 {
+    RAWQ_IN(R(This));
     const iisd_head_t *hd = &R(This)->rq->head;
     if ((unsigned)id >= IISD_HDR_REQ_KNOWN) {
         if (pcch)
@@ -45,6 +58,7 @@ static PCSTR req_GetHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id, USHORT *p
 
 static PCSTR req_GetHeaderByName(IHttpRequest4 *This, PCSTR name, USHORT *pcch)
 {
+    RAWQ_IN(R(This));
     const iisd_head_t *hd = &R(This)->rq->head;
     if (name == NULL) {
         if (pcch)
@@ -80,8 +94,8 @@ static bool valid_value(const char *v, size_t n)
     return true;
 }
 
-static HRESULT req_SetHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id, PCSTR value, USHORT cch,
-                                 BOOL fReplace)
+static HRESULT req_SetHeaderById_do(IHttpRequest4 *This, HTTP_HEADER_ID id, PCSTR value, USHORT cch,
+                                    BOOL fReplace)
 {
     iisd_hctx_t *h = R(This);
     iisd_head_t *hd = &h->rq->head;
@@ -100,7 +114,17 @@ static HRESULT req_SetHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id, PCSTR v
     return S_OK;
 }
 
-static HRESULT req_SetHeaderByName(IHttpRequest4 *This, PCSTR name, PCSTR value, USHORT cch, BOOL fReplace)
+static HRESULT req_SetHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id, PCSTR value, USHORT cch,
+                                 BOOL fReplace)
+{
+    iisd_hctx_t *hx = R(This);
+    RAWQ_IN(hx);
+    HRESULT hr = req_SetHeaderById_do(This, id, value, cch, fReplace);
+    RAWQ_OUT(hx);
+    return hr;
+}
+
+static HRESULT req_SetHeaderByName_do(IHttpRequest4 *This, PCSTR name, PCSTR value, USHORT cch, BOOL fReplace)
 {
     iisd_hctx_t *h = R(This);
     iisd_head_t *hd = &h->rq->head;
@@ -109,7 +133,7 @@ static HRESULT req_SetHeaderByName(IHttpRequest4 *This, PCSTR name, PCSTR value,
     size_t len = strlen(name);
     int id = iisd_req_hdr_lookup(name, len);
     if (id >= 0)
-        return req_SetHeaderById(This, (HTTP_HEADER_ID)id, value, cch, fReplace);
+        return req_SetHeaderById_do(This, (HTTP_HEADER_ID)id, value, cch, fReplace);
     if (!valid_value(value, cch))
         return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
     int idx;
@@ -140,7 +164,16 @@ static HRESULT req_SetHeaderByName(IHttpRequest4 *This, PCSTR name, PCSTR value,
     return S_OK;
 }
 
-static HRESULT req_DeleteHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id)
+static HRESULT req_SetHeaderByName(IHttpRequest4 *This, PCSTR name, PCSTR value, USHORT cch, BOOL fReplace)
+{
+    iisd_hctx_t *hx = R(This);
+    RAWQ_IN(hx);
+    HRESULT hr = req_SetHeaderByName_do(This, name, value, cch, fReplace);
+    RAWQ_OUT(hx);
+    return hr;
+}
+
+static HRESULT req_DeleteHeaderById_do(IHttpRequest4 *This, HTTP_HEADER_ID id)
 {
     iisd_head_t *hd = &R(This)->rq->head;
     if ((unsigned)id >= IISD_HDR_REQ_KNOWN)
@@ -150,7 +183,16 @@ static HRESULT req_DeleteHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id)
     return S_OK;
 }
 
-static HRESULT req_DeleteHeaderByName(IHttpRequest4 *This, PCSTR name)
+static HRESULT req_DeleteHeaderById(IHttpRequest4 *This, HTTP_HEADER_ID id)
+{
+    iisd_hctx_t *hx = R(This);
+    RAWQ_IN(hx);
+    HRESULT hr = req_DeleteHeaderById_do(This, id);
+    RAWQ_OUT(hx);
+    return hr;
+}
+
+static HRESULT req_DeleteHeaderByName_do(IHttpRequest4 *This, PCSTR name)
 {
     iisd_head_t *hd = &R(This)->rq->head;
     if (name == NULL)
@@ -158,7 +200,7 @@ static HRESULT req_DeleteHeaderByName(IHttpRequest4 *This, PCSTR name)
     size_t len = strlen(name);
     int id = iisd_req_hdr_lookup(name, len);
     if (id >= 0)
-        return req_DeleteHeaderById(This, (HTTP_HEADER_ID)id);
+        return req_DeleteHeaderById_do(This, (HTTP_HEADER_ID)id);
     int idx;
     if (find_unknown(hd, name, len, &idx) != NULL) {
         memmove(&hd->unknown[idx], &hd->unknown[idx + 1],
@@ -168,13 +210,22 @@ static HRESULT req_DeleteHeaderByName(IHttpRequest4 *This, PCSTR name)
     return S_OK;
 }
 
+static HRESULT req_DeleteHeaderByName(IHttpRequest4 *This, PCSTR name)
+{
+    iisd_hctx_t *hx = R(This);
+    RAWQ_IN(hx);
+    HRESULT hr = req_DeleteHeaderByName_do(This, name);
+    RAWQ_OUT(hx);
+    return hr;
+}
+
 static PCSTR req_GetHttpMethod(IHttpRequest4 *This)
 {
     iisd_hctx_t *h = R(This);
     return h->method ? h->method : h->rq->head.method;
 }
 
-static HRESULT req_SetHttpMethod(IHttpRequest4 *This, PCSTR method)
+static HRESULT req_SetHttpMethod_do(IHttpRequest4 *This, PCSTR method)
 {
     iisd_hctx_t *h = R(This);
     if (method == NULL || *method == '\0')
@@ -185,6 +236,15 @@ static HRESULT req_SetHttpMethod(IHttpRequest4 *This, PCSTR method)
     h->method = iisd_arena_strndup(h->arena, method, strlen(method));
     h->rq->is_head = strcmp(method, "HEAD") == 0;
     return S_OK;
+}
+
+static HRESULT req_SetHttpMethod(IHttpRequest4 *This, PCSTR method)
+{
+    iisd_hctx_t *hx = R(This);
+    RAWQ_IN(hx);
+    HRESULT hr = req_SetHttpMethod_do(This, method);
+    RAWQ_OUT(hx);
+    return hr;
 }
 
 /* SetUrl: a new path (and optionally query) for the rest of the pipeline. */
@@ -213,7 +273,7 @@ static HRESULT set_url(iisd_hctx_t *h, const char *url, size_t n, BOOL reset_que
     return S_OK;
 }
 
-static HRESULT req_SetUrlW(IHttpRequest4 *This, PCWSTR url, DWORD cch, BOOL reset)
+static HRESULT req_SetUrlW_do(IHttpRequest4 *This, PCWSTR url, DWORD cch, BOOL reset)
 {
     iisd_hctx_t *h = R(This);
     if (url == NULL)
@@ -223,11 +283,29 @@ static HRESULT req_SetUrlW(IHttpRequest4 *This, PCWSTR url, DWORD cch, BOOL rese
     return set_url(h, u, n, reset);
 }
 
-static HRESULT req_SetUrlA(IHttpRequest4 *This, PCSTR url, DWORD cch, BOOL reset)
+static HRESULT req_SetUrlW(IHttpRequest4 *This, PCWSTR url, DWORD cch, BOOL reset)
+{
+    iisd_hctx_t *hx = R(This);
+    RAWQ_IN(hx);
+    HRESULT hr = req_SetUrlW_do(This, url, cch, reset);
+    RAWQ_OUT(hx);
+    return hr;
+}
+
+static HRESULT req_SetUrlA_do(IHttpRequest4 *This, PCSTR url, DWORD cch, BOOL reset)
 {
     if (url == NULL)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     return set_url(R(This), url, cch, reset);
+}
+
+static HRESULT req_SetUrlA(IHttpRequest4 *This, PCSTR url, DWORD cch, BOOL reset)
+{
+    iisd_hctx_t *hx = R(This);
+    RAWQ_IN(hx);
+    HRESULT hr = req_SetUrlA_do(This, url, cch, reset);
+    RAWQ_OUT(hx);
+    return hr;
 }
 
 static BOOL req_GetUrlChanged(IHttpRequest4 *This)

@@ -12,12 +12,12 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
-#define factory redir_factory
+#define factory  redir_factory
 #define g_server redir_g_server
 #include "../../src/modules/http_redirection.c"
 #undef factory
 #undef g_server
-#define factory dl_factory
+#define factory  dl_factory
 #define g_server dl_g_server
 #include "../../src/modules/directory_listing.c"
 #undef factory
