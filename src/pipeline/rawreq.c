@@ -28,12 +28,12 @@ static const struct {
     const char *name;
     HTTP_VERB verb;
 } verbs[] = {
-    {"OPTIONS", HttpVerbOPTIONS}, {"GET", HttpVerbGET},           {"HEAD", HttpVerbHEAD},
-    {"POST", HttpVerbPOST},       {"PUT", HttpVerbPUT},           {"DELETE", HttpVerbDELETE},
-    {"TRACE", HttpVerbTRACE},     {"CONNECT", HttpVerbCONNECT},   {"TRACK", HttpVerbTRACK},
-    {"MOVE", HttpVerbMOVE},       {"COPY", HttpVerbCOPY},         {"PROPFIND", HttpVerbPROPFIND},
-    {"PROPPATCH", HttpVerbPROPPATCH}, {"MKCOL", HttpVerbMKCOL},   {"LOCK", HttpVerbLOCK},
-    {"UNLOCK", HttpVerbUNLOCK},   {"SEARCH", HttpVerbSEARCH},
+    {"OPTIONS", HttpVerbOPTIONS},     {"GET", HttpVerbGET},         {"HEAD", HttpVerbHEAD},
+    {"POST", HttpVerbPOST},           {"PUT", HttpVerbPUT},         {"DELETE", HttpVerbDELETE},
+    {"TRACE", HttpVerbTRACE},         {"CONNECT", HttpVerbCONNECT}, {"TRACK", HttpVerbTRACK},
+    {"MOVE", HttpVerbMOVE},           {"COPY", HttpVerbCOPY},       {"PROPFIND", HttpVerbPROPFIND},
+    {"PROPPATCH", HttpVerbPROPPATCH}, {"MKCOL", HttpVerbMKCOL},     {"LOCK", HttpVerbLOCK},
+    {"UNLOCK", HttpVerbUNLOCK},       {"SEARCH", HttpVerbSEARCH},
 };
 
 static HTTP_VERB verb_of(const char *m)
@@ -147,7 +147,8 @@ static bool touched(const iisd_raw_req_t *x)
 {
     USHORT nu = x->r.Headers.UnknownHeaderCount;
     return memcmp(&x->r, &x->shadow, sizeof(x->r)) != 0 ||
-           (nu && x->r.Headers.pUnknownHeaders == x->uh && memcmp(x->uh, x->uh_shadow, nu * sizeof(*x->uh)) != 0);
+           (nu && x->r.Headers.pUnknownHeaders == x->uh &&
+            memcmp(x->uh, x->uh_shadow, nu * sizeof(*x->uh)) != 0);
 }
 
 /* Takes in what a module changed in the structure: the verb and the headers. */
@@ -158,7 +159,8 @@ static void absorb(iisd_hctx_t *h)
         return;
     iisd_head_t *hd = &h->rq->head;
     HTTP_REQUEST *o = &x->r, *s = &x->shadow;
-    if (o->Verb != s->Verb || o->pUnknownVerb != s->pUnknownVerb || o->UnknownVerbLength != s->UnknownVerbLength) {
+    if (o->Verb != s->Verb || o->pUnknownVerb != s->pUnknownVerb ||
+        o->UnknownVerbLength != s->UnknownVerbLength) {
         const char *name = o->Verb == HttpVerbUnknown ? NULL : verb_name(o->Verb);
         if (name != NULL)
             h->method = iisd_arena_strndup(h->arena, name, strlen(name));
@@ -190,7 +192,8 @@ static void absorb(iisd_hctx_t *h)
                 continue;
             v[k].name = iisd_arena_strndup(h->arena, u[i].pName, u[i].NameLength);
             v[k].name_len = u[i].NameLength;
-            v[k].value = iisd_arena_strndup(h->arena, u[i].pRawValue ? u[i].pRawValue : "", u[i].RawValueLength);
+            v[k].value =
+                iisd_arena_strndup(h->arena, u[i].pRawValue ? u[i].pRawValue : "", u[i].RawValueLength);
             v[k].value_len = u[i].RawValueLength;
             k++;
         }

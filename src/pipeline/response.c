@@ -28,6 +28,7 @@ typedef struct iisd_raw {
     HTTP_DATA_CHUNK *ch, *ch_shadow;
     uint32_t uh_cap, ch_cap;
     bool exported; /* the shadow holds a first export */
+    bool stale;    /* the response changed through a call of a module that does not hold it */
     bool all;      /* more holders than fit in holders[]: every module call syncs */
     uint8_t nholders;
     uint16_t holders[8]; /* ids of the modules that asked for it */
@@ -107,14 +108,22 @@ static bool raw_current(const iisd_hctx_t *h, const iisd_raw_t *x)
     return true;
 }
 
+static void raw_export_now(iisd_hctx_t *h);
+
 void iisd_raw_export(iisd_hctx_t *h)
 {
     iisd_raw_t *x = h->raw;
     if (x == NULL)
         return;
     /* the common case: nothing changed on either side since the last export */
-    if (x->exported && !raw_touched(x) && raw_current(h, x))
+    if (x->exported && !x->stale && !raw_touched(x) && raw_current(h, x))
         return;
+    raw_export_now(h);
+}
+
+static void raw_export_now(iisd_hctx_t *h)
+{
+    iisd_raw_t *x = h->raw;
     iisd_resp_t *r = RESP(h);
     HTTP_RESPONSE *o = &x->r;
     memset(o, 0, sizeof(*o));
@@ -167,6 +176,7 @@ void iisd_raw_export(iisd_hctx_t *h)
     o->pEntityChunks = n ? x->ch : NULL;
     memcpy(&x->shadow, o, sizeof(*o)); /* padding included: raw_touched compares bytes */
     x->exported = true;
+    x->stale = false;
     if (r->unknown_count)
         memcpy(x->uh_shadow, x->uh, r->unknown_count * sizeof(*x->uh));
     if (n)
@@ -253,12 +263,25 @@ static void raw_absorb(iisd_hctx_t *h)
     }
 }
 
+/* Takes in what a module wrote into the structure, if anything, and writes the result back. */
 void iisd_raw_sync(iisd_hctx_t *h)
 {
-    if (h->raw == NULL)
+    if (h->raw == NULL || !raw_touched(h->raw))
         return;
     raw_absorb(h);
-    iisd_raw_export(h);
+    raw_export_now(h);
+}
+
+/*
+ * After an IHttpResponse call changed the response: a module that holds the structure sees the
+ * change at once; for the others it is only marked, and written before a holder's next call.
+ */
+static void raw_changed(iisd_hctx_t *h)
+{
+    if (h->cur_module == NULL || iisd_raw_held_by(h, h->cur_module->id))
+        raw_export_now(h);
+    else
+        h->raw->stale = true;
 }
 
 #define RAW_IN(h)                                                                                            \
@@ -269,7 +292,7 @@ void iisd_raw_sync(iisd_hctx_t *h)
 #define RAW_OUT(h)                                                                                           \
     do {                                                                                                     \
         if ((h)->raw)                                                                                        \
-            iisd_raw_export(h);                                                                              \
+            raw_changed(h);                                                                                  \
     } while (0)
 
 static HTTP_RESPONSE *resp_GetRawHttpResponse(IHttpResponse4 *This)
@@ -282,6 +305,7 @@ static HTTP_RESPONSE *resp_GetRawHttpResponse(IHttpResponse4 *This)
         iisd_raw_sync(h);
     }
     raw_add_holder(h);
+    iisd_raw_export(h); /* current for this caller (written only if something changed) */
     return &h->raw->r;
 }
 

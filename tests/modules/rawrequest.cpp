@@ -63,7 +63,8 @@ class CRawRequestModule : public CHttpModule
             for (USHORT i = 0; i < raw->Headers.UnknownHeaderCount; i++) {
                 if (i)
                     body += ",";
-                body += std::string(raw->Headers.pUnknownHeaders[i].pName, raw->Headers.pUnknownHeaders[i].NameLength);
+                body += std::string(raw->Headers.pUnknownHeaders[i].pName,
+                                    raw->Headers.pUnknownHeaders[i].NameLength);
             }
             body += "\n";
             body += std::string("same=") + (pRequest->GetRawHttpRequest() == raw ? "1" : "0") + "\n";
