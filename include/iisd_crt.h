@@ -48,6 +48,8 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "iisd_utf8.h"
+
 #ifndef _ERRNO_T_DEFINED
 #define _ERRNO_T_DEFINED
 typedef int errno_t;
@@ -698,69 +700,6 @@ static inline size_t IisdCrtUtf8Len(uint32_t c)
     }
     return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : c <= 0x10FFFF ? 4 : 3;
 }
-static inline size_t IisdCrtUtf8Put(uint32_t c, char *out)
-{
-    if ((c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF) {
-        c = 0xFFFD;
-    }
-    if (c < 0x80) {
-        out[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        out[0] = (char)(0xC0 | (c >> 6));
-        out[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        out[0] = (char)(0xE0 | (c >> 12));
-        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (c >> 18));
-    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-/* Decodes one UTF-8 sequence of s[0..avail); 0 if invalid. */
-static inline size_t IisdCrtUtf8Get(const unsigned char *s, size_t avail, uint32_t *cp)
-{
-    uint32_t c = s[0];
-    size_t len, i;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        c &= 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        c &= 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        c &= 0x07;
-    } else {
-        return 0;
-    }
-    if (len > avail) {
-        return 0;
-    }
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
-        (c >= 0xD800 && c <= 0xDFFF)) {
-        return 0;
-    }
-    *cp = c;
-    return len;
-}
 
 /*
  * wcstombs_s: converts src to UTF-8, storing at most count bytes (plus the
@@ -811,7 +750,7 @@ static inline errno_t wcstombs_s(size_t *pReturnValue, char *dst, size_t size, c
             errno = ERANGE;
             return ERANGE;
         }
-        IisdCrtUtf8Put((uint32_t)src[i], u);
+        (size_t) IisdUtf8Encode((uint32_t)src[i], u);
         memcpy(dst + n, u, k);
         n += k;
     }
@@ -845,7 +784,7 @@ static inline errno_t mbstowcs_s(size_t *pReturnValue, wchar_t *dst, size_t size
     len = strlen(src);
     while (i < len) {
         uint32_t cp;
-        size_t k = IisdCrtUtf8Get(s + i, len - i, &cp);
+        size_t k = (size_t)IisdUtf8Decode(s + i, len - i, &cp);
         if (k == 0) {
             if (dst != NULL) {
                 dst[0] = 0;
