@@ -23,6 +23,23 @@ IAppHostElement *modcfg_section(IHttpServer *srv, IHttpContext *ctx, const wchar
     return modcfg_section_at(srv, md ? md->lpVtbl->GetMetaPath(md) : NULL, section);
 }
 
+IAppHostElement *modcfg_site(IHttpServer *srv, DWORD id)
+{
+    IAppHostElement *sites =
+        modcfg_section_at(srv, L"MACHINE/WEBROOT/APPHOST", L"system.applicationHost/sites");
+    IAppHostElement *found = NULL;
+    unsigned n = modcfg_count(sites);
+    for (unsigned i = 0; i < n && found == NULL; i++) {
+        IAppHostElement *it = modcfg_item(sites, i);
+        if (it != NULL && (DWORD)modcfg_int(it, L"id", 0) == id)
+            found = it;
+        else
+            modcfg_release(it);
+    }
+    modcfg_release(sites);
+    return found;
+}
+
 void modcfg_release(IAppHostElement *e)
 {
     if (e != NULL)

@@ -18,6 +18,8 @@ IAppHostElement *modcfg_section(IHttpServer *srv, IHttpContext *ctx, const wchar
 /* The section at an explicit configuration path ("MACHINE/WEBROOT/APPHOST/..."). */
 IAppHostElement *modcfg_section_at(IHttpServer *srv, const wchar_t *path, const wchar_t *section);
 void modcfg_release(IAppHostElement *e);
+/* The <site> element of system.applicationHost/sites with this id, or NULL (release it). */
+IAppHostElement *modcfg_site(IHttpServer *srv, DWORD id);
 
 bool modcfg_bool(IAppHostElement *e, const wchar_t *name, bool def);
 /* uint, int, enum and flags values, and timeSpan in milliseconds. */

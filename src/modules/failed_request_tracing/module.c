@@ -103,24 +103,6 @@ static const struct {
                  {"CGI", 32},           {"Compression", 64}, {"Cache", 128},    {"RequestNotifications", 256},
                  {"Module", 512},       {"Rewrite", 1024},   {"FastCGI", 4096}, {"WebSocket", 16384}};
 
-/* The <site> element of this id (release it), or NULL. */
-static IAppHostElement *site_element(DWORD id)
-{
-    IAppHostElement *sites =
-        modcfg_section_at(g_server, L"MACHINE/WEBROOT/APPHOST", L"system.applicationHost/sites");
-    IAppHostElement *found = NULL;
-    unsigned n = modcfg_count(sites);
-    for (unsigned i = 0; i < n && found == NULL; i++) {
-        IAppHostElement *it = modcfg_item(sites, i);
-        if (it != NULL && (DWORD)modcfg_int(it, L"id", 0) == id)
-            found = it;
-        else
-            modcfg_release(it);
-    }
-    modcfg_release(sites);
-    return found;
-}
-
 /* Area names ("Module,RequestNotifications", "*" or numbers) to a mask; defs: the provider's <areas>. */
 static DWORD parse_areas(const char *s, IAppHostElement *defs, bool www)
 {
@@ -217,7 +199,7 @@ static void *load_cfg(IHttpServer *srv, IHttpContext *ctx)
     (void)srv;
     IHttpSite *site = ctx->lpVtbl->GetSite(ctx);
     DWORD id = site ? site->lpVtbl->GetSiteId(site) : 0;
-    IAppHostElement *se = site_element(id);
+    IAppHostElement *se = modcfg_site(g_server, id);
     IAppHostElement *tl = modcfg_child(se, L"traceFailedRequestsLogging");
     bool on = tl != NULL && modcfg_bool(tl, L"enabled", false);
     IAppHostElement *sec =

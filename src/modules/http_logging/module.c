@@ -554,24 +554,6 @@ static void dir_of(IAppHostElement *e, char *out, size_t cap)
         out[--n] = '\0';
 }
 
-/* The <site> element of this id (release it), or NULL. */
-static IAppHostElement *site_element(DWORD id)
-{
-    IAppHostElement *sites =
-        modcfg_section_at(g_server, L"MACHINE/WEBROOT/APPHOST", L"system.applicationHost/sites");
-    IAppHostElement *found = NULL;
-    unsigned n = modcfg_count(sites);
-    for (unsigned i = 0; i < n && found == NULL; i++) {
-        IAppHostElement *it = modcfg_item(sites, i);
-        if (it != NULL && (DWORD)modcfg_int(it, L"id", 0) == id)
-            found = it;
-        else
-            modcfg_release(it);
-    }
-    modcfg_release(sites);
-    return found;
-}
-
 /* An int64 attribute as stored (modcfg_int reads VT_I8 as a timeSpan). */
 static int64_t attr_int64(IAppHostElement *e, const wchar_t *name, int64_t def)
 {
@@ -636,7 +618,7 @@ static void *load_cfg(IHttpServer *srv, IHttpContext *ctx)
         if (!__atomic_exchange_n(&g_warned_binary, true, __ATOMIC_RELAXED))
             report("warn", "centralLogFileMode=\"CentralBinary\" is not supported; nothing is logged");
     } else {
-        se = site_element(id);
+        se = modcfg_site(g_server, id);
         lf = modcfg_child(se, L"logFile");
         c->on = lf != NULL && modcfg_bool(lf, L"enabled", true);
         int64_t fmt = modcfg_int(lf, L"logFormat", 2);
