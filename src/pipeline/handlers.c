@@ -9,6 +9,7 @@
  */
 #include "core/log.h"
 #include "core/str.h"
+#include "pipeline/filecache.h"
 #include "pipeline/hctx.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,11 +157,14 @@ int iisd_handlers_exec_begin(iisd_hctx_t *h)
     if (resource != 3) {
         size_t plen;
         const wchar_t *wp = iisd_hctx_physical_path(h, &plen);
-        char *path = iisd_arena_utf8_from_wcs(h->arena, wp, plen, NULL);
-        struct stat st;
-        bool ok = stat(path, &st) == 0 &&
-                  ((resource == 0 && S_ISREG(st.st_mode)) || (resource == 1 && S_ISDIR(st.st_mode)) ||
-                   (resource == 2 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))));
+        /* through the open-file cache: a repeated path costs no system call */
+        IHttpFileInfo *fi = NULL;
+        bool ok = false;
+        if (SUCCEEDED(iisd_filecache_get(wp, TRUE, &fi)) && fi != NULL) {
+            bool dir = (fi->lpVtbl->GetAttributes(fi) & 0x10 /* FILE_ATTRIBUTE_DIRECTORY */) != 0;
+            ok = resource == 2 || (resource == 1) == dir;
+            fi->lpVtbl->DereferenceCacheData(fi);
+        }
         if (!ok) {
             set_error(h, 404, 0, HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "Not Found",
                       "The resource you are looking for does not exist.");

@@ -208,6 +208,8 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
     int src_fd = IisdHandleToFd(fc->FromFileHandle.FileHandle);
     struct stat st;
     uint64_t flen = fc->FromFileHandle.ByteRange.Length.QuadPart;
+    if (flen != HTTP_BYTE_RANGE_TO_EOF && flen < cfg->min_file_size)
+        return RQ_NOTIFICATION_CONTINUE; /* too small: known without a system call */
     if (src_fd < 0 || fstat(src_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
         fc->FromFileHandle.ByteRange.StartingOffset.QuadPart != 0 ||
         (flen != HTTP_BYTE_RANGE_TO_EOF && flen != (uint64_t)st.st_size))
