@@ -599,15 +599,20 @@ static HRESULT add_chunk(iisd_hctx_t *h, const HTTP_DATA_CHUNK *d, bool copy, LO
         break;
     case HttpDataChunkFromFileHandle: {
         int fd = IisdHandleToFd(d->FromFileHandle.FileHandle);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0)
-            return HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE);
         uint64_t off = d->FromFileHandle.ByteRange.StartingOffset.QuadPart;
         uint64_t len = d->FromFileHandle.ByteRange.Length.QuadPart;
-        if (off > (uint64_t)st.st_size)
-            return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
-        if (len == (uint64_t)-1 || off + len > (uint64_t)st.st_size)
+        if (fd < 0)
+            return HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE);
+        if (len == HTTP_BYTE_RANGE_TO_EOF) {
+            /* only "to the end" needs the size; an explicit range is taken as given (a file
+               shorter than it ends the response with an error when it is sent) */
+            struct stat st;
+            if (fstat(fd, &st) < 0)
+                return HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE);
+            if (off > (uint64_t)st.st_size)
+                return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
             len = (uint64_t)st.st_size - off;
+        }
         ch->type = IISD_CHUNK_FILE;
         ch->fd = fd;
         ch->off = off;
