@@ -27,6 +27,8 @@
 #include <sal.h>
 #include <httpserv.h>
 
+#include "query_value.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,23 +36,6 @@
 
 namespace
 {
-
-bool QueryValue(const char *q, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    for (const char *p = q; p != NULL && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
-        if (strncmp(p, name, n) == 0 && p[n] == '=') {
-            const char *v = p + n + 1;
-            size_t len = strcspn(v, "&");
-            if (len >= cap)
-                len = cap - 1;
-            memcpy(out, v, len);
-            out[len] = '\0';
-            return true;
-        }
-    }
-    return false;
-}
 
 void Write(IHttpContext *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -21,6 +21,8 @@
 #include <sal.h>
 #include <httpserv.h>
 
+#include "query_value.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,22 +32,6 @@ namespace
 
 volatile long g_executions;
 volatile long g_pre;
-
-bool Param(const char *q, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    for (const char *p = q; p != NULL && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
-        if (strncmp(p, name, n) == 0 && p[n] == '=') {
-            size_t len = strcspn(p + n + 1, "&");
-            if (len >= cap)
-                len = cap - 1;
-            memcpy(out, p + n + 1, len);
-            out[len] = '\0';
-            return true;
-        }
-    }
-    return false;
-}
 
 class CCounterModule : public CHttpModule
 {
@@ -69,27 +55,27 @@ class CCounterModule : public CHttpModule
         IHttpResponse *pResponse = pHttpContext->GetResponse();
         IHttpCachePolicy *pPolicy = pResponse->GetCachePolicy();
         char value[128];
-        if (Param(q, "ttl", value, sizeof(value))) {
+        if (QueryValue(q, "ttl", value, sizeof(value))) {
             pPolicy->GetUserCachePolicy()->Policy = HttpCachePolicyTimeToLive;
             pPolicy->GetUserCachePolicy()->SecondsToLive = (ULONG)atoi(value);
         }
-        if (Param(q, "kttl", value, sizeof(value))) {
+        if (QueryValue(q, "kttl", value, sizeof(value))) {
             pPolicy->GetKernelCachePolicy()->Policy = HttpCachePolicyTimeToLive;
             pPolicy->GetKernelCachePolicy()->SecondsToLive = (ULONG)atoi(value);
         }
-        if (Param(q, "until", value, sizeof(value)))
+        if (QueryValue(q, "until", value, sizeof(value)))
             pPolicy->GetUserCachePolicy()->Policy = HttpCachePolicyUserInvalidates;
-        if (Param(q, "vh", value, sizeof(value)))
+        if (QueryValue(q, "vh", value, sizeof(value)))
             pPolicy->AppendVaryByHeader(value);
-        if (Param(q, "vq", value, sizeof(value)))
+        if (QueryValue(q, "vq", value, sizeof(value)))
             pPolicy->AppendVaryByQueryString(value);
-        if (Param(q, "vv", value, sizeof(value)))
+        if (QueryValue(q, "vv", value, sizeof(value)))
             pPolicy->SetVaryByValue(value);
-        if (Param(q, "off", value, sizeof(value)))
+        if (QueryValue(q, "off", value, sizeof(value)))
             pPolicy->DisableUserCache();
-        if (Param(q, "cookie", value, sizeof(value)))
+        if (QueryValue(q, "cookie", value, sizeof(value)))
             pResponse->SetHeader(HttpHeaderSetCookie, "a=b", 3, TRUE);
-        USHORT status = Param(q, "status", value, sizeof(value)) ? (USHORT)atoi(value) : 200;
+        USHORT status = QueryValue(q, "status", value, sizeof(value)) ? (USHORT)atoi(value) : 200;
         pResponse->SetStatus(status, "Counted");
         pResponse->SetHeader("X-Cached", pPolicy->IsCached() ? "1" : "0", 1, TRUE);
         pResponse->SetHeader(HttpHeaderContentType, "text/plain", 10, TRUE);

@@ -11,29 +11,13 @@
 #include <sal.h>
 #include <httpserv.h>
 
+#include "query_value.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 namespace
 {
-
-// The value of name= in the query string q, copied into out; false when absent.
-bool QueryValue(const char *q, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    for (const char *p = q; p != NULL && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
-        if (strncmp(p, name, n) == 0 && p[n] == '=') {
-            const char *v = p + n + 1;
-            size_t len = strcspn(v, "&");
-            if (len >= cap)
-                len = cap - 1;
-            memcpy(out, v, len);
-            out[len] = '\0';
-            return true;
-        }
-    }
-    return false;
-}
 
 class CStatusModule : public CHttpModule
 {

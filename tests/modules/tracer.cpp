@@ -31,6 +31,8 @@
 #include <sal.h>
 #include <httpserv.h>
 
+#include "query_value.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,23 +77,6 @@ void Narrow(PCWSTR w, char *out, size_t cap)
     for (; w != NULL && w[i] != 0 && i + 1 < cap; i++)
         out[i] = (char)(w[i] < 0x80 ? w[i] : '?');
     out[i] = '\0';
-}
-
-bool QueryValue(const char *q, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    for (const char *p = q; p != NULL && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
-        if (strncmp(p, name, n) == 0 && p[n] == '=') {
-            const char *v = p + n + 1;
-            size_t len = strcspn(v, "&");
-            if (len >= cap)
-                len = cap - 1;
-            memcpy(out, v, len);
-            out[len] = '\0';
-            return true;
-        }
-    }
-    return false;
 }
 
 class CTracerGlobal : public CGlobalModule
