@@ -4,6 +4,31 @@
 #include <strings.h>
 #include <wchar.h>
 
+/* One code point as UTF-8 into b; returns its length. */
+static size_t utf8_put(unsigned c, unsigned char b[4])
+{
+    if (c < 0x80) {
+        b[0] = (unsigned char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        b[0] = (unsigned char)(0xc0 | (c >> 6));
+        b[1] = (unsigned char)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        b[0] = (unsigned char)(0xe0 | (c >> 12));
+        b[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+        b[2] = (unsigned char)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    b[0] = (unsigned char)(0xf0 | (c >> 18));
+    b[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f));
+    b[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+    b[3] = (unsigned char)(0x80 | (c & 0x3f));
+    return 4;
+}
+
 IAppHostElement *modcfg_section_at(IHttpServer *srv, const wchar_t *path, const wchar_t *section)
 {
     IAppHostAdminManager *mgr = srv->lpVtbl->GetAdminManager(srv);
@@ -108,23 +133,13 @@ int modcfg_str(IAppHostElement *e, const wchar_t *name, char *out, size_t cap, c
     int n = -1;
     if (value(e, name, &v) && v.vt == VT_BSTR && v.bstrVal != NULL) {
         size_t k = 0;
-        for (const wchar_t *w = v.bstrVal; *w && k + 4 < cap; w++) {
-            unsigned c = (unsigned)*w;
-            if (c < 0x80) {
-                out[k++] = (char)c;
-            } else if (c < 0x800) {
-                out[k++] = (char)(0xc0 | (c >> 6));
-                out[k++] = (char)(0x80 | (c & 0x3f));
-            } else if (c < 0x10000) {
-                out[k++] = (char)(0xe0 | (c >> 12));
-                out[k++] = (char)(0x80 | ((c >> 6) & 0x3f));
-                out[k++] = (char)(0x80 | (c & 0x3f));
-            } else {
-                out[k++] = (char)(0xf0 | (c >> 18));
-                out[k++] = (char)(0x80 | ((c >> 12) & 0x3f));
-                out[k++] = (char)(0x80 | ((c >> 6) & 0x3f));
-                out[k++] = (char)(0x80 | (c & 0x3f));
-            }
+        for (const wchar_t *w = v.bstrVal; *w; w++) {
+            unsigned char b[4];
+            size_t m = utf8_put((unsigned)*w, b);
+            if (k + m >= cap)
+                break; /* cut at a whole character */
+            memcpy(out + k, b, m);
+            k += m;
         }
         out[k] = '\0';
         n = (int)k;
@@ -338,20 +353,8 @@ size_t modcfg_utf8(const wchar_t *w, size_t n, char *out, size_t cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        unsigned c = (unsigned)w[i];
         unsigned char b[4];
-        size_t m;
-        if (c < 0x80)
-            b[0] = (unsigned char)c, m = 1;
-        else if (c < 0x800)
-            b[0] = (unsigned char)(0xc0 | (c >> 6)), b[1] = (unsigned char)(0x80 | (c & 0x3f)), m = 2;
-        else if (c < 0x10000)
-            b[0] = (unsigned char)(0xe0 | (c >> 12)), b[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
-            b[2] = (unsigned char)(0x80 | (c & 0x3f)), m = 3;
-        else
-            b[0] = (unsigned char)(0xf0 | (c >> 18)), b[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f)),
-            b[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)), b[3] = (unsigned char)(0x80 | (c & 0x3f)),
-            m = 4;
+        size_t m = utf8_put((unsigned)w[i], b);
         if (k + m >= cap)
             return (size_t)-1;
         memcpy(out + k, b, m);
