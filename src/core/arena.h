@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IISD_ARENA_CHUNK 4096
+#define IISD_ARENA_CHUNK 16384
 
 struct iisd_arena_chunk;
 struct iisd_arena_cleanup;

@@ -37,6 +37,9 @@ static struct {
     char **changed;
     unsigned nchanged;
     void (*hook)(iisd_conf_t *conf);
+    /* the generation whose folders are all watched (one reference held), and how many */
+    iisd_conf_t *synced;
+    unsigned nsynced;
 } R = {.ifd = -1, .efd = -1};
 
 void iisd_reload_set_hook(void (*fn)(iisd_conf_t *conf))
@@ -75,6 +78,11 @@ static bool sync_watches(void)
     if (R.apphost_dir[0])
         watch_dir(R.apphost_dir);
     iisd_conf_t *c = iisd_pipeline_acquire();
+    unsigned nfolders = iisd_cfg_folder_count(c->cfg);
+    if (c == R.synced && nfolders == R.nsynced) { /* nothing new: the common case */
+        iisd_conf_unref(c);
+        return false;
+    }
     char **folders = iisd_cfg_folders(c->cfg);
     for (char **f = folders; *f; f++) {
         if (watch_dir(*f) && iisd_cfg_folder_stale(c->cfg, *f)) {
@@ -85,7 +93,13 @@ static bool sync_watches(void)
         }
     }
     iisd_cfg_list_free(folders);
-    iisd_conf_unref(c);
+    if (R.synced != c) { /* keep c, so that no later generation can be taken for it */
+        iisd_conf_unref(R.synced);
+        R.synced = c;
+    } else {
+        iisd_conf_unref(c);
+    }
+    R.nsynced = nfolders;
     return changed;
 }
 
@@ -223,6 +237,8 @@ static void *watcher_main(void *arg)
             reload();
         }
     }
+    iisd_conf_unref(R.synced);
+    R.synced = NULL;
     iisd_arena_thread_cleanup(); /* old generations were freed on this thread */
     return NULL;
 }
