@@ -31,14 +31,16 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: iisd --port N [--path DIR] [--module NAME=PATH]... [--config FILE]\n"
                "            [--schema-dir DIR] [--workers N] [--log-level error|warn|info|debug]\n"
-               "            [--dump-pipeline] [--print-default-config]\n"
+               "            [--takeover-ms MS] [--dump-pipeline] [--print-default-config]\n"
                "\n"
                "Serves DIR (default: the current folder) on 127.0.0.1:N through the IIS integrated\n"
                "pipeline, with the built-in default applicationHost.config. --config reads a full\n"
                "applicationHost.config instead (--port and --path then override the first site's\n"
                "binding and root). --module loads an IIS native module (.so exporting RegisterModule)\n"
                "and enables it in every application. --schema-dir adds configuration schema files\n"
-               "(default: the schema folder beside the configuration file).\n");
+               "(default: the schema folder beside the configuration file). A loop whose thread has\n"
+               "been inside module code for --takeover-ms (default 30; 0: never) is handed to\n"
+               "another thread.\n");
 }
 
 typedef struct {
@@ -199,6 +201,7 @@ int main(int argc, char **argv)
     const char *path = NULL, *config_file = NULL, *schema_dir = NULL;
     int port = -1;
     unsigned workers = 0;
+    unsigned takeover_ms = 30;
     bool dump = false;
     cli_module_t *cli_mods = iisd_xcalloc((size_t)argc, sizeof(*cli_mods));
     unsigned ncli = 0;
@@ -235,6 +238,8 @@ int main(int argc, char **argv)
             schema_dir = v;
         } else if (strcmp(a, "--workers") == 0) {
             workers = parse_uint(a, v, 256);
+        } else if (strcmp(a, "--takeover-ms") == 0) {
+            takeover_ms = parse_uint(a, v, 60000);
         } else if (strcmp(a, "--log-level") == 0) {
             static const char *const lv[] = {"error", "warn", "info", "debug"};
             unsigned k = 0;
@@ -386,7 +391,7 @@ int main(int argc, char **argv)
         }
         loops[i] = &hloops[i].loop;
     }
-    iisd_worker_opts_t wopts = {.takeover_ms = 30, .max_threads = 256, .on_thread_exit = thread_exit};
+    iisd_worker_opts_t wopts = {.takeover_ms = takeover_ms, .max_threads = 256, .on_thread_exit = thread_exit};
     int rc = iisd_workers_start(loops, nloops, &wopts);
     if (rc < 0)
         die("cannot start worker threads: %s", strerror(-rc));
