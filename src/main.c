@@ -391,7 +391,8 @@ int main(int argc, char **argv)
         }
         loops[i] = &hloops[i].loop;
     }
-    iisd_worker_opts_t wopts = {.takeover_ms = takeover_ms, .max_threads = 256, .on_thread_exit = thread_exit};
+    iisd_worker_opts_t wopts = {
+        .takeover_ms = takeover_ms, .max_threads = 256, .on_thread_exit = thread_exit};
     int rc = iisd_workers_start(loops, nloops, &wopts);
     if (rc < 0)
         die("cannot start worker threads: %s", strerror(-rc));

@@ -7,8 +7,8 @@
  * process (tests/alloc/check_alloc.py) reads and resets them while the server
  * runs. Layout (native-endian uint64): [0] allocations, [1] bytes, [2] armed
  * flag, [3] allocations seen while armed, then ALLOC_SITES records of ALLOC_FRAMES
- * return addresses each (innermost first) for the first allocations made while armed. Only malloc-family entry points are counted:
- * free is not an allocation.
+ * return addresses each (innermost first) for the first allocations made while armed. Only malloc-family
+ * entry points are counted: free is not an allocation.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -20,8 +20,8 @@
 #include <execinfo.h>
 #include <unistd.h>
 
-#define ALLOC_SITES 16 /* allocations recorded while armed */
-#define ALLOC_FRAMES 4 /* return addresses kept per allocation */
+#define ALLOC_SITES  16 /* allocations recorded while armed */
+#define ALLOC_FRAMES 4  /* return addresses kept per allocation */
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -63,7 +63,8 @@ static void note(size_t n)
             in_note = 0;
             for (int f = 0; f < ALLOC_FRAMES; f++)
                 atomic_store_explicit(&counts[4 + i * ALLOC_FRAMES + f],
-                                      f + 2 < k ? (uint64_t)(uintptr_t)frames[f + 2] : 0, memory_order_relaxed);
+                                      f + 2 < k ? (uint64_t)(uintptr_t)frames[f + 2] : 0,
+                                      memory_order_relaxed);
         }
     }
 }
