@@ -938,6 +938,7 @@ typedef struct plan_cache {
     iisd_container_t *site_containers; /* IHttpSite::GetModuleContextContainer, by site index */
     unsigned nsites;
     meta_container_t *meta;
+    iisd_htable_t *htables; /* compiled <handlers> sections */
 } plan_cache_t;
 
 static iisd_module_t **g_tail;
@@ -971,6 +972,11 @@ static void free_plan_cache(void *p)
         iisd_container_destroy(&m->container);
         free(m->path);
         free(m);
+    }
+    while (pc->htables) {
+        iisd_htable_t *t = pc->htables;
+        pc->htables = t->next;
+        iisd_handlers_free(t);
     }
     pthread_mutex_destroy(&pc->lock);
     free(pc);
@@ -1110,6 +1116,23 @@ static const iisd_plan_t *request_plan(iisd_conf_t *conf, const iisd_app_t *app,
     if (pp->plan == NULL)
         *err = &pp->err;
     return pp->plan;
+}
+
+iisd_htable_t *iisd_pipeline_handler_table(iisd_conf_t *conf, const iisd_celem_t *hs)
+{
+    plan_cache_t *pc = conf->pipeline_data;
+    pthread_mutex_lock(&pc->lock);
+    iisd_htable_t *t;
+    for (t = pc->htables; t != NULL; t = t->next)
+        if (t->section == hs)
+            break;
+    if (t == NULL) {
+        t = iisd_handlers_compile(hs);
+        t->next = pc->htables;
+        pc->htables = t;
+    }
+    pthread_mutex_unlock(&pc->lock);
+    return t;
 }
 
 IHttpModuleContextContainer *iisd_pipeline_app_container(const iisd_app_t *app)
