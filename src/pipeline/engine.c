@@ -701,9 +701,15 @@ static const path_facts_t *url_facts(iisd_conf_t *conf, const iisd_sitedef_t *si
     size_t cu = url[0] == '/' ? url_len : 0;
     while (cu > 0 && url[cu - 1] == '/')
         cu--; /* ".../Default Web Site" for "/", ".../docs" for "/docs/" */
-    snprintf(cp, cplen, "MACHINE/WEBROOT/APPHOST/%s%.*s", site->name, (int)cu, url);
+    static const char root[] = "MACHINE/WEBROOT/APPHOST/";
+    size_t nlen = strlen(site->name);
+    memcpy(cp, root, sizeof(root) - 1);
+    memcpy(cp + sizeof(root) - 1, site->name, nlen);
+    memcpy(cp + sizeof(root) - 1 + nlen, url, cu);
+    size_t len = sizeof(root) - 1 + nlen + cu;
+    cp[len] = '\0';
     *cpath = cp;
-    return path_facts(conf, *app, cp, strlen(cp), scratch);
+    return path_facts(conf, *app, cp, len, scratch);
 }
 
 int iisd_hctx_resolve(iisd_hctx_t *h)
