@@ -37,6 +37,7 @@ static struct {
     char **changed;
     unsigned nchanged;
     void (*hook)(iisd_conf_t *conf);
+    bool hup, recycle; /* why the eventfd was written (atomic) */
 } R = {.ifd = -1, .efd = -1};
 
 void iisd_reload_set_hook(void (*fn)(iisd_conf_t *conf))
@@ -210,8 +211,12 @@ static void *watcher_main(void *arg)
             (void)r;
             if (!__atomic_load_n(&R.running, __ATOMIC_ACQUIRE))
                 break;
-            note_change("MACHINE/WEBROOT/APPHOST");
-            pending = true;
+            if (__atomic_exchange_n(&R.hup, false, __ATOMIC_ACQ_REL)) {
+                note_change("MACHINE/WEBROOT/APPHOST");
+                pending = true;
+            }
+            if (__atomic_exchange_n(&R.recycle, false, __ATOMIC_ACQ_REL))
+                pending = true; /* a new generation, with no configuration change to announce */
         }
         if (p[0].revents & POLLIN) {
             if (read_events())
@@ -254,8 +259,19 @@ int iisd_reload_start(const iisd_conf_opts_t *opts, iisd_module_t **tail, unsign
     return 0;
 }
 
+void iisd_reload_recycle(void)
+{
+    __atomic_store_n(&R.recycle, true, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    if (R.efd >= 0) {
+        ssize_t r = write(R.efd, &one, sizeof(one));
+        (void)r;
+    }
+}
+
 void iisd_reload_request(void)
 {
+    __atomic_store_n(&R.hup, true, __ATOMIC_RELEASE);
     uint64_t one = 1;
     if (R.efd >= 0) {
         ssize_t r = write(R.efd, &one, sizeof(one));

@@ -23,9 +23,12 @@
 #include "core/mem.h"
 #include "core/str.h"
 #include "pipeline/adminapi.h"
+#include "pipeline/cacheops.h"
 #include "pipeline/container.h"
 #include "pipeline/engine.h"
 #include "pipeline/filecache.h"
+#include "pipeline/globals.h"
+#include "pipeline/reload.h"
 
 static atomic_bool terminating;
 
@@ -80,7 +83,8 @@ static VOID srv_IncrementThreadCount(IHttpServer3 *This) {}
 /* api-status: implemented (no-op: iisd adds threads by itself when module code blocks) */
 static VOID srv_DecrementThreadCount(IHttpServer3 *This) {}
 
-/* api-status: partial: logs the reason; nothing monitors worker health */
+/* IIS's WAS would recycle the worker; iisd has no process manager above it, so the report is logged. */
+/* api-status: partial: logs the reason; no process manager acts on it */
 static VOID srv_ReportUnhealthy(IHttpServer3 *This, PCWSTR pszReasonString, HRESULT hrReason)
 {
     char reason[512];
@@ -128,11 +132,17 @@ static HRESULT srv_FlushKernelCache(IHttpServer3 *This, PCWSTR pszUrl)
     return S_OK;
 }
 
+/*
+ * Raises GL_CACHE_OPERATION, then (unless a module handled it) runs the
+ * operation on the cache the key names (cacheops.h). For ADD,
+ * *ppCacheSpecificData is the record to store.
+ */
+/* api-status: implemented (caches "FILE" and module-named caches; "URI" and "TOKEN": ERROR_NOT_SUPPORTED) */
 static HRESULT srv_DoCacheOperation(IHttpServer3 *This, CACHE_OPERATION cacheOperation,
                                     IHttpCacheKey *pCacheKey, IHttpCacheSpecificData **ppCacheSpecificData,
                                     IHttpTraceContext *pHttpTraceContext)
 {
-    return E_NOTIMPL;
+    return iisd_cache_operation(cacheOperation, pCacheKey, ppCacheSpecificData, pHttpTraceContext);
 }
 
 /* Raises GL_CUSTOM_NOTIFICATION with the module's own provider. */
@@ -150,12 +160,21 @@ static IHttpPerfCounterInfo *srv_GetPerfCounterInfo(IHttpServer3 *This)
     return NULL;
 }
 
-/* api-status: partial: logs the request; applications are not recycled */
+/*
+ * Recycling an application is loading a new configuration generation: the
+ * application (every application: they share the generation) gets
+ * GL_APPLICATION_STOP once its last request is over, its module contexts
+ * are cleaned up, and it starts again (GL_APPLICATION_RESOLVE_MODULES,
+ * GL_APPLICATION_START) with its next request. Asynchronous, as on IIS.
+ */
+/* api-status: implemented (recycles every application: they share one configuration generation) */
 static VOID srv_RecycleApplication(IHttpServer3 *This, PCWSTR pszAppConfigPath)
 {
     char path[512];
-    iisd_log(IISD_LOG_WARN, "a module asked to recycle application %s; iisd does not recycle, ignored",
+    iisd_log(IISD_LOG_INFO, "a module asked to recycle application %s",
              wcs_for_log(pszAppConfigPath, path, sizeof(path)));
+    if (pszAppConfigPath != NULL && !atomic_load(&terminating))
+        iisd_reload_recycle();
 }
 
 /* ---- GL_CONFIGURATION_CHANGE and GL_FILE_CHANGE ------------------------- */
@@ -170,6 +189,7 @@ typedef struct config_change_provider {
 typedef struct file_change_provider {
     IGlobalFileChangeProvider iface; /* first */
     PCWSTR file;
+    IHttpFileMonitor *monitor;
     HRESULT error;
 } file_change_provider_t;
 
@@ -203,10 +223,10 @@ static PCWSTR fcp_GetFileName(IGlobalFileChangeProvider *This)
     return ((file_change_provider_t *)This)->file;
 }
 
-/* api-status: partial: returns NULL (the change was not raised by a file monitor) */
+/* The monitor that saw the change; NULL for IHttpServer::NotifyFileChange. */
 static IHttpFileMonitor *fcp_GetFileMonitor(IGlobalFileChangeProvider *This)
 {
-    return NULL;
+    return ((file_change_provider_t *)This)->monitor;
 }
 
 static const struct {
@@ -238,14 +258,18 @@ static VOID srv_NotifyConfigurationChange(IHttpServer3 *This, PCWSTR pszPath)
     log_provider_error("configuration change", pszPath, p.error);
 }
 
+void iisd_notify_file_change(PCWSTR file, IHttpFileMonitor *monitor)
+{
+    file_change_provider_t p = {.iface.lpVtbl = &fcp_vtbl.v, .file = file, .monitor = monitor, .error = S_OK};
+    iisd_global_notify(GL_BIT(GL_FILE_CHANGE), (IHttpEventProvider *)&p.iface);
+    log_provider_error("file change", file, p.error);
+}
+
 /* Raises GL_FILE_CHANGE on the calling thread. */
 static VOID srv_NotifyFileChange(IHttpServer3 *This, PCWSTR pszFileName)
 {
-    if (pszFileName == NULL)
-        return;
-    file_change_provider_t p = {.iface.lpVtbl = &fcp_vtbl.v, .file = pszFileName, .error = S_OK};
-    iisd_global_notify(GL_BIT(GL_FILE_CHANGE), (IHttpEventProvider *)&p.iface);
-    log_provider_error("file change", pszFileName, p.error);
+    if (pszFileName != NULL)
+        iisd_notify_file_change(pszFileName, NULL);
 }
 
 static IDispensedHttpModuleContextContainer *srv_DispenseContainer(IHttpServer3 *This)
@@ -498,12 +522,17 @@ static IHttpTraceContext *srv_GetTraceContext(IHttpServer3 *This)
     return iisd_trace_server_context();
 }
 
+/*
+ * Watches a folder (or a file) with inotify. GL_FILE_CHANGE is raised on the
+ * server thread (globals.h) for every entry of the folder that is created,
+ * written and closed, deleted, renamed or whose attributes change, with the
+ * entry's full path and this monitor. DereferenceFileMonitor stops it.
+ */
+/* api-status: implemented (hToken is ignored: the folder is watched with the server's rights) */
 static HRESULT srv_RegisterFileChangeMonitor(IHttpServer3 *This, PCWSTR pszPath, HANDLE hToken,
                                              IHttpFileMonitor **ppFileMonitor)
 {
-    if (ppFileMonitor != NULL)
-        *ppFileMonitor = NULL;
-    return E_NOTIMPL;
+    return iisd_filemon_register(pszPath, ppFileMonitor);
 }
 
 static IHttpServer3 server;
@@ -534,17 +563,31 @@ static HRESULT srv_GetToken(IHttpServer3 *This, PCWSTR pszUserName, PCWSTR pszPa
     return E_NOTIMPL;
 }
 
+static wchar_t *pool_config_file;
+
+void iisd_server_set_config_file(const char *path)
+{
+    free(pool_config_file);
+    pool_config_file = NULL;
+    if (path == NULL)
+        return;
+    size_t n = strlen(path);
+    pool_config_file = iisd_xmalloc((n + 1) * sizeof(wchar_t));
+    iisd_utf8_to_wcs(path, n, pool_config_file, n + 1);
+}
+
 /*
  * IIS writes one configuration file per application pool (a filtered copy
- * of applicationHost.config); iisd reads its configuration directly and has
- * no such file, so there is no path to return.
+ * of applicationHost.config). iisd's one pool reads applicationHost.config
+ * itself, so that file is the pool's: its absolute path, or NULL when the
+ * server runs on its built-in configuration (no file).
  */
-/* api-status: partial: returns NULL and 0 characters (no per-pool configuration file) */
+/* api-status: implemented (the applicationHost.config iisd reads; NULL with the built-in configuration) */
 static PCWSTR srv_GetAppPoolConfigFile(IHttpServer3 *This, DWORD *pcchConfigFilePath)
 {
     if (pcchConfigFilePath != NULL)
-        *pcchConfigFilePath = 0;
-    return NULL;
+        *pcchConfigFilePath = pool_config_file ? (DWORD)wcslen(pool_config_file) : 0;
+    return pool_config_file;
 }
 
 /*
