@@ -393,7 +393,10 @@ int main(int argc, char **argv)
         }
         loops[i] = &hloops[i].loop;
     }
-    iisd_worker_opts_t wopts = {.takeover_ms = 30, .max_threads = 256, .on_thread_exit = thread_exit};
+    iisd_worker_opts_t wopts = {.takeover_ms = 30,
+                                .max_threads = 256,
+                                .on_thread_exit = thread_exit,
+                                .on_thread_spare = iisd_global_thread_cleanup};
     int rc = iisd_workers_start(loops, nloops, &wopts);
     if (rc < 0)
         die("cannot start worker threads: %s", strerror(-rc));
@@ -416,6 +419,7 @@ int main(int argc, char **argv)
     if (rc < 0)
         iisd_log(IISD_LOG_WARN, "configuration changes will not be picked up while running: %s",
                  strerror(-rc));
+    iisd_pipeline_preload(conf);
     rc = iisd_globals_start();
     if (rc < 0)
         iisd_log(IISD_LOG_WARN, "no file change monitors, cache cleanup or health checks: %s", strerror(-rc));

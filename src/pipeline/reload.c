@@ -131,9 +131,11 @@ static void reload(void)
         goto done;
     }
     iisd_pipeline_set_conf(c);
-    if (R.hook) {
+    {
         iisd_conf_t *cur = iisd_pipeline_acquire();
-        R.hook(cur);
+        if (R.hook)
+            R.hook(cur);
+        iisd_pipeline_preload(cur);
         iisd_conf_unref(cur);
     }
     iisd_log(IISD_LOG_INFO, "configuration reloaded (%u change%s)", R.nchanged, R.nchanged == 1 ? "" : "s");
