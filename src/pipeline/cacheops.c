@@ -95,8 +95,9 @@ static rec_t *take_matching(CACHE_OPERATION op, IHttpCacheKey *key, PCWSTR name,
     for (rec_t **pp = &S.list; *pp != NULL;) {
         rec_t *r = *pp;
         bool hit = wcscmp(r->cache, name) == 0 &&
-                   (op == CACHE_OPERATION_FLUSH_PREFIX ? key->lpVtbl->GetIsPrefix(key, key_of(r->data))
-                                                       : r->hash == hash && key->lpVtbl->GetIsEqual(key, key_of(r->data)));
+                   (op == CACHE_OPERATION_FLUSH_PREFIX
+                        ? key->lpVtbl->GetIsPrefix(key, key_of(r->data))
+                        : r->hash == hash && key->lpVtbl->GetIsEqual(key, key_of(r->data)));
         if (hit) {
             *pp = r->next;
             r->next = out;
@@ -147,7 +148,8 @@ static HRESULT store_op(CACHE_OPERATION op, IHttpCacheKey *key, PCWSTR name, IHt
         IHttpCacheSpecificData *found = NULL;
         pthread_mutex_lock(&S.lock);
         for (rec_t *r = S.list; r != NULL; r = r->next) {
-            if (r->hash == hash && wcscmp(r->cache, name) == 0 && key->lpVtbl->GetIsEqual(key, key_of(r->data))) {
+            if (r->hash == hash && wcscmp(r->cache, name) == 0 &&
+                key->lpVtbl->GetIsEqual(key, key_of(r->data))) {
                 found = r->data;
                 found->lpVtbl->ReferenceCacheData(found);
                 found->lpVtbl->ResetTTL(found);

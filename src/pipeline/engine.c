@@ -966,7 +966,6 @@ static const struct {
     IGlobalThreadCleanupProviderVtbl v;
 } tc_vtbl = {NULL, NULL, {.SetErrorStatus = tc_SetErrorStatus, .GetApplication = tc_GetApplication}};
 
-
 static IHttpApplication *app_iface(const iisd_app_t *app);
 
 void iisd_global_thread_cleanup(void)
@@ -995,8 +994,8 @@ typedef struct app_plan {
     const iisd_app_t *app;
     wchar_t *wphys, *wid, *wcpath;
     pthread_mutex_t start_lock;
-    bool started; /* atomic: GL_APPLICATION_START has run */
-    int warmup;   /* atomic: BeginApplicationWarmup calls not yet ended */
+    bool started;          /* atomic: GL_APPLICATION_START has run */
+    int warmup;            /* atomic: BeginApplicationWarmup calls not yet ended */
     iisd_module_t **extra; /* registered by GL_APPLICATION_RESOLVE_MODULES */
     unsigned nextra;
 } app_plan_t;
@@ -1180,8 +1179,8 @@ void iisd_app_warmup(const iisd_app_t *app, bool begin)
         return;
     }
     int n = __atomic_load_n(&ap->warmup, __ATOMIC_ACQUIRE);
-    while (n > 0 && !__atomic_compare_exchange_n(&ap->warmup, &n, n - 1, false, __ATOMIC_ACQ_REL,
-                                                 __ATOMIC_ACQUIRE)) {
+    while (n > 0 &&
+           !__atomic_compare_exchange_n(&ap->warmup, &n, n - 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
     }
 }
 
@@ -1237,7 +1236,8 @@ static void app_init(app_plan_t *ap, iisd_conf_t *conf, const iisd_sitedef_t *si
     snprintf(buf, sizeof(buf), "%.*s/", (int)n, phys ? phys : "");
     free(phys);
     ap->wphys = wdup(buf);
-    snprintf(buf, sizeof(buf), "/LM/W3SVC/%u/ROOT%s", (unsigned)site->id, strcmp(app->path, "/") == 0 ? "" : app->path);
+    snprintf(buf, sizeof(buf), "/LM/W3SVC/%u/ROOT%s", (unsigned)site->id,
+             strcmp(app->path, "/") == 0 ? "" : app->path);
     ap->wid = wdup(buf);
     ap->wcpath = wdup(app->config_path);
 }
@@ -1254,8 +1254,8 @@ static VOID appp_SetErrorStatus(IHttpApplicationResolveModulesProvider *This, HR
     app_prov_t *p = (app_prov_t *)This;
     char path[512];
     iisd_wcs_to_utf8(p->ap->wcpath, wcslen(p->ap->wcpath), path, sizeof(path));
-    iisd_log(IISD_LOG_WARN, "a module reported HRESULT 0x%08X for %s of application %s", (unsigned)hr, p->what,
-             path);
+    iisd_log(IISD_LOG_WARN, "a module reported HRESULT 0x%08X for %s of application %s", (unsigned)hr,
+             p->what, path);
 }
 
 static IHttpApplication *appp_GetApplication(IHttpApplicationResolveModulesProvider *This)
@@ -1271,9 +1271,9 @@ static IHttpApplication *appp_GetApplication(IHttpApplicationResolveModulesProvi
  * skips the module (S_OK, as in <modules>).
  */
 /* api-status: implemented (pszModuleType is ignored: no managed runtime) */
-static HRESULT appp_RegisterModule(IHttpApplicationResolveModulesProvider *This, HTTP_MODULE_ID parentModuleId,
-                                   IHttpModuleFactory *pModuleFactory, PCWSTR pszModuleName,
-                                   PCWSTR pszModuleType, PCWSTR pszModulePreCondition,
+static HRESULT appp_RegisterModule(IHttpApplicationResolveModulesProvider *This,
+                                   HTTP_MODULE_ID parentModuleId, IHttpModuleFactory *pModuleFactory,
+                                   PCWSTR pszModuleName, PCWSTR pszModuleType, PCWSTR pszModulePreCondition,
                                    DWORD dwRequestNotifications, DWORD dwPostRequestNotifications)
 {
     app_plan_t *ap = ((app_prov_t *)This)->ap;

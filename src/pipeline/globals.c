@@ -109,7 +109,6 @@ static const struct {
              {.GetModuleContextContainer = fm_GetModuleContextContainer,
               .DereferenceFileMonitor = fm_DereferenceFileMonitor}};
 
-/* api-status: implemented (hToken is ignored: the folder is watched with the server's rights) */
 HRESULT iisd_filemon_register(PCWSTR path, IHttpFileMonitor **out)
 {
     if (out == NULL)
@@ -128,8 +127,8 @@ HRESULT iisd_filemon_register(PCWSTR path, IHttpFileMonitor **out)
         p[--n] = '\0';
     pthread_mutex_lock(&G.lock);
     int wd = inotify_add_watch(G.ifd, p,
-                               IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB |
-                                   IN_DELETE_SELF | IN_MOVE_SELF);
+                               IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+                                   IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF);
     if (wd < 0) {
         int e = errno;
         pthread_mutex_unlock(&G.lock);

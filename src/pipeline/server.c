@@ -64,6 +64,8 @@ static PCWSTR srv_GetAppPoolName(IHttpServer3 *This)
     return app_pool_name;
 }
 
+/* A Windows I/O completion port binding: iisd modules wait on their own descriptors or threads. */
+/* api-status: not implemented (E_NOTIMPL: Windows I/O completion ports have no Linux counterpart) */
 static HRESULT srv_AssociateWithThreadPool(IHttpServer3 *This, HANDLE hHandle,
                                            LPOVERLAPPED_COMPLETION_ROUTINE completionRoutine)
 {
@@ -404,6 +406,9 @@ static HRESULT srv_RemoveFragmentFromCache(IHttpServer3 *This, PCWSTR pszFragmen
 
 /* ---- IHttpServer: the rest ---------------------------------------------- */
 
+/* IWpfSettings are the settings WAS hands a worker process; iisd has no WAS above it. */
+/* api-status: not implemented (E_NOTIMPL: no Windows Process Activation Service, so no worker-process
+ * settings) */
 static HRESULT srv_GetWorkerProcessSettings(IHttpServer3 *This, IWpfSettings **ppWorkerProcessSettings)
 {
     if (ppWorkerProcessSettings != NULL)
@@ -411,6 +416,7 @@ static HRESULT srv_GetWorkerProcessSettings(IHttpServer3 *This, IWpfSettings **p
     return E_NOTIMPL;
 }
 
+/* api-status: not implemented (E_NOTIMPL: WAS protocol manager DLLs do not exist on Linux) */
 static HRESULT srv_GetProtocolManagerCustomInterface(IHttpServer3 *This, PCWSTR pProtocolManagerDll,
                                                      PCWSTR pProtocolManagerDllInitFunction,
                                                      DWORD dwCustomInterfaceId, PVOID *ppCustomInterface)
@@ -553,7 +559,13 @@ static HRESULT srv_GetExtendedInterface(IHttpServer3 *This, HTTP_SERVER_INTERFAC
 
 /* ---- IHttpServer2 ------------------------------------------------------- */
 
-/* Windows logon tokens have no Linux counterpart. */
+/*
+ * Windows logon tokens have no Linux counterpart: a process changes user
+ * with setuid, not by impersonating a token, so there is no token cache and
+ * no IHttpTokenEntry object (its cache name "TOKEN" answers
+ * ERROR_NOT_SUPPORTED in DoCacheOperation).
+ */
+/* api-status: not implemented (E_NOTIMPL: Linux has no logon tokens, so no IHttpTokenEntry either) */
 static HRESULT srv_GetToken(IHttpServer3 *This, PCWSTR pszUserName, PCWSTR pszPassword, DWORD dwLogonMethod,
                             IHttpTokenEntry **ppTokenEntry, PCWSTR pszDefaultDomain, PSOCKADDR pSockAddr,
                             IHttpTraceContext *pHttpTraceContext)

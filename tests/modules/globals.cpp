@@ -139,11 +139,16 @@ VOID CKey::Enum(IHttpCacheSpecificData *data)
 const char *op_name(CACHE_OPERATION op)
 {
     switch (op) {
-    case CACHE_OPERATION_RETRIEVE: return "retrieve";
-    case CACHE_OPERATION_ADD: return "add";
-    case CACHE_OPERATION_DELETE: return "delete";
-    case CACHE_OPERATION_FLUSH_PREFIX: return "flush";
-    case CACHE_OPERATION_ENUM: return "enum";
+    case CACHE_OPERATION_RETRIEVE:
+        return "retrieve";
+    case CACHE_OPERATION_ADD:
+        return "add";
+    case CACHE_OPERATION_DELETE:
+        return "delete";
+    case CACHE_OPERATION_FLUSH_PREFIX:
+        return "flush";
+    case CACHE_OPERATION_ENUM:
+        return "enum";
     }
     return "?";
 }
@@ -182,8 +187,8 @@ class CGlobals : public CGlobalModule
     {
         pthread_mutex_lock(&g_lock);
         IHttpFileMonitor *m = p->GetFileMonitor();
-        bool ours = m != NULL && m == g_monitor &&
-                    m->GetModuleContextContainer()->GetModuleContext(g_id) != NULL;
+        bool ours =
+            m != NULL && m == g_monitor && m->GetModuleContextContainer()->GetModuleContext(g_id) != NULL;
         g_changes.push_back(narrow(p->GetFileName()) + (ours ? " 1" : " 0"));
         pthread_mutex_unlock(&g_lock);
         return GL_NOTIFICATION_CONTINUE;
@@ -226,7 +231,8 @@ class CGlobals : public CGlobalModule
         record("resolve", p->GetApplication());
         std::string path = narrow(p->GetApplication()->GetAppConfigPath());
         if (path.size() >= 5 && path.compare(path.size() - 5, 5, "/app2") == 0) {
-            HRESULT hr = p->RegisterModule(g_id, &g_app_factory, L"AppHeader", NULL, NULL, RQ_BEGIN_REQUEST, 0);
+            HRESULT hr =
+                p->RegisterModule(g_id, &g_app_factory, L"AppHeader", NULL, NULL, RQ_BEGIN_REQUEST, 0);
             if (FAILED(hr))
                 record("register-failed", p->GetApplication());
             p->SetPriorityForRequestNotification(L"AppHeader", RQ_BEGIN_REQUEST, PRIORITY_ALIAS_HIGH);
@@ -411,7 +417,8 @@ class CReport : public CHttpModule
                 IHttpCacheKey *k = fi->GetCacheKey();
                 IHttpCacheSpecificData *d = NULL;
                 HRESULT hr1 = g_server->DoCacheOperation(CACHE_OPERATION_RETRIEVE, k, &d, NULL);
-                bool same = d != NULL && wcscmp(static_cast<IHttpFileInfo *>(d)->GetFilePath(), path.c_str()) == 0;
+                bool same =
+                    d != NULL && wcscmp(static_cast<IHttpFileInfo *>(d)->GetFilePath(), path.c_str()) == 0;
                 if (d != NULL)
                     d->DereferenceCacheData();
                 IHttpCacheSpecificData *none = NULL;
@@ -448,7 +455,8 @@ class CReport : public CHttpModule
             DWORD n = 0;
             if (SUCCEEDED(HttpGetExtendedInterface(g_server, g_server, &s2)) && s2 != NULL) {
                 PCWSTR f = s2->GetAppPoolConfigFile(&n);
-                snprintf(line, sizeof(line), "file=%s\nlen=%u\n", f ? narrow(f).c_str() : "(null)", (unsigned)n);
+                snprintf(line, sizeof(line), "file=%s\nlen=%u\n", f ? narrow(f).c_str() : "(null)",
+                         (unsigned)n);
                 out = line;
             }
         } else {
@@ -493,6 +501,6 @@ HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *info, IHttp
         return hr;
     return info->SetGlobalNotifications(
         &g_global, GL_FILE_CHANGE | GL_CACHE_CLEANUP | GL_CACHE_OPERATION | GL_HEALTH_CHECK |
-                       GL_APPLICATION_START | GL_APPLICATION_STOP | GL_APPLICATION_RESOLVE_MODULES | GL_RSCA_QUERY |
-                       GL_THREAD_CLEANUP | GL_APPLICATION_PRELOAD | GL_CUSTOM_NOTIFICATION);
+                       GL_APPLICATION_START | GL_APPLICATION_STOP | GL_APPLICATION_RESOLVE_MODULES |
+                       GL_RSCA_QUERY | GL_THREAD_CLEANUP | GL_APPLICATION_PRELOAD | GL_CUSTOM_NOTIFICATION);
 }
