@@ -177,7 +177,8 @@ const iisd_builtin_t *iisd_builtin_find(const char *name)
     return NULL;
 }
 
-/* Modules that an application's RESOLVE_MODULES registered are not found: the configuration cannot name them. */
+/* Modules that an application's RESOLVE_MODULES registered are not found: the configuration cannot name them.
+ */
 iisd_module_t *iisd_module_find(const char *name)
 {
     for (unsigned i = 0; i < iisd_modules.n; i++)
