@@ -393,6 +393,8 @@ int main(int argc, char **argv)
         }
         loops[i] = &hloops[i].loop;
     }
+    /* applications with preloadEnabled start before the first request is taken */
+    iisd_pipeline_preload(conf);
     iisd_worker_opts_t wopts = {.takeover_ms = 30,
                                 .max_threads = 256,
                                 .on_thread_exit = thread_exit,
@@ -419,7 +421,6 @@ int main(int argc, char **argv)
     if (rc < 0)
         iisd_log(IISD_LOG_WARN, "configuration changes will not be picked up while running: %s",
                  strerror(-rc));
-    iisd_pipeline_preload(conf);
     rc = iisd_globals_start();
     if (rc < 0)
         iisd_log(IISD_LOG_WARN, "no file change monitors, cache cleanup or health checks: %s", strerror(-rc));

@@ -665,7 +665,8 @@ static int iid_family_of(const GUID *iid)
  * C++ IHttpServer2::GetExtendedInterface(REFGUID, PVOID, REFGUID, PVOID *),
  * which HttpGetExtendedInterface calls. Converts within a family only.
  */
-/* api-status: implemented (within a family; to IReferencedMetadataInfo: E_NOINTERFACE) */
+/* api-status: implemented (within a family; a request's IMetadataInfo to IReferencedMetadataInfo:
+ * E_NOINTERFACE) */
 static HRESULT srv_GetExtendedInterfaceByGuid(IHttpServer3 *This, REFGUID Version1, PVOID pInput,
                                               REFGUID Version2, PVOID *ppOutput)
 {
@@ -677,7 +678,7 @@ static HRESULT srv_GetExtendedInterfaceByGuid(IHttpServer3 *This, REFGUID Versio
     int fam = iid_family_of(Version1);
     if (fam == 0 || fam != iid_family_of(Version2))
         return E_NOINTERFACE;
-    /* iisd's metadata objects are plain IMetadataInfo: none is an IReferencedMetadataInfo */
+    /* a request's metadata is a plain IMetadataInfo (only GetMetadata's objects are referenced) */
     if (IsEqualGUID(Version2, &IID_IReferencedMetadataInfo) &&
         !IsEqualGUID(Version1, &IID_IReferencedMetadataInfo))
         return E_NOINTERFACE;
@@ -685,12 +686,116 @@ static HRESULT srv_GetExtendedInterfaceByGuid(IHttpServer3 *This, REFGUID Versio
     return S_OK;
 }
 
+/* ---- IHttpServer2::GetMetadata: IReferencedMetadataInfo outside a request ---- */
+
+typedef struct ref_meta {
+    IReferencedMetadataInfo iface; /* first */
+    _Atomic int refs;
+    iisd_conf_t *conf; /* one reference: the container belongs to this generation */
+    wchar_t *meta_path, *vr_path;
+    IHttpModuleContextContainer *container;
+} ref_meta_t;
+
+static PCWSTR rm_GetMetaPath(IReferencedMetadataInfo *This)
+{
+    return ((ref_meta_t *)This)->meta_path;
+}
+
+/* The physical folder of the root virtual directory of the URL's application. */
+static PCWSTR rm_GetVrPath(IReferencedMetadataInfo *This)
+{
+    return ((ref_meta_t *)This)->vr_path;
+}
+
+/* api-status: implemented (NULL: virtual directories have no Windows logon token on Linux) */
+static IHttpTokenEntry *rm_GetVrToken(IReferencedMetadataInfo *This)
+{
+    return NULL;
+}
+
+/* The container requests to this configuration path see through IHttpContext::GetMetadata. */
+static IHttpModuleContextContainer *rm_GetModuleContextContainer(IReferencedMetadataInfo *This)
+{
+    return ((ref_meta_t *)This)->container;
+}
+
+static VOID rm_ReferenceMetadata(IReferencedMetadataInfo *This)
+{
+    atomic_fetch_add_explicit(&((ref_meta_t *)This)->refs, 1, memory_order_relaxed);
+}
+
+static VOID rm_DereferenceMetadata(IReferencedMetadataInfo *This)
+{
+    ref_meta_t *m = (ref_meta_t *)This;
+    if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    iisd_conf_unref(m->conf);
+    free(m->meta_path);
+    free(m->vr_path);
+    free(m);
+}
+
+static const struct {
+    void *offset_to_top, *rtti;
+    IReferencedMetadataInfoVtbl v;
+} rm_vtbl = {NULL,
+             NULL,
+             {.GetMetaPath = rm_GetMetaPath,
+              .GetVrPath = rm_GetVrPath,
+              .GetVrToken = rm_GetVrToken,
+              .GetModuleContextContainer = rm_GetModuleContextContainer,
+              .ReferenceMetadata = rm_ReferenceMetadata,
+              .DereferenceMetadata = rm_DereferenceMetadata}};
+
+static wchar_t *wcs_from_utf8(const char *s)
+{
+    size_t n = strlen(s);
+    wchar_t *w = iisd_xmalloc((n + 1) * sizeof(wchar_t));
+    iisd_utf8_to_wcs(s, n, w, n + 1);
+    return w;
+}
+
+/*
+ * The metadata of a URL of a site (by name), in the current configuration:
+ * what IHttpContext::GetMetadata gives a request for that URL, with a
+ * reference for the caller (DereferenceMetadata). ERROR_NOT_FOUND for a site
+ * that does not exist.
+ */
 static HRESULT srv_GetMetadata(IHttpServer3 *This, PCWSTR pszSiteName, PCWSTR pszUrl,
                                IReferencedMetadataInfo **ppMetadataInfo)
 {
-    if (ppMetadataInfo != NULL)
-        *ppMetadataInfo = NULL;
-    return E_NOTIMPL;
+    if (ppMetadataInfo == NULL)
+        return E_INVALIDARG;
+    *ppMetadataInfo = NULL;
+    if (pszSiteName == NULL || pszUrl == NULL || pszUrl[0] != L'/')
+        return E_INVALIDARG;
+    char site_name[512], url[4096];
+    iisd_wcs_to_utf8(pszSiteName, wcslen(pszSiteName), site_name, sizeof(site_name));
+    size_t ul = iisd_wcs_to_utf8(pszUrl, wcslen(pszUrl), url, sizeof(url));
+    if (ul >= sizeof(url))
+        return HRESULT_FROM_WIN32(ERROR_FILENAME_EXCED_RANGE);
+    iisd_conf_t *conf = iisd_pipeline_acquire();
+    const iisd_sitedef_t *site = conf ? iisd_sites_find(&conf->sites, site_name) : NULL;
+    if (site == NULL) {
+        iisd_conf_unref(conf);
+        return HRESULT_FROM_WIN32(ERROR_NOT_FOUND);
+    }
+    while (ul > 1 && url[ul - 1] == '/')
+        url[--ul] = '\0';
+    char path[4700];
+    snprintf(path, sizeof(path), "MACHINE/WEBROOT/APPHOST/%s%s", site->name, ul == 1 ? "" : url);
+    const iisd_app_t *app = iisd_site_app(site, url, ul);
+    char *phys = iisd_site_map(site, app->path, strlen(app->path));
+    ref_meta_t *m = iisd_xcalloc(1, sizeof(*m));
+    m->iface.lpVtbl = &rm_vtbl.v;
+    m->refs = 1;
+    m->conf = conf;
+    m->meta_path = wcs_from_utf8(path);
+    m->vr_path = wcs_from_utf8(phys ? phys : "");
+    free(phys);
+    m->container = iisd_pipeline_meta_container(conf, path);
+    *ppMetadataInfo = &m->iface;
+    return S_OK;
 }
 
 static HRESULT srv_GetWorkerProcessFramework(IHttpServer3 *This,

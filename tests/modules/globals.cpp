@@ -23,6 +23,9 @@
 //   op=recycle         RecycleApplication(this application).
 //   op=warmup&do=begin|end  IHttpApplication2 warm-up of this application.
 //   op=poolfile        GetAppPoolConfigFile.
+//   op=metadata&site=S&url=U  IHttpServer2::GetMetadata(S, U): "hr=", "path=", "vr=", and
+//                      "same=1" when its module context container is the one this request's
+//                      IHttpContext::GetMetadata() has (meaningful for U=/_globals).
 //
 // GL_APPLICATION_RESOLVE_MODULES: for an application whose configuration path ends
 // in "/app2", registers the request module "AppHeader", which adds
@@ -449,6 +452,30 @@ class CReport : public CHttpModule
                 else
                     app2->EndApplicationWarmup();
                 out = app2->QueryIsWarmingUp() ? "warming=1\n" : "warming=0\n";
+            }
+        } else if (strcmp(op, "metadata") == 0) {
+            char site[128] = "", u[512] = "";
+            QueryValue(q, "site", site, sizeof(site));
+            QueryValue(q, "url", u, sizeof(u));
+            for (char *c = site; *c; c++)
+                if (*c == '+')
+                    *c = ' ';
+            IHttpServer2 *s2 = NULL;
+            IReferencedMetadataInfo *mi = NULL;
+            HRESULT hr = E_NOINTERFACE;
+            if (SUCCEEDED(HttpGetExtendedInterface(g_server, g_server, &s2)) && s2 != NULL)
+                hr = s2->GetMetadata(widen(site).c_str(), widen(u).c_str(), &mi);
+            snprintf(line, sizeof(line), "hr=0x%08x\n", (unsigned)hr);
+            out = line;
+            if (SUCCEEDED(hr) && mi != NULL) {
+                out += "path=" + narrow(mi->GetMetaPath()) + "\n";
+                out += "vr=" + narrow(mi->GetVrPath()) + "\n";
+                bool same =
+                    mi->GetModuleContextContainer() == ctx->GetMetadata()->GetModuleContextContainer();
+                out += same ? "same=1\n" : "same=0\n";
+                mi->ReferenceMetadata();
+                mi->DereferenceMetadata();
+                mi->DereferenceMetadata();
             }
         } else if (strcmp(op, "poolfile") == 0) {
             IHttpServer2 *s2 = NULL;
