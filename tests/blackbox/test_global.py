@@ -25,7 +25,7 @@ ERROR_NOT_FOUND = "0x80070490"
 def write_config(path, port, www):
     q = quoteattr
     apps = []
-    for app, preload in (("/", False), ("/app2", False), ("/app3", True)):
+    for app, preload in (("/", False), ("/app2", False), ("/app3", True), ("/slow", False)):
         phys = www if app == "/" else www / app[1:]
         phys.mkdir(exist_ok=True)
         (phys / "hello.txt").write_text("hello from %s\n" % app)
@@ -206,6 +206,21 @@ def test_applications_start_at_their_first_request_or_preloaded(gsrv):
     c_lines = report(gsrv, "", "/_globals_c").splitlines()
     assert "start %s /LM/W3SVC/1/ROOT/app2" % APP2 in c_lines
     assert "start %s /LM/W3SVC/1/ROOT" % ROOT_APP in c_lines
+
+
+def test_an_application_whose_start_blocks(gsrv):
+    # its first request waits for GL_APPLICATION_START (which blocks past the hand-off
+    # threshold: the loop goes on on another thread and takes the request up again)
+    c1, c2 = gsrv.client(), gsrv.client()
+    c1.request("GET", "/slow/hello.txt")
+    c2.request("GET", "/slow/hello.txt")
+    for c in (c1, c2):
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"hello from /slow\n"
+    r = gsrv.get("/hello.txt")
+    assert r.status == 200
+    apps = report(gsrv, "op=apps").splitlines()
+    assert apps.count("start " + ROOT_APP + "/slow") == 1
 
 
 def test_recycle_application_stops_and_restarts_it(gsrv):

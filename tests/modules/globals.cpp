@@ -30,6 +30,8 @@
 // GL_APPLICATION_RESOLVE_MODULES: for an application whose configuration path ends
 // in "/app2", registers the request module "AppHeader", which adds
 // "X-App-Module: 1" to every response of that application.
+// GL_APPLICATION_START of an application whose configuration path ends in "/slow" blocks
+// for 300 ms (its first request's thread is then handed over).
 // GL_RSCA_QUERY: answers "globals rsca <function>" (and counts).
 // With the environment variable GLOBALS_EVENTS set, the GL_APPLICATION_* events are also
 // appended to that file, one line each (so that the ones raised at shutdown can be seen).
@@ -221,6 +223,9 @@ class CGlobals : public CGlobalModule
     }
     GLOBAL_NOTIFICATION_STATUS OnGlobalApplicationStart(IHttpApplicationStartProvider *p)
     {
+        std::string path = narrow(p->GetApplication()->GetAppConfigPath());
+        if (path.size() >= 5 && path.compare(path.size() - 5, 5, "/slow") == 0)
+            usleep(300 * 1000);
         record("start", p->GetApplication());
         return GL_NOTIFICATION_CONTINUE;
     }
