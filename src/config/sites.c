@@ -79,6 +79,7 @@ int iisd_sites_load(iisd_sites_t *s, iisd_cfg_t *cfg, char *err, size_t errlen)
             iisd_app_t *a = &d->apps[d->napps++];
             a->path = trim_slashes(iisd_celem_str(ai, "path"), true);
             a->pool = iisd_xstrdup(iisd_celem_str(ai, "applicationPool"));
+            a->preload = iisd_celem_bool(ai, "preloadEnabled");
             a->vdirs = iisd_xcalloc(ai->nitems ? ai->nitems : 1, sizeof(*a->vdirs));
             for (unsigned k = 0; k < ai->nitems; k++) {
                 const iisd_celem_t *vi = ai->items[k];

@@ -24,6 +24,7 @@ typedef struct iisd_app {
     iisd_vdir_t *vdirs;
     unsigned nvdirs;
     char *config_path; /* "MACHINE/WEBROOT/APPHOST/Site/shop" */
+    bool preload;      /* preloadEnabled: started with its generation, not at its first request */
     void *data;        /* owned by the pipeline (its plan, containers) */
 } iisd_app_t;
 

@@ -833,19 +833,20 @@ static IHttpModuleContextContainer *app_GetModuleContextContainer(IHttpApplicati
     return iisd_pipeline_app_container(HCTX_OF(This, app)->appdef);
 }
 
+/* Warm-up nests: the application is warming up until every Begin has had its End. */
 static VOID app_BeginApplicationWarmup(IHttpApplication2 *This)
 {
-    /* api-status: partial: accepted; warm-up state is not tracked yet */
+    iisd_app_warmup(HCTX_OF(This, app)->appdef, true);
 }
 
 static VOID app_EndApplicationWarmup(IHttpApplication2 *This)
 {
-    /* api-status: partial: accepted; warm-up state is not tracked yet */
+    iisd_app_warmup(HCTX_OF(This, app)->appdef, false);
 }
 
 static BOOL app_QueryIsWarmingUp(IHttpApplication2 *This)
 {
-    return FALSE;
+    return iisd_app_warming_up(HCTX_OF(This, app)->appdef);
 }
 
 VTBL(IHttpApplication2Vtbl, app_vtbl) = {NULL,
