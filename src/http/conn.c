@@ -224,7 +224,8 @@ const struct sockaddr_in6 *iisd_conn_local(iisd_conn_t *c)
     return &c->local;
 }
 
-void iisd_conn_reject_detail(iisd_conn_t *c, unsigned status, unsigned substatus, const char *why,
+/* Writes a complete error response (status page, Connection: close) straight to the socket, and logs it. */
+static void write_error_page(iisd_conn_t *c, unsigned status, unsigned substatus, const char *why,
                              const char *html)
 {
     const char *reason = iisd_status_reason(status);
@@ -255,6 +256,14 @@ void iisd_conn_reject_detail(iisd_conn_t *c, unsigned status, unsigned substatus
     write_all_nb(c->io.fd, head, (size_t)n);
     write_all_nb(c->io.fd, body, (size_t)blen);
     free(body);
+}
+
+void iisd_conn_reject_detail(iisd_conn_t *c, unsigned status, unsigned substatus, const char *why,
+                             const char *html)
+{
+    /* a request whose body framing failed has had its answer already */
+    if (c->req == NULL || !c->req->answered)
+        write_error_page(c, status, substatus, why, html);
     iisd_arena_reset(&c->arena);
     c->req = NULL;
     conn_linger(c);
@@ -465,6 +474,7 @@ static void start_request(iisd_conn_t *c)
     r->sent_continue = false;
     r->send_failed = false;
     r->bytes_sent = 0;
+    r->answered = false;
     r->out = NULL;
     c->req = r;
     iisd_parser_init(&c->parser);
@@ -502,7 +512,8 @@ static bool head_ready(iisd_conn_t *c, bool *stop)
     }
     if (!h->keep_alive)
         c->close_after = true;
-    if (h->known[IISD_H_EXPECT].value != NULL && !h->expect_continue) {
+    /* An HTTP/1.0 request's expectation is ignored (RFC 9110 §10.1.1). */
+    if (h->known[IISD_H_EXPECT].value != NULL && !h->expect_continue && h->version_minor >= 1) {
         iisd_conn_reject(c, 417, "unsupported expectation");
         *stop = true;
         return false;
@@ -521,6 +532,12 @@ static void discard_more(iisd_conn_t *c);
 static void next_request(iisd_conn_t *c)
 {
     iisd_req_t *r = c->req;
+    if (r != NULL && r->answered) {
+        iisd_arena_reset(&c->arena);
+        c->req = NULL;
+        conn_linger(c);
+        return;
+    }
     if (r != NULL && !r->body_done) {
         c->state = ST_DISCARD;
         discard_more(c);
@@ -788,6 +805,12 @@ int iisd_conn_send(iisd_conn_t *c, bool final)
 {
     iisd_req_t *r = c->req;
     iisd_resp_t *resp = &r->resp;
+    if (r->answered) {
+        /* the connection answered for the request (a bad body): drop what the handler sends */
+        resp->headers_sent = true;
+        iisd_resp_clear_body(resp);
+        return 0;
+    }
     uint32_t nseg = 0, cap = 2 + resp->nchunks * 3 + 1;
     iisd_seg_t *segs = iisd_arena_alloc(&c->arena, cap * sizeof(*segs));
     bool send_head = !resp->headers_sent && !resp->suppress_headers;
@@ -887,7 +910,38 @@ static ssize_t fill(iisd_conn_t *c, bool wait)
     }
 }
 
+/*
+ * The request body cannot be read on: framing that is not chunked (-EPROTO)
+ * or more than maxAllowedContentLength (-EFBIG). As long as no response has
+ * started, the connection answers 400 or 413 itself, before the handler
+ * could send anything else; the connection is closed after the request.
+ */
+static ssize_t body_failed(iisd_conn_t *c, ssize_t err)
+{
+    iisd_req_t *r = c->req;
+    c->close_after = true;
+    if ((err == -EPROTO || err == -EFBIG) && !r->resp.headers_sent && !r->answered && r->out == NULL) {
+        if (err == -EPROTO)
+            write_error_page(c, 400, 0, "malformed chunked request body", NULL);
+        else
+            write_error_page(c, 413, 0, "request body larger than maxAllowedContentLength", NULL);
+        r->answered = true;
+        r->resp.headers_sent = true;
+    }
+    return err;
+}
+
+static ssize_t read_body(iisd_conn_t *c, void *buf, size_t cap, bool wait);
+
 ssize_t iisd_conn_read_body(iisd_conn_t *c, void *buf, size_t cap, bool wait)
+{
+    ssize_t n = read_body(c, buf, cap, wait);
+    if (n == -EPROTO || n == -EFBIG)
+        return body_failed(c, n);
+    return n;
+}
+
+static ssize_t read_body(iisd_conn_t *c, void *buf, size_t cap, bool wait)
 {
     iisd_req_t *r = c->req;
     if (r->body_done && r->dec_len == 0)
@@ -942,6 +996,9 @@ ssize_t iisd_conn_read_body(iisd_conn_t *c, void *buf, size_t cap, bool wait)
             int rc = iisd_chunked_decode(&r->chunked, c->rbuf + c->rpos, &len, &consumed);
             if (rc < 0)
                 return -EPROTO;
+            /* a chunk announcing more than the limit fails now, not once it has been read */
+            if (r->body_received + len + r->chunked.remaining > c->hl->cfg->max_body)
+                return -EFBIG;
             r->enc_off = c->rpos + (uint32_t)consumed;
             r->dec_len = (uint32_t)len;
             if (rc == 1)

@@ -69,6 +69,7 @@ typedef struct iisd_req {
     bool sent_continue;
     bool is_head;
     bool send_failed;
+    bool answered; /* the connection sent an error response for this request itself (bad body) */
     uint64_t bytes_sent; /* wire bytes, headers included */
     struct iisd_out *out;
 } iisd_req_t;
@@ -115,7 +116,10 @@ void iisd_hloop_drain(iisd_hloop_t *hl);
  * for it. Returns the byte count (> 0), 0 at the end of the body, or
  * -ETIMEDOUT, -ECONNRESET, -EPROTO (bad chunked framing), -EFBIG (larger
  * than maxAllowedContentLength). When `wait` is false, returns -EAGAIN
- * instead of waiting.
+ * instead of waiting. On -EPROTO and -EFBIG, when no response has started,
+ * the connection answers 400 or 413 itself (as HTTP.sys does) and drops
+ * whatever the handler sends for the request afterwards; either way the
+ * connection closes after the request.
  */
 ssize_t iisd_conn_read_body(iisd_conn_t *c, void *buf, size_t cap, bool wait);
 uint64_t iisd_conn_body_remaining(const iisd_conn_t *c);

@@ -228,7 +228,16 @@ static int parse_request_line(iisd_head_t *h, char *buf, size_t b, size_t e)
     h->query_len = 0;
     h->authority = NULL;
     h->authority_len = 0;
-    if (tg[0] == '/') {
+    if (verb == IISD_VERB_CONNECT) {
+        /* CONNECT takes the authority-form, and only CONNECT does (RFC 9112 §3.2.3). */
+        if (!valid_hostport((const uint8_t *)tg, tlen, true))
+            return -400;
+        h->target_form = IISD_TARGET_AUTHORITY;
+        h->authority = tg;
+        h->authority_len = (uint32_t)tlen;
+        h->path = slash_path + 1; /* "" */
+        h->path_len = 0;
+    } else if (tg[0] == '/') {
         h->target_form = IISD_TARGET_ORIGIN;
         const char *q = memchr(tg, '?', tlen);
         if (q != NULL) {
@@ -263,14 +272,6 @@ static int parse_request_line(iisd_head_t *h, char *buf, size_t b, size_t e)
             h->query = q + 1;
             h->query_len = (uint32_t)(tlen - pe - 1);
         }
-    } else if (verb == IISD_VERB_CONNECT) {
-        if (!valid_hostport((const uint8_t *)tg, tlen, true))
-            return -400;
-        h->target_form = IISD_TARGET_AUTHORITY;
-        h->authority = tg;
-        h->authority_len = (uint32_t)tlen;
-        h->path = slash_path + 1; /* "" */
-        h->path_len = 0;
     } else {
         return -400;
     }
@@ -537,7 +538,7 @@ static unsigned connection_tokens(const char *s, size_t n)
     return f;
 }
 
-static int finish_head(iisd_parser_t *p, iisd_head_t *h, size_t end)
+static int finish_head(iisd_parser_t *p, iisd_head_t *h, size_t end, iisd_arena_t *a)
 {
     bool v11 = h->version_minor >= 1;
     const char *host = h->known[IISD_H_HOST].value;
@@ -547,6 +548,16 @@ static int finish_head(iisd_parser_t *p, iisd_head_t *h, size_t end)
     } else if (h->known[IISD_H_HOST].len != 0 &&
                !valid_hostport((const uint8_t *)host, h->known[IISD_H_HOST].len, false)) {
         return fail(p, 400);
+    }
+    /* RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host. */
+    if (h->target_form == IISD_TARGET_ABSOLUTE && a != NULL && h->authority_len <= UINT16_MAX &&
+        (h->authority_len != h->known[IISD_H_HOST].len ||
+         memcmp(h->authority, host, h->authority_len) != 0)) {
+        char *copy = iisd_arena_alloc(a, h->authority_len + 1);
+        memcpy(copy, h->authority, h->authority_len);
+        copy[h->authority_len] = '\0';
+        h->known[IISD_H_HOST].value = copy;
+        h->known[IISD_H_HOST].len = (uint16_t)h->authority_len;
     }
     const char *te = h->known[IISD_H_TRANSFER_ENCODING].value;
     if (te != NULL) {
@@ -633,7 +644,7 @@ int iisd_parse_head(iisd_parser_t *p, char *buf, size_t len, iisd_head_t *h, con
                 if (u[line + 1] != '\n')
                     return fail(p, 400);
                 if (p->state == ST_FIELDS)
-                    return finish_head(p, h, line + 2);
+                    return finish_head(p, h, line + 2, a);
                 if (++p->skip > MAX_LEADING_EMPTY_LINES)
                     return fail(p, 400);
                 p->pos = (uint32_t)(line + 2);

@@ -204,7 +204,8 @@ static inline void iisd_parser_init(iisd_parser_t *p)
  *             Host in HTTP/1.1, more than one Host, Content-Length that is not a
  *             non-negative decimal or differs between repeats, Content-Length
  *             together with Transfer-Encoding, Transfer-Encoding in HTTP/1.0,
- *             chunked not last, target form not allowed for the method)
+ *             chunked not last, target form not allowed for the method: CONNECT
+ *             takes the authority-form and nothing else does)
  *        -414 request line longer than max_request_line
  *        -431 head longer than max_head, a field longer than max_field, or
  *             more unknown fields than head->unknown_cap
@@ -212,7 +213,10 @@ static inline void iisd_parser_init(iisd_parser_t *p)
  *        -505 HTTP major version other than 1
  * head->unknown and unknown_cap must be set by the caller before the first
  * call and left alone between calls; everything else in *head is written by
- * the parser. `a` is used only for combined repeated fields.
+ * the parser. `a` is used only for combined repeated fields and for the Host
+ * value of an absolute-form request: the target's authority replaces the Host
+ * field there (RFC 9112 §3.2.2), so known[IISD_H_HOST] always names the host
+ * the request is for.
  */
 int iisd_parse_head(iisd_parser_t *p, char *buf, size_t len, iisd_head_t *head,
                     const iisd_parse_limits_t *lim, iisd_arena_t *a);
