@@ -69,7 +69,7 @@ typedef struct iisd_req {
     bool sent_continue;
     bool is_head;
     bool send_failed;
-    bool answered; /* the connection sent an error response for this request itself (bad body) */
+    bool answered;       /* the connection sent an error response for this request itself (bad body) */
     uint64_t bytes_sent; /* wire bytes, headers included */
     struct iisd_out *out;
 } iisd_req_t;
