@@ -374,6 +374,7 @@ int main(int argc, char **argv)
     iisd_http_cfg_defaults(&hcfg);
     hcfg.header_timeout_ms = conf->header_timeout_ms;
     hcfg.idle_timeout_ms = conf->idle_timeout_ms;
+    hcfg.min_send_rate = conf->min_send_rate;
     hcfg.max_body = conf->max_body;
 
     listen_addrs(conf, &addrs, &naddrs);
@@ -464,6 +465,7 @@ int main(int argc, char **argv)
     iisd_plan_free(iisd_pipeline.global);
     iisd_schema_free(&schema);
     iisd_server_set_config_file(NULL);
+    iisd_site_gates_free();
     iisd_log(IISD_LOG_INFO, "stopped");
     free(hloops);
     free(loops);

@@ -26,6 +26,7 @@ typedef struct iisd_conf {
     unsigned ngmods;
     uint32_t header_timeout_ms;
     uint32_t idle_timeout_ms;
+    uint32_t min_send_rate; /* webLimits minBytesPerSecond */
     uint64_t max_body;
     char *file; /* NULL: the embedded default */
     /* frees iisd_app_t::data of every application (set by the pipeline) */

@@ -64,8 +64,15 @@ int iisd_sites_load(iisd_sites_t *s, iisd_cfg_t *cfg, char *err, size_t errlen)
         iisd_sitedef_t *d = &s->v[s->n++];
         d->id = (uint32_t)iisd_celem_num(si, "id");
         d->name = iisd_xstrdup(iisd_celem_str(si, "name"));
-        d->connection_timeout_ms =
-            (uint32_t)iisd_celem_num(iisd_celem_kid(si, "limits"), "connectionTimeout");
+        const iisd_celem_t *lim = iisd_celem_kid(si, "limits");
+        d->connection_timeout_ms = (uint32_t)iisd_celem_num(lim, "connectionTimeout");
+        d->limits.idle_timeout_ms = d->connection_timeout_ms;
+        d->limits.max_connections = lim ? (uint32_t)iisd_celem_num(lim, "maxConnections") : IISD_UNLIMITED;
+        d->limits.max_bandwidth = lim ? (uint32_t)iisd_celem_num(lim, "maxBandwidth") : IISD_UNLIMITED;
+        /* IIS takes no bandwidth limit under 1024 bytes per second */
+        if (d->limits.max_bandwidth < 1024)
+            d->limits.max_bandwidth = 1024;
+        d->gate = iisd_site_gate(d->id);
         const iisd_celem_t *bs = iisd_celem_kid(si, "bindings");
         d->bindings = iisd_xcalloc(bs && bs->nitems ? bs->nitems : 1, sizeof(*d->bindings));
         for (unsigned j = 0; bs && j < bs->nitems; j++) {

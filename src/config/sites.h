@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include "config/config.h"
+#include "http/sitegate.h"
 
 typedef struct iisd_vdir {
     char *path; /* relative to the application: "/" or "/images" */
@@ -43,6 +44,8 @@ typedef struct iisd_sitedef {
     iisd_app_t *apps; /* sorted by path length, longest first */
     unsigned napps;
     uint32_t connection_timeout_ms;
+    iisd_site_limits_t limits; /* <limits>: maxConnections, maxBandwidth, connectionTimeout */
+    iisd_site_gate_t *gate;    /* the site's connection count and bandwidth budget */
 } iisd_sitedef_t;
 
 typedef struct iisd_sites {

@@ -154,14 +154,64 @@ static void conn_close(iisd_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     hl->nconns--;
+    if (c->gate != NULL) {
+        iisd_site_gate_leave(c->gate);
+        c->gate = NULL;
+    }
     /* freed after the current event batch, which may still name it */
     c->free_task.fn = conn_free_task;
     iisd_loop_defer(&hl->loop, &c->free_task);
 }
 
+static void fmt_addr(const struct sockaddr_in6 *sa, char *out, size_t cap);
+
+/*
+ * minBytesPerSecond: a response that waits for the client has gone out at
+ * less than the minimum rate on average since it first waited. Logs why.
+ */
+static bool too_slow(iisd_conn_t *c, uint64_t now)
+{
+    uint32_t rate = c->hl->cfg->min_send_rate;
+    if (rate == 0 || c->slow_since_ms == 0 || now <= c->slow_since_ms)
+        return false;
+    uint64_t ms = now - c->slow_since_ms, sent = c->req->bytes_sent - c->slow_mark;
+    if (ms < 1000 || sent * 1000 >= (uint64_t)rate * ms)
+        return false;
+    char addr[64];
+    fmt_addr(&c->remote, addr, sizeof(addr));
+    iisd_log(IISD_LOG_INFO,
+             "%s: closing the connection: the client read %llu bytes of the response in %llu ms, "
+             "below minBytesPerSecond (%u)",
+             addr, (unsigned long long)sent, (unsigned long long)ms, rate);
+    return true;
+}
+
+/* A final send waits for the client: check its rate every second, or give it the idle timeout. */
+static void send_wait_timer(iisd_conn_t *c)
+{
+    iisd_hloop_t *hl = c->hl;
+    if (c->slow_since_ms == 0) {
+        c->slow_since_ms = iisd_now_ms();
+        c->slow_mark = c->req->bytes_sent;
+    }
+    iisd_timeout_set(hl->cfg->min_send_rate ? &hl->rate_tl : &hl->idle_tl, &c->tnode, hl->loop.now_ms);
+}
+
 static void conn_timeout(iisd_tnode_t *n)
 {
     iisd_conn_t *c = IISD_CONTAINER_OF(n, iisd_conn_t, tnode);
+    if (c->state == ST_SENDING) {
+        if (c->throttled) {
+            c->throttled = false; /* budget again: go on sending */
+        } else if (c->hl->cfg->min_send_rate && !too_slow(c, iisd_now_ms())) {
+            send_wait_timer(c);
+            return;
+        } else {
+            c->send_abort = true; /* too slow a reader, or idle too long */
+        }
+        conn_drive(c);
+        return;
+    }
     if (c->state == ST_HEAD && c->rlen > 0) {
         char addr[INET6_ADDRSTRLEN];
         if (c->remote.sin6_family == AF_INET)
@@ -335,6 +385,10 @@ int iisd_hloop_init(iisd_hloop_t *hl, unsigned id, const iisd_http_cfg_t *cfg, c
     iisd_loop_add_tlist(&hl->loop, &hl->header_tl, cfg->header_timeout_ms);
     iisd_loop_add_tlist(&hl->loop, &hl->idle_tl, cfg->idle_timeout_ms);
     iisd_loop_add_tlist(&hl->loop, &hl->linger_tl, 2000);
+    iisd_loop_add_tlist(&hl->loop, &hl->throttle_tl, 25);
+    iisd_loop_add_tlist(&hl->loop, &hl->rate_tl, 1000);
+    for (unsigned i = 0; i < IISD_SITE_IDLE_LISTS; i++)
+        hl->site_idle_tl[i].timeout_ms = 0;
     uint32_t want = cfg->parse.max_head + 4096;
     if (want > rbuf_size)
         rbuf_size = want;
@@ -477,6 +531,9 @@ static void start_request(iisd_conn_t *c)
     r->answered = false;
     r->out = NULL;
     c->req = r;
+    c->slow_since_ms = 0;
+    c->throttled = false;
+    c->send_abort = false;
     iisd_parser_init(&c->parser);
 }
 
@@ -528,6 +585,38 @@ static bool head_ready(iisd_conn_t *c, bool *stop)
 
 static void discard_more(iisd_conn_t *c);
 
+/* The idle timeout list for the connection: its site's connectionTimeout when that differs. */
+static iisd_tlist_t *idle_list(iisd_conn_t *c)
+{
+    iisd_hloop_t *hl = c->hl;
+    uint32_t ms = c->gate != NULL ? c->limits.idle_timeout_ms : 0;
+    if (ms == 0 || ms == hl->idle_tl.timeout_ms)
+        return &hl->idle_tl;
+    for (unsigned i = 0; i < IISD_SITE_IDLE_LISTS; i++) {
+        iisd_tlist_t *l = &hl->site_idle_tl[i];
+        if (l->timeout_ms == ms)
+            return l;
+        if (l->timeout_ms == 0) {
+            iisd_loop_add_tlist(&hl->loop, l, ms);
+            return l;
+        }
+    }
+    return &hl->idle_tl; /* more distinct timeouts than lists: the server's */
+}
+
+bool iisd_conn_admit(iisd_conn_t *c, iisd_site_gate_t *g, const iisd_site_limits_t *lim)
+{
+    if (c->gate != g) {
+        if (!iisd_site_gate_enter(g, lim->max_connections))
+            return false;
+        if (c->gate != NULL)
+            iisd_site_gate_leave(c->gate);
+        c->gate = g;
+    }
+    c->limits = *lim;
+    return true;
+}
+
 /* Called when a request is over and the connection may carry another. */
 static void next_request(iisd_conn_t *c)
 {
@@ -568,7 +657,7 @@ static void next_request(iisd_conn_t *c)
             c->rbuf = NULL;
         }
         c->state = c->maybe_more ? ST_HEAD : ST_IDLE;
-        iisd_timeout_set(c->maybe_more ? &c->hl->header_tl : &c->hl->idle_tl, &c->tnode, c->hl->loop.now_ms);
+        iisd_timeout_set(c->maybe_more ? &c->hl->header_tl : idle_list(c), &c->tnode, c->hl->loop.now_ms);
     }
 }
 
@@ -724,7 +813,19 @@ static void build_head(iisd_conn_t *c, bool final, iisd_seg_t *seg)
     seg->off = 0;
 }
 
-/* Writes out->segs from out->i on. 0 = all written, 1 = would block, -errno. */
+/* maxBandwidth: how many of `want` bytes may go out now (0: wait c->throttle_wait ms). */
+static size_t throttle(iisd_conn_t *c, size_t want)
+{
+    if (c->gate == NULL || c->limits.max_bandwidth == IISD_UNLIMITED)
+        return want;
+    uint32_t wait = 0;
+    size_t got = iisd_site_gate_take(c->gate, c->limits.max_bandwidth, want, iisd_now_ms(), &wait);
+    c->throttle_wait = wait;
+    return got;
+}
+
+/* Writes out->segs from out->i on. 0 = all written, 1 = would block, 2 = over maxBandwidth
+   for now (retry in c->throttle_wait ms), -errno. */
 static int out_write(iisd_conn_t *c, struct iisd_out *out)
 {
     while (out->i < out->n) {
@@ -739,6 +840,8 @@ static int out_write(iisd_conn_t *c, struct iisd_out *out)
             size_t want = s->len - out->done;
             if (want > (1u << 30))
                 want = 1u << 30;
+            if ((want = throttle(c, want)) == 0)
+                return 2;
             ssize_t n = sendfile(c->io.fd, s->fd, &off, want);
             if (n < 0) {
                 if (errno == EINTR)
@@ -760,6 +863,26 @@ static int out_write(iisd_conn_t *c, struct iisd_out *out)
             cnt++;
         }
         bool more = out->i + (uint32_t)cnt < out->n;
+        if (c->gate != NULL && c->limits.max_bandwidth != IISD_UNLIMITED) {
+            size_t total = 0;
+            for (int j = 0; j < cnt; j++)
+                total += iov[j].iov_len;
+            size_t allow = throttle(c, total);
+            if (allow == 0)
+                return 2;
+            if (allow < total) {
+                int j = 0;
+                for (size_t sum = 0; j < cnt; j++) {
+                    if (sum + iov[j].iov_len >= allow) {
+                        iov[j].iov_len = allow - sum;
+                        break;
+                    }
+                    sum += iov[j].iov_len;
+                }
+                cnt = j + 1;
+                more = true;
+            }
+        }
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)cnt};
         ssize_t n = sendmsg(c->io.fd, &mh, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
         if (n < 0) {
@@ -788,12 +911,29 @@ static int out_write(iisd_conn_t *c, struct iisd_out *out)
 static int wait_writable(iisd_conn_t *c)
 {
     struct pollfd pfd = {.fd = c->io.fd, .events = POLLOUT};
+    const iisd_http_cfg_t *cfg = c->hl->cfg;
+    uint64_t start = iisd_now_ms();
+    if (c->slow_since_ms == 0) {
+        c->slow_since_ms = start;
+        c->slow_mark = c->req->bytes_sent;
+    }
     int rc;
-    do {
-        rc = poll(&pfd, 1, (int)c->hl->cfg->idle_timeout_ms);
-    } while (rc < 0 && errno == EINTR);
-    if (rc == 0)
-        return -ETIMEDOUT;
+    for (;;) {
+        /* with minBytesPerSecond, look at the rate every second */
+        uint64_t now = iisd_now_ms(), spent = now - start;
+        if (spent >= cfg->idle_timeout_ms)
+            return -ETIMEDOUT;
+        uint64_t slice = cfg->idle_timeout_ms - spent;
+        if (cfg->min_send_rate && slice > 1000)
+            slice = 1000;
+        rc = poll(&pfd, 1, (int)slice);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc != 0)
+            break;
+        if (too_slow(c, iisd_now_ms()))
+            return -ETIMEDOUT;
+    }
     if (rc < 0)
         return -errno;
     if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
@@ -848,6 +988,7 @@ int iisd_conn_send(iisd_conn_t *c, bool final)
         int rc = out_write(c, out);
         if (rc == 0) {
             r->out = NULL;
+            c->slow_since_ms = 0; /* the rate is measured while a send waits, not between sends */
             return 0;
         }
         if (rc < 0) {
@@ -856,8 +997,16 @@ int iisd_conn_send(iisd_conn_t *c, bool final)
             r->out = NULL;
             return rc;
         }
-        if (final)
+        if (rc == 2)
+            c->slow_since_ms = 0; /* waiting for bandwidth is not the client's doing */
+        if (final) {
+            c->throttled = rc == 2;
             return 1; /* the loop finishes it: see ST_SENDING */
+        }
+        if (rc == 2) {
+            poll(NULL, 0, (int)c->throttle_wait); /* this thread waits anyway: sleep out the budget */
+            continue;
+        }
         rc = wait_writable(c);
         if (rc < 0) {
             r->send_failed = true;
@@ -1115,11 +1264,19 @@ static void conn_drive(iisd_conn_t *c)
         case ST_ACTIVE:
             return;
         case ST_SENDING: {
-            int rc = out_write(c, c->req->out);
+            int rc = c->send_abort ? -ETIMEDOUT : out_write(c, c->req->out);
             if (rc == 1) {
-                iisd_timeout_set(&hl->idle_tl, &c->tnode, hl->loop.now_ms);
+                send_wait_timer(c);
                 return;
             }
+            if (rc == 2) {
+                c->throttled = true;
+                c->slow_since_ms = 0; /* waiting for bandwidth is not the client's doing */
+                iisd_timeout_set(&hl->throttle_tl, &c->tnode, hl->loop.now_ms);
+                return;
+            }
+            c->send_abort = false;
+            c->slow_since_ms = 0;
             iisd_timeout_clear(&c->tnode);
             if (rc < 0) {
                 c->req->send_failed = true;
@@ -1165,4 +1322,8 @@ static void conn_drive(iisd_conn_t *c)
 void iisd_conn_wait_send(iisd_conn_t *c)
 {
     c->state = ST_SENDING;
+    if (c->throttled) /* over maxBandwidth: no socket event will come, a timer resumes the send */
+        iisd_timeout_set(&c->hl->throttle_tl, &c->tnode, c->hl->loop.now_ms);
+    else /* the socket may never become writable again (a client that does not read): time it out */
+        send_wait_timer(c);
 }

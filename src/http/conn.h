@@ -15,9 +15,11 @@
 #include "core/arena.h"
 #include "http/parser.h"
 #include "http/response.h"
+#include "http/sitegate.h"
 #include "net/loop.h"
 
 #define IISD_MAX_UNKNOWN_HEADERS 96
+#define IISD_SITE_IDLE_LISTS     4
 
 typedef struct iisd_conn iisd_conn_t;
 
@@ -38,6 +40,7 @@ typedef struct iisd_http_cfg {
     uint64_t max_body;          /* maxAllowedContentLength */
     uint32_t header_timeout_ms; /* headerWaitTimeout */
     uint32_t idle_timeout_ms;   /* connectionTimeout */
+    uint32_t min_send_rate;     /* minBytesPerSecond; 0: none */
     const char *server_header;  /* value of Server, or NULL for none */
 } iisd_http_cfg_t;
 
@@ -45,6 +48,9 @@ typedef struct iisd_http_cfg {
 typedef struct iisd_hloop {
     iisd_loop_t loop;
     iisd_tlist_t header_tl, idle_tl, linger_tl;
+    iisd_tlist_t throttle_tl;                        /* a send paused by maxBandwidth */
+    iisd_tlist_t rate_tl;                            /* a blocked send's minBytesPerSecond check */
+    iisd_tlist_t site_idle_tl[IISD_SITE_IDLE_LISTS]; /* sites' own connectionTimeout; 0 = unused */
     const iisd_http_cfg_t *cfg;
     const iisd_http_handler_t *handler;
     iisd_conn_t *conns; /* every open connection */
@@ -94,6 +100,14 @@ struct iisd_conn {
     void *app;                         /* the handler's per-request object */
     struct sockaddr_in6 local, remote; /* IPv4 as AF_INET in the same storage; local: see iisd_conn_local() */
     uint64_t nreq;
+    /* site limits: the site the connection is counted against, and its limits */
+    iisd_site_gate_t *gate;
+    iisd_site_limits_t limits;
+    bool throttled;         /* a send waits for maxBandwidth budget */
+    bool send_abort;        /* the pending send is given up (too slow a reader) */
+    uint32_t throttle_wait; /* ms until the budget refills (blocking sends) */
+    uint64_t slow_since_ms; /* when the current response first waited for the client; 0: never */
+    uint64_t slow_mark;     /* bytes_sent then */
 };
 
 /* Fills *cfg with defaults. */
@@ -146,6 +160,13 @@ void iisd_conn_resume(iisd_conn_t *c);
 void iisd_conn_post(iisd_conn_t *c, void (*fn)(iisd_conn_t *c));
 /* The local address of the connection (looked up on first use). */
 const struct sockaddr_in6 *iisd_conn_local(iisd_conn_t *c);
+/*
+ * Counts the connection against a site (its first request, or one for
+ * another site than the last): false when the site holds maxConnections
+ * already (answer 503). The connection then sends at most maxBandwidth and
+ * stays idle at most the site's connectionTimeout.
+ */
+bool iisd_conn_admit(iisd_conn_t *c, iisd_site_gate_t *g, const iisd_site_limits_t *lim);
 /* Answers a request-level error directly (used before the pipeline runs). */
 void iisd_conn_reject(iisd_conn_t *c, unsigned status, const char *why);
 /* The same with a status.substatus and an HTML fragment for the page body (escaped by the caller). */

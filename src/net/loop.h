@@ -43,7 +43,7 @@ struct iisd_task {
     iisd_task_fn fn;
 };
 
-#define IISD_LOOP_MAX_TLISTS 4
+#define IISD_LOOP_MAX_TLISTS 12
 #define IISD_LOOP_BATCH      128
 
 struct iisd_loop {

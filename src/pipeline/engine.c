@@ -842,6 +842,11 @@ static enum iisd_yield on_request(iisd_conn_t *c)
         iisd_conn_reject(c, 404, "no site is bound to this address, port and host name");
         return IISD_YIELD;
     }
+    if (!iisd_conn_admit(c, site->gate, &site->limits)) {
+        iisd_conf_unref(conf);
+        iisd_conn_reject(c, 503, "the site's maxConnections limit is reached");
+        return IISD_YIELD;
+    }
     /* the configuration path of the URL, and whether the configuration there is valid */
     const iisd_app_t *app;
     char *cpath;
