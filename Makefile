@@ -28,7 +28,7 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 DEB_DEPS  = gcc g++ make pkg-config libxml2-dev libcmocka-dev python3 python3-pytest libpam0g-dev libcrypt-dev \
-            libssl-dev zlib1g-dev libbrotli-dev libzstd-dev strace
+            libssl-dev zlib1g-dev libbrotli-dev libzstd-dev strace slowhttptest
 
 # ---- fuzzing (libFuzzer; not part of `make test`) -------------------------
 FUZZ_SECONDS ?= 60
