@@ -130,7 +130,8 @@ iisd_conf_t *iisd_conf_load(const iisd_conf_opts_t *o, char *err, size_t errlen)
     const iisd_celem_t *wl = iisd_cfg_section(c->cfg, "", "system.applicationHost/webLimits", &ce);
     c->header_timeout_ms = wl ? (uint32_t)iisd_celem_num(wl, "headerWaitTimeout") : 0;
     c->min_send_rate = wl ? (uint32_t)iisd_celem_num(wl, "minBytesPerSecond") : 240;
-    c->idle_timeout_ms = c->sites.n ? c->sites.v[0].connection_timeout_ms : 120000;
+    /* the server's connectionTimeout, until a request names its site (which has its own) */
+    c->idle_timeout_ms = wl ? (uint32_t)iisd_celem_num(wl, "connectionTimeout") : 120000;
     if (c->idle_timeout_ms == 0)
         c->idle_timeout_ms = 120000;
     if (c->header_timeout_ms == 0)

@@ -186,6 +186,8 @@ static bool too_slow(iisd_conn_t *c, uint64_t now)
     return true;
 }
 
+static iisd_tlist_t *idle_list(iisd_conn_t *c);
+
 /* A final send waits for the client: check its rate every second, or give it the idle timeout. */
 static void send_wait_timer(iisd_conn_t *c)
 {
@@ -194,7 +196,7 @@ static void send_wait_timer(iisd_conn_t *c)
         c->slow_since_ms = iisd_now_ms();
         c->slow_mark = c->req->bytes_sent;
     }
-    iisd_timeout_set(hl->cfg->min_send_rate ? &hl->rate_tl : &hl->idle_tl, &c->tnode, hl->loop.now_ms);
+    iisd_timeout_set(hl->cfg->min_send_rate ? &hl->rate_tl : idle_list(c), &c->tnode, hl->loop.now_ms);
 }
 
 static void conn_timeout(iisd_tnode_t *n)
@@ -586,6 +588,11 @@ static bool head_ready(iisd_conn_t *c, bool *stop)
 static void discard_more(iisd_conn_t *c);
 
 /* The idle timeout list for the connection: its site's connectionTimeout when that differs. */
+static uint32_t idle_ms(const iisd_conn_t *c)
+{
+    return c->gate != NULL && c->limits.idle_timeout_ms ? c->limits.idle_timeout_ms : c->hl->cfg->idle_timeout_ms;
+}
+
 static iisd_tlist_t *idle_list(iisd_conn_t *c)
 {
     iisd_hloop_t *hl = c->hl;
@@ -673,7 +680,7 @@ static void discard_more(iisd_conn_t *c)
             return;
         }
         if (n == -EAGAIN) {
-            iisd_timeout_set(&c->hl->idle_tl, &c->tnode, c->hl->loop.now_ms);
+            iisd_timeout_set(idle_list(c), &c->tnode, c->hl->loop.now_ms);
             return;
         }
         if (n < 0 || (dropped += (uint64_t)n) > (1u << 20)) {
@@ -921,9 +928,9 @@ static int wait_writable(iisd_conn_t *c)
     for (;;) {
         /* with minBytesPerSecond, look at the rate every second */
         uint64_t now = iisd_now_ms(), spent = now - start;
-        if (spent >= cfg->idle_timeout_ms)
+        if (spent >= idle_ms(c))
             return -ETIMEDOUT;
-        uint64_t slice = cfg->idle_timeout_ms - spent;
+        uint64_t slice = idle_ms(c) - spent;
         if (cfg->min_send_rate && slice > 1000)
             slice = 1000;
         rc = poll(&pfd, 1, (int)slice);
@@ -1024,7 +1031,7 @@ static int wait_readable(iisd_conn_t *c)
     struct pollfd pfd = {.fd = c->io.fd, .events = POLLIN};
     int rc;
     do {
-        rc = poll(&pfd, 1, (int)c->hl->cfg->idle_timeout_ms);
+        rc = poll(&pfd, 1, (int)idle_ms(c));
     } while (rc < 0 && errno == EINTR);
     if (rc == 0)
         return -ETIMEDOUT;

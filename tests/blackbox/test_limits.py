@@ -3,8 +3,9 @@
 
 import socket
 import time
+import xml.etree.ElementTree as ET
 
-from iisdtest import AppHostConfig, RawClient, free_port, poll
+from iisdtest import AppHostConfig, RawClient, free_port, module_path, poll
 
 
 def start(server_factory, tmp_path, sites, web_limits=None):
@@ -142,3 +143,39 @@ def test_connection_timeout_per_site(server_factory, tmp_path):
     assert time.monotonic() - t0 >= 0.8
     assert patient.is_open(0.5), "the other site's connection was closed too"
     assert get(patient, "/a.txt", "patient.test").status == 200
+
+
+def test_web_limits_connection_timeout_before_the_first_request(server_factory, tmp_path):
+    """webLimits connectionTimeout holds until a request names its site (and, without
+    headerWaitTimeout, limits the wait for the first request head)."""
+    srv = start(server_factory, tmp_path, [("Site", 1, "", {})],
+                web_limits={"connectionTimeout": "00:00:01", "headerWaitTimeout": "00:00:00"})
+    silent = srv.client()
+    t0 = time.monotonic()
+    assert silent.wait_closed(5.0), "a silent connection outlived webLimits connectionTimeout"
+    assert time.monotonic() - t0 >= 0.8
+    assert silent.buf == b"", silent.buf
+
+
+def test_slow_request_body_times_out_per_site(server_factory, tmp_path):
+    """A body that stops arriving is given up after the site's connectionTimeout (slow POST)."""
+    port = free_port()
+    root = tmp_path / "www"
+    root.mkdir()
+    cfg = AppHostConfig()
+    site = cfg.add_site("Site", 1, ["127.0.0.1:%d:" % port], root)
+    cfg._child(site, "limits").set("connectionTimeout", "00:00:01")
+    cfg.add_global_module("Echo", module_path("echo"))
+    cfg.enable_module("Echo")
+    for loc in cfg.root.findall("location"):
+        handlers = loc.find("system.webServer/handlers")
+        if loc.get("path") in ("", ".") and handlers is not None:
+            handlers.insert(0, ET.Element("add", {"name": "Echo", "path": "echo", "verb": "*",
+                                                  "modules": "Echo", "requireAccess": "None"}))
+    srv = server_factory(config_file=cfg.write(tmp_path / "applicationHost.config"), port=port)
+    c = srv.client()
+    c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+    t0 = time.monotonic()
+    assert c.wait_closed(6.0), "a stalled request body held the connection"
+    assert time.monotonic() - t0 >= 0.8
+    assert srv.get("/echo", method="POST", body=b"hello", host="x").body == b"hello"
