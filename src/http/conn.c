@@ -590,7 +590,8 @@ static void discard_more(iisd_conn_t *c);
 /* The idle timeout list for the connection: its site's connectionTimeout when that differs. */
 static uint32_t idle_ms(const iisd_conn_t *c)
 {
-    return c->gate != NULL && c->limits.idle_timeout_ms ? c->limits.idle_timeout_ms : c->hl->cfg->idle_timeout_ms;
+    return c->gate != NULL && c->limits.idle_timeout_ms ? c->limits.idle_timeout_ms
+                                                        : c->hl->cfg->idle_timeout_ms;
 }
 
 static iisd_tlist_t *idle_list(iisd_conn_t *c)
