@@ -531,6 +531,7 @@ static void start_request(iisd_conn_t *c)
     r->send_failed = false;
     r->bytes_sent = 0;
     r->answered = false;
+    r->body_err = 0;
     r->out = NULL;
     c->req = r;
     c->slow_since_ms = 0;
@@ -1077,6 +1078,7 @@ static ssize_t body_failed(iisd_conn_t *c, ssize_t err)
 {
     iisd_req_t *r = c->req;
     c->close_after = true;
+    r->body_err = (uint8_t)-err; /* and so on every later read */
     if ((err == -EPROTO || err == -EFBIG) && !r->resp.headers_sent && !r->answered && r->out == NULL) {
         if (err == -EPROTO)
             write_error_page(c, 400, 0, "malformed chunked request body", NULL);
@@ -1092,6 +1094,8 @@ static ssize_t read_body(iisd_conn_t *c, void *buf, size_t cap, bool wait);
 
 ssize_t iisd_conn_read_body(iisd_conn_t *c, void *buf, size_t cap, bool wait)
 {
+    if (c->req->body_err)
+        return -(ssize_t)c->req->body_err;
     ssize_t n = read_body(c, buf, cap, wait);
     if (n == -EPROTO || n == -EFBIG)
         return body_failed(c, n);
@@ -1272,6 +1276,7 @@ static void conn_drive(iisd_conn_t *c)
         case ST_ACTIVE:
             return;
         case ST_SENDING: {
+            c->throttled = false;
             int rc = c->send_abort ? -ETIMEDOUT : out_write(c, c->req->out);
             if (rc == 1) {
                 send_wait_timer(c);

@@ -76,6 +76,7 @@ typedef struct iisd_req {
     bool is_head;
     bool send_failed;
     bool answered;       /* the connection sent an error response for this request itself (bad body) */
+    uint8_t body_err;    /* EPROTO or EFBIG once the body failed; 0 otherwise */
     uint64_t bytes_sent; /* wire bytes, headers included */
     struct iisd_out *out;
 } iisd_req_t;
