@@ -1271,6 +1271,11 @@ static void conn_drive(iisd_conn_t *c)
                 iisd_arena_reset(&c->arena);
                 c->req = NULL;
             }
+            if (c->rlen == 0 && c->state == ST_HEAD && c->nreq > 0) {
+                /* nothing came after all (the event was not input): idle between requests */
+                c->state = ST_IDLE;
+                iisd_timeout_set(idle_list(c), &c->tnode, hl->loop.now_ms);
+            }
             return;
         }
         case ST_ACTIVE:
