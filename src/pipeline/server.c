@@ -620,6 +620,11 @@ static HRESULT srv_GetExtendedInterfaceByGuid(IHttpServer3 *This, REFGUID Versio
     if (Version1 == NULL || Version2 == NULL || pInput == NULL)
         return E_INVALIDARG;
     int fam = iid_family_of(Version1);
+    /* iisd's extension for authentication modules: from the server to its user factory */
+    if (fam == FAM_SERVER && IsEqualGUID(Version2, &IID_IIisdUserFactory)) {
+        *ppOutput = iisd_user_factory();
+        return S_OK;
+    }
     if (fam == 0 || fam != iid_family_of(Version2))
         return E_NOINTERFACE;
     /* iisd's metadata objects are plain IMetadataInfo: none is an IReferencedMetadataInfo */
