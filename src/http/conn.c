@@ -142,6 +142,8 @@ static void conn_close(iisd_conn_t *c)
     iisd_timeout_clear(&c->tnode);
     close(c->io.fd); /* also removes it from the epoll set */
     iisd_arena_reset(&c->arena);
+    if (c->close_fn != NULL)
+        c->close_fn(c);
     c->req = NULL;
     if (c->rbuf) {
         rbuf_put(c->rbuf);
@@ -380,6 +382,8 @@ void iisd_hloop_destroy(iisd_hloop_t *hl)
         hl->conns = c->next;
         close(c->io.fd);
         iisd_arena_reset(&c->arena);
+        if (c->close_fn != NULL)
+            c->close_fn(c);
         free(c->rbuf);
         free(c);
     }

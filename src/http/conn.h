@@ -93,6 +93,9 @@ struct iisd_conn {
     void *app;                         /* the handler's per-request object */
     struct sockaddr_in6 local, remote; /* IPv4 as AF_INET in the same storage; local: see iisd_conn_local() */
     uint64_t nreq;
+    /* set by the handler: called once when the connection closes (IHttpConnection's module contexts) */
+    void (*close_fn)(iisd_conn_t *c);
+    void *close_data;
 };
 
 /* Fills *cfg with defaults. */

@@ -59,7 +59,7 @@ typedef struct iisd_resp {
     bool close_delimited;
     bool length_fixed; /* Content-Length sent at first flush */
     uint64_t declared_length;
-    uint64_t body_sent; /* body bytes written so far (payload only) */
+    uint64_t body_sent;    /* body bytes written so far (payload only) */
     iisd_hlist_t trailers; /* sent in the last chunk when the client accepts them (TE: trailers) */
 } iisd_resp_t;
 

@@ -748,7 +748,11 @@ static HRESULT resp_GetHeaderChanges(IHttpResponse4 *This, DWORD dwOld, DWORD *p
                                      DWORD *pdwUnknown, PCSTR **ppNames, PCSTR **ppValues, DWORD diffed[],
                                      DWORD *pdwDiffedUnknown, DWORD **ppDiffedUnknown)
 {
-    return E_NOTIMPL;
+    iisd_hctx_t *h = P(This);
+    (void)dwOld; /* the snapshot itself says what the caller has seen */
+    RAW_IN(h);
+    return iisd_resp_header_changes(h, pdwNew, known, pdwUnknown, ppNames, ppValues, diffed, pdwDiffedUnknown,
+                                    ppDiffedUnknown);
 }
 
 static VOID resp_CloseConnection(IHttpResponse4 *This)

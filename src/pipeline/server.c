@@ -10,6 +10,7 @@
  * docs/api-status.md (tools/api_status.py) where "implemented" or "not
  * implemented" alone would not be the whole truth.
  */
+#include "pipeline/perf.h"
 #include "pipeline/server.h"
 #include "pipeline/trace.h"
 #include <pthread.h>
@@ -144,10 +145,10 @@ static GLOBAL_NOTIFICATION_STATUS srv_NotifyCustomNotification(IHttpServer3 *Thi
     return iisd_global_notify(GL_BIT(GL_CUSTOM_NOTIFICATION), (IHttpEventProvider *)pCustomOutput);
 }
 
-/* api-status: not implemented (returns NULL: no performance counters) */
+/* The server's counters (perf.c), read through the IISD_SERVER_PERF_COUNTER_<n> server variables. */
 static IHttpPerfCounterInfo *srv_GetPerfCounterInfo(IHttpServer3 *This)
 {
-    return NULL;
+    return iisd_perf_server();
 }
 
 /* api-status: partial: logs the request; applications are not recycled */
