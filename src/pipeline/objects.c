@@ -147,7 +147,9 @@ static BOOL ui_IsFrequentlyHit(IHttpUrlInfo *This)
 }
 
 VTBL(IHttpUrlInfoVtbl, ui_vtbl) = {
-    NULL, NULL, {.GetModuleContextContainer = ui_GetModuleContextContainer, .IsFrequentlyHit = ui_IsFrequentlyHit}};
+    NULL,
+    NULL,
+    {.GetModuleContextContainer = ui_GetModuleContextContainer, .IsFrequentlyHit = ui_IsFrequentlyHit}};
 
 static void ui_free(urlinfo_t *u)
 {
@@ -359,8 +361,9 @@ static HRESULT header_changes(iisd_hctx_t *h, hrec_t *rec, const hview_t *v, DWO
     return S_OK;
 }
 
-HRESULT iisd_req_header_changes(iisd_hctx_t *h, DWORD *pdwNew, PCSTR known[], DWORD *pdwUnknown, PCSTR **ppNames,
-                                PCSTR **ppValues, DWORD diffed[], DWORD *pdwDiffedUnknown, DWORD **ppDiffedUnknown)
+HRESULT iisd_req_header_changes(iisd_hctx_t *h, DWORD *pdwNew, PCSTR known[], DWORD *pdwUnknown,
+                                PCSTR **ppNames, PCSTR **ppValues, DWORD diffed[], DWORD *pdwDiffedUnknown,
+                                DWORD **ppDiffedUnknown)
 {
     const iisd_head_t *hd = &h->rq->head;
     const char *kv[IISD_HDR_REQ_KNOWN];
@@ -405,8 +408,8 @@ HRESULT iisd_resp_header_changes(iisd_hctx_t *h, DWORD *pdwNew, PCSTR known[], D
  * value differs are listed, then (DWORD)-1. The change number counts SetServerVariable calls, so
  * an unchanged number means an empty difference.
  */
-HRESULT iisd_svar_changes(iisd_hctx_t *h, DWORD *pdwNew, DWORD *pdwSnap, PCSTR **ppNames,
-                          PCWSTR **ppValues, DWORD *pdwDiffed, DWORD **ppIdx)
+HRESULT iisd_svar_changes(iisd_hctx_t *h, DWORD *pdwNew, DWORD *pdwSnap, PCSTR **ppNames, PCWSTR **ppValues,
+                          DWORD *pdwDiffed, DWORD **ppIdx)
 {
     if (pdwNew == NULL || pdwSnap == NULL || ppNames == NULL || ppValues == NULL || pdwDiffed == NULL ||
         ppIdx == NULL)
@@ -496,8 +499,8 @@ static HRESULT cc_SetModuleContext(IHttpConnectionModuleContextContainer *This, 
     return cc_set((conn_container_t *)This, ctx, id, false);
 }
 
-static IHttpConnectionStoredContext *cc_GetConnectionModuleContext(IHttpConnectionModuleContextContainer *This,
-                                                                   HTTP_MODULE_ID id)
+static IHttpConnectionStoredContext *
+cc_GetConnectionModuleContext(IHttpConnectionModuleContextContainer *This, HTTP_MODULE_ID id)
 {
     cctx_entry_t *e = cc_find((conn_container_t *)This, id);
     return e && e->conn ? (IHttpConnectionStoredContext *)e->ctx : NULL;
@@ -509,13 +512,13 @@ static HRESULT cc_SetConnectionModuleContext(IHttpConnectionModuleContextContain
     return cc_set((conn_container_t *)This, (IHttpStoredContext *)ctx, id, true);
 }
 
-VTBL(IHttpConnectionModuleContextContainerVtbl, cc_vtbl) = {
-    NULL,
-    NULL,
-    {.GetModuleContext = cc_GetModuleContext,
-     .SetModuleContext = cc_SetModuleContext,
-     .GetConnectionModuleContext = cc_GetConnectionModuleContext,
-     .SetConnectionModuleContext = cc_SetConnectionModuleContext}};
+VTBL(IHttpConnectionModuleContextContainerVtbl,
+     cc_vtbl) = {NULL,
+                 NULL,
+                 {.GetModuleContext = cc_GetModuleContext,
+                  .SetModuleContext = cc_SetModuleContext,
+                  .GetConnectionModuleContext = cc_GetConnectionModuleContext,
+                  .SetConnectionModuleContext = cc_SetConnectionModuleContext}};
 
 /*
  * The connection closes: connection contexts hear NotifyDisconnect, then every context is

@@ -39,7 +39,8 @@ static void perf_DecrementCounter(IHttpPerfCounterInfo *This, DWORD index, DWORD
 static const struct {
     void *offset_to_top, *rtti;
     IHttpPerfCounterInfoVtbl v;
-} perf_vtbl = {NULL, NULL, {.IncrementCounter = perf_IncrementCounter, .DecrementCounter = perf_DecrementCounter}};
+} perf_vtbl = {
+    NULL, NULL, {.IncrementCounter = perf_IncrementCounter, .DecrementCounter = perf_DecrementCounter}};
 
 static perf_t server_perf = {.iface = {.lpVtbl = &perf_vtbl.v}};
 static _Atomic(perf_t *) sites; /* prepended under lock, read without */
