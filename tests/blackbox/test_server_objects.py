@@ -274,3 +274,24 @@ def test_trailers_dropped_without_te(setup, server_factory):
     c.request("GET", "/x?op=trailer&flush=1")
     resp = c.read_response()
     assert resp.chunked and resp.trailers == []
+
+
+# ---- the same objects through the C binding ---------------------------------------------------
+
+def test_objects_through_the_c_binding(setup, server_factory):
+    setup.cfg.add_global_module("ObjectsC", module_path("objects_c"))
+    setup.cfg.enable_module("ObjectsC")
+    srv = setup.start(server_factory)
+    c = srv.client()
+    for n in (1, 2):
+        c.request("GET", "/x?op=c", headers=[("TE", "trailers")])
+        resp = c.read_response()
+        assert resp.status == 200, resp
+        v = lines_of(resp)
+        assert (v["named"], v["urlinfo"], v["perf"], v["user"]) == ("ok", "1", "ok", "none")
+        assert v["conn"] == str(n)
+        assert resp.trailers == [b"X-C-Trailer: c-value"]
+    c.close()
+    lines = wait_trace(setup.trace, lambda ls: "c-conn cleanup" in ls and ls.count("c-named cleanup") == 2)
+    assert lines.count("c-named cleanup") == 2 and lines.count("c-conn cleanup") == 1
+    assert op(srv, "op=vars&names=IISD_PERF_COUNTER_7")["IISD_PERF_COUNTER_7"] == "6"

@@ -263,7 +263,8 @@ void OpUser(IHttpContext *ctx, const char *q, Body &b)
     Narrow(u->GetPassword(), s, sizeof(s));
     b.Add("password", "%s", s);
     b.Add("roles", "%d", u->SupportsIsInRole() ? 1 : 0);
-    b.Add("tokens", "%s", u->GetImpersonationToken() == NULL && u->GetPrimaryToken() == NULL ? "null" : "set");
+    b.Add("tokens", "%s",
+          u->GetImpersonationToken() == NULL && u->GetPrimaryToken() == NULL ? "null" : "set");
     b.Add("sid", "%s", u->GetUserVariable(HTTP_USER_VARIABLE_SID) == NULL ? "null" : "set");
     char role[64];
     if (QueryValue(q, "role", role, sizeof(role))) {
@@ -492,7 +493,8 @@ void OpMapHandler(IHttpContext *ctx, const char *q, Body &b)
     wchar_t w[256];
     Widen(path, w, 256);
     IScriptMapInfo *sm = NULL;
-    HRESULT hr = ctx->MapHandler(ctx->GetSite()->GetSiteId(), NULL, w, verb, &sm, strstr(q, "nowild") != NULL);
+    HRESULT hr =
+        ctx->MapHandler(ctx->GetSite()->GetSiteId(), NULL, w, verb, &sm, strstr(q, "nowild") != NULL);
     if (FAILED(hr) || sm == NULL) {
         b.Add("hr", "0x%08x", (unsigned)hr);
         return;
@@ -523,7 +525,8 @@ void OpExtended(IHttpContext *ctx, Body &b)
     IHttpResponse4 *s4 = NULL;
     IIisdUserFactory *uf = NULL;
     b.Add("context3", "%d", SUCCEEDED(HttpGetExtendedInterface(g_pServer, ctx, &c3)) && c3 != NULL);
-    b.Add("request2", "%d", SUCCEEDED(HttpGetExtendedInterface(g_pServer, ctx->GetRequest(), &r2)) && r2 != NULL);
+    b.Add("request2", "%d",
+          SUCCEEDED(HttpGetExtendedInterface(g_pServer, ctx->GetRequest(), &r2)) && r2 != NULL);
     b.Add("response4", "%d",
           SUCCEEDED(HttpGetExtendedInterface(g_pServer, ctx->GetResponse(), &s4)) && s4 != NULL);
     b.Add("userfactory", "%d", SUCCEEDED(HttpGetExtendedInterface(g_pServer, g_pServer, &uf)) && uf != NULL);
@@ -560,8 +563,8 @@ REQUEST_NOTIFICATION_STATUS OpTrailer(IHttpContext *ctx, const char *q)
     USHORT n = 0;
     PCSTR got = s4->GetTrailer("x-checksum", &n);
     char hdr[128];
-    snprintf(hdr, sizeof(hdr), "%s:%u:0x%08x:0x%08x:%s", got ? got : "(none)", n, (unsigned)del, (unsigned)del2,
-             s4->GetTrailer("X-Gone") == NULL ? "gone" : "there");
+    snprintf(hdr, sizeof(hdr), "%s:%u:0x%08x:0x%08x:%s", got ? got : "(none)", n, (unsigned)del,
+             (unsigned)del2, s4->GetTrailer("X-Gone") == NULL ? "gone" : "there");
     s4->SetHeader("X-Trailer-Check", hdr, (USHORT)strlen(hdr), TRUE);
     s4->SetHeader(HttpHeaderContentType, "text/plain", 10, TRUE);
     static const char body[] = "trailer body";
