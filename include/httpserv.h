@@ -183,6 +183,9 @@ typedef enum CACHE_OPERATION {
 /* iisd: IIisdUserFactory::CreateUser flags. With IISD_USER_UNIX_GROUPS, IsInRole asks whether
    the user name is a Unix account in the named group; otherwise roles is a comma-separated list. */
 #define IISD_USER_UNIX_GROUPS 0x00000001
+/* iisd: with IISD_USER_PERMANENT the user lives as long as the process and ReferenceUser and
+   DereferenceUser do nothing (one user shared by every request, such as the anonymous one). */
+#define IISD_USER_PERMANENT 0x00000002
 
 /* Version argument of IHttpServer::GetExtendedInterface. */
 typedef enum HTTP_SERVER_INTERFACE_VERSION {

@@ -20,7 +20,7 @@
 static IHttpServer *g_server;
 static HTTP_MODULE_ID g_id;
 
-/* The anonymous user: made once by the server, held for the life of the module. */
+/* The anonymous user: made once by the server, permanent (its reference count does nothing). */
 static IHttpUser *anon_user;
 
 /* ---- the module ------------------------------------------------------------------------ */
@@ -68,7 +68,8 @@ HRESULT WINAPI IISD_MODULE_ENTRY(AnonymousAuthenticationModule)(DWORD ver, IHttp
     if (users == NULL)
         return E_NOINTERFACE;
     if (anon_user == NULL) {
-        HRESULT hr = users->lpVtbl->CreateUser(users, L"", L"", L"", L"", NULL, 0, &anon_user);
+        HRESULT hr =
+            users->lpVtbl->CreateUser(users, L"", L"", L"", L"", NULL, IISD_USER_PERMANENT, &anon_user);
         if (FAILED(hr))
             return hr;
     }

@@ -400,7 +400,7 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
 {
     const iisd_req_t *r = h->rq;
     const iisd_head_t *hd = &r->head;
-    if (!is_header_var(name)) /* a set HTTP_<NAME> is the header itself */
+    if (h->svars != NULL && !is_header_var(name)) /* a set HTTP_<NAME> is the header itself */
         for (iisd_svar_t *sv = h->svars; sv != NULL; sv = sv->next)
             if (strcasecmp(sv->name, name) == 0) {
                 *len = strlen(sv->value);

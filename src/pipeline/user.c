@@ -7,7 +7,9 @@
  * child request executed with it). Roles are either a comma-separated list given at
  * creation (an htpasswd line's third field, say) or, with IISD_USER_UNIX_GROUPS, the
  * Unix groups of the account named by the user name (getgrouplist), read on each
- * IsInRole call so that group changes take effect at once.
+ * IsInRole call so that group changes take effect at once. A permanent user (IISD_USER_PERMANENT,
+ * the anonymous user) is never freed and counts no references, so that the requests of every
+ * thread share it without touching one counter.
  */
 #include "core/log.h"
 #include "core/str.h"
@@ -67,13 +69,14 @@ static HANDLE user_GetPrimaryToken(IHttpUser *This)
 
 static VOID user_ReferenceUser(IHttpUser *This)
 {
-    atomic_fetch_add_explicit(&U(This)->refs, 1, memory_order_relaxed);
+    if (!(U(This)->flags & IISD_USER_PERMANENT))
+        atomic_fetch_add_explicit(&U(This)->refs, 1, memory_order_relaxed);
 }
 
 static VOID user_DereferenceUser(IHttpUser *This)
 {
     iisd_user_t *u = U(This);
-    if (atomic_fetch_sub_explicit(&u->refs, 1, memory_order_acq_rel) != 1)
+    if ((u->flags & IISD_USER_PERMANENT) || atomic_fetch_sub_explicit(&u->refs, 1, memory_order_acq_rel) != 1)
         return;
     explicit_bzero(u->password, u->pw_len * sizeof(wchar_t));
     free(u);
@@ -187,7 +190,7 @@ static HRESULT uf_CreateUser(IIisdUserFactory *This, PCWSTR type, PCWSTR remote,
     if (pp == NULL)
         return E_INVALIDARG;
     *pp = NULL;
-    if ((flags & ~(DWORD)IISD_USER_UNIX_GROUPS) != 0)
+    if ((flags & ~(DWORD)(IISD_USER_UNIX_GROUPS | IISD_USER_PERMANENT)) != 0)
         return E_INVALIDARG;
     const wchar_t *s[4] = {type ? type : L"", remote ? remote : L"", name ? name : L"",
                            password ? password : L""};

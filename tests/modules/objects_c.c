@@ -126,7 +126,8 @@ static REQUEST_NOTIFICATION_STATUS on_begin(CHttpModule *This, IHttpContext *ctx
         perf->lpVtbl->DecrementCounter(perf, 7, 1);
     }
     k += (size_t)snprintf(body + k, sizeof(body) - k, "perf=%s\n", perf ? "ok" : "none");
-    k += (size_t)snprintf(body + k, sizeof(body) - k, "user=%s\n", ctx->lpVtbl->GetUser(ctx) ? "set" : "none");
+    k +=
+        (size_t)snprintf(body + k, sizeof(body) - k, "user=%s\n", ctx->lpVtbl->GetUser(ctx) ? "set" : "none");
 
     IHttpResponse *resp = ctx->lpVtbl->GetResponse(ctx);
     IHttpResponse4 *r4 = extended(resp, &IID_IHttpResponse, &IID_IHttpResponse4);

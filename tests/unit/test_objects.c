@@ -19,7 +19,8 @@ static IHttpUser *make(PCWSTR roles, DWORD flags)
 {
     IIisdUserFactory *f = iisd_user_factory();
     IHttpUser *u = NULL;
-    assert_int_equal(f->lpVtbl->CreateUser(f, L"Basic", L"remote", L"name", L"secret", roles, flags, &u), S_OK);
+    assert_int_equal(f->lpVtbl->CreateUser(f, L"Basic", L"remote", L"name", L"secret", roles, flags, &u),
+                     S_OK);
     assert_non_null(u);
     return u;
 }
@@ -78,13 +79,19 @@ static void test_user_unix_groups(void **state)
     IIisdUserFactory *f = iisd_user_factory();
     IHttpUser *u = NULL;
     /* root is in group root on every Linux system */
-    assert_int_equal(f->lpVtbl->CreateUser(f, L"Basic", L"root", L"root", L"", NULL, IISD_USER_UNIX_GROUPS, &u),
-                     S_OK);
+    assert_int_equal(
+        f->lpVtbl->CreateUser(f, L"Basic", L"root", L"root", L"", NULL, IISD_USER_UNIX_GROUPS, &u), S_OK);
     assert_true(u->lpVtbl->SupportsIsInRole(u));
     assert_true(in_role(u, L"root"));
     assert_false(in_role(u, L"no-such-group-iisd"));
     u->lpVtbl->DereferenceUser(u);
     assert_int_equal(f->lpVtbl->CreateUser(f, NULL, NULL, NULL, NULL, NULL, 0x80, &u), E_INVALIDARG);
+    /* permanent: references do nothing, the user stays */
+    assert_int_equal(f->lpVtbl->CreateUser(f, L"", L"", L"", L"", NULL, IISD_USER_PERMANENT, &u), S_OK);
+    u->lpVtbl->DereferenceUser(u);
+    u->lpVtbl->DereferenceUser(u);
+    u->lpVtbl->ReferenceUser(u);
+    assert_true(wcscmp(u->lpVtbl->GetUserName(u), L"") == 0);
     assert_int_equal(f->lpVtbl->CreateUser(f, NULL, NULL, NULL, NULL, NULL, 0, NULL), E_INVALIDARG);
 }
 
@@ -146,9 +153,9 @@ static void test_trailer_list(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_user_fields),    cmocka_unit_test(test_user_role_list),
+        cmocka_unit_test(test_user_fields),      cmocka_unit_test(test_user_role_list),
         cmocka_unit_test(test_user_unix_groups), cmocka_unit_test(test_perf_counters),
-        cmocka_unit_test(test_te_trailers),    cmocka_unit_test(test_trailer_list),
+        cmocka_unit_test(test_te_trailers),      cmocka_unit_test(test_trailer_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
