@@ -238,6 +238,13 @@ def test_inherit_server_variable(setup, server_factory):
     assert v["value"] == "op=inherit"
 
 
+def test_child_inherits_a_parent_variable(setup, server_factory):
+    srv = setup.start(server_factory)
+    v = op(srv, "op=inheritchild")
+    assert v["before"] == "(none)", "set on the parent after the clone was made"
+    assert v["hr"] == "0x00000000" and v["after"] == "from-parent"
+
+
 def test_extended_interfaces(setup, server_factory):
     srv = setup.start(server_factory)
     v = op(srv, "op=extended")

@@ -30,6 +30,8 @@
 //   maphandler  MapHandler(site, path=<url>, verb=GET): name, modules, or hr=<HRESULT>.
 //   inherit     InheritServerVariable: of QUERY_STRING (ok), of NO_SUCH_VAR with and without
 //               fFailIfNotExist, then reads it back.
+//   inheritchild  a clone of the request inherits X_PARENT, set on the request after cloning:
+//               before=, hr=, after=.
 //   extended    HttpGetExtendedInterface for context3, request2, response4, user factory;
 //               IHttpContext::GetExtendedInterface (deprecated) -> hr.
 //   trailer     SetTrailer X-Checksum (q's value), X-Gone (then DeleteTrailer), X-Multi twice
@@ -518,6 +520,22 @@ void OpInherit(IHttpContext *ctx, Body &b)
     b.Add("value", "%s", Var(ctx, "QUERY_STRING"));
 }
 
+void OpInheritChild(IHttpContext *ctx, Body &b)
+{
+    IHttpContext *child = NULL;
+    if (FAILED(ctx->CloneContext(CLONE_FLAG_BASICS, &child)) || child == NULL) {
+        b.Add("clone", "failed");
+        return;
+    }
+    ctx->SetServerVariable("X_PARENT", L"from-parent"); // after the clone took the variables
+    IHttpContext3 *c3 = NULL;
+    HttpGetExtendedInterface(g_pServer, child, &c3);
+    b.Add("before", "%s", Var(child, "X_PARENT"));
+    b.Add("hr", "0x%08x", (unsigned)c3->InheritServerVariable("X_PARENT", TRUE));
+    b.Add("after", "%s", Var(child, "X_PARENT"));
+    child->ReleaseClonedContext();
+}
+
 void OpExtended(IHttpContext *ctx, Body &b)
 {
     IHttpContext3 *c3 = NULL;
@@ -657,6 +675,8 @@ class CObjectsModule : public CHttpModule
             OpMapHandler(ctx, q, b);
         } else if (strcmp(op, "inherit") == 0) {
             OpInherit(ctx, b);
+        } else if (strcmp(op, "inheritchild") == 0) {
+            OpInheritChild(ctx, b);
         } else if (strcmp(op, "extended") == 0) {
             OpExtended(ctx, b);
         } else if (strcmp(op, "trailer") == 0) {
