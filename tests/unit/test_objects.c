@@ -86,12 +86,14 @@ static void test_user_unix_groups(void **state)
     assert_false(in_role(u, L"no-such-group-iisd"));
     u->lpVtbl->DereferenceUser(u);
     assert_int_equal(f->lpVtbl->CreateUser(f, NULL, NULL, NULL, NULL, NULL, 0x80, &u), E_INVALIDARG);
-    /* permanent: references do nothing, the user stays */
-    assert_int_equal(f->lpVtbl->CreateUser(f, L"", L"", L"", L"", NULL, IISD_USER_PERMANENT, &u), S_OK);
-    u->lpVtbl->DereferenceUser(u);
-    u->lpVtbl->DereferenceUser(u);
-    u->lpVtbl->ReferenceUser(u);
-    assert_true(wcscmp(u->lpVtbl->GetUserName(u), L"") == 0);
+    /* permanent: references do nothing, the user stays (for the life of the process: kept reachable) */
+    static IHttpUser *permanent;
+    assert_int_equal(f->lpVtbl->CreateUser(f, L"", L"", L"anon", L"", NULL, IISD_USER_PERMANENT, &permanent),
+                     S_OK);
+    permanent->lpVtbl->DereferenceUser(permanent);
+    permanent->lpVtbl->DereferenceUser(permanent);
+    permanent->lpVtbl->ReferenceUser(permanent);
+    assert_true(wcscmp(permanent->lpVtbl->GetUserName(permanent), L"anon") == 0);
     assert_int_equal(f->lpVtbl->CreateUser(f, NULL, NULL, NULL, NULL, NULL, 0, NULL), E_INVALIDARG);
 }
 
