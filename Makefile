@@ -59,7 +59,7 @@ fuzz: fuzz-deps
 	    $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | tail -12; \
 	done
 
-.PHONY: fuzz fuzz-deps all run test test-asan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
+.PHONY: check-alloc fuzz fuzz-deps all run test test-asan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
 
 EXAMPLE_MODULES = $(patsubst examples/modules/%.cpp,$(BUILD)/examples/%.so,$(wildcard examples/modules/*.cpp))
 
@@ -111,6 +111,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) unit abi api-status config-check modules
 	$(MAKE) blackbox
+	$(MAKE) check-alloc
 
 test-asan: deps
 	$(MAKE) BUILD=build-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test-suites
@@ -153,6 +154,15 @@ modules: $(SO_MODULES)
 blackbox:
 	IISD_BIN=$(abspath $(BUILD)/iisd) IISD_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/blackbox
+
+# Counts heap allocations per warm request with an LD_PRELOAD shim (not in sanitizer
+# builds: their runtimes own malloc).
+$(BUILD)/tests/alloccount.so: tests/alloc/alloccount.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
+
+check-alloc: all $(BUILD)/tests/alloccount.so
+	$(PYTHON) tests/alloc/check_alloc.py $(BUILD)
 
 # ---- housekeeping -------------------------------------------------------
 format:

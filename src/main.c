@@ -13,6 +13,8 @@
 #include "net/worker.h"
 #include "pipeline/engine.h"
 #include "pipeline/adminapi.h"
+#include "pipeline/cacheops.h"
+#include "pipeline/globals.h"
 #include "pipeline/module.h"
 #include "pipeline/reload.h"
 #include "pipeline/server.h"
@@ -31,14 +33,16 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: iisd --port N [--path DIR] [--module NAME=PATH]... [--config FILE]\n"
                "            [--schema-dir DIR] [--workers N] [--log-level error|warn|info|debug]\n"
-               "            [--dump-pipeline] [--print-default-config]\n"
+               "            [--takeover-ms MS] [--dump-pipeline] [--print-default-config]\n"
                "\n"
                "Serves DIR (default: the current folder) on 127.0.0.1:N through the IIS integrated\n"
                "pipeline, with the built-in default applicationHost.config. --config reads a full\n"
                "applicationHost.config instead (--port and --path then override the first site's\n"
                "binding and root). --module loads an IIS native module (.so exporting RegisterModule)\n"
                "and enables it in every application. --schema-dir adds configuration schema files\n"
-               "(default: the schema folder beside the configuration file).\n");
+               "(default: the schema folder beside the configuration file). A loop whose thread has\n"
+               "been inside module code for --takeover-ms (default 30; 0: never) is handed to\n"
+               "another thread.\n");
 }
 
 typedef struct {
@@ -199,6 +203,7 @@ int main(int argc, char **argv)
     const char *path = NULL, *config_file = NULL, *schema_dir = NULL;
     int port = -1;
     unsigned workers = 0;
+    unsigned takeover_ms = 30;
     bool dump = false;
     cli_module_t *cli_mods = iisd_xcalloc((size_t)argc, sizeof(*cli_mods));
     unsigned ncli = 0;
@@ -235,6 +240,8 @@ int main(int argc, char **argv)
             schema_dir = v;
         } else if (strcmp(a, "--workers") == 0) {
             workers = parse_uint(a, v, 256);
+        } else if (strcmp(a, "--takeover-ms") == 0) {
+            takeover_ms = parse_uint(a, v, 60000);
         } else if (strcmp(a, "--log-level") == 0) {
             static const char *const lv[] = {"error", "warn", "info", "debug"};
             unsigned k = 0;
@@ -276,6 +283,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     /* The configuration: schema (built in, plus a schema folder), then the files. */
@@ -295,6 +303,10 @@ int main(int argc, char **argv)
     iisd_conf_t *conf = iisd_conf_load(&copts, err, sizeof(err));
     if (conf == NULL)
         die("configuration error: %s", err);
+    if (config_file != NULL) {
+        char abs[PATH_MAX];
+        iisd_server_set_config_file(realpath(config_file, abs) ? abs : config_file);
+    }
 
     /* Modules: <globalModules>, then --module (enabled after the configured ones in every
        application), then the built-in modules the configuration does not name (last, as the
@@ -386,7 +398,12 @@ int main(int argc, char **argv)
         }
         loops[i] = &hloops[i].loop;
     }
-    iisd_worker_opts_t wopts = {.takeover_ms = 30, .max_threads = 256, .on_thread_exit = thread_exit};
+    /* applications with preloadEnabled start before the first request is taken */
+    iisd_pipeline_preload(conf);
+    iisd_worker_opts_t wopts = {.takeover_ms = takeover_ms,
+                                .max_threads = 256,
+                                .on_thread_exit = thread_exit,
+                                .on_thread_spare = iisd_global_thread_cleanup};
     int rc = iisd_workers_start(loops, nloops, &wopts);
     if (rc < 0)
         die("cannot start worker threads: %s", strerror(-rc));
@@ -409,8 +426,16 @@ int main(int argc, char **argv)
     if (rc < 0)
         iisd_log(IISD_LOG_WARN, "configuration changes will not be picked up while running: %s",
                  strerror(-rc));
+    rc = iisd_globals_start();
+    if (rc < 0)
+        iisd_log(IISD_LOG_WARN, "no file change monitors, cache cleanup or health checks: %s", strerror(-rc));
     int sig = 0;
-    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+    while (sigwait(&set, &sig) == 0 && (sig == SIGHUP || sig == SIGUSR1)) {
+        if (sig == SIGUSR1) {
+            /* the run-time status query: GL_RSCA_QUERY on the server thread, answers in the log */
+            iisd_globals_rsca_query("GetStatus", "");
+            continue;
+        }
         iisd_log(IISD_LOG_INFO, "SIGHUP: reloading the configuration");
         iisd_reload_request();
     }
@@ -428,14 +453,17 @@ int main(int argc, char **argv)
     if (open_connections() > 0)
         iisd_log(IISD_LOG_WARN, "%u connection(s) still open after 10 s; closing them", open_connections());
     iisd_workers_stop();
+    iisd_globals_stop();
     for (unsigned i = 0; i < nloops; i++)
         iisd_hloop_destroy(&hloops[i]);
     iisd_server_set_terminating();
+    iisd_cache_clear();
     iisd_conf_unref(iisd_pipeline.conf);
     iisd_pipeline.conf = NULL;
     iisd_modules_terminate();
     iisd_plan_free(iisd_pipeline.global);
     iisd_schema_free(&schema);
+    iisd_server_set_config_file(NULL);
     iisd_log(IISD_LOG_INFO, "stopped");
     free(hloops);
     free(loops);

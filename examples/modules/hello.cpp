@@ -1,11 +1,15 @@
 // An IIS native module in the shape of the IIS "Hello World" walkthrough:
 // it answers GET /hello with a plain-text greeting at RQ_BEGIN_REQUEST and
 // lets every other request through. The same source builds for IIS.
+//
+// Its per-request instance lives in the request's own memory (IModuleAllocator),
+// so a request costs no heap allocation; Dispose() therefore only destroys it.
 #define _WINSOCKAPI_
 #include <windows.h>
 #include <sal.h>
 #include <httpserv.h>
 #include <string.h>
+#include <new>
 
 class CHelloModule : public CHttpModule
 {
@@ -33,6 +37,9 @@ class CHelloModule : public CHttpModule
             pResponse->SetStatus(500, "Server Error", 0, hr);
         return RQ_NOTIFICATION_FINISH_REQUEST;
     }
+
+    // The memory belongs to the request and goes with it.
+    VOID Dispose() { this->~CHelloModule(); }
 };
 
 class CHelloModuleFactory : public IHttpModuleFactory
@@ -40,9 +47,11 @@ class CHelloModuleFactory : public IHttpModuleFactory
   public:
     HRESULT GetHttpModule(OUT CHttpModule **ppModule, IN IModuleAllocator *pAllocator)
     {
-        UNREFERENCED_PARAMETER(pAllocator);
-        *ppModule = new CHelloModule;
-        return *ppModule ? S_OK : HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_MEMORY);
+        void *mem = pAllocator->AllocateMemory(sizeof(CHelloModule));
+        if (mem == NULL)
+            return HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_MEMORY);
+        *ppModule = new (mem) CHelloModule;
+        return S_OK;
     }
 
     void Terminate() { delete this; }

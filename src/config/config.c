@@ -1393,6 +1393,14 @@ char **iisd_cfg_files(iisd_cfg_t *cfg)
     return copy_list(cfg, &cfg->files, &cfg->nfiles);
 }
 
+unsigned iisd_cfg_folder_count(iisd_cfg_t *cfg)
+{
+    pthread_mutex_lock(&cfg->lock);
+    unsigned n = cfg->nfolders;
+    pthread_mutex_unlock(&cfg->lock);
+    return n;
+}
+
 char **iisd_cfg_folders(iisd_cfg_t *cfg)
 {
     return copy_list(cfg, &cfg->folders, &cfg->nfolders);

@@ -122,6 +122,8 @@ char *iisd_cfg_path_of_folder(iisd_cfg_t *cfg, const char *folder);
 bool iisd_cfg_folder_stale(iisd_cfg_t *cfg, const char *folder);
 /* Folders whose web.config was looked for: a NULL-terminated copy, free with iisd_cfg_list_free. */
 char **iisd_cfg_folders(iisd_cfg_t *cfg);
+/* How many folders that list has; it only grows. */
+unsigned iisd_cfg_folder_count(iisd_cfg_t *cfg);
 void iisd_cfg_list_free(char **list);
 
 /* Accessors on resolved elements. */

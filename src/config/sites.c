@@ -79,6 +79,7 @@ int iisd_sites_load(iisd_sites_t *s, iisd_cfg_t *cfg, char *err, size_t errlen)
             iisd_app_t *a = &d->apps[d->napps++];
             a->path = trim_slashes(iisd_celem_str(ai, "path"), true);
             a->pool = iisd_xstrdup(iisd_celem_str(ai, "applicationPool"));
+            a->preload = iisd_celem_bool(ai, "preloadEnabled");
             a->vdirs = iisd_xcalloc(ai->nitems ? ai->nitems : 1, sizeof(*a->vdirs));
             for (unsigned k = 0; k < ai->nitems; k++) {
                 const iisd_celem_t *vi = ai->items[k];
@@ -233,11 +234,11 @@ static const iisd_vdir_t *find_vdir(const iisd_app_t *a, const char *rel, size_t
     return best;
 }
 
-char *iisd_site_map(const iisd_sitedef_t *site, const char *url, size_t len)
+size_t iisd_site_map_into(const iisd_sitedef_t *site, const char *url, size_t len, char *buf, size_t cap)
 {
     const iisd_app_t *a = iisd_site_app(site, url, len);
     if (a == NULL)
-        return NULL;
+        return 0;
     size_t alen = strcmp(a->path, "/") == 0 ? 0 : strlen(a->path);
     const char *rel = url + alen;
     size_t rlen = len - alen;
@@ -247,15 +248,26 @@ char *iisd_site_map(const iisd_sitedef_t *site, const char *url, size_t len)
     }
     const iisd_vdir_t *v = find_vdir(a, rel, rlen);
     if (v == NULL)
-        return NULL;
+        return 0;
     size_t vlen = strcmp(v->path, "/") == 0 ? 0 : strlen(v->path);
     const char *rest = rel + vlen;
     size_t restlen = rlen - vlen;
     size_t plen = strlen(v->phys);
-    char *out = iisd_xmalloc(plen + restlen + 2);
-    memcpy(out, v->phys, plen);
-    memcpy(out + plen, rest, restlen);
-    out[plen + restlen] = '\0';
+    if (plen + restlen + 1 <= cap) {
+        memcpy(buf, v->phys, plen);
+        memcpy(buf + plen, rest, restlen);
+        buf[plen + restlen] = '\0';
+    }
+    return plen + restlen + 1;
+}
+
+char *iisd_site_map(const iisd_sitedef_t *site, const char *url, size_t len)
+{
+    size_t n = iisd_site_map_into(site, url, len, NULL, 0);
+    if (n == 0)
+        return NULL;
+    char *out = iisd_xmalloc(n);
+    iisd_site_map_into(site, url, len, out, n);
     return out;
 }
 

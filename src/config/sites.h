@@ -24,6 +24,7 @@ typedef struct iisd_app {
     iisd_vdir_t *vdirs;
     unsigned nvdirs;
     char *config_path; /* "MACHINE/WEBROOT/APPHOST/Site/shop" */
+    bool preload;      /* preloadEnabled: started with its generation, not at its first request */
     void *data;        /* owned by the pipeline (its plan, containers) */
 } iisd_app_t;
 
@@ -63,3 +64,6 @@ const iisd_sitedef_t *iisd_sites_find(const iisd_sites_t *s, const char *name);
 const iisd_app_t *iisd_site_app(const iisd_sitedef_t *site, const char *url, size_t len);
 /* The physical path of a URL path; malloc'd; NULL when no virtual directory maps it. */
 char *iisd_site_map(const iisd_sitedef_t *site, const char *url, size_t len);
+/* The same into buf: returns the size the path needs with its NUL (written only when it
+ * fits in cap), or 0 when no application or virtual directory covers the URL. */
+size_t iisd_site_map_into(const iisd_sitedef_t *site, const char *url, size_t len, char *buf, size_t cap);

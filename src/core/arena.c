@@ -21,6 +21,59 @@ struct iisd_arena_cleanup {
 static __thread struct iisd_arena_chunk *chunk_cache;
 static __thread unsigned chunk_cache_len;
 
+/* Large blocks up to LARGE_MAX are rounded up to a power of two and recycled per
+ * thread too, LARGE_KEEP of each size: a module's 16 KiB page buffer or a
+ * compressor's window costs no heap allocation once warm. */
+#define LARGE_MIN_SHIFT 12
+#define LARGE_CLASSES   6 /* 4 KiB .. 128 KiB */
+#define LARGE_MAX       ((size_t)1 << (LARGE_MIN_SHIFT + LARGE_CLASSES - 1))
+#define LARGE_KEEP      16
+static __thread struct iisd_arena_chunk *large_cache[LARGE_CLASSES];
+static __thread unsigned large_cache_len[LARGE_CLASSES];
+
+static int large_class(size_t size)
+{
+    int k = 0;
+    while (((size_t)1 << (LARGE_MIN_SHIFT + k)) < size)
+        k++;
+    return k;
+}
+
+static struct iisd_arena_chunk *large_get(size_t size)
+{
+    if (size > LARGE_MAX) {
+        struct iisd_arena_chunk *big = iisd_xmalloc(size);
+        big->size = size;
+        return big;
+    }
+    int k = large_class(size);
+    struct iisd_arena_chunk *c = large_cache[k];
+    if (c != NULL) {
+        large_cache[k] = c->next;
+        large_cache_len[k]--;
+        return c;
+    }
+    c = iisd_xmalloc((size_t)1 << (LARGE_MIN_SHIFT + k));
+    c->size = (size_t)1 << (LARGE_MIN_SHIFT + k);
+    return c;
+}
+
+static void large_put(struct iisd_arena_chunk *c)
+{
+    if (c->size > LARGE_MAX) {
+        free(c);
+        return;
+    }
+    int k = large_class(c->size);
+    if (large_cache_len[k] >= LARGE_KEEP) {
+        free(c);
+        return;
+    }
+    c->next = large_cache[k];
+    large_cache[k] = c;
+    large_cache_len[k]++;
+}
+
 static struct iisd_arena_chunk *chunk_get(void)
 {
     struct iisd_arena_chunk *c = chunk_cache;
@@ -50,8 +103,7 @@ void *iisd_arena_alloc_slow(iisd_arena_t *a, size_t n)
     if (n == 0)
         n = 16;
     if (n > (IISD_ARENA_CHUNK - HDR) / 4) {
-        struct iisd_arena_chunk *big = iisd_xmalloc(HDR + n);
-        big->size = HDR + n;
+        struct iisd_arena_chunk *big = large_get(HDR + n);
         big->next = a->large;
         a->large = big;
         return (char *)big + HDR;
@@ -106,7 +158,7 @@ void iisd_arena_reset(iisd_arena_t *a)
     while (a->large != NULL) {
         struct iisd_arena_chunk *c = a->large;
         a->large = c->next;
-        free(c);
+        large_put(c);
     }
     while (a->chunks != NULL) {
         struct iisd_arena_chunk *c = a->chunks;
@@ -124,4 +176,12 @@ void iisd_arena_thread_cleanup(void)
         free(c);
     }
     chunk_cache_len = 0;
+    for (int k = 0; k < LARGE_CLASSES; k++) {
+        while (large_cache[k] != NULL) {
+            struct iisd_arena_chunk *c = large_cache[k];
+            large_cache[k] = c->next;
+            free(c);
+        }
+        large_cache_len[k] = 0;
+    }
 }

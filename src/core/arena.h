@@ -1,8 +1,9 @@
 /*
- * Request arena: a bump allocator over 4 KiB chunks taken from a per-thread
+ * Request arena: a bump allocator over 16 KiB chunks taken from a per-thread
  * cache. Everything allocated from it is released at once by
  * iisd_arena_reset(), after the registered cleanups have run. Allocations
- * larger than a quarter chunk are made directly on the heap and tracked.
+ * larger than a quarter chunk get blocks of their own, rounded up to a power
+ * of two and recycled through per-thread caches up to 128 KiB.
  * An arena is used by one thread at a time; chunks may be returned to a
  * different thread's cache than the one they came from.
  */
@@ -10,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IISD_ARENA_CHUNK 4096
+#define IISD_ARENA_CHUNK 16384
 
 struct iisd_arena_chunk;
 struct iisd_arena_cleanup;

@@ -647,23 +647,27 @@ static REQUEST_NOTIFICATION_STATUS on_update(CHttpModule *This, IHttpContext *ct
     if (c == NULL || !c->enabled)
         return RQ_NOTIFICATION_CONTINUE;
 
+    IHttpCachePolicy *pol = resp->lpVtbl->GetCachePolicy(resp);
+    HTTP_CACHE_POLICY *up = pol ? pol->lpVtbl->GetUserCachePolicy(pol) : NULL;
+    HTTP_CACHE_POLICY *kp = pol ? pol->lpVtbl->GetKernelCachePolicy(pol) : NULL;
+    bool user = pol && pol->lpVtbl->IsUserCacheEnabled(pol) && up->Policy != HttpCachePolicyNocache;
+    bool kernel =
+        c->kernel && resp->lpVtbl->GetKernelCacheEnabled(resp) && kp && kp->Policy != HttpCachePolicyNocache;
+    if (!user && !kernel && c->nprofiles == 0)
+        return RQ_NOTIFICATION_CONTINUE; /* no policy asks for caching: the common case, decided cheaply */
+
     static __thread char key[KEY_MAX], vh[1024], vq[1024];
     const char *qs = "";
     size_t blen = base_key(ctx, key, sizeof(key), &qs);
     if (blen == 0)
         return RQ_NOTIFICATION_CONTINUE;
-
-    IHttpCachePolicy *pol = resp->lpVtbl->GetCachePolicy(resp);
-    HTTP_CACHE_POLICY *up = pol ? pol->lpVtbl->GetUserCachePolicy(pol) : NULL;
-    HTTP_CACHE_POLICY *kp = pol ? pol->lpVtbl->GetKernelCachePolicy(pol) : NULL;
     int64_t ttl_ms = 0;
     bool until_change = false;
     const hc_profile_t *prof = profile_for(c, key + strcspn(key, "\x01"));
-    if (pol && pol->lpVtbl->IsUserCacheEnabled(pol) && up->Policy != HttpCachePolicyNocache) {
+    if (user) {
         until_change = up->Policy == HttpCachePolicyUserInvalidates;
         ttl_ms = up->Policy == HttpCachePolicyTimeToLive ? (int64_t)up->SecondsToLive * 1000 : 0;
-    } else if (c->kernel && resp->lpVtbl->GetKernelCacheEnabled(resp) && kp &&
-               kp->Policy != HttpCachePolicyNocache) {
+    } else if (kernel) {
         until_change = kp->Policy == HttpCachePolicyUserInvalidates;
         ttl_ms = kp->Policy == HttpCachePolicyTimeToLive ? (int64_t)kp->SecondsToLive * 1000 : 0;
     } else if (prof != NULL && (prof->location == LOC_ANY || prof->location == LOC_SERVER ||

@@ -71,6 +71,8 @@ static void *worker_main(void *arg)
         if (w->loop != NULL)
             run_loop(w);
         /* Either the loop stopped or this thread was detached from it. */
+        if (w->loop == NULL && W.opts.on_thread_spare)
+            W.opts.on_thread_spare();
         pthread_mutex_lock(&W.lock);
         if (w->loop != NULL || W.stopping || W.nspares >= MAX_SPARES) {
             /* loop stopped for good (shutdown), or enough spares already */

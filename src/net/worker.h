@@ -33,9 +33,10 @@ typedef struct iisd_worker {
 extern __thread iisd_worker_t *iisd_worker_self;
 
 typedef struct iisd_worker_opts {
-    unsigned takeover_ms;         /* 0 disables takeover */
-    unsigned max_threads;         /* cap on threads, loops' and spares' together */
-    void (*on_thread_exit)(void); /* runs on a worker thread before it exits */
+    unsigned takeover_ms;          /* 0 disables takeover */
+    unsigned max_threads;          /* cap on threads, loops' and spares' together */
+    void (*on_thread_exit)(void);  /* runs on a worker thread before it exits */
+    void (*on_thread_spare)(void); /* runs on a detached thread when it has finished and becomes a spare */
 } iisd_worker_opts_t;
 
 /* Starts one thread per loop and the monitor. */

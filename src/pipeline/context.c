@@ -284,12 +284,18 @@ static wchar_t *map_url(iisd_hctx_t *h, const wchar_t *url, size_t *outlen)
 {
     size_t ul8;
     char *u8 = iisd_arena_utf8_from_wcs(h->arena, url, wcslen(url), &ul8);
-    char *phys = iisd_site_map(h->sitedef, u8[0] == '/' ? u8 : "/", u8[0] == '/' ? ul8 : 1);
+    const char *from = u8[0] == '/' ? u8 : "/";
+    size_t fromlen = u8[0] == '/' ? ul8 : 1;
+    char stackbuf[1024], *phys = stackbuf;
+    size_t need = iisd_site_map_into(h->sitedef, from, fromlen, stackbuf, sizeof(stackbuf));
+    if (need > sizeof(stackbuf)) {
+        phys = iisd_arena_alloc(h->arena, need);
+        iisd_site_map_into(h->sitedef, from, fromlen, phys, need);
+    }
     size_t n = 0;
     wchar_t *p;
-    if (phys != NULL) {
-        p = iisd_arena_wcs_from_utf8(h->arena, phys, strlen(phys), &n);
-        free(phys);
+    if (need != 0) {
+        p = iisd_arena_wcs_from_utf8(h->arena, phys, need - 1, &n);
     } else {
         p = iisd_arena_calloc(h->arena, sizeof(wchar_t));
     }
@@ -870,19 +876,20 @@ static IHttpModuleContextContainer *app_GetModuleContextContainer(IHttpApplicati
     return iisd_pipeline_app_container(HCTX_OF(This, app)->appdef);
 }
 
+/* Warm-up nests: the application is warming up until every Begin has had its End. */
 static VOID app_BeginApplicationWarmup(IHttpApplication2 *This)
 {
-    /* api-status: partial: accepted; warm-up state is not tracked yet */
+    iisd_app_warmup(HCTX_OF(This, app)->appdef, true);
 }
 
 static VOID app_EndApplicationWarmup(IHttpApplication2 *This)
 {
-    /* api-status: partial: accepted; warm-up state is not tracked yet */
+    iisd_app_warmup(HCTX_OF(This, app)->appdef, false);
 }
 
 static BOOL app_QueryIsWarmingUp(IHttpApplication2 *This)
 {
-    return FALSE;
+    return iisd_app_warming_up(HCTX_OF(This, app)->appdef);
 }
 
 VTBL(IHttpApplication2Vtbl, app_vtbl) = {NULL,

@@ -1,6 +1,7 @@
 #include "pipeline/engine.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/str.h"
 #include "net/worker.h"
 #include "pipeline/container.h"
 #include "pipeline/hctx.h"
@@ -13,8 +14,12 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <wchar.h>
 
 iisd_pipeline_cfg_t iisd_pipeline;
+
+static __thread const iisd_app_t *tls_app; /* of the thread's last client request (GL_THREAD_CLEANUP) ... */
+static __thread uint64_t tls_app_gen;      /* ... and its generation */
 
 #define STAGE_AUTHENTICATE 1 /* RQ_AUTHENTICATE_REQUEST */
 
@@ -690,20 +695,41 @@ static const path_facts_t *path_facts(iisd_conf_t *conf, const iisd_app_t *app, 
     return f;
 }
 
-/* The application, configuration path and configuration facts of a URL of a site. */
+typedef struct app_plan app_plan_t;
+static bool app_started(const iisd_app_t *app);
+static void app_start(iisd_conf_t *conf, app_plan_t *ap);
+
+/*
+ * The application, configuration path and configuration facts of a URL of a
+ * site. An application that has not started yet is started first, unless
+ * not_started is given: then it is set and the result is NULL.
+ */
 static const path_facts_t *url_facts(iisd_conf_t *conf, const iisd_sitedef_t *site, iisd_arena_t *a,
                                      const char *url, size_t url_len, const iisd_app_t **app, char **cpath,
-                                     path_facts_t *scratch)
+                                     path_facts_t *scratch, bool *not_started)
 {
     *app = iisd_site_app(site, url[0] == '*' ? "/" : url, url[0] == '*' ? 1 : url_len);
+    if (!app_started(*app)) {
+        if (not_started != NULL) {
+            *not_started = true;
+            return NULL;
+        }
+        app_start(conf, (*app)->data);
+    }
     size_t cplen = 24 + strlen(site->name) + url_len + 1;
     char *cp = iisd_arena_alloc(a, cplen);
     size_t cu = url[0] == '/' ? url_len : 0;
     while (cu > 0 && url[cu - 1] == '/')
         cu--; /* ".../Default Web Site" for "/", ".../docs" for "/docs/" */
-    snprintf(cp, cplen, "MACHINE/WEBROOT/APPHOST/%s%.*s", site->name, (int)cu, url);
+    static const char root[] = "MACHINE/WEBROOT/APPHOST/";
+    size_t nlen = strlen(site->name);
+    memcpy(cp, root, sizeof(root) - 1);
+    memcpy(cp + sizeof(root) - 1, site->name, nlen);
+    memcpy(cp + sizeof(root) - 1 + nlen, url, cu);
+    size_t len = sizeof(root) - 1 + nlen + cu;
+    cp[len] = '\0';
     *cpath = cp;
-    return path_facts(conf, *app, cp, strlen(cp), scratch);
+    return path_facts(conf, *app, cp, len, scratch);
 }
 
 int iisd_hctx_resolve(iisd_hctx_t *h)
@@ -712,7 +738,7 @@ int iisd_hctx_resolve(iisd_hctx_t *h)
     char *cpath;
     path_facts_t scratch;
     const path_facts_t *pf =
-        url_facts(h->conf, h->sitedef, h->arena, h->url, h->url_len, &app, &cpath, &scratch);
+        url_facts(h->conf, h->sitedef, h->arena, h->url, h->url_len, &app, &cpath, &scratch, NULL);
     if (pf->err != NULL) {
         iisd_log(IISD_LOG_WARN, "child request %.*s: configuration error: %s:%u: %s", (int)h->url_len, h->url,
                  pf->err->file, pf->err->line, pf->err->message);
@@ -721,6 +747,21 @@ int iisd_hctx_resolve(iisd_hctx_t *h)
         r->status = 500;
         r->substatus = 19;
         return -1;
+    }
+    if (pf->plan->nmodules > h->plan->nmodules) {
+        /* the child's application registered modules when it started: room for their ids */
+        size_t n0 = h->plan->nmodules, n1 = pf->plan->nmodules;
+        CHttpModule **inst = iisd_arena_calloc(h->arena, n1 * sizeof(void *));
+        IHttpStoredContext **mctx = iisd_arena_calloc(h->arena, n1 * sizeof(void *));
+        uint32_t *drq = iisd_arena_calloc(h->arena, 2 * n1 * sizeof(uint32_t));
+        memcpy(inst, h->inst, n0 * sizeof(void *));
+        memcpy(mctx, h->mctx, n0 * sizeof(void *));
+        memcpy(drq, h->disabled_rq, n0 * sizeof(uint32_t));
+        memcpy(drq + n1, h->disabled_post, n0 * sizeof(uint32_t));
+        h->inst = inst;
+        h->mctx = mctx;
+        h->disabled_rq = drq;
+        h->disabled_post = drq + n1;
     }
     h->appdef = app;
     h->cpath = cpath;
@@ -762,6 +803,14 @@ static IISD_COLD void config_error(iisd_conn_t *c, const iisd_cfg_error_t *e)
     iisd_conn_reject_detail(c, 500, 19, why, html);
 }
 
+static enum iisd_yield on_request(iisd_conn_t *c);
+
+static void restart_request(iisd_conn_t *c)
+{
+    if (on_request(c) == IISD_CONTINUE)
+        iisd_conn_resume(c);
+}
+
 static enum iisd_yield on_request(iisd_conn_t *c)
 {
     iisd_req_t *r = c->req;
@@ -797,7 +846,23 @@ static enum iisd_yield on_request(iisd_conn_t *c)
     const iisd_app_t *app;
     char *cpath;
     path_facts_t scratch;
-    const path_facts_t *pf = url_facts(conf, site, a, url, url_len, &app, &cpath, &scratch);
+    bool not_started = false;
+    const path_facts_t *pf = url_facts(conf, site, a, url, url_len, &app, &cpath, &scratch, &not_started);
+    if (IISD_UNLIKELY(not_started)) {
+        /* the application's first request: it starts (module code) on this thread, as a request runs */
+        iisd_zone_enter(&c->hl->loop);
+        app_start(conf, app->data);
+        bool kept = iisd_zone_leave(&c->hl->loop);
+        iisd_conf_unref(conf);
+        if (!kept) {
+            /* taken over while a global module ran: the loop takes the request from the top */
+            iisd_conn_post(c, restart_request);
+            return IISD_YIELD;
+        }
+        return on_request(c);
+    }
+    tls_app = app;
+    tls_app_gen = conf->id;
     if (pf->err != NULL) {
         config_error(c, pf->err);
         iisd_conf_unref(conf);
@@ -890,10 +955,16 @@ void iisd_global_stop_listening(bool graceful)
 
 static VOID tc_SetErrorStatus(IGlobalThreadCleanupProvider *This, HRESULT hr) {}
 
+/* The application of the last request the thread ran (it is not bound to one). */
+typedef struct {
+    IGlobalThreadCleanupProvider p; /* first */
+    IHttpApplication *app;
+} tc_prov_t;
+
+/* The application of the last client request the thread ran, while its generation is current. */
 static IHttpApplication *tc_GetApplication(IGlobalThreadCleanupProvider *This)
 {
-    /* api-status: partial: NULL (threads are not bound to one application) */
-    return NULL;
+    return ((tc_prov_t *)This)->app;
 }
 
 static const struct {
@@ -901,10 +972,18 @@ static const struct {
     IGlobalThreadCleanupProviderVtbl v;
 } tc_vtbl = {NULL, NULL, {.SetErrorStatus = tc_SetErrorStatus, .GetApplication = tc_GetApplication}};
 
+static IHttpApplication *app_iface(const iisd_app_t *app);
+
 void iisd_global_thread_cleanup(void)
 {
-    IGlobalThreadCleanupProvider p = {.lpVtbl = &tc_vtbl.v};
-    iisd_global_notify((DWORD)bit_of(GL_THREAD_CLEANUP), (IHttpEventProvider *)&p);
+    if (iisd_pipeline.global == NULL || iisd_pipeline.global->gl[bit_of(GL_THREAD_CLEANUP)].n == 0)
+        return;
+    iisd_conf_t *conf = iisd_pipeline.conf ? iisd_pipeline_acquire() : NULL;
+    tc_prov_t p = {.p.lpVtbl = &tc_vtbl.v};
+    if (conf != NULL && tls_app != NULL && tls_app_gen == conf->id)
+        p.app = app_iface(tls_app);
+    iisd_global_notify((DWORD)bit_of(GL_THREAD_CLEANUP), (IHttpEventProvider *)&p.p);
+    iisd_conf_unref(conf);
 }
 
 /* ---- configuration generations -------------------------------------------- */
@@ -915,6 +994,16 @@ typedef struct app_plan {
     const iisd_celem_t *mods;
     iisd_cfg_error_t err;
     iisd_container_t container; /* IHttpApplication::GetModuleContextContainer */
+    /* the application outside any request (GL_APPLICATION_* providers) */
+    IHttpApplication2 iface;
+    iisd_conf_t *conf; /* no reference: the generation owns this */
+    const iisd_app_t *app;
+    wchar_t *wphys, *wid, *wcpath;
+    pthread_mutex_t start_lock;
+    bool started;          /* atomic: GL_APPLICATION_START has run */
+    int warmup;            /* atomic: BeginApplicationWarmup calls not yet ended */
+    iisd_module_t **extra; /* registered by GL_APPLICATION_RESOLVE_MODULES */
+    unsigned nextra;
 } app_plan_t;
 
 /* IMetadataInfo::GetModuleContextContainer: one container per configuration path. */
@@ -927,6 +1016,7 @@ typedef struct meta_container {
 /* Plans for paths whose <modules> differ from their application's, per generation. */
 typedef struct path_plan {
     struct path_plan *next;
+    const app_plan_t *owner; /* the application whose RESOLVE_MODULES registrations it has (or NULL) */
     const iisd_celem_t *mods;
     iisd_plan_t *plan;
     iisd_cfg_error_t err;
@@ -938,14 +1028,24 @@ typedef struct plan_cache {
     iisd_container_t *site_containers; /* IHttpSite::GetModuleContextContainer, by site index */
     unsigned nsites;
     meta_container_t *meta;
+    iisd_htable_t *htables; /* compiled <handlers> sections */
 } plan_cache_t;
 
 static iisd_module_t **g_tail;
 static unsigned g_ntail;
 
+static void app_stop(app_plan_t *ap);
+
 static void free_app_plan(void *p)
 {
     app_plan_t *ap = p;
+    if (__atomic_load_n(&ap->started, __ATOMIC_ACQUIRE))
+        app_stop(ap);
+    pthread_mutex_destroy(&ap->start_lock);
+    free(ap->wphys);
+    free(ap->wid);
+    free(ap->wcpath);
+    free(ap->extra);
     iisd_plan_free(ap->plan);
     iisd_cfg_error_free(&ap->err);
     iisd_container_destroy(&ap->container);
@@ -972,6 +1072,11 @@ static void free_plan_cache(void *p)
         free(m->path);
         free(m);
     }
+    while (pc->htables) {
+        iisd_htable_t *t = pc->htables;
+        pc->htables = t->next;
+        iisd_handlers_free(t);
+    }
     pthread_mutex_destroy(&pc->lock);
     free(pc);
 }
@@ -984,9 +1089,11 @@ static void set_err(iisd_cfg_error_t *e, const char *file, uint32_t line, const 
     e->message = iisd_xstrdup(msg);
 }
 
-static iisd_plan_t *plan_for(const iisd_conf_t *conf, const iisd_celem_t *mods, iisd_cfg_error_t *err)
+static iisd_plan_t *plan_for(const iisd_conf_t *conf, const iisd_celem_t *mods, const app_plan_t *ap,
+                             iisd_cfg_error_t *err)
 {
-    iisd_module_t **v = iisd_xcalloc(iisd_modules.n + g_ntail + 1, sizeof(*v));
+    unsigned nextra = ap != NULL ? ap->nextra : 0;
+    iisd_module_t **v = iisd_xcalloc(iisd_modules.n + g_ntail + nextra + 1, sizeof(*v));
     unsigned n = 0;
     if (mods->file == NULL) {
         /* no <modules> anywhere: every global module, in <globalModules> order */
@@ -1016,6 +1123,9 @@ static iisd_plan_t *plan_for(const iisd_conf_t *conf, const iisd_celem_t *mods, 
         if (!present)
             v[n++] = m;
     }
+    /* the application's own modules (GL_APPLICATION_RESOLVE_MODULES), after its configured ones */
+    for (unsigned k = 0; k < nextra; k++)
+        v[n++] = ap->extra[k];
     for (unsigned k = 0; k < g_ntail; k++) {
         bool present = false;
         for (unsigned q = 0; q < n; q++)
@@ -1026,6 +1136,310 @@ static iisd_plan_t *plan_for(const iisd_conf_t *conf, const iisd_celem_t *mods, 
     iisd_plan_t *plan = iisd_plan_build(v, n);
     free(v);
     return plan;
+}
+
+/* ---- applications: GL_APPLICATION_RESOLVE_MODULES, _START, _STOP --------- */
+
+/*
+ * An application lives as long as its configuration generation. It starts
+ * (GL_APPLICATION_RESOLVE_MODULES, then GL_APPLICATION_START) when its first
+ * request arrives, or as soon as the generation is installed when it has
+ * preloadEnabled (then GL_APPLICATION_PRELOAD follows), and it stops
+ * (GL_APPLICATION_STOP) when the generation is released: after a
+ * configuration change or a RecycleApplication, once its last request is
+ * over, and at shutdown.
+ */
+
+static wchar_t *wdup(const char *s)
+{
+    size_t n = strlen(s);
+    wchar_t *w = iisd_xmalloc((n + 1) * sizeof(wchar_t));
+    iisd_utf8_to_wcs(s, n, w, n + 1);
+    return w;
+}
+
+static app_plan_t *AP(IHttpApplication2 *This)
+{
+    return (app_plan_t *)((char *)This - offsetof(app_plan_t, iface));
+}
+
+static PCWSTR gapp_GetApplicationPhysicalPath(IHttpApplication2 *This)
+{
+    return AP(This)->wphys;
+}
+
+static PCWSTR gapp_GetApplicationId(IHttpApplication2 *This)
+{
+    return AP(This)->wid;
+}
+
+static PCWSTR gapp_GetAppConfigPath(IHttpApplication2 *This)
+{
+    return AP(This)->wcpath;
+}
+
+static IHttpModuleContextContainer *gapp_GetModuleContextContainer(IHttpApplication2 *This)
+{
+    return &AP(This)->container.iface;
+}
+
+void iisd_app_warmup(const iisd_app_t *app, bool begin)
+{
+    app_plan_t *ap = app->data;
+    if (begin) {
+        __atomic_add_fetch(&ap->warmup, 1, __ATOMIC_ACQ_REL);
+        return;
+    }
+    int n = __atomic_load_n(&ap->warmup, __ATOMIC_ACQUIRE);
+    while (n > 0 &&
+           !__atomic_compare_exchange_n(&ap->warmup, &n, n - 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    }
+}
+
+bool iisd_app_warming_up(const iisd_app_t *app)
+{
+    return __atomic_load_n(&((app_plan_t *)app->data)->warmup, __ATOMIC_ACQUIRE) > 0;
+}
+
+static VOID gapp_BeginApplicationWarmup(IHttpApplication2 *This)
+{
+    iisd_app_warmup(AP(This)->app, true);
+}
+
+static VOID gapp_EndApplicationWarmup(IHttpApplication2 *This)
+{
+    iisd_app_warmup(AP(This)->app, false);
+}
+
+static BOOL gapp_QueryIsWarmingUp(IHttpApplication2 *This)
+{
+    return iisd_app_warming_up(AP(This)->app);
+}
+
+static const struct {
+    void *offset_to_top, *rtti;
+    IHttpApplication2Vtbl v;
+} gapp_vtbl = {NULL,
+               NULL,
+               {.GetApplicationPhysicalPath = gapp_GetApplicationPhysicalPath,
+                .GetApplicationId = gapp_GetApplicationId,
+                .GetAppConfigPath = gapp_GetAppConfigPath,
+                .GetModuleContextContainer = gapp_GetModuleContextContainer,
+                .BeginApplicationWarmup = gapp_BeginApplicationWarmup,
+                .EndApplicationWarmup = gapp_EndApplicationWarmup,
+                .QueryIsWarmingUp = gapp_QueryIsWarmingUp}};
+
+static IHttpApplication *app_iface(const iisd_app_t *app)
+{
+    return (IHttpApplication *)&((app_plan_t *)app->data)->iface;
+}
+
+static void app_init(app_plan_t *ap, iisd_conf_t *conf, const iisd_sitedef_t *site, const iisd_app_t *app)
+{
+    ap->iface.lpVtbl = &gapp_vtbl.v;
+    ap->conf = conf;
+    ap->app = app;
+    pthread_mutex_init(&ap->start_lock, NULL);
+    char *phys = iisd_site_map(site, app->path, strlen(app->path));
+    size_t n = phys ? strlen(phys) : 0;
+    while (n > 1 && phys[n - 1] == '/')
+        n--;
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%.*s/", (int)n, phys ? phys : "");
+    free(phys);
+    ap->wphys = wdup(buf);
+    snprintf(buf, sizeof(buf), "/LM/W3SVC/%u/ROOT%s", (unsigned)site->id,
+             strcmp(app->path, "/") == 0 ? "" : app->path);
+    ap->wid = wdup(buf);
+    ap->wcpath = wdup(app->config_path);
+}
+
+/* The providers: IHttpApplicationProvider and IHttpApplicationResolveModulesProvider. */
+typedef struct app_prov {
+    IHttpApplicationResolveModulesProvider iface; /* first; its first slots are IHttpApplicationProvider's */
+    app_plan_t *ap;
+    const char *what;
+} app_prov_t;
+
+static VOID appp_SetErrorStatus(IHttpApplicationResolveModulesProvider *This, HRESULT hr)
+{
+    app_prov_t *p = (app_prov_t *)This;
+    char path[512];
+    iisd_wcs_to_utf8(p->ap->wcpath, wcslen(p->ap->wcpath), path, sizeof(path));
+    iisd_log(IISD_LOG_WARN, "a module reported HRESULT 0x%08X for %s of application %s", (unsigned)hr,
+             p->what, path);
+}
+
+static IHttpApplication *appp_GetApplication(IHttpApplicationResolveModulesProvider *This)
+{
+    return (IHttpApplication *)&((app_prov_t *)This)->ap->iface;
+}
+
+/*
+ * Adds a request module to this application only: it runs, after the
+ * modules <modules> enables, for every request of the application (each
+ * with its own CHttpModule from pModuleFactory). pszModuleType is not used
+ * (there is no managed runtime); a pszModulePreCondition that does not hold
+ * skips the module (S_OK, as in <modules>).
+ */
+/* api-status: implemented (pszModuleType is ignored: no managed runtime) */
+static HRESULT appp_RegisterModule(IHttpApplicationResolveModulesProvider *This,
+                                   HTTP_MODULE_ID parentModuleId, IHttpModuleFactory *pModuleFactory,
+                                   PCWSTR pszModuleName, PCWSTR pszModuleType, PCWSTR pszModulePreCondition,
+                                   DWORD dwRequestNotifications, DWORD dwPostRequestNotifications)
+{
+    app_plan_t *ap = ((app_prov_t *)This)->ap;
+    if (pModuleFactory == NULL || pszModuleName == NULL || pszModuleName[0] == L'\0')
+        return E_INVALIDARG;
+    uintptr_t pid = (uintptr_t)parentModuleId;
+    if (pid == 0 || pid > iisd_modules.n)
+        return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+    if (pszModulePreCondition != NULL && pszModulePreCondition[0] != L'\0') {
+        char pc[512];
+        iisd_wcs_to_utf8(pszModulePreCondition, wcslen(pszModulePreCondition), pc, sizeof(pc));
+        if (!iisd_precondition_holds(pc))
+            return S_OK;
+    }
+    HRESULT hr;
+    iisd_module_t *m = iisd_module_add_dynamic(iisd_modules.v[pid - 1], pszModuleName, pModuleFactory,
+                                               dwRequestNotifications, dwPostRequestNotifications, &hr);
+    if (m == NULL)
+        return hr;
+    for (unsigned i = 0; i < ap->nextra; i++)
+        if (ap->extra[i] == m)
+            return S_OK;
+    ap->extra = iisd_xrealloc(ap->extra, (ap->nextra + 1) * sizeof(*ap->extra));
+    ap->extra[ap->nextra++] = m;
+    return S_OK;
+}
+
+/* The priority of a module this application's RESOLVE_MODULES registered. */
+static HRESULT appp_SetPriorityForRequestNotification(IHttpApplicationResolveModulesProvider *This,
+                                                      PCWSTR pszModuleName, DWORD dwRequestNotification,
+                                                      PCWSTR pszPriorityAlias)
+{
+    app_plan_t *ap = ((app_prov_t *)This)->ap;
+    int prio = iisd_prio_parse(pszPriorityAlias);
+    if (pszModuleName == NULL || prio < 0)
+        return E_INVALIDARG;
+    for (unsigned i = 0; i < ap->nextra; i++) {
+        iisd_module_t *m = ap->extra[i];
+        if (wcscasecmp(m->wname, pszModuleName) != 0)
+            continue;
+        for (int b = 0; b < 32; b++)
+            if (dwRequestNotification & (1u << b))
+                m->rq_prio[b] = m->post_prio[b] = (uint8_t)prio;
+        return S_OK;
+    }
+    return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+}
+
+static const struct {
+    void *offset_to_top, *rtti;
+    IHttpApplicationResolveModulesProviderVtbl v;
+} appp_vtbl = {NULL,
+               NULL,
+               {.SetErrorStatus = appp_SetErrorStatus,
+                .GetApplication = appp_GetApplication,
+                .RegisterModule = appp_RegisterModule,
+                .SetPriorityForRequestNotification = appp_SetPriorityForRequestNotification}};
+
+static void app_notify(app_plan_t *ap, DWORD mask, const char *what)
+{
+    if (iisd_pipeline.global->gl[bit_of(mask)].n == 0)
+        return;
+    app_prov_t p = {.iface.lpVtbl = &appp_vtbl.v, .ap = ap, .what = what};
+    iisd_global_notify((DWORD)bit_of(mask), (IHttpEventProvider *)&p.iface);
+}
+
+static IISD_COLD void app_start(iisd_conf_t *conf, app_plan_t *ap)
+{
+    pthread_mutex_lock(&ap->start_lock);
+    if (!__atomic_load_n(&ap->started, __ATOMIC_ACQUIRE)) {
+        app_notify(ap, GL_APPLICATION_RESOLVE_MODULES, "GL_APPLICATION_RESOLVE_MODULES");
+        if (ap->nextra > 0 && ap->plan != NULL) {
+            /* no request of this application has used its plan yet: they all wait here */
+            iisd_plan_t *plan = plan_for(conf, ap->mods, ap, &ap->err);
+            iisd_plan_free(ap->plan);
+            ap->plan = plan;
+        }
+        app_notify(ap, GL_APPLICATION_START, "GL_APPLICATION_START");
+        __atomic_store_n(&ap->started, true, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&ap->start_lock);
+}
+
+static void app_stop(app_plan_t *ap)
+{
+    app_notify(ap, GL_APPLICATION_STOP, "GL_APPLICATION_STOP");
+}
+
+static inline bool app_started(const iisd_app_t *app)
+{
+    return __atomic_load_n(&((const app_plan_t *)app->data)->started, __ATOMIC_ACQUIRE);
+}
+
+/* ---- GL_APPLICATION_PRELOAD ------------------------------------------------ */
+
+typedef struct preload_prov {
+    IGlobalApplicationPreloadProvider2 iface; /* first */
+    bool recycled;
+} preload_prov_t;
+
+static VOID pre_SetErrorStatus(IGlobalApplicationPreloadProvider2 *This, HRESULT hr)
+{
+    iisd_log(IISD_LOG_WARN, "a module reported HRESULT 0x%08X while preloading an application", (unsigned)hr);
+}
+
+/* api-status: not implemented (E_NOTIMPL: a request needs a client connection in iisd) */
+static HRESULT pre_CreateContext(IGlobalApplicationPreloadProvider2 *This, IHttpContext **ppHttpContext)
+{
+    if (ppHttpContext != NULL)
+        *ppHttpContext = NULL;
+    return E_NOTIMPL;
+}
+
+/* api-status: not implemented (E_NOTIMPL: see CreateContext) */
+static HRESULT pre_ExecuteRequest(IGlobalApplicationPreloadProvider2 *This, IHttpContext *pHttpContext,
+                                  IHttpUser *pHttpUser)
+{
+    return E_NOTIMPL;
+}
+
+/* TRUE when the generation replaced an earlier one (a configuration change or RecycleApplication). */
+static BOOL pre_IsProcessRecycled(IGlobalApplicationPreloadProvider2 *This)
+{
+    return ((preload_prov_t *)This)->recycled;
+}
+
+static const struct {
+    void *offset_to_top, *rtti;
+    IGlobalApplicationPreloadProvider2Vtbl v;
+} pre_vtbl = {NULL,
+              NULL,
+              {.SetErrorStatus = pre_SetErrorStatus,
+               .CreateContext = pre_CreateContext,
+               .ExecuteRequest = pre_ExecuteRequest,
+               .IsProcessRecycled = pre_IsProcessRecycled}};
+
+void iisd_pipeline_preload(iisd_conf_t *conf)
+{
+    static uint64_t first_gen;
+    if (first_gen == 0)
+        first_gen = conf->id;
+    for (unsigned i = 0; i < conf->sites.n; i++) {
+        const iisd_sitedef_t *site = &conf->sites.v[i];
+        for (unsigned j = 0; j < site->napps; j++) {
+            app_plan_t *ap = site->apps[j].data;
+            if (!site->apps[j].preload || ap->plan == NULL)
+                continue;
+            app_start(conf, ap);
+            if (iisd_pipeline.global->gl[bit_of(GL_APPLICATION_PRELOAD)].n == 0)
+                continue;
+            preload_prov_t p = {.iface.lpVtbl = &pre_vtbl.v, .recycled = conf->id != first_gen};
+            iisd_global_notify((DWORD)bit_of(GL_APPLICATION_PRELOAD), (IHttpEventProvider *)&p.iface);
+        }
+    }
 }
 
 int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **tail, unsigned ntail, char *err, size_t errlen)
@@ -1049,6 +1463,7 @@ int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **tail, unsigned ntai
             iisd_app_t *app = &site->apps[j];
             app_plan_t *ap = iisd_xcalloc(1, sizeof(*ap));
             iisd_container_init(&ap->container);
+            app_init(ap, conf, site, app);
             app->data = ap;
             /* an application whose configuration is invalid answers 500.19; the others run */
             const iisd_cfg_error_t *e;
@@ -1056,7 +1471,7 @@ int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **tail, unsigned ntai
             if (ap->mods == NULL) {
                 set_err(&ap->err, e->file, e->line, e->message);
             } else {
-                ap->plan = plan_for(conf, ap->mods, &ap->err);
+                ap->plan = plan_for(conf, ap->mods, NULL, &ap->err);
             }
             if (ap->plan == NULL)
                 iisd_log(IISD_LOG_WARN, "%s: configuration error, its requests answer 500.19: %s:%u: %s",
@@ -1094,15 +1509,17 @@ static const iisd_plan_t *request_plan(iisd_conf_t *conf, const iisd_app_t *app,
     if (same_modules(mods, ap->mods))
         return ap->plan;
     plan_cache_t *pc = conf->pipeline_data;
+    const app_plan_t *owner = ap->nextra > 0 ? ap : NULL;
     pthread_mutex_lock(&pc->lock);
     path_plan_t *pp;
     for (pp = pc->list; pp != NULL; pp = pp->next)
-        if (pp->mods == mods || same_modules(pp->mods, mods))
+        if (pp->owner == owner && (pp->mods == mods || same_modules(pp->mods, mods)))
             break;
     if (pp == NULL) {
         pp = iisd_xcalloc(1, sizeof(*pp));
+        pp->owner = owner;
         pp->mods = mods;
-        pp->plan = plan_for(conf, mods, &pp->err);
+        pp->plan = plan_for(conf, mods, owner, &pp->err);
         pp->next = pc->list;
         pc->list = pp;
     }
@@ -1110,6 +1527,23 @@ static const iisd_plan_t *request_plan(iisd_conf_t *conf, const iisd_app_t *app,
     if (pp->plan == NULL)
         *err = &pp->err;
     return pp->plan;
+}
+
+iisd_htable_t *iisd_pipeline_handler_table(iisd_conf_t *conf, const iisd_celem_t *hs)
+{
+    plan_cache_t *pc = conf->pipeline_data;
+    pthread_mutex_lock(&pc->lock);
+    iisd_htable_t *t;
+    for (t = pc->htables; t != NULL; t = t->next)
+        if (t->section == hs)
+            break;
+    if (t == NULL) {
+        t = iisd_handlers_compile(hs);
+        t->next = pc->htables;
+        pc->htables = t;
+    }
+    pthread_mutex_unlock(&pc->lock);
+    return t;
 }
 
 IHttpModuleContextContainer *iisd_pipeline_app_container(const iisd_app_t *app)

@@ -60,6 +60,11 @@ int iisd_pipeline_prepare(iisd_conf_t *conf, iisd_module_t **builtin_tail, unsig
 IHttpModuleContextContainer *iisd_pipeline_site_container(iisd_conf_t *conf, const iisd_sitedef_t *site);
 IHttpModuleContextContainer *iisd_pipeline_app_container(const iisd_app_t *app);
 IHttpModuleContextContainer *iisd_pipeline_meta_container(iisd_conf_t *conf, const char *path);
+/* IHttpApplication2 warm-up state of an application (shared by every object that stands for it). */
+void iisd_app_warmup(const iisd_app_t *app, bool begin);
+bool iisd_app_warming_up(const iisd_app_t *app);
+/* Starts the applications of a generation that have preloadEnabled, and raises GL_APPLICATION_PRELOAD. */
+void iisd_pipeline_preload(iisd_conf_t *conf);
 
 /* The current generation, with a reference for the caller. */
 iisd_conf_t *iisd_pipeline_acquire(void);

@@ -177,9 +177,11 @@ static fc_dir_t *dir_of(const char *path, size_t n)
 
 typedef struct fc_entry {
     IHttpFileInfo iface; /* first */
+    IHttpCacheKey key;   /* GetCacheKey: cache "FILE", the path */
     _Atomic int refs;
     _Atomic bool flushed;
     struct fc_entry *hnext, *prev, *next; /* owner thread's table and LRU list */
+    struct fc_entry *rprev, *rnext;       /* every entry of every table, under reg_lock */
     uint32_t hash;
     bool in_table;
     char *path;
@@ -205,6 +207,28 @@ typedef struct fc_table {
     unsigned nb, count;
     fc_entry_t lru; /* sentinel: next is the most recent */
 } fc_table_t;
+
+/* Every entry held by a table, for IHttpServer::DoCacheOperation (cacheops.h). */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static fc_entry_t reg_head = {.rprev = &reg_head, .rnext = &reg_head};
+
+static void reg_add(fc_entry_t *e)
+{
+    pthread_mutex_lock(&reg_lock);
+    e->rnext = reg_head.rnext;
+    e->rprev = &reg_head;
+    reg_head.rnext->rprev = e;
+    reg_head.rnext = e;
+    pthread_mutex_unlock(&reg_lock);
+}
+
+static void reg_del(fc_entry_t *e)
+{
+    pthread_mutex_lock(&reg_lock);
+    e->rprev->rnext = e->rnext;
+    e->rnext->rprev = e->rprev;
+    pthread_mutex_unlock(&reg_lock);
+}
 
 static pthread_key_t table_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -240,7 +264,7 @@ static fc_entry_t *E(IHttpFileInfo *This)
 
 static IHttpCacheKey *fi_GetCacheKey(IHttpFileInfo *This)
 {
-    return NULL;
+    return &E(This)->key;
 }
 static VOID fi_ReferenceCacheData(IHttpFileInfo *This)
 {
@@ -343,6 +367,57 @@ static BOOL fi_CheckIfFileHasChanged(IHttpFileInfo *This, HANDLE hUserToken)
     return stat(E(This)->path, &st) != 0 || !same_file(E(This), &st);
 }
 
+/* ---- the entry's key (cache "FILE") ---------------------------------------- */
+
+static fc_entry_t *K(IHttpCacheKey *k)
+{
+    return (fc_entry_t *)((char *)k - offsetof(fc_entry_t, key));
+}
+
+static DWORD fk_GetHash(IHttpCacheKey *This)
+{
+    return K(This)->hash;
+}
+
+static PCWSTR fk_GetCacheName(IHttpCacheKey *This)
+{
+    return FILE_CACHE_NAME;
+}
+
+static const IHttpCacheKeyVtbl fk_vtbl;
+
+/* Equal: another file key with the same path. */
+static bool fk_GetIsEqual(IHttpCacheKey *This, IHttpCacheKey *other)
+{
+    if (other == NULL || other->lpVtbl != &fk_vtbl)
+        return false;
+    const fc_entry_t *a = K(This), *b = K(other);
+    return a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0;
+}
+
+/* Prefix: this key's path is other's path or one of its folders. */
+static bool fk_GetIsPrefix(IHttpCacheKey *This, IHttpCacheKey *other)
+{
+    if (other == NULL || other->lpVtbl != &fk_vtbl)
+        return false;
+    const fc_entry_t *a = K(This), *b = K(other);
+    size_t n = a->path_len;
+    while (n > 1 && a->path[n - 1] == '/')
+        n--;
+    return b->path_len >= n && memcmp(a->path, b->path, n) == 0 &&
+           (b->path_len == n || b->path[n] == '/' || (n == 1 && a->path[0] == '/'));
+}
+
+static VOID fk_Enum(IHttpCacheKey *This, IHttpCacheSpecificData *pCacheData) {}
+
+static const IHttpCacheKeyVtbl fk_vtbl = {
+    .GetHash = fk_GetHash,
+    .GetCacheName = fk_GetCacheName,
+    .GetIsEqual = fk_GetIsEqual,
+    .GetIsPrefix = fk_GetIsPrefix,
+    .Enum = fk_Enum,
+};
+
 static const IHttpFileInfoVtbl fi_vtbl = {
     .GetCacheKey = fi_GetCacheKey,
     .ReferenceCacheData = fi_ReferenceCacheData,
@@ -411,6 +486,8 @@ static HRESULT entry_open(const char *path, size_t n, const wchar_t *wpath, fc_e
     }
     wmemcpy(e->wpath, wpath, wl + 1);
     e->iface.lpVtbl = &fi_vtbl;
+    e->key.lpVtbl = &fk_vtbl;
+    e->hash = hash_str(path, n);
     atomic_init(&e->refs, 1);
     atomic_init(&e->flushed, false);
     e->path_len = n;
@@ -451,6 +528,7 @@ static void table_destroy(void *p)
         return;
     for (fc_entry_t *e = t->lru.next; e != &t->lru;) {
         fc_entry_t *nx = e->next;
+        reg_del(e);
         entry_deref(e);
         e = nx;
     }
@@ -508,6 +586,7 @@ static void table_remove(fc_table_t *t, fc_entry_t *e)
     lru_unlink(e);
     t->count--;
     e->in_table = false;
+    reg_del(e);
     entry_deref(e); /* the table's reference */
 }
 
@@ -588,7 +667,32 @@ HRESULT iisd_filecache_get(PCWSTR wpath, BOOL cache, IHttpFileInfo **out)
     lru_front(t, e);
     t->count++;
     e->in_table = true;
+    reg_add(e);
     atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed); /* the caller's; the table keeps one */
     *out = &e->iface;
     return S_OK;
+}
+
+void iisd_filecache_each(void (*fn)(IHttpCacheSpecificData *data, void *arg), void *arg)
+{
+    fc_entry_t **v = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&reg_lock);
+    for (fc_entry_t *e = reg_head.rnext; e != &reg_head; e = e->rnext) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            fc_entry_t **nv = realloc(v, cap * sizeof(*v));
+            if (nv == NULL)
+                break;
+            v = nv;
+        }
+        atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed); /* the table holds one: never 0 here */
+        v[n++] = e;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    for (size_t i = 0; i < n; i++) {
+        fn((IHttpCacheSpecificData *)&v[i]->iface, arg);
+        entry_deref(v[i]);
+    }
+    free(v);
 }

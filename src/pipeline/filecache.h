@@ -23,3 +23,11 @@
 
 /* IHttpServer::GetFileInfo. fCache FALSE returns a private, uncached object. */
 HRESULT iisd_filecache_get(PCWSTR path, BOOL cache, IHttpFileInfo **out);
+
+/*
+ * Calls fn for every entry the cache holds (on any thread's table), holding
+ * a reference for the length of the call. Entries are IHttpFileInfo objects
+ * whose GetCacheKey is a key of the "FILE" cache: equal for the same path,
+ * a prefix for a folder of the path.
+ */
+void iisd_filecache_each(void (*fn)(IHttpCacheSpecificData *data, void *arg), void *arg);

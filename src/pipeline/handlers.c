@@ -8,6 +8,7 @@
  * the request.
  */
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/str.h"
 #include "pipeline/filecache.h"
 #include "pipeline/hctx.h"
@@ -86,23 +87,97 @@ const iisd_celem_t *iisd_handlers_find(const iisd_celem_t *hs, const char *url, 
     return NULL;
 }
 
+/* ---- the compiled section ------------------------------------------------------------ */
+
+iisd_htable_t *iisd_handlers_compile(const iisd_celem_t *hs)
+{
+    iisd_htable_t *t = iisd_xcalloc(1, sizeof(*t) + hs->nitems * sizeof(iisd_hentry_t));
+    t->section = hs;
+    t->policy = (uint32_t)iisd_celem_num(hs, "accessPolicy");
+    t->n = hs->nitems;
+    for (unsigned i = 0; i < hs->nitems; i++) {
+        const iisd_celem_t *e = hs->items[i];
+        iisd_hentry_t *x = &t->v[i];
+        x->e = e;
+        x->path = iisd_celem_str(e, "path");
+        x->verb = iisd_celem_str(e, "verb");
+        x->name = iisd_celem_str(e, "name");
+        x->active = iisd_precondition_holds(iisd_celem_str(e, "preCondition"));
+        x->require = (uint16_t)iisd_celem_num(e, "requireAccess");
+        x->resource = (uint16_t)iisd_celem_num(e, "resourceType");
+        const char *list = iisd_celem_str(e, "modules");
+        size_t cap = 1;
+        for (const char *p = list; *p; p++)
+            cap += *p == ',';
+        x->mods = iisd_xcalloc(cap, sizeof(*x->mods));
+        x->names = iisd_xcalloc(cap, sizeof(*x->names));
+        for (const char *p = list; *p;) {
+            while (*p == ' ' || *p == ',')
+                p++;
+            const char *end = p;
+            while (*end && *end != ',')
+                end++;
+            const char *q = end;
+            while (q > p && q[-1] == ' ')
+                q--;
+            if (q > p) {
+                char *name = iisd_xstrndup(p, (size_t)(q - p));
+                iisd_module_t *m = iisd_module_find(name);
+                x->mods[x->nmods] = m != NULL                       ? (int32_t)m->id
+                                    : iisd_module_unavailable(name) ? IISD_HMOD_SKIP
+                                                                    : IISD_HMOD_BAD;
+                x->names[x->nmods++] = name;
+            }
+            p = end;
+        }
+    }
+    return t;
+}
+
+void iisd_handlers_free(iisd_htable_t *t)
+{
+    for (unsigned i = 0; i < t->n; i++) {
+        for (unsigned k = 0; k < t->v[i].nmods; k++)
+            free((char *)t->v[i].names[k]);
+        free(t->v[i].names);
+        free(t->v[i].mods);
+    }
+    free(t);
+}
+
+/* The compiled section: a per-thread cache in front of the generation's list. */
+static const iisd_htable_t *table_of(iisd_hctx_t *h)
+{
+    enum { SLOTS = 16 };
+    static __thread struct {
+        uint64_t gen;
+        const iisd_celem_t *hs;
+        const iisd_htable_t *t;
+    } cache[SLOTS];
+    const iisd_celem_t *hs = h->handlers_section;
+    unsigned k = (unsigned)(((uintptr_t)hs >> 4) % SLOTS);
+    if (cache[k].gen != h->conf->id || cache[k].hs != hs) {
+        cache[k].t = iisd_pipeline_handler_table(h->conf, hs);
+        cache[k].gen = h->conf->id;
+        cache[k].hs = hs;
+    }
+    return cache[k].t;
+}
+
 void iisd_handlers_map(iisd_hctx_t *h)
 {
     h->mapped = true;
-    const iisd_celem_t *hs = h->handlers_section;
-    if (hs == NULL)
+    if (h->handlers_section == NULL)
         return; /* no <handlers>: every execute-handler module runs */
     h->handler_mode = true;
+    const iisd_htable_t *t = table_of(h);
     const char *method = h->method ? h->method : h->rq->head.method;
-    for (unsigned i = 0; i < hs->nitems; i++) {
-        const iisd_celem_t *e = hs->items[i];
-        if (!iisd_precondition_holds(iisd_celem_str(e, "preCondition")))
-            continue;
-        if (e == h->skip_handler)
-            continue; /* EXECUTE_FLAG_IGNORE_CURRENT_INTERCEPTOR: the parent's handler */
-        if (path_matches(iisd_celem_str(e, "path"), h->url, h->url_len) &&
-            verb_matches(iisd_celem_str(e, "verb"), method)) {
-            h->handler = e;
+    for (unsigned i = 0; i < t->n; i++) {
+        const iisd_hentry_t *x = &t->v[i];
+        if (!x->active || x->e == h->skip_handler)
+            continue; /* skip_handler: EXECUTE_FLAG_IGNORE_CURRENT_INTERCEPTOR, the parent's handler */
+        if (path_matches(x->path, h->url, h->url_len) && verb_matches(x->verb, method)) {
+            h->handler = x->e;
             return;
         }
     }
@@ -143,32 +218,9 @@ static bool enabled(const iisd_hctx_t *h, uint16_t id)
     return false;
 }
 
-int iisd_handlers_exec_begin(iisd_hctx_t *h)
+/* resourceType and requireAccess against the file and accessPolicy; -1 after setting an error. */
+static int check_access(iisd_hctx_t *h, unsigned require, unsigned resource, uint32_t policy)
 {
-    h->exec_prepared = true;
-    if (!h->handler_mode)
-        return 0;
-    char *modules; /* the comma-separated module names */
-    char name[256] = "";
-    unsigned require = 1, resource = 3;
-    if (h->module_smap != NULL) {
-        DWORD n = 0;
-        PCWSTR w = h->module_smap->lpVtbl->GetModules(h->module_smap, &n);
-        modules = iisd_arena_utf8_from_wcs(h->arena, w ? w : L"", w ? wcslen(w) : 0, NULL);
-        require = h->module_smap->lpVtbl->GetRequiredAccess(h->module_smap);
-        resource = h->module_smap->lpVtbl->GetResourceType(h->module_smap);
-        PCWSTR wn = h->module_smap->lpVtbl->GetName(h->module_smap);
-        if (wn)
-            iisd_wcs_to_utf8(wn, wcslen(wn), name, sizeof(name));
-    } else if (h->handler != NULL) {
-        const char *m = iisd_celem_str(h->handler, "modules");
-        modules = iisd_arena_strndup(h->arena, m, strlen(m));
-        require = (unsigned)iisd_celem_num(h->handler, "requireAccess");
-        resource = (unsigned)iisd_celem_num(h->handler, "resourceType");
-        snprintf(name, sizeof(name), "%s", iisd_celem_str(h->handler, "name"));
-    } else {
-        return 0; /* no mapping: 404.4 when the pipeline reaches the send */
-    }
     /* resourceType: File 0, Directory 1, Either 2, Unspecified 3 */
     if (resource != 3) {
         size_t plen;
@@ -188,8 +240,6 @@ int iisd_handlers_exec_begin(iisd_hctx_t *h)
         }
     }
     /* requireAccess (None 0, Read 1, Write 2, Script 3, Execute 4) against accessPolicy */
-    const iisd_celem_t *hs = h->handlers_section;
-    uint32_t policy = hs ? (uint32_t)iisd_celem_num(hs, "accessPolicy") : 1;
     bool allowed = require == 0 || (require == 1 && (policy & 1)) || (require == 2 && (policy & 2)) ||
                    (require == 3 && (policy & (512 | 4))) || (require == 4 && (policy & 4));
     if (!allowed) {
@@ -200,7 +250,33 @@ int iisd_handlers_exec_begin(iisd_hctx_t *h)
                                  : "Execute access is forbidden for this handler (accessPolicy).");
         return -1;
     }
-    /* the handler's modules, in its order */
+    return 0;
+}
+
+/* 500.21: the handler names a module that does not exist or is not enabled here. */
+static IISD_COLD int bad_module(iisd_hctx_t *h, const char *handler, const char *module)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), "Handler \"%s\" has a bad module \"%s\" in its module list.", handler, module);
+    iisd_log(IISD_LOG_ERROR, "%s: 500.21 %s", h->cpath, msg);
+    set_error(h, 500, 21, HRESULT_FROM_WIN32(ERROR_INVALID_DATA), "Internal Server Error", msg);
+    return -1;
+}
+
+/* A mapping a module chose with IMapHandlerProvider::SetScriptMap: its modules by name. */
+static int exec_begin_script_map(iisd_hctx_t *h, IScriptMapInfo *sm)
+{
+    DWORD len = 0;
+    PCWSTR w = sm->lpVtbl->GetModules(sm, &len);
+    char *modules = iisd_arena_utf8_from_wcs(h->arena, w ? w : L"", w ? wcslen(w) : 0, NULL);
+    char name[256] = "";
+    PCWSTR wn = sm->lpVtbl->GetName(sm);
+    if (wn)
+        iisd_wcs_to_utf8(wn, wcslen(wn), name, sizeof(name));
+    const iisd_celem_t *hs = h->handlers_section;
+    if (check_access(h, sm->lpVtbl->GetRequiredAccess(sm), sm->lpVtbl->GetResourceType(sm),
+                     hs ? (uint32_t)iisd_celem_num(hs, "accessPolicy") : 1) != 0)
+        return -1;
     uint16_t *ids = iisd_arena_alloc(h->arena, (iisd_modules.n + 1) * sizeof(uint16_t));
     uint16_t n = 0;
     for (char *p = modules; *p;) {
@@ -216,19 +292,47 @@ int iisd_handlers_exec_begin(iisd_hctx_t *h)
             char saved = *q;
             *q = '\0';
             iisd_module_t *m = iisd_module_find(p);
-            if (m != NULL && enabled(h, (uint16_t)m->id)) {
+            if (m != NULL && enabled(h, (uint16_t)m->id))
                 ids[n++] = (uint16_t)m->id;
-            } else if (!(m == NULL && iisd_module_unavailable(p))) {
-                char msg[512];
-                snprintf(msg, sizeof(msg), "Handler \"%s\" has a bad module \"%s\" in its module list.", name,
-                         p);
-                iisd_log(IISD_LOG_ERROR, "%s: 500.21 %s", h->cpath, msg);
-                set_error(h, 500, 21, HRESULT_FROM_WIN32(ERROR_INVALID_DATA), "Internal Server Error", msg);
-                return -1;
-            }
+            else if (!(m == NULL && iisd_module_unavailable(p)))
+                return bad_module(h, name, p);
             *q = saved;
         }
         p = e;
+    }
+    h->exec_list.v = ids;
+    h->exec_list.n = n;
+    return 0;
+}
+
+int iisd_handlers_exec_begin(iisd_hctx_t *h)
+{
+    h->exec_prepared = true;
+    if (!h->handler_mode)
+        return 0;
+    if (h->module_smap != NULL)
+        return exec_begin_script_map(h, h->module_smap);
+    if (h->handler == NULL)
+        return 0; /* no mapping: 404.4 when the pipeline reaches the send */
+    const iisd_htable_t *t = table_of(h);
+    const iisd_hentry_t *x = NULL;
+    for (unsigned i = 0; i < t->n && x == NULL; i++)
+        if (t->v[i].e == h->handler)
+            x = &t->v[i];
+    if (x == NULL)
+        return 0;
+    if (check_access(h, x->require, x->resource, t->policy) != 0)
+        return -1;
+    /* the handler's modules, in its order */
+    uint16_t *ids = iisd_arena_alloc(h->arena, (x->nmods + 1) * sizeof(uint16_t));
+    uint16_t n = 0;
+    for (unsigned k = 0; k < x->nmods; k++) {
+        int32_t id = x->mods[k];
+        if (id == IISD_HMOD_SKIP)
+            continue;
+        if (id < 0 || !enabled(h, (uint16_t)id))
+            return bad_module(h, x->name, x->names[k]);
+        ids[n++] = (uint16_t)id;
     }
     h->exec_list.v = ids;
     h->exec_list.n = n;

@@ -128,6 +128,36 @@ typedef struct iisd_hctx {
     DWORD svar_change; /* SetServerVariable calls (GetServerVarChanges) */
 } iisd_hctx_t;
 
+/* A <handlers> section compiled once per generation: each entry's attributes, its
+   precondition and its module list resolved, so that mapping a request reads no attribute
+   by name and looks up no module. */
+typedef struct iisd_hentry {
+    const iisd_celem_t *e;
+    const char *path, *verb, *name;
+    bool active;       /* its preCondition holds */
+    uint16_t require;  /* requireAccess */
+    uint16_t resource; /* resourceType */
+    uint16_t nmods;
+    int32_t *mods;      /* in the entry's order: a module id, or IISD_HMOD_SKIP / IISD_HMOD_BAD */
+    const char **names; /* the names as written, for messages */
+} iisd_hentry_t;
+
+#define IISD_HMOD_SKIP (-1) /* a module that could not be loaded, already reported */
+#define IISD_HMOD_BAD  (-2) /* no such module: 500.21 */
+
+typedef struct iisd_htable {
+    const iisd_celem_t *section;
+    struct iisd_htable *next;
+    uint32_t policy; /* accessPolicy */
+    unsigned n;
+    iisd_hentry_t v[];
+} iisd_htable_t;
+
+iisd_htable_t *iisd_handlers_compile(const iisd_celem_t *hs);
+void iisd_handlers_free(iisd_htable_t *t);
+/* The compiled form of hs for this generation (made on first use; engine.c keeps it). */
+iisd_htable_t *iisd_pipeline_handler_table(iisd_conf_t *conf, const iisd_celem_t *hs);
+
 /* RQ_MAP_REQUEST_HANDLER: picks the <handlers> entry for the request (before the modules run). */
 void iisd_handlers_map(iisd_hctx_t *h);
 /* The first <handlers> entry of section hs for url and method (IHttpContext::MapHandler); NULL if none.

@@ -4,6 +4,7 @@
 #include "core/str.h"
 #include "pipeline/server.h"
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
@@ -176,15 +177,34 @@ const iisd_builtin_t *iisd_builtin_find(const char *name)
     return NULL;
 }
 
+/* Modules that an application's RESOLVE_MODULES registered are not found: the configuration cannot name them.
+ */
 iisd_module_t *iisd_module_find(const char *name)
 {
     for (unsigned i = 0; i < iisd_modules.n; i++)
-        if (strcasecmp(iisd_modules.v[i]->name, name) == 0)
+        if (iisd_modules.v[i]->parent == NULL && strcasecmp(iisd_modules.v[i]->name, name) == 0)
             return iisd_modules.v[i];
     return NULL;
 }
 
 iisd_module_t *iisd_module_registering;
+
+/*
+ * Adds m to iisd_modules. The array has a fixed capacity so that it never
+ * moves: modules registered while requests run (an application's
+ * RESOLVE_MODULES) are appended while loop threads read it.
+ */
+static bool append(iisd_module_t *m)
+{
+    if (iisd_modules.v == NULL)
+        iisd_modules.v = iisd_xcalloc(IISD_MAX_MODULES, sizeof(*iisd_modules.v));
+    if (iisd_modules.n >= IISD_MAX_MODULES)
+        return false;
+    m->id = iisd_modules.n;
+    iisd_modules.v[m->id] = m;
+    __atomic_store_n(&iisd_modules.n, m->id + 1, __ATOMIC_RELEASE);
+    return true;
+}
 
 iisd_module_t *iisd_module_load(const char *name, const char *image, char *err, size_t errlen)
 {
@@ -249,9 +269,68 @@ iisd_module_t *iisd_module_load(const char *name, const char *image, char *err, 
     for (int b = 0; b < 32; b++)
         if (m->post_prio[b] == 0xff)
             m->post_prio[b] = m->rq_prio[b];
-    iisd_modules.v = iisd_xrealloc(iisd_modules.v, (iisd_modules.n + 1) * sizeof(*iisd_modules.v));
-    iisd_modules.v[iisd_modules.n++] = m;
+    if (!append(m)) {
+        snprintf(err, errlen, "module %s: more than %u modules", name, IISD_MAX_MODULES);
+        free(m->name);
+        free(m->wname);
+        free(m->image);
+        free(m);
+        return NULL;
+    }
     iisd_log(IISD_LOG_DEBUG, "module %s loaded from %s", name, m->image);
+    return m;
+}
+
+static pthread_mutex_t dyn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+iisd_module_t *iisd_module_add_dynamic(const iisd_module_t *parent, PCWSTR name, IHttpModuleFactory *factory,
+                                       DWORD rq, DWORD post, HRESULT *hr)
+{
+    char n8[256];
+    size_t wl = wcslen(name);
+    iisd_wcs_to_utf8(name, wl, n8, sizeof(n8));
+    pthread_mutex_lock(&dyn_lock);
+    iisd_module_t *m = NULL;
+    for (unsigned i = 0; i < iisd_modules.n; i++) {
+        iisd_module_t *o = iisd_modules.v[i];
+        if (strcasecmp(o->name, n8) != 0)
+            continue;
+        if (o->parent == NULL) {
+            /* the name of a module the configuration loads */
+            pthread_mutex_unlock(&dyn_lock);
+            *hr = HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS);
+            return NULL;
+        }
+        if (o->factory == factory && o->rq_mask == rq && o->post_mask == post)
+            m = o; /* the same registration again (the application started again) */
+    }
+    if (m == NULL) {
+        m = iisd_xcalloc(1, sizeof(*m));
+        m->reg.lpVtbl = &reg_vtbl.v;
+        m->name = iisd_xstrdup(n8);
+        m->wname = iisd_xmalloc((wl + 1) * sizeof(wchar_t));
+        wmemcpy(m->wname, name, wl + 1);
+        m->image = iisd_xstrdup(parent->image);
+        m->parent = parent;
+        m->id = iisd_modules.n;
+        m->factory = factory;
+        m->rq_mask = rq;
+        m->post_mask = post;
+        memset(m->rq_prio, IISD_PRIO_MEDIUM, sizeof(m->rq_prio));
+        memset(m->post_prio, IISD_PRIO_MEDIUM, sizeof(m->post_prio));
+        memset(m->gl_prio, IISD_PRIO_MEDIUM, sizeof(m->gl_prio));
+        if (!append(m)) {
+            pthread_mutex_unlock(&dyn_lock);
+            free(m->name);
+            free(m->wname);
+            free(m->image);
+            free(m);
+            *hr = HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_MEMORY);
+            return NULL;
+        }
+    }
+    pthread_mutex_unlock(&dyn_lock);
+    *hr = S_OK;
     return m;
 }
 
@@ -259,6 +338,10 @@ void iisd_modules_terminate(void)
 {
     for (unsigned i = iisd_modules.n; i-- > 0;) {
         iisd_module_t *m = iisd_modules.v[i];
+        for (unsigned k = i + 1; m->factory != NULL && k < iisd_modules.n; k++)
+            if (iisd_modules.v[k]->parent != NULL && iisd_modules.v[k]->factory_done == m->factory)
+                m->factory = NULL; /* one factory registered under several names: terminated once */
+        m->factory_done = m->factory;
         if (m->factory)
             m->factory->lpVtbl->Terminate(m->factory);
         if (m->global)
@@ -268,7 +351,7 @@ void iisd_modules_terminate(void)
     }
     for (unsigned i = iisd_modules.n; i-- > 0;) {
         iisd_module_t *m = iisd_modules.v[i];
-        if (m->dl)
+        if (m->dl && m->parent == NULL)
             dlclose(m->dl);
         free(m->name);
         free(m->wname);

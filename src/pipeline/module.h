@@ -27,7 +27,13 @@ typedef struct iisd_module {
     DWORD gl_mask;
     uint8_t gl_prio[32];
     bool registering; /* inside RegisterModule */
+    /* registered by this module's OnGlobalApplicationResolveModules (NULL: loaded by the configuration) */
+    const struct iisd_module *parent;
+    IHttpModuleFactory *factory_done; /* at shutdown: the factory whose Terminate ran */
 } iisd_module_t;
+
+/* Modules ids are below this (the module array never moves). */
+#define IISD_MAX_MODULES 1024
 
 typedef HRESULT (*iisd_register_fn)(DWORD, IHttpModuleRegistrationInfo *, IHttpServer *);
 
@@ -65,6 +71,15 @@ static inline HTTP_MODULE_ID iisd_module_id(const iisd_module_t *m)
 {
     return (HTTP_MODULE_ID)(uintptr_t)(m->id + 1);
 }
+/*
+ * IHttpApplicationResolveModulesProvider::RegisterModule: a request module
+ * with its own id, registered by `parent`. Registering the same name,
+ * factory and notifications again returns the module registered before.
+ * NULL with *hr (ERROR_ALREADY_EXISTS: the name of a configured module).
+ * Thread-safe.
+ */
+iisd_module_t *iisd_module_add_dynamic(const iisd_module_t *parent, PCWSTR name, IHttpModuleFactory *factory,
+                                       DWORD rq, DWORD post, HRESULT *hr);
 /* Calls every factory's and global module's Terminate, then dlcloses. */
 void iisd_modules_terminate(void);
 

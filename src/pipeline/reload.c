@@ -37,6 +37,10 @@ static struct {
     char **changed;
     unsigned nchanged;
     void (*hook)(iisd_conf_t *conf);
+    /* the generation whose folders are all watched (one reference held), and how many */
+    iisd_conf_t *synced;
+    unsigned nsynced;
+    bool hup, recycle; /* why the eventfd was written (atomic) */
 } R = {.ifd = -1, .efd = -1};
 
 void iisd_reload_set_hook(void (*fn)(iisd_conf_t *conf))
@@ -75,6 +79,11 @@ static bool sync_watches(void)
     if (R.apphost_dir[0])
         watch_dir(R.apphost_dir);
     iisd_conf_t *c = iisd_pipeline_acquire();
+    unsigned nfolders = iisd_cfg_folder_count(c->cfg);
+    if (c == R.synced && nfolders == R.nsynced) { /* nothing new: the common case */
+        iisd_conf_unref(c);
+        return false;
+    }
     char **folders = iisd_cfg_folders(c->cfg);
     for (char **f = folders; *f; f++) {
         if (watch_dir(*f) && iisd_cfg_folder_stale(c->cfg, *f)) {
@@ -85,7 +94,13 @@ static bool sync_watches(void)
         }
     }
     iisd_cfg_list_free(folders);
-    iisd_conf_unref(c);
+    if (R.synced != c) { /* keep c, so that no later generation can be taken for it */
+        iisd_conf_unref(R.synced);
+        R.synced = c;
+    } else {
+        iisd_conf_unref(c);
+    }
+    R.nsynced = nfolders;
     return changed;
 }
 
@@ -130,9 +145,11 @@ static void reload(void)
         goto done;
     }
     iisd_pipeline_set_conf(c);
-    if (R.hook) {
+    {
         iisd_conf_t *cur = iisd_pipeline_acquire();
-        R.hook(cur);
+        if (R.hook)
+            R.hook(cur);
+        iisd_pipeline_preload(cur);
         iisd_conf_unref(cur);
     }
     iisd_log(IISD_LOG_INFO, "configuration reloaded (%u change%s)", R.nchanged, R.nchanged == 1 ? "" : "s");
@@ -210,8 +227,12 @@ static void *watcher_main(void *arg)
             (void)r;
             if (!__atomic_load_n(&R.running, __ATOMIC_ACQUIRE))
                 break;
-            note_change("MACHINE/WEBROOT/APPHOST");
-            pending = true;
+            if (__atomic_exchange_n(&R.hup, false, __ATOMIC_ACQ_REL)) {
+                note_change("MACHINE/WEBROOT/APPHOST");
+                pending = true;
+            }
+            if (__atomic_exchange_n(&R.recycle, false, __ATOMIC_ACQ_REL))
+                pending = true; /* a new generation, with no configuration change to announce */
         }
         if (p[0].revents & POLLIN) {
             if (read_events())
@@ -223,6 +244,8 @@ static void *watcher_main(void *arg)
             reload();
         }
     }
+    iisd_conf_unref(R.synced);
+    R.synced = NULL;
     iisd_arena_thread_cleanup(); /* old generations were freed on this thread */
     return NULL;
 }
@@ -254,8 +277,19 @@ int iisd_reload_start(const iisd_conf_opts_t *opts, iisd_module_t **tail, unsign
     return 0;
 }
 
+void iisd_reload_recycle(void)
+{
+    __atomic_store_n(&R.recycle, true, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    if (R.efd >= 0) {
+        ssize_t r = write(R.efd, &one, sizeof(one));
+        (void)r;
+    }
+}
+
 void iisd_reload_request(void)
 {
+    __atomic_store_n(&R.hup, true, __ATOMIC_RELEASE);
     uint64_t one = 1;
     if (R.efd >= 0) {
         ssize_t r = write(R.efd, &one, sizeof(one));

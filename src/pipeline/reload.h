@@ -15,4 +15,6 @@ int iisd_reload_start(const iisd_conf_opts_t *opts, iisd_module_t **tail, unsign
 void iisd_reload_set_hook(void (*fn)(iisd_conf_t *conf));
 /* Asks for a reload now (SIGHUP). */
 void iisd_reload_request(void);
+/* Asks for a new generation without a configuration change (IHttpServer::RecycleApplication). */
+void iisd_reload_recycle(void);
 void iisd_reload_stop(void);

@@ -24,9 +24,12 @@
 #include "core/mem.h"
 #include "core/str.h"
 #include "pipeline/adminapi.h"
+#include "pipeline/cacheops.h"
 #include "pipeline/container.h"
 #include "pipeline/engine.h"
 #include "pipeline/filecache.h"
+#include "pipeline/globals.h"
+#include "pipeline/reload.h"
 
 static atomic_bool terminating;
 
@@ -62,6 +65,8 @@ static PCWSTR srv_GetAppPoolName(IHttpServer3 *This)
     return app_pool_name;
 }
 
+/* A Windows I/O completion port binding: iisd modules wait on their own descriptors or threads. */
+/* api-status: not implemented (E_NOTIMPL: Windows I/O completion ports have no Linux counterpart) */
 static HRESULT srv_AssociateWithThreadPool(IHttpServer3 *This, HANDLE hHandle,
                                            LPOVERLAPPED_COMPLETION_ROUTINE completionRoutine)
 {
@@ -81,7 +86,8 @@ static VOID srv_IncrementThreadCount(IHttpServer3 *This) {}
 /* api-status: implemented (no-op: iisd adds threads by itself when module code blocks) */
 static VOID srv_DecrementThreadCount(IHttpServer3 *This) {}
 
-/* api-status: partial: logs the reason; nothing monitors worker health */
+/* IIS's WAS would recycle the worker; iisd has no process manager above it, so the report is logged. */
+/* api-status: partial: logs the reason; no process manager acts on it */
 static VOID srv_ReportUnhealthy(IHttpServer3 *This, PCWSTR pszReasonString, HRESULT hrReason)
 {
     char reason[512];
@@ -129,11 +135,17 @@ static HRESULT srv_FlushKernelCache(IHttpServer3 *This, PCWSTR pszUrl)
     return S_OK;
 }
 
+/*
+ * Raises GL_CACHE_OPERATION, then (unless a module handled it) runs the
+ * operation on the cache the key names (cacheops.h). For ADD,
+ * *ppCacheSpecificData is the record to store.
+ */
+/* api-status: implemented (caches "FILE" and module-named caches; "URI" and "TOKEN": ERROR_NOT_SUPPORTED) */
 static HRESULT srv_DoCacheOperation(IHttpServer3 *This, CACHE_OPERATION cacheOperation,
                                     IHttpCacheKey *pCacheKey, IHttpCacheSpecificData **ppCacheSpecificData,
                                     IHttpTraceContext *pHttpTraceContext)
 {
-    return E_NOTIMPL;
+    return iisd_cache_operation(cacheOperation, pCacheKey, ppCacheSpecificData, pHttpTraceContext);
 }
 
 /* Raises GL_CUSTOM_NOTIFICATION with the module's own provider. */
@@ -151,12 +163,21 @@ static IHttpPerfCounterInfo *srv_GetPerfCounterInfo(IHttpServer3 *This)
     return iisd_perf_server();
 }
 
-/* api-status: partial: logs the request; applications are not recycled */
+/*
+ * Recycling an application is loading a new configuration generation: the
+ * application (every application: they share the generation) gets
+ * GL_APPLICATION_STOP once its last request is over, its module contexts
+ * are cleaned up, and it starts again (GL_APPLICATION_RESOLVE_MODULES,
+ * GL_APPLICATION_START) with its next request. Asynchronous, as on IIS.
+ */
+/* api-status: implemented (recycles every application: they share one configuration generation) */
 static VOID srv_RecycleApplication(IHttpServer3 *This, PCWSTR pszAppConfigPath)
 {
     char path[512];
-    iisd_log(IISD_LOG_WARN, "a module asked to recycle application %s; iisd does not recycle, ignored",
+    iisd_log(IISD_LOG_INFO, "a module asked to recycle application %s",
              wcs_for_log(pszAppConfigPath, path, sizeof(path)));
+    if (pszAppConfigPath != NULL && !atomic_load(&terminating))
+        iisd_reload_recycle();
 }
 
 /* ---- GL_CONFIGURATION_CHANGE and GL_FILE_CHANGE ------------------------- */
@@ -171,6 +192,7 @@ typedef struct config_change_provider {
 typedef struct file_change_provider {
     IGlobalFileChangeProvider iface; /* first */
     PCWSTR file;
+    IHttpFileMonitor *monitor;
     HRESULT error;
 } file_change_provider_t;
 
@@ -204,10 +226,10 @@ static PCWSTR fcp_GetFileName(IGlobalFileChangeProvider *This)
     return ((file_change_provider_t *)This)->file;
 }
 
-/* api-status: partial: returns NULL (the change was not raised by a file monitor) */
+/* The monitor that saw the change; NULL for IHttpServer::NotifyFileChange. */
 static IHttpFileMonitor *fcp_GetFileMonitor(IGlobalFileChangeProvider *This)
 {
-    return NULL;
+    return ((file_change_provider_t *)This)->monitor;
 }
 
 static const struct {
@@ -239,14 +261,18 @@ static VOID srv_NotifyConfigurationChange(IHttpServer3 *This, PCWSTR pszPath)
     log_provider_error("configuration change", pszPath, p.error);
 }
 
+void iisd_notify_file_change(PCWSTR file, IHttpFileMonitor *monitor)
+{
+    file_change_provider_t p = {.iface.lpVtbl = &fcp_vtbl.v, .file = file, .monitor = monitor, .error = S_OK};
+    iisd_global_notify(GL_BIT(GL_FILE_CHANGE), (IHttpEventProvider *)&p.iface);
+    log_provider_error("file change", file, p.error);
+}
+
 /* Raises GL_FILE_CHANGE on the calling thread. */
 static VOID srv_NotifyFileChange(IHttpServer3 *This, PCWSTR pszFileName)
 {
-    if (pszFileName == NULL)
-        return;
-    file_change_provider_t p = {.iface.lpVtbl = &fcp_vtbl.v, .file = pszFileName, .error = S_OK};
-    iisd_global_notify(GL_BIT(GL_FILE_CHANGE), (IHttpEventProvider *)&p.iface);
-    log_provider_error("file change", pszFileName, p.error);
+    if (pszFileName != NULL)
+        iisd_notify_file_change(pszFileName, NULL);
 }
 
 static IDispensedHttpModuleContextContainer *srv_DispenseContainer(IHttpServer3 *This)
@@ -381,6 +407,9 @@ static HRESULT srv_RemoveFragmentFromCache(IHttpServer3 *This, PCWSTR pszFragmen
 
 /* ---- IHttpServer: the rest ---------------------------------------------- */
 
+/* IWpfSettings are the settings WAS hands a worker process; iisd has no WAS above it. */
+/* api-status: not implemented (E_NOTIMPL: no Windows Process Activation Service, so no worker-process
+ * settings) */
 static HRESULT srv_GetWorkerProcessSettings(IHttpServer3 *This, IWpfSettings **ppWorkerProcessSettings)
 {
     if (ppWorkerProcessSettings != NULL)
@@ -388,6 +417,7 @@ static HRESULT srv_GetWorkerProcessSettings(IHttpServer3 *This, IWpfSettings **p
     return E_NOTIMPL;
 }
 
+/* api-status: not implemented (E_NOTIMPL: WAS protocol manager DLLs do not exist on Linux) */
 static HRESULT srv_GetProtocolManagerCustomInterface(IHttpServer3 *This, PCWSTR pProtocolManagerDll,
                                                      PCWSTR pProtocolManagerDllInitFunction,
                                                      DWORD dwCustomInterfaceId, PVOID *ppCustomInterface)
@@ -499,12 +529,17 @@ static IHttpTraceContext *srv_GetTraceContext(IHttpServer3 *This)
     return iisd_trace_server_context();
 }
 
+/*
+ * Watches a folder (or a file) with inotify. GL_FILE_CHANGE is raised on the
+ * server thread (globals.h) for every entry of the folder that is created,
+ * written and closed, deleted, renamed or whose attributes change, with the
+ * entry's full path and this monitor. DereferenceFileMonitor stops it.
+ */
+/* api-status: implemented (hToken is ignored: the folder is watched with the server's rights) */
 static HRESULT srv_RegisterFileChangeMonitor(IHttpServer3 *This, PCWSTR pszPath, HANDLE hToken,
                                              IHttpFileMonitor **ppFileMonitor)
 {
-    if (ppFileMonitor != NULL)
-        *ppFileMonitor = NULL;
-    return E_NOTIMPL;
+    return iisd_filemon_register(pszPath, ppFileMonitor);
 }
 
 static IHttpServer3 server;
@@ -525,7 +560,13 @@ static HRESULT srv_GetExtendedInterface(IHttpServer3 *This, HTTP_SERVER_INTERFAC
 
 /* ---- IHttpServer2 ------------------------------------------------------- */
 
-/* Windows logon tokens have no Linux counterpart. */
+/*
+ * Windows logon tokens have no Linux counterpart: a process changes user
+ * with setuid, not by impersonating a token, so there is no token cache and
+ * no IHttpTokenEntry object (its cache name "TOKEN" answers
+ * ERROR_NOT_SUPPORTED in DoCacheOperation).
+ */
+/* api-status: not implemented (E_NOTIMPL: Linux has no logon tokens, so no IHttpTokenEntry either) */
 static HRESULT srv_GetToken(IHttpServer3 *This, PCWSTR pszUserName, PCWSTR pszPassword, DWORD dwLogonMethod,
                             IHttpTokenEntry **ppTokenEntry, PCWSTR pszDefaultDomain, PSOCKADDR pSockAddr,
                             IHttpTraceContext *pHttpTraceContext)
@@ -535,17 +576,31 @@ static HRESULT srv_GetToken(IHttpServer3 *This, PCWSTR pszUserName, PCWSTR pszPa
     return E_NOTIMPL;
 }
 
+static wchar_t *pool_config_file;
+
+void iisd_server_set_config_file(const char *path)
+{
+    free(pool_config_file);
+    pool_config_file = NULL;
+    if (path == NULL)
+        return;
+    size_t n = strlen(path);
+    pool_config_file = iisd_xmalloc((n + 1) * sizeof(wchar_t));
+    iisd_utf8_to_wcs(path, n, pool_config_file, n + 1);
+}
+
 /*
  * IIS writes one configuration file per application pool (a filtered copy
- * of applicationHost.config); iisd reads its configuration directly and has
- * no such file, so there is no path to return.
+ * of applicationHost.config). iisd's one pool reads applicationHost.config
+ * itself, so that file is the pool's: its absolute path, or NULL when the
+ * server runs on its built-in configuration (no file).
  */
-/* api-status: partial: returns NULL and 0 characters (no per-pool configuration file) */
+/* api-status: implemented (the applicationHost.config iisd reads; NULL with the built-in configuration) */
 static PCWSTR srv_GetAppPoolConfigFile(IHttpServer3 *This, DWORD *pcchConfigFilePath)
 {
     if (pcchConfigFilePath != NULL)
-        *pcchConfigFilePath = 0;
-    return NULL;
+        *pcchConfigFilePath = pool_config_file ? (DWORD)wcslen(pool_config_file) : 0;
+    return pool_config_file;
 }
 
 /*
@@ -611,7 +666,8 @@ static int iid_family_of(const GUID *iid)
  * C++ IHttpServer2::GetExtendedInterface(REFGUID, PVOID, REFGUID, PVOID *),
  * which HttpGetExtendedInterface calls. Converts within a family only.
  */
-/* api-status: implemented (within a family; to IReferencedMetadataInfo: E_NOINTERFACE) */
+/* api-status: implemented (within a family; a request's IMetadataInfo to IReferencedMetadataInfo:
+ * E_NOINTERFACE) */
 static HRESULT srv_GetExtendedInterfaceByGuid(IHttpServer3 *This, REFGUID Version1, PVOID pInput,
                                               REFGUID Version2, PVOID *ppOutput)
 {
@@ -628,7 +684,7 @@ static HRESULT srv_GetExtendedInterfaceByGuid(IHttpServer3 *This, REFGUID Versio
     }
     if (fam == 0 || fam != iid_family_of(Version2))
         return E_NOINTERFACE;
-    /* iisd's metadata objects are plain IMetadataInfo: none is an IReferencedMetadataInfo */
+    /* a request's metadata is a plain IMetadataInfo (only GetMetadata's objects are referenced) */
     if (IsEqualGUID(Version2, &IID_IReferencedMetadataInfo) &&
         !IsEqualGUID(Version1, &IID_IReferencedMetadataInfo))
         return E_NOINTERFACE;
@@ -636,12 +692,116 @@ static HRESULT srv_GetExtendedInterfaceByGuid(IHttpServer3 *This, REFGUID Versio
     return S_OK;
 }
 
+/* ---- IHttpServer2::GetMetadata: IReferencedMetadataInfo outside a request ---- */
+
+typedef struct ref_meta {
+    IReferencedMetadataInfo iface; /* first */
+    _Atomic int refs;
+    iisd_conf_t *conf; /* one reference: the container belongs to this generation */
+    wchar_t *meta_path, *vr_path;
+    IHttpModuleContextContainer *container;
+} ref_meta_t;
+
+static PCWSTR rm_GetMetaPath(IReferencedMetadataInfo *This)
+{
+    return ((ref_meta_t *)This)->meta_path;
+}
+
+/* The physical folder of the root virtual directory of the URL's application. */
+static PCWSTR rm_GetVrPath(IReferencedMetadataInfo *This)
+{
+    return ((ref_meta_t *)This)->vr_path;
+}
+
+/* api-status: implemented (NULL: virtual directories have no Windows logon token on Linux) */
+static IHttpTokenEntry *rm_GetVrToken(IReferencedMetadataInfo *This)
+{
+    return NULL;
+}
+
+/* The container requests to this configuration path see through IHttpContext::GetMetadata. */
+static IHttpModuleContextContainer *rm_GetModuleContextContainer(IReferencedMetadataInfo *This)
+{
+    return ((ref_meta_t *)This)->container;
+}
+
+static VOID rm_ReferenceMetadata(IReferencedMetadataInfo *This)
+{
+    atomic_fetch_add_explicit(&((ref_meta_t *)This)->refs, 1, memory_order_relaxed);
+}
+
+static VOID rm_DereferenceMetadata(IReferencedMetadataInfo *This)
+{
+    ref_meta_t *m = (ref_meta_t *)This;
+    if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    iisd_conf_unref(m->conf);
+    free(m->meta_path);
+    free(m->vr_path);
+    free(m);
+}
+
+static const struct {
+    void *offset_to_top, *rtti;
+    IReferencedMetadataInfoVtbl v;
+} rm_vtbl = {NULL,
+             NULL,
+             {.GetMetaPath = rm_GetMetaPath,
+              .GetVrPath = rm_GetVrPath,
+              .GetVrToken = rm_GetVrToken,
+              .GetModuleContextContainer = rm_GetModuleContextContainer,
+              .ReferenceMetadata = rm_ReferenceMetadata,
+              .DereferenceMetadata = rm_DereferenceMetadata}};
+
+static wchar_t *wcs_from_utf8(const char *s)
+{
+    size_t n = strlen(s);
+    wchar_t *w = iisd_xmalloc((n + 1) * sizeof(wchar_t));
+    iisd_utf8_to_wcs(s, n, w, n + 1);
+    return w;
+}
+
+/*
+ * The metadata of a URL of a site (by name), in the current configuration:
+ * what IHttpContext::GetMetadata gives a request for that URL, with a
+ * reference for the caller (DereferenceMetadata). ERROR_NOT_FOUND for a site
+ * that does not exist.
+ */
 static HRESULT srv_GetMetadata(IHttpServer3 *This, PCWSTR pszSiteName, PCWSTR pszUrl,
                                IReferencedMetadataInfo **ppMetadataInfo)
 {
-    if (ppMetadataInfo != NULL)
-        *ppMetadataInfo = NULL;
-    return E_NOTIMPL;
+    if (ppMetadataInfo == NULL)
+        return E_INVALIDARG;
+    *ppMetadataInfo = NULL;
+    if (pszSiteName == NULL || pszUrl == NULL || pszUrl[0] != L'/')
+        return E_INVALIDARG;
+    char site_name[512], url[4096];
+    iisd_wcs_to_utf8(pszSiteName, wcslen(pszSiteName), site_name, sizeof(site_name));
+    size_t ul = iisd_wcs_to_utf8(pszUrl, wcslen(pszUrl), url, sizeof(url));
+    if (ul >= sizeof(url))
+        return HRESULT_FROM_WIN32(ERROR_FILENAME_EXCED_RANGE);
+    iisd_conf_t *conf = iisd_pipeline_acquire();
+    const iisd_sitedef_t *site = conf ? iisd_sites_find(&conf->sites, site_name) : NULL;
+    if (site == NULL) {
+        iisd_conf_unref(conf);
+        return HRESULT_FROM_WIN32(ERROR_NOT_FOUND);
+    }
+    while (ul > 1 && url[ul - 1] == '/')
+        url[--ul] = '\0';
+    char path[4700];
+    snprintf(path, sizeof(path), "MACHINE/WEBROOT/APPHOST/%s%s", site->name, ul == 1 ? "" : url);
+    const iisd_app_t *app = iisd_site_app(site, url, ul);
+    char *phys = iisd_site_map(site, app->path, strlen(app->path));
+    ref_meta_t *m = iisd_xcalloc(1, sizeof(*m));
+    m->iface.lpVtbl = &rm_vtbl.v;
+    m->refs = 1;
+    m->conf = conf;
+    m->meta_path = wcs_from_utf8(path);
+    m->vr_path = wcs_from_utf8(phys ? phys : "");
+    free(phys);
+    m->container = iisd_pipeline_meta_container(conf, path);
+    *ppMetadataInfo = &m->iface;
+    return S_OK;
 }
 
 static HRESULT srv_GetWorkerProcessFramework(IHttpServer3 *This,

@@ -113,13 +113,13 @@ static void test_codec_names(void **state)
 }
 
 static const cmp_mime_rule_t rules[] = {
-    {"text/*", true},
-    {"message/*", true},
-    {"application/json", true},
-    {"application/atom+xml; charset=utf-8", true},
-    {"application/*+xml", true},
-    {"image/svg+xml", false},
-    {"*/*", false},
+    {.pattern = "text/*", .enabled = true},
+    {.pattern = "message/*", .enabled = true},
+    {.pattern = "application/json", .enabled = true},
+    {.pattern = "application/atom+xml; charset=utf-8", .enabled = true},
+    {.pattern = "application/*+xml", .enabled = true},
+    {.pattern = "image/svg+xml", .enabled = false},
+    {.pattern = "*/*", .enabled = false},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
 
@@ -145,15 +145,50 @@ static void test_mime(void **state)
     assert_false(cmp_mime_allowed(rules, NRULES, "", 0));
     assert_false(cmp_mime_allowed(rules, NRULES, NULL, 0));
     /* first match wins */
-    static const cmp_mime_rule_t order[] = {{"text/plain", false}, {"text/*", true}};
+    static const cmp_mime_rule_t order[] = {{.pattern = "text/plain", .enabled = false},
+                                            {.pattern = "text/*", .enabled = true}};
     assert_false(cmp_mime_allowed(order, 2, "text/plain", 10));
     assert_true(cmp_mime_allowed(order, 2, "text/css", 8));
     /* a rule with parameters needs them */
-    static const cmp_mime_rule_t withp[] = {{"application/xml; charset=utf-8", true}};
+    static const cmp_mime_rule_t withp[] = {{.pattern = "application/xml; charset=utf-8", .enabled = true}};
     assert_false(cmp_mime_allowed(withp, 1, "application/xml", 15));
     assert_true(cmp_mime_allowed(withp, 1, "application/xml;charset=UTF-8", 29));
     /* no rules: nothing */
     assert_false(cmp_mime_allowed(NULL, 0, "text/html", 9));
+}
+
+/* Prepared rules (normalised once, as the modules load them) decide exactly as raw ones. */
+static void test_mime_prepared(void **state)
+{
+    (void)state;
+    cmp_mime_rule_t prep[NRULES + 1];
+    for (size_t i = 0; i < NRULES; i++)
+        prep[i] = (cmp_mime_rule_t){.pattern = strdup(rules[i].pattern), .enabled = rules[i].enabled};
+    prep[NRULES] = (cmp_mime_rule_t){.pattern = strdup("application/xml ;  charset=utf-8"), .enabled = true};
+    cmp_mime_rules_prepare(prep, NRULES + 1);
+    assert_true(prep[3].prepared);
+    assert_string_equal(prep[NRULES].pattern, "application/xml;charset=utf-8");
+    static const char *const types[] = {"text/html",
+                                        "TEXT/Plain",
+                                        "text/html; charset=utf-8",
+                                        "application/jsonx",
+                                        "image/svg+xml",
+                                        "image/png",
+                                        "application/atom+xml ; charset=utf-8",
+                                        "application/atom+xml",
+                                        "application/xml;charset=UTF-8",
+                                        "application/xml"};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        const char *t = types[i];
+        static const cmp_mime_rule_t extra = {.pattern = "application/xml ;  charset=utf-8", .enabled = true};
+        cmp_mime_rule_t raw[NRULES + 1];
+        memcpy(raw, rules, sizeof(rules));
+        raw[NRULES] = extra;
+        assert_int_equal(cmp_mime_allowed(prep, NRULES + 1, t, strlen(t)),
+                         cmp_mime_allowed(raw, NRULES + 1, t, strlen(t)));
+    }
+    for (size_t i = 0; i <= NRULES; i++)
+        free((char *)prep[i].pattern);
 }
 
 static void test_glob_and_list(void **state)
@@ -330,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_negotiate_malformed),
         cmocka_unit_test(test_codec_names),
         cmocka_unit_test(test_mime),
+        cmocka_unit_test(test_mime_prepared),
         cmocka_unit_test(test_glob_and_list),
         cmocka_unit_test(test_stream_gzip),
         cmocka_unit_test(test_stream_deflate),

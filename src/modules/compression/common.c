@@ -111,6 +111,7 @@ static unsigned read_types(IAppHostElement *section, const wchar_t *name, cmp_mi
         modcfg_release(it);
     }
     modcfg_release(coll);
+    cmp_mime_rules_prepare(*out, k);
     return k;
 }
 

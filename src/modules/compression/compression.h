@@ -43,7 +43,14 @@ int cmp_accept_q(const char *accept, size_t len, const char *coding);
 typedef struct {
     const char *pattern; /* a media type, '*' as a wildcard, parameters optional */
     bool enabled;
+    bool prepared;   /* pattern is in normal form, plen and has_params are set */
+    bool has_params; /* the pattern names parameters */
+    uint16_t plen;
 } cmp_mime_rule_t;
+
+/* Puts each rule's pattern into the normal form cmp_mime_allowed compares, once (the
+   patterns must be heap strings: they are replaced). */
+void cmp_mime_rules_prepare(cmp_mime_rule_t *rules, unsigned n);
 
 /*
  * Whether a Content-Type value is listed as compressible: the first rule whose pattern

@@ -1,4 +1,5 @@
 /* Accept-Encoding negotiation and Content-Type matching for the compression modules. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "modules/compression/compression.h"
@@ -271,12 +272,38 @@ bool cmp_mime_allowed(const cmp_mime_rule_t *rules, unsigned n, const char *ct, 
         const char *p = rules[i].pattern;
         if (p == NULL)
             continue;
-        size_t plen = normalise(p, strlen(p), pat, sizeof(pat));
-        bool has_params = memchr(pat, ';', plen) != NULL;
-        if (cmp_glob(pat, plen, full, has_params ? flen : tlen))
+        size_t plen;
+        bool has_params;
+        if (rules[i].prepared) {
+            plen = rules[i].plen;
+            has_params = rules[i].has_params;
+        } else {
+            plen = normalise(p, strlen(p), pat, sizeof(pat));
+            has_params = memchr(pat, ';', plen) != NULL;
+            p = pat;
+        }
+        if (cmp_glob(p, plen, full, has_params ? flen : tlen))
             return rules[i].enabled;
     }
     return false;
+}
+
+void cmp_mime_rules_prepare(cmp_mime_rule_t *rules, unsigned n)
+{
+    char pat[512];
+    for (unsigned i = 0; i < n; i++) {
+        if (rules[i].pattern == NULL || rules[i].prepared)
+            continue;
+        size_t plen = normalise(rules[i].pattern, strlen(rules[i].pattern), pat, sizeof(pat));
+        char *norm = strdup(pat);
+        if (norm == NULL)
+            continue;
+        free((char *)rules[i].pattern);
+        rules[i].pattern = norm;
+        rules[i].plen = (uint16_t)plen;
+        rules[i].has_params = memchr(norm, ';', plen) != NULL;
+        rules[i].prepared = true;
+    }
 }
 
 bool cmp_list_has(const char *v, size_t len, const char *token)

@@ -341,7 +341,20 @@ static void flush_writer_locked(writer_t *w)
         }
     if (nk == 0)
         return;
-    char *out = malloc(total);
+    /* The merge buffer lives as long as the module and only grows: g_tbufs_mu guards it. */
+    static char *merge;
+    static size_t merge_cap;
+    if (total > merge_cap) {
+        size_t cap = merge_cap ? merge_cap : 65536;
+        while (cap < total)
+            cap *= 2;
+        char *bigger = realloc(merge, cap);
+        if (bigger != NULL) {
+            merge = bigger;
+            merge_cap = cap;
+        }
+    }
+    char *out = total <= merge_cap ? merge : NULL;
     size_t olen = 0;
     const target_t *run = NULL;
     for (;;) {
@@ -368,7 +381,6 @@ static void flush_writer_locked(writer_t *w)
         }
         pos[best] += REC_HDR + len;
     }
-    free(out);
     for (size_t i = 0; i < nk; i++) {
         k[i]->len = 0;
         pthread_mutex_unlock(&k[i]->mu);
