@@ -452,6 +452,11 @@ static HRESULT ctx_MapHandler(IHttpContext4 *This, DWORD dwSiteId, PCWSTR site, 
     m->conf = h->conf;
     m->sitedef = h->sitedef;
     m->rq = iisd_arena_calloc(h->arena, sizeof(*m->rq));
+    m->plan = h->plan; /* resolving reads these (and copies them when the URL's plan is larger) */
+    m->inst = h->inst;
+    m->mctx = h->mctx;
+    m->disabled_rq = h->disabled_rq;
+    m->disabled_post = h->disabled_post;
     m->url = iisd_arena_utf8_from_wcs(h->arena, url, wcslen(url), &m->url_len);
     if (iisd_hctx_resolve(m) != 0)
         return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
