@@ -180,6 +180,12 @@ typedef enum CACHE_OPERATION {
 #define HTTP_USER_VARIABLE_SID         "SID"
 #define HTTP_USER_VARIABLE_CTXT_HANDLE "CtxtHandle"
 #define HTTP_USER_VARIABLE_CRED_HANDLE "CredHandle"
+/* iisd: IIisdUserFactory::CreateUser flags. With IISD_USER_UNIX_GROUPS, IsInRole asks whether
+   the user name is a Unix account in the named group; otherwise roles is a comma-separated list. */
+#define IISD_USER_UNIX_GROUPS 0x00000001
+/* iisd: with IISD_USER_PERMANENT the user lives as long as the process and ReferenceUser and
+   DereferenceUser do nothing (one user shared by every request, such as the anonymous one). */
+#define IISD_USER_PERMANENT 0x00000002
 
 /* Version argument of IHttpServer::GetExtendedInterface. */
 typedef enum HTTP_SERVER_INTERFACE_VERSION {
@@ -242,6 +248,7 @@ class IHttpApplication;
 class IHttpApplication2;
 class IHttpConnection;
 class IHttpUser;
+class IIisdUserFactory;
 class IHttpUrlInfo;
 class IMetadataInfo;
 class IReferencedMetadataInfo;
@@ -315,6 +322,7 @@ typedef struct IHttpApplication IHttpApplication;
 typedef struct IHttpApplication2 IHttpApplication2;
 typedef struct IHttpConnection IHttpConnection;
 typedef struct IHttpUser IHttpUser;
+typedef struct IIisdUserFactory IIisdUserFactory;
 typedef struct IHttpUrlInfo IHttpUrlInfo;
 typedef struct IMetadataInfo IMetadataInfo;
 typedef struct IReferencedMetadataInfo IReferencedMetadataInfo;
@@ -430,6 +438,8 @@ static const GUID IID_IHttpConnection = {
     0xd9a5de00, 0x3346, 0x4599, {0x98, 0x26, 0xfe, 0x88, 0x56, 0x5e, 0x12, 0x26}};
 static const GUID IID_IHttpUser = {
     0x8059e6f8, 0x10ce, 0x4d61, {0xb4, 0x7e, 0x5a, 0x1d, 0x8d, 0x9a, 0x8b, 0x67}};
+static const GUID IID_IIisdUserFactory = {
+    0xc901b77e, 0xf8b3, 0x453f, {0xb9, 0x97, 0xcc, 0x67, 0xa1, 0x79, 0xab, 0x8e}};
 static const GUID IID_IHttpUrlInfo = {
     0x7e0e6167, 0x0094, 0x49a1, {0x82, 0x87, 0xec, 0xf6, 0xdc, 0x6e, 0x73, 0xa6}};
 static const GUID IID_IMetadataInfo = {
@@ -1106,6 +1116,20 @@ class IHttpUser
     virtual HRESULT IsInRole(_In_ PCWSTR pszRoleName, _Out_ BOOL *pfInRole) = 0;
     /** Module-defined user data by name, e.g. HTTP_USER_VARIABLE_SID. */
     virtual PVOID GetUserVariable(_In_ PCSTR pszVariableName) = 0;
+};
+
+/** iisd extension: makes the server's IHttpUser for an authentication module
+ * (HttpGetExtendedInterface(server, server, &factory)). (IID c901b77e-f8b3-453f-b997-cc67a179ab8e)
+ */
+class IIisdUserFactory
+{
+  public:
+    /** A new user with one reference (the caller's: DereferenceUser it after SetUser). Strings are copied;
+     * NULL is "".
+     */
+    virtual HRESULT CreateUser(_In_ PCWSTR pszAuthenticationType, _In_ PCWSTR pszRemoteUserName,
+                               _In_ PCWSTR pszUserName, _In_ PCWSTR pszPassword, _In_opt_ PCWSTR pszRoles,
+                               _In_ DWORD dwFlags, _Out_ IHttpUser **ppUser) = 0;
 };
 
 /** Per-URL information: module storage and a hint that the URL is requested often. (IID
@@ -2107,6 +2131,8 @@ IISD_DECLARE_UUIDOF(IHttpApplication2, 0x311a3b7a, 0xb673, 0x4a1c, 0x83, 0x49, 0
 IISD_DECLARE_UUIDOF(IHttpConnection, 0xd9a5de00, 0x3346, 0x4599, 0x98, 0x26, 0xfe, 0x88, 0x56, 0x5e, 0x12,
                     0x26);
 IISD_DECLARE_UUIDOF(IHttpUser, 0x8059e6f8, 0x10ce, 0x4d61, 0xb4, 0x7e, 0x5a, 0x1d, 0x8d, 0x9a, 0x8b, 0x67);
+IISD_DECLARE_UUIDOF(IIisdUserFactory, 0xc901b77e, 0xf8b3, 0x453f, 0xb9, 0x97, 0xcc, 0x67, 0xa1, 0x79, 0xab,
+                    0x8e);
 IISD_DECLARE_UUIDOF(IHttpUrlInfo, 0x7e0e6167, 0x0094, 0x49a1, 0x82, 0x87, 0xec, 0xf6, 0xdc, 0x6e, 0x73, 0xa6);
 IISD_DECLARE_UUIDOF(IMetadataInfo, 0x48b10633, 0x825d, 0x495e, 0x93, 0xb0, 0x22, 0x53, 0x80, 0x05, 0x3e,
                     0x8e);
@@ -4195,6 +4221,28 @@ typedef struct IHttpUserVtbl {
 
 struct IHttpUser {
     const struct IHttpUserVtbl *lpVtbl;
+};
+
+/** iisd extension: makes the server's IHttpUser for an authentication module
+ * (HttpGetExtendedInterface(server, server, &factory)). (IID c901b77e-f8b3-453f-b997-cc67a179ab8e)
+ */
+typedef struct IIisdUserFactoryVtbl {
+    /* IIisdUserFactory methods, slot 0 */
+    /* A new user with one reference (the caller's: DereferenceUser it after SetUser). Strings are copied;
+     * NULL is "".
+     */
+    HRESULT (*CreateUser)(IIisdUserFactory *This,
+                          _In_ PCWSTR pszAuthenticationType,
+                          _In_ PCWSTR pszRemoteUserName,
+                          _In_ PCWSTR pszUserName,
+                          _In_ PCWSTR pszPassword,
+                          _In_opt_ PCWSTR pszRoles,
+                          _In_ DWORD dwFlags,
+                          _Out_ IHttpUser **ppUser);
+} IIisdUserFactoryVtbl;
+
+struct IIisdUserFactory {
+    const struct IIisdUserFactoryVtbl *lpVtbl;
 };
 
 /** Per-URL information: module storage and a hint that the URL is requested often. (IID

@@ -142,6 +142,8 @@ static void conn_close(iisd_conn_t *c)
     iisd_timeout_clear(&c->tnode);
     close(c->io.fd); /* also removes it from the epoll set */
     iisd_arena_reset(&c->arena);
+    if (c->close_fn != NULL)
+        c->close_fn(c);
     c->req = NULL;
     if (c->rbuf) {
         rbuf_put(c->rbuf);
@@ -445,6 +447,8 @@ void iisd_hloop_destroy(iisd_hloop_t *hl)
         hl->conns = c->next;
         close(c->io.fd);
         iisd_arena_reset(&c->arena);
+        if (c->close_fn != NULL)
+            c->close_fn(c);
         free(c->rbuf);
         free(c);
     }
@@ -720,6 +724,36 @@ static char *append_str(char *p, const char *s, size_t n)
     return p + n;
 }
 
+/* Trailers go out in the last chunk of a chunked response, to a client that asked for them (TE). */
+static bool trailers_wanted(const iisd_req_t *r)
+{
+    const iisd_head_t *hd = &r->head;
+    return r->resp.trailers.n > 0 && hd->known[IISD_H_TE].value != NULL &&
+           iisd_te_accepts_trailers(hd->known[IISD_H_TE].value, hd->known[IISD_H_TE].len);
+}
+
+/* "0\r\n", the trailer fields, "\r\n": the end of a chunked body. */
+static iisd_seg_t last_chunk(iisd_conn_t *c)
+{
+    iisd_req_t *r = c->req;
+    if (!trailers_wanted(r))
+        return (iisd_seg_t){.type = IISD_CHUNK_MEM, .p = "0\r\n\r\n", .len = 5};
+    const iisd_hlist_t *t = &r->resp.trailers;
+    size_t cap = 8;
+    for (unsigned i = 0; i < t->n; i++)
+        cap += t->v[i].name_len + t->v[i].value_len + 4;
+    char *b = iisd_arena_alloc(&c->arena, cap), *p = b;
+    p = append_str(p, "0\r\n", 3);
+    for (unsigned i = 0; i < t->n; i++) {
+        p = append_str(p, t->v[i].name, t->v[i].name_len);
+        p = append_str(p, ": ", 2);
+        p = append_str(p, t->v[i].value, t->v[i].value_len);
+        p = append_str(p, "\r\n", 2);
+    }
+    p = append_str(p, "\r\n", 2);
+    return (iisd_seg_t){.type = IISD_CHUNK_MEM, .p = b, .len = (uint64_t)(p - b)};
+}
+
 /* Serialises the status line and headers into the arena. */
 static void build_head(iisd_conn_t *c, bool final, iisd_seg_t *seg)
 {
@@ -735,10 +769,25 @@ static void build_head(iisd_conn_t *c, bool final, iisd_seg_t *seg)
     uint16_t cl_len = resp->known[IISD_H_CONTENT_LENGTH].len;
     resp->known[IISD_H_TRANSFER_ENCODING].value = NULL;
     resp->known[IISD_H_TRANSFER_ENCODING].len = 0;
+    /* a response with trailers for a client that takes them is chunked even when complete */
+    bool trailers = !no_body && !http10 && !r->is_head && cl_len == 0 && trailers_wanted(r);
+    if (trailers && resp->known[IISD_H_TRAILER].value == NULL) {
+        size_t tl = 0;
+        for (unsigned i = 0; i < resp->trailers.n; i++)
+            tl += resp->trailers.v[i].name_len + 2;
+        char *v = iisd_arena_alloc(&c->arena, tl + 1), *p = v;
+        for (unsigned i = 0; i < resp->trailers.n; i++) {
+            if (p != v)
+                p = append_str(p, ", ", 2);
+            p = append_str(p, resp->trailers.v[i].name, resp->trailers.v[i].name_len);
+        }
+        resp->known[IISD_H_TRAILER].value = v;
+        resp->known[IISD_H_TRAILER].len = (uint16_t)(p - v);
+    }
     if (no_body) {
         resp->known[IISD_H_CONTENT_LENGTH].value = NULL;
         cl_len = 0;
-    } else if (final) {
+    } else if (final && !trailers) {
         char *v = iisd_arena_alloc(&c->arena, 24);
         int n = snprintf(v, 24, "%llu", (unsigned long long)resp->body_len);
         if (resp->known[IISD_H_CONTENT_LENGTH].value == NULL || !r->is_head) {
@@ -987,7 +1036,7 @@ int iisd_conn_send(iisd_conn_t *c, bool final)
         resp->body_sent += ch->len;
     }
     if (final && resp->chunked_out && body_allowed)
-        segs[nseg++] = (iisd_seg_t){.type = IISD_CHUNK_MEM, .p = "0\r\n\r\n", .len = 5};
+        segs[nseg++] = last_chunk(c);
     iisd_resp_clear_body(resp);
 
     struct iisd_out *out = iisd_arena_alloc(&c->arena, sizeof(*out));

@@ -109,6 +109,9 @@ struct iisd_conn {
     uint32_t throttle_wait; /* ms until the budget refills (blocking sends) */
     uint64_t slow_since_ms; /* when the current response first waited for the client; 0: never */
     uint64_t slow_mark;     /* bytes_sent then */
+    /* set by the handler: called once when the connection closes (IHttpConnection's module contexts) */
+    void (*close_fn)(iisd_conn_t *c);
+    void *close_data;
 };
 
 /* Fills *cfg with defaults. */

@@ -31,6 +31,7 @@ void iisd_resp_clear(iisd_resp_t *r)
     r->reason = NULL;
     r->reason_len = 0;
     r->error_hr = 0;
+    r->trailers.n = 0;
 }
 
 static char *join(iisd_arena_t *a, const char *old, size_t olen, const char *v, size_t n, size_t *outlen)
@@ -146,6 +147,82 @@ const char *iisd_resp_get_named(const iisd_resp_t *r, const char *name, size_t n
     if (len)
         *len = r->unknown[i].value_len;
     return r->unknown[i].value;
+}
+
+static int hlist_find(const iisd_hlist_t *l, const char *name, size_t nlen)
+{
+    for (int i = 0; i < l->n; i++)
+        if (iisd_strcaseeq(l->v[i].name, l->v[i].name_len, name, nlen))
+            return i;
+    return -1;
+}
+
+void iisd_hlist_set(iisd_hlist_t *l, iisd_arena_t *a, const char *name, size_t nlen, const char *v, size_t n,
+                    bool replace)
+{
+    if (n > 0xffff)
+        n = 0xffff;
+    int i = hlist_find(l, name, nlen);
+    if (i >= 0) {
+        iisd_hfield_t *f = &l->v[i];
+        if (replace) {
+            f->value = iisd_arena_strndup(a, v, n);
+            f->value_len = (uint16_t)n;
+        } else {
+            size_t len;
+            f->value = join(a, f->value, f->value_len, v, n, &len);
+            f->value_len = (uint16_t)(len > 0xffff ? 0xffff : len);
+        }
+        return;
+    }
+    if (l->n == l->cap) {
+        uint16_t cap = l->cap ? (uint16_t)(l->cap * 2) : 4;
+        iisd_hfield_t *nv = iisd_arena_alloc(a, cap * sizeof(*nv));
+        if (l->n)
+            memcpy(nv, l->v, l->n * sizeof(*nv));
+        l->v = nv;
+        l->cap = cap;
+    }
+    iisd_hfield_t *f = &l->v[l->n++];
+    f->name = iisd_arena_strndup(a, name, nlen);
+    f->name_len = (uint16_t)nlen;
+    f->value = iisd_arena_strndup(a, v, n);
+    f->value_len = (uint16_t)n;
+}
+
+bool iisd_hlist_delete(iisd_hlist_t *l, const char *name, size_t nlen)
+{
+    int i = hlist_find(l, name, nlen);
+    if (i < 0)
+        return false;
+    memmove(&l->v[i], &l->v[i + 1], (size_t)(l->n - i - 1) * sizeof(l->v[0]));
+    l->n--;
+    return true;
+}
+
+const char *iisd_hlist_get(const iisd_hlist_t *l, const char *name, size_t nlen, uint16_t *len)
+{
+    int i = hlist_find(l, name, nlen);
+    if (len)
+        *len = i >= 0 ? l->v[i].value_len : 0;
+    return i >= 0 ? l->v[i].value : NULL;
+}
+
+bool iisd_te_accepts_trailers(const char *te, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (te[i] == ' ' || te[i] == '\t' || te[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < len && te[i] != ',' && te[i] != ';' && te[i] != ' ' && te[i] != '\t')
+            i++;
+        if (iisd_strcaseeq(te + s, i - s, "trailers", 8))
+            return true;
+        while (i < len && te[i] != ',')
+            i++; /* parameters of this coding */
+    }
+    return false;
 }
 
 void iisd_resp_append(iisd_resp_t *r, iisd_chunk_t *c)

@@ -28,6 +28,12 @@ typedef struct iisd_hfield {
     uint16_t value_len;
 } iisd_hfield_t;
 
+/* Fields by name, in order of setting (the response's trailers). */
+typedef struct iisd_hlist {
+    iisd_hfield_t *v;
+    uint16_t n, cap;
+} iisd_hlist_t;
+
 typedef struct iisd_resp {
     uint16_t status;
     uint16_t substatus;
@@ -53,7 +59,8 @@ typedef struct iisd_resp {
     bool close_delimited;
     bool length_fixed; /* Content-Length sent at first flush */
     uint64_t declared_length;
-    uint64_t body_sent; /* body bytes written so far (payload only) */
+    uint64_t body_sent;    /* body bytes written so far (payload only) */
+    iisd_hlist_t trailers; /* sent in the last chunk when the client accepts them (TE: trailers) */
 } iisd_resp_t;
 
 void iisd_resp_init(iisd_resp_t *r);
@@ -71,6 +78,14 @@ void iisd_resp_delete_named(iisd_resp_t *r, const char *name, size_t nlen);
 void iisd_resp_delete_known(iisd_resp_t *r, int id);
 /* Returns the value (NUL-terminated) or NULL. */
 const char *iisd_resp_get_named(const iisd_resp_t *r, const char *name, size_t nlen, uint16_t *len);
+
+/* Trailer fields: set (replace, or append with ", "), delete, get; names case-insensitive. */
+void iisd_hlist_set(iisd_hlist_t *l, iisd_arena_t *a, const char *name, size_t nlen, const char *v, size_t n,
+                    bool replace);
+bool iisd_hlist_delete(iisd_hlist_t *l, const char *name, size_t nlen);
+const char *iisd_hlist_get(const iisd_hlist_t *l, const char *name, size_t nlen, uint16_t *len);
+/* Does a TE request header value list the "trailers" token (RFC 9110 section 10.1.4)? */
+bool iisd_te_accepts_trailers(const char *te, size_t len);
 
 void iisd_resp_append(iisd_resp_t *r, iisd_chunk_t *c);
 void iisd_resp_prepend(iisd_resp_t *r, iisd_chunk_t *c);

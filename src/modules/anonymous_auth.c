@@ -4,8 +4,8 @@
  *
  * RQ_AUTHENTICATE_REQUEST (priority LOW, after the modules that check credentials): where
  * the section is enabled and no other module has set a user, it sets the anonymous user
- * through IAuthenticationProvider::SetUser: an IHttpUser whose user name, remote user name,
- * authentication type and password are empty strings, with no tokens and no roles.
+ * through IAuthenticationProvider::SetUser: the server's IHttpUser whose user name, remote user
+ * name, authentication type and password are empty strings, with no tokens and no roles.
  * userName, password and logonMethod name the Windows account IIS runs anonymous requests
  * as; iisd has no account switching, so they are read by nobody.
  */
@@ -20,60 +20,8 @@
 static IHttpServer *g_server;
 static HTTP_MODULE_ID g_id;
 
-/* ---- the anonymous user: one static object, its reference count has no effect ---------- */
-
-static PCWSTR anon_empty(IHttpUser *This)
-{
-    (void)This;
-    return L"";
-}
-
-static HANDLE anon_token(IHttpUser *This)
-{
-    (void)This;
-    return NULL;
-}
-
-static VOID anon_ref(IHttpUser *This)
-{
-    (void)This; /* static: lives as long as the module */
-}
-
-static BOOL anon_supports_roles(IHttpUser *This)
-{
-    (void)This;
-    return FALSE;
-}
-
-static HRESULT anon_is_in_role(IHttpUser *This, PCWSTR role, BOOL *pf)
-{
-    (void)This, (void)role;
-    if (pf == NULL)
-        return E_INVALIDARG;
-    *pf = FALSE;
-    return S_OK;
-}
-
-static PVOID anon_variable(IHttpUser *This, PCSTR name)
-{
-    (void)This, (void)name;
-    return NULL;
-}
-
-static const IHttpUserVtbl anon_vtbl = {
-    .GetRemoteUserName = anon_empty,
-    .GetUserName = anon_empty,
-    .GetAuthenticationType = anon_empty,
-    .GetPassword = anon_empty,
-    .GetImpersonationToken = anon_token,
-    .GetPrimaryToken = anon_token,
-    .ReferenceUser = anon_ref,
-    .DereferenceUser = anon_ref,
-    .SupportsIsInRole = anon_supports_roles,
-    .IsInRole = anon_is_in_role,
-    .GetUserVariable = anon_variable,
-};
-static IHttpUser anon_user = {&anon_vtbl};
+/* The anonymous user: made once by the server, permanent (its reference count does nothing). */
+static IHttpUser *anon_user;
 
 /* ---- the module ------------------------------------------------------------------------ */
 
@@ -100,7 +48,7 @@ static REQUEST_NOTIFICATION_STATUS on_authenticate(CHttpModule *This, IHttpConte
         return RQ_NOTIFICATION_CONTINUE;
     const bool *enabled = modcfg_cached(g_server, ctx, g_id, load, free_cfg);
     if (enabled != NULL && *enabled)
-        prov->lpVtbl->SetUser(prov, &anon_user);
+        prov->lpVtbl->SetUser(prov, anon_user);
     return RQ_NOTIFICATION_CONTINUE;
 }
 
@@ -116,6 +64,15 @@ HRESULT WINAPI IISD_MODULE_ENTRY(AnonymousAuthenticationModule)(DWORD ver, IHttp
     (void)ver;
     g_server = srv;
     g_id = info->lpVtbl->GetId(info);
+    IIisdUserFactory *users = iisd_users(srv);
+    if (users == NULL)
+        return E_NOINTERFACE;
+    if (anon_user == NULL) {
+        HRESULT hr =
+            users->lpVtbl->CreateUser(users, L"", L"", L"", L"", NULL, IISD_USER_PERMANENT, &anon_user);
+        if (FAILED(hr))
+            return hr;
+    }
     anon_module_vtbl.OnAuthenticateRequest = on_authenticate;
     anon_module_vtbl.Dispose = iisd_module_dispose;
     HRESULT hr = info->lpVtbl->SetRequestNotifications(info, &factory.base, RQ_AUTHENTICATE_REQUEST, 0);

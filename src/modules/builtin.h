@@ -66,3 +66,15 @@ static inline VOID iisd_module_dispose(CHttpModule *This)
 {
     (void)This;
 }
+
+/* The server's IHttpUser factory (the iisd extension IIisdUserFactory), or NULL. */
+static inline IIisdUserFactory *iisd_users(IHttpServer *srv)
+{
+    void *p2 = NULL, *f = NULL;
+    if (FAILED(srv->lpVtbl->GetExtendedInterface(srv, HTTP_SERVER_INTERFACE_V2, &p2)) || p2 == NULL)
+        return NULL;
+    IHttpServer2 *s2 = (IHttpServer2 *)p2;
+    if (FAILED(s2->lpVtbl->GetExtendedInterfaceByGuid(s2, &IID_IHttpServer, srv, &IID_IIisdUserFactory, &f)))
+        return NULL;
+    return (IIisdUserFactory *)f;
+}

@@ -7,6 +7,7 @@
 #include "core/mem.h"
 #include "core/str.h"
 #include "pipeline/hctx.h"
+#include "pipeline/perf.h"
 #include "pipeline/trace.h"
 #include <errno.h>
 #include <stdio.h>
@@ -218,7 +219,8 @@ static HRESULT ctx_SetServerVariable(IHttpContext4 *This, PCSTR name, PCWSTR val
     size_t wl = wcslen(value);
     sv->wvalue = iisd_arena_memdup(h->arena, value, (wl + 1) * sizeof(wchar_t));
     sv->value = iisd_arena_utf8_from_wcs(h->arena, value, wl, NULL);
-    return S_OK;
+    h->svar_change++;
+    return iisd_svar_set_hook(h, sv->name, sv->value);
 }
 
 static VOID *ctx_AllocateRequestMemory(IHttpContext4 *This, DWORD cb)
@@ -226,10 +228,10 @@ static VOID *ctx_AllocateRequestMemory(IHttpContext4 *This, DWORD cb)
     return iisd_arena_alloc(H(This)->arena, cb);
 }
 
+/* One per site and URL, shared by the requests for it and kept while in use (objects.c). */
 static IHttpUrlInfo *ctx_GetUrlInfo(IHttpContext4 *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return iisd_url_info(H(This));
 }
 
 static IMetadataInfo *ctx_GetMetadata(IHttpContext4 *This)
@@ -271,10 +273,10 @@ static VOID ctx_SetRequestHandled(IHttpContext4 *This)
     H(This)->handled = true;
 }
 
+/* The open-file cache's entry for the request's physical path (NULL when there is no such file). */
 static IHttpFileInfo *ctx_GetFileInfo(IHttpContext4 *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return iisd_ctx_file_info(H(This));
 }
 
 /* The physical path of a URL through the site's virtual directories, after RQ_MAP_PATH. */
@@ -416,7 +418,8 @@ static IHttpTraceContext *ctx_GetTraceContext(IHttpContext4 *This)
 static HRESULT ctx_GetServerVarChanges(IHttpContext4 *This, DWORD dwOld, DWORD *pdwNew, DWORD *pdwSnap,
                                        PCSTR **ppNames, PCWSTR **ppValues, DWORD *pdwDiffed, DWORD **ppIdx)
 {
-    return E_NOTIMPL;
+    (void)dwOld; /* the snapshot itself says what the caller has seen */
+    return iisd_svar_changes(H(This), pdwNew, pdwSnap, ppNames, ppValues, pdwDiffed, ppIdx);
 }
 
 /* No asynchronous operation is ever left outstanding in the current implementation. */
@@ -425,19 +428,52 @@ static HRESULT ctx_CancelIo(IHttpContext4 *This)
     return HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE);
 }
 
+/*
+ * The <handlers> entry that would serve a request for url with verb: the configuration at that
+ * URL is resolved as for a child request. ERROR_NOT_FOUND when no entry matches (or the
+ * configuration there has no <handlers>), ERROR_INVALID_DATA when that configuration is invalid.
+ */
+/* api-status: partial: the request's own site only (another site: ERROR_NOT_SUPPORTED) */
 static HRESULT ctx_MapHandler(IHttpContext4 *This, DWORD dwSiteId, PCWSTR site, PCWSTR url, PCSTR verb,
                               IScriptMapInfo **pp, BOOL fIgnoreWildcardMappings)
 {
-    if (pp)
-        *pp = NULL;
-    return E_NOTIMPL;
+    iisd_hctx_t *h = H(This);
+    if (pp == NULL || url == NULL || verb == NULL || url[0] != L'/')
+        return E_INVALIDARG;
+    *pp = NULL;
+    if (dwSiteId != h->sitedef->id) {
+        size_t nl;
+        char *name = site ? iisd_arena_utf8_from_wcs(h->arena, site, wcslen(site), &nl) : NULL;
+        if (name == NULL || strcasecmp(name, h->sitedef->name) != 0)
+            return HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED);
+    }
+    iisd_hctx_t *m = iisd_arena_calloc(h->arena, sizeof(*m));
+    m->arena = h->arena;
+    m->conf = h->conf;
+    m->sitedef = h->sitedef;
+    m->rq = iisd_arena_calloc(h->arena, sizeof(*m->rq));
+    m->plan = h->plan; /* resolving reads these (and copies them when the URL's plan is larger) */
+    m->inst = h->inst;
+    m->mctx = h->mctx;
+    m->disabled_rq = h->disabled_rq;
+    m->disabled_post = h->disabled_post;
+    m->url = iisd_arena_utf8_from_wcs(h->arena, url, wcslen(url), &m->url_len);
+    if (iisd_hctx_resolve(m) != 0)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    m->handler = iisd_handlers_find(m->handlers_section, m->url, m->url_len, verb, fIgnoreWildcardMappings);
+    if (m->handler == NULL)
+        return HRESULT_FROM_WIN32(ERROR_NOT_FOUND);
+    *pp = iisd_handlers_script_map(m);
+    return S_OK;
 }
 
+/* The deprecated form: HTTP_CONTEXT_INTERFACE_VERSION has no values, so no version is known. */
+/* api-status: implemented (no version exists: E_NOINTERFACE; HttpGetExtendedInterface is the way) */
 static HRESULT ctx_GetExtendedInterface(IHttpContext4 *This, HTTP_CONTEXT_INTERFACE_VERSION v, PVOID *pp)
 {
     if (pp)
         *pp = NULL;
-    return E_NOTIMPL;
+    return E_NOINTERFACE;
 }
 
 /* the user authentication set (there is no impersonation to change it afterwards) */
@@ -446,10 +482,10 @@ static IHttpUser *ctx_GetOriginalUser(IHttpContext4 *This)
     return H(This)->user;
 }
 
+/* Contexts by name for this request; each is cleaned up when the request ends (objects.c). */
 static INamedContextContainer *ctx_GetNamedContextContainer(IHttpContext4 *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return iisd_named_contexts(H(This));
 }
 
 static VOID ctx_EnableFullDuplex(IHttpContext4 *This)
@@ -457,9 +493,22 @@ static VOID ctx_EnableFullDuplex(IHttpContext4 *This)
     /* api-status: partial: a no-op; reads and writes are already independent */
 }
 
+/*
+ * A child request takes the variable's value from its parent (the client's request takes it from
+ * itself, which fixes the value it has now); from then on it is one of this request's set variables.
+ * Absent there: S_OK, or ERROR_INVALID_INDEX when fFailIfNotExist.
+ */
 static HRESULT ctx_InheritServerVariable(IHttpContext4 *This, PCSTR szName, BOOL fFailIfNotExist)
 {
-    return E_NOTIMPL;
+    iisd_hctx_t *h = H(This);
+    if (szName == NULL || *szName == '\0')
+        return E_INVALIDARG;
+    iisd_hctx_t *from = h->parent ? h->parent : h;
+    size_t len;
+    const char *v = iisd_hctx_server_variable(from, szName, &len);
+    if (v == NULL)
+        return fFailIfNotExist ? HRESULT_FROM_WIN32(ERROR_INVALID_INDEX) : S_OK;
+    return ctx_SetServerVariable(This, szName, iisd_arena_wcs_from_utf8(h->arena, v, len, NULL));
 }
 
 static HRESULT ctx_PostCompletionEx(IHttpContext4 *This, DWORD cbBytes, LPOVERLAPPED_COMPLETION_ROUTINE fn,
@@ -787,8 +836,7 @@ static IHttpModuleContextContainer *site_GetModuleContextContainer(IHttpSite *Th
 
 static IHttpPerfCounterInfo *site_GetPerfCounterInfo(IHttpSite *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return iisd_perf_site(HCTX_OF(This, site)->sitedef->id);
 }
 
 VTBL(IHttpSiteVtbl, site_vtbl) = {NULL,
@@ -873,10 +921,10 @@ static VOID *conn_AllocateMemory(IHttpConnection *This, DWORD cb)
     return iisd_arena_alloc(HCTX_OF(This, connobj)->arena, cb);
 }
 
+/* Lives as long as the connection: its contexts are cleaned up when the connection closes. */
 static IHttpConnectionModuleContextContainer *conn_GetModuleContextContainer(IHttpConnection *This)
 {
-    /* api-status: not implemented (returns NULL) */
-    return NULL;
+    return iisd_conn_contexts(HCTX_OF(This, connobj));
 }
 
 VTBL(IHttpConnectionVtbl, conn_vtbl) = {NULL,

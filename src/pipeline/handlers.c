@@ -71,6 +71,22 @@ static bool verb_matches(const char *verbs, const char *method)
     return false;
 }
 
+const iisd_celem_t *iisd_handlers_find(const iisd_celem_t *hs, const char *url, size_t len,
+                                       const char *method, bool no_wildcard)
+{
+    for (unsigned i = 0; hs != NULL && i < hs->nitems; i++) {
+        const iisd_celem_t *e = hs->items[i];
+        if (!iisd_precondition_holds(iisd_celem_str(e, "preCondition")))
+            continue;
+        const char *path = iisd_celem_str(e, "path");
+        if (no_wildcard && strcmp(path, "*") == 0)
+            continue;
+        if (path_matches(path, url, len) && verb_matches(iisd_celem_str(e, "verb"), method))
+            return e;
+    }
+    return NULL;
+}
+
 /* ---- the compiled section ------------------------------------------------------------ */
 
 iisd_htable_t *iisd_handlers_compile(const iisd_celem_t *hs)

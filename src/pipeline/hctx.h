@@ -122,6 +122,10 @@ typedef struct iisd_hctx {
     bool no_entity;    /* cloned without CLONE_FLAG_ENTITY: no request body */
     bool skip_auth;    /* executed with a user: RQ_AUTHENTICATE_REQUEST does not run */
     bool merged_heads; /* a child's status and headers went to its parent already */
+
+    /* objects.c: URL info, file info, named contexts and change records, made on first use */
+    struct iisd_reqobjs *objs;
+    DWORD svar_change; /* SetServerVariable calls (GetServerVarChanges) */
 } iisd_hctx_t;
 
 /* A <handlers> section compiled once per generation: each entry's attributes, its
@@ -156,6 +160,10 @@ iisd_htable_t *iisd_pipeline_handler_table(iisd_conf_t *conf, const iisd_celem_t
 
 /* RQ_MAP_REQUEST_HANDLER: picks the <handlers> entry for the request (before the modules run). */
 void iisd_handlers_map(iisd_hctx_t *h);
+/* The first <handlers> entry of section hs for url and method (IHttpContext::MapHandler); NULL if none.
+   no_wildcard skips entries whose path is "*". */
+const iisd_celem_t *iisd_handlers_find(const iisd_celem_t *hs, const char *url, size_t len,
+                                       const char *method, bool no_wildcard);
 /* Entering RQ_EXECUTE_REQUEST_HANDLER: the handler's modules, checked against resourceType and
    accessPolicy. Returns -1 after setting an error response (the request then finishes). */
 int iisd_handlers_exec_begin(iisd_hctx_t *h);
@@ -222,3 +230,19 @@ int iisd_child_send(iisd_hctx_t *h, bool final);
 void iisd_child_release_all(iisd_hctx_t *h);
 /* Server variables (servervars.c). Returns the value or NULL when unknown. */
 const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *len);
+/* After SetServerVariable stored name=value: HTTP_<NAME> sets (or, empty, deletes) the request header. */
+HRESULT iisd_svar_set_hook(iisd_hctx_t *h, const char *name, const char *value);
+
+/* Per-request objects made on first use (objects.c). */
+IHttpUrlInfo *iisd_url_info(iisd_hctx_t *h);
+IHttpFileInfo *iisd_ctx_file_info(iisd_hctx_t *h);
+INamedContextContainer *iisd_named_contexts(iisd_hctx_t *h);
+IHttpConnectionModuleContextContainer *iisd_conn_contexts(iisd_hctx_t *h);
+HRESULT iisd_svar_changes(iisd_hctx_t *h, DWORD *pdwNew, DWORD *pdwSnap, PCSTR **ppNames, PCWSTR **ppValues,
+                          DWORD *pdwDiffed, DWORD **ppIdx);
+HRESULT iisd_req_header_changes(iisd_hctx_t *h, DWORD *pdwNew, PCSTR known[], DWORD *pdwUnknown,
+                                PCSTR **ppNames, PCSTR **ppValues, DWORD diffed[], DWORD *pdwDiffedUnknown,
+                                DWORD **ppDiffedUnknown);
+HRESULT iisd_resp_header_changes(iisd_hctx_t *h, DWORD *pdwNew, PCSTR known[], DWORD *pdwUnknown,
+                                 PCSTR **ppNames, PCSTR **ppValues, DWORD diffed[], DWORD *pdwDiffedUnknown,
+                                 DWORD **ppDiffedUnknown);

@@ -471,7 +471,12 @@ static HRESULT req_GetHeaderChanges(IHttpRequest4 *This, DWORD dwOld, DWORD *pdw
                                     DWORD *pdwUnknown, PCSTR **ppNames, PCSTR **ppValues, DWORD diffed[],
                                     DWORD *pdwDiffedUnknown, DWORD **ppDiffedUnknown)
 {
-    return E_NOTIMPL;
+    iisd_hctx_t *h = R(This);
+    (void)dwOld; /* the snapshot itself says what the caller has seen */
+    if (h->raw_req)
+        iisd_raw_req_sync(h);
+    return iisd_req_header_changes(h, pdwNew, known, pdwUnknown, ppNames, ppValues, diffed, pdwDiffedUnknown,
+                                   ppDiffedUnknown);
 }
 
 static HRESULT req_GetChannelBindingToken(IHttpRequest4 *This, PBYTE *pp, DWORD *pcb)

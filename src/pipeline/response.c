@@ -748,7 +748,11 @@ static HRESULT resp_GetHeaderChanges(IHttpResponse4 *This, DWORD dwOld, DWORD *p
                                      DWORD *pdwUnknown, PCSTR **ppNames, PCSTR **ppValues, DWORD diffed[],
                                      DWORD *pdwDiffedUnknown, DWORD **ppDiffedUnknown)
 {
-    return E_NOTIMPL;
+    iisd_hctx_t *h = P(This);
+    (void)dwOld; /* the snapshot itself says what the caller has seen */
+    RAW_IN(h);
+    return iisd_resp_header_changes(h, pdwNew, known, pdwUnknown, ppNames, ppValues, diffed, pdwDiffedUnknown,
+                                    ppDiffedUnknown);
 }
 
 static VOID resp_CloseConnection(IHttpResponse4 *This)
@@ -782,17 +786,29 @@ static HRESULT resp_PushPromise(IHttpResponse4 *This, PCSTR verb, PCWSTR path, P
     return HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED);
 }
 
+/*
+ * Trailers (RFC 9110 section 6.5): fields sent after the body. On HTTP/1.1 they go out in the last
+ * chunk, and only to a client whose TE header lists "trailers" (RFC 9112 section 7.1.2); a complete
+ * response with trailers is then sent chunked, with a Trailer header naming them. Otherwise (no TE:
+ * trailers, HTTP/1.0, a HEAD request, a Content-Length set by a module) they are not sent.
+ */
 static HRESULT resp_DeleteTrailer(IHttpResponse4 *This, PCSTR name)
 {
-    return E_NOTIMPL;
+    if (name == NULL)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+    if (!iisd_hlist_delete(&RESP(P(This))->trailers, name, strlen(name)))
+        return HRESULT_FROM_WIN32(ERROR_NOT_FOUND);
+    return S_OK;
 }
 
 static PCSTR resp_GetTrailer(IHttpResponse4 *This, PCSTR name, USHORT *pcch)
 {
-    /* api-status: not implemented (returns NULL) */
-    if (pcch)
-        *pcch = 0;
-    return NULL;
+    if (name == NULL) {
+        if (pcch)
+            *pcch = 0;
+        return NULL;
+    }
+    return iisd_hlist_get(&RESP(P(This))->trailers, name, strlen(name), pcch);
 }
 
 static VOID resp_ResetStream(IHttpResponse4 *This, ULONG err)
@@ -809,7 +825,15 @@ static VOID resp_SetNeedGoAway(IHttpResponse4 *This)
 
 static HRESULT resp_SetTrailer(IHttpResponse4 *This, PCSTR name, PCSTR value, USHORT cch, BOOL fReplace)
 {
-    return E_NOTIMPL;
+    iisd_hctx_t *h = P(This);
+    if (name == NULL || value == NULL || !valid_name(name))
+        return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+    if (!valid_value(value, cch))
+        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    if (h->rq->resp.headers_sent && h->phase >= PH_AFTER_SEND)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_STATE); /* the last chunk is gone */
+    iisd_hlist_set(&RESP(h)->trailers, h->arena, name, strlen(name), value, cch, fReplace);
+    return S_OK;
 }
 
 static const struct {

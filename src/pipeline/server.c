@@ -10,6 +10,7 @@
  * docs/api-status.md (tools/api_status.py) where "implemented" or "not
  * implemented" alone would not be the whole truth.
  */
+#include "pipeline/perf.h"
 #include "pipeline/server.h"
 #include "pipeline/trace.h"
 #include <pthread.h>
@@ -156,10 +157,10 @@ static GLOBAL_NOTIFICATION_STATUS srv_NotifyCustomNotification(IHttpServer3 *Thi
     return iisd_global_notify(GL_BIT(GL_CUSTOM_NOTIFICATION), (IHttpEventProvider *)pCustomOutput);
 }
 
-/* api-status: not implemented (returns NULL: no performance counters) */
+/* The server's counters (perf.c), read through the IISD_SERVER_PERF_COUNTER_<n> server variables. */
 static IHttpPerfCounterInfo *srv_GetPerfCounterInfo(IHttpServer3 *This)
 {
-    return NULL;
+    return iisd_perf_server();
 }
 
 /*
@@ -676,6 +677,11 @@ static HRESULT srv_GetExtendedInterfaceByGuid(IHttpServer3 *This, REFGUID Versio
     if (Version1 == NULL || Version2 == NULL || pInput == NULL)
         return E_INVALIDARG;
     int fam = iid_family_of(Version1);
+    /* iisd's extension for authentication modules: from the server to its user factory */
+    if (fam == FAM_SERVER && IsEqualGUID(Version2, &IID_IIisdUserFactory)) {
+        *ppOutput = iisd_user_factory();
+        return S_OK;
+    }
     if (fam == 0 || fam != iid_family_of(Version2))
         return E_NOINTERFACE;
     /* a request's metadata is a plain IMetadataInfo (only GetMetadata's objects are referenced) */

@@ -1,6 +1,7 @@
 /* Server variables (IHttpContext::GetServerVariable), computed on demand into the request arena. */
 #include "core/str.h"
 #include "pipeline/hctx.h"
+#include "pipeline/perf.h"
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -109,6 +110,24 @@ static const char *all_headers(iisd_hctx_t *h, bool raw, size_t *len)
     return out;
 }
 
+/* HEADER_<name>: the header named exactly so (case-insensitive; underscores stay underscores). */
+static const char *header_exact(iisd_hctx_t *h, const char *name, size_t *len)
+{
+    const iisd_head_t *hd = &h->rq->head;
+    size_t n = strlen(name);
+    for (int i = 0; i < IISD_HDR_REQ_KNOWN; i++)
+        if (hd->known[i].value && iisd_strcaseeq(name, n, iisd_req_hdr_names[i], iisd_req_hdr_name_lens[i])) {
+            *len = hd->known[i].len;
+            return hd->known[i].value;
+        }
+    for (int i = 0; i < hd->unknown_count; i++)
+        if (iisd_strcaseeq(name, n, hd->unknown[i].name, hd->unknown[i].name_len)) {
+            *len = hd->unknown[i].value_len;
+            return hd->unknown[i].value;
+        }
+    return NULL;
+}
+
 static const char *header_var(iisd_hctx_t *h, const char *name, size_t *len)
 {
     const iisd_head_t *hd = &h->rq->head;
@@ -198,6 +217,22 @@ enum sv_id {
     SV_UNENCODED_URL,
     SV_UNMAPPED_REMOTE_USER,
     SV_URL,
+    SV_APP_POOL_CONFIG,
+    SV_CERT_COOKIE,
+    SV_CERT_FLAGS,
+    SV_CERT_ISSUER,
+    SV_CERT_KEYSIZE,
+    SV_CERT_SECRETKEYSIZE,
+    SV_CERT_SERIALNUMBER,
+    SV_CERT_SERVER_ISSUER,
+    SV_CERT_SERVER_SUBJECT,
+    SV_CERT_SUBJECT,
+    SV_HTTPS_KEYSIZE,
+    SV_HTTPS_SECRETKEYSIZE,
+    SV_HTTPS_SERVER_ISSUER,
+    SV_HTTPS_SERVER_SUBJECT,
+    SV_SSI_EXEC_DISABLED,
+    SV_URL_PATH_INFO,
 };
 
 static struct sv_name {
@@ -252,6 +287,22 @@ static struct sv_name {
     N(UNENCODED_URL),
     N(UNMAPPED_REMOTE_USER),
     N(URL),
+    N(APP_POOL_CONFIG),
+    N(CERT_COOKIE),
+    N(CERT_FLAGS),
+    N(CERT_ISSUER),
+    N(CERT_KEYSIZE),
+    N(CERT_SECRETKEYSIZE),
+    N(CERT_SERIALNUMBER),
+    N(CERT_SERVER_ISSUER),
+    N(CERT_SERVER_SUBJECT),
+    N(CERT_SUBJECT),
+    N(HTTPS_KEYSIZE),
+    N(HTTPS_SECRETKEYSIZE),
+    N(HTTPS_SERVER_ISSUER),
+    N(HTTPS_SERVER_SUBJECT),
+    N(SSI_EXEC_DISABLED),
+    N(URL_PATH_INFO),
 #undef N
 };
 
@@ -272,16 +323,93 @@ static void sv_sort(void)
     qsort(sv_names, sizeof(sv_names) / sizeof(sv_names[0]), sizeof(sv_names[0]), sv_sort_cmp);
 }
 
-/* api-status: partial: request, connection, site and authentication variables; TLS ones come later */
+/* IISD_[SERVER_]PERF_COUNTERS (all nonzero) and IISD_[SERVER_]PERF_COUNTER_<n> (one): perf.c. */
+static const char *perf_var(iisd_hctx_t *h, const char *name, size_t *len)
+{
+    const char *rest = name + 5;
+    IHttpPerfCounterInfo *info;
+    if (strncasecmp(rest, "SERVER_", 7) == 0) {
+        info = iisd_perf_server();
+        rest += 7;
+    } else {
+        info = iisd_perf_site(h->sitedef->id);
+    }
+    if (strcasecmp(rest, "PERF_COUNTERS") == 0) {
+        char buf[IISD_PERF_COUNTERS * 28];
+        size_t n = iisd_perf_format(info, buf, sizeof(buf));
+        return sv_dup(h, buf, n, len);
+    }
+    if (strncasecmp(rest, "PERF_COUNTER_", 13) != 0 || rest[13] < '0' || rest[13] > '9')
+        return NULL;
+    char *end;
+    unsigned long i = strtoul(rest + 13, &end, 10);
+    if (*end != '\0' || i >= IISD_PERF_COUNTERS)
+        return NULL;
+    long long v = iisd_perf_value(info, (unsigned)i);
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%lld", v);
+    return sv_dup(h, buf, (size_t)n, len);
+}
+
+/* HTTP_URL, HTTP_METHOD and HTTP_VERSION are request facts; other HTTP_<NAME> are headers. */
+static bool is_header_var(const char *name)
+{
+    return strncasecmp(name, "HTTP_", 5) == 0 && strcasecmp(name, "HTTP_URL") != 0 &&
+           strcasecmp(name, "HTTP_METHOD") != 0 && strcasecmp(name, "HTTP_VERSION") != 0 && name[5] != '\0';
+}
+
+/*
+ * SetServerVariable("HTTP_<NAME>", v) sets the request header <NAME>, each '_' becoming '-' (the
+ * convention by which HTTP_<NAME> reads a header); the header is replaced, or deleted when v is
+ * empty. A known header keeps its standard spelling; another gets each word capitalised
+ * ("HTTP_X_ORIGINAL_HOST" -> "X-Original-Host"). Other names are the request's own variables.
+ */
+HRESULT iisd_svar_set_hook(iisd_hctx_t *h, const char *name, const char *value)
+{
+    if (!is_header_var(name))
+        return S_OK;
+    const char *n = name + 5;
+    size_t nl = strlen(n);
+    char *hn = iisd_arena_alloc(h->arena, nl + 1);
+    for (int i = 0; i < IISD_HDR_REQ_KNOWN; i++)
+        if (http_name_eq(n, iisd_req_hdr_names[i], iisd_req_hdr_name_lens[i])) {
+            memcpy(hn, iisd_req_hdr_names[i], nl);
+            goto named;
+        }
+    for (size_t i = 0; i < nl; i++) {
+        bool start = i == 0 || hn[i - 1] == '-';
+        hn[i] = n[i] == '_' ? '-' : start ? iisd_toupper(n[i]) : iisd_tolower(n[i]);
+    }
+named:
+    hn[nl] = '\0';
+    IHttpRequest *req = (IHttpRequest *)&h->req;
+    size_t vl = strlen(value);
+    if (vl == 0)
+        return req->lpVtbl->DeleteHeaderByName(req, hn);
+    if (vl > 0xffff)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    return req->lpVtbl->SetHeaderByName(req, hn, value, (USHORT)vl, TRUE);
+}
+
+/*
+ * Every variable of the IIS list (web-dev-reference/server-variables), HTTP_<NAME> and
+ * HEADER_<NAME> headers, iisd's own IISD_BYTES_*, and the variables modules set. Without TLS,
+ * HTTPS is "off", and the CERT_* and HTTPS_* certificate variables are empty.
+ */
 const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *len)
 {
     const iisd_req_t *r = h->rq;
     const iisd_head_t *hd = &r->head;
-    for (iisd_svar_t *sv = h->svars; sv != NULL; sv = sv->next)
-        if (strcasecmp(sv->name, name) == 0) {
-            *len = strlen(sv->value);
-            return sv->value;
-        }
+    if (h->svars != NULL && !is_header_var(name)) /* a set HTTP_<NAME> is the header itself */
+        for (iisd_svar_t *sv = h->svars; sv != NULL; sv = sv->next)
+            if (strcasecmp(sv->name, name) == 0) {
+                *len = strlen(sv->value);
+                return sv->value;
+            }
+    if (strncasecmp(name, "IISD_", 5) == 0 && strcasestr(name, "PERF_COUNTER") != NULL)
+        return perf_var(h, name, len);
+    if (strncasecmp(name, "HEADER_", 7) == 0 && name[7] != '\0')
+        return header_exact(h, name + 7, len);
     if (strncasecmp(name, "HTTP_", 5) == 0) {
         if (strcasecmp(name, "HTTP_URL") == 0)
             return sv_dup(h, hd->target, hd->target_len, len);
@@ -299,6 +427,7 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         return NULL;
     switch (e->id) {
     case SV_URL:
+    case SV_URL_PATH_INFO:
     case SV_SCRIPT_NAME:
     case SV_PATH_INFO:
     case SV_REQUEST_URI:
@@ -406,7 +535,24 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
     case SV_APP_POOL_ID:
         return sv_dup(h, "DefaultAppPool", 14, len);
     case SV_REQUEST_FLAGS:
+    case SV_SSI_EXEC_DISABLED:
         return sv_dup(h, "0", 1, len);
+    /* no TLS yet: no client or server certificate, no keys */
+    case SV_APP_POOL_CONFIG:
+    case SV_CERT_COOKIE:
+    case SV_CERT_FLAGS:
+    case SV_CERT_ISSUER:
+    case SV_CERT_KEYSIZE:
+    case SV_CERT_SECRETKEYSIZE:
+    case SV_CERT_SERIALNUMBER:
+    case SV_CERT_SERVER_ISSUER:
+    case SV_CERT_SERVER_SUBJECT:
+    case SV_CERT_SUBJECT:
+    case SV_HTTPS_KEYSIZE:
+    case SV_HTTPS_SECRETKEYSIZE:
+    case SV_HTTPS_SERVER_ISSUER:
+    case SV_HTTPS_SERVER_SUBJECT:
+        return sv_dup(h, "", 0, len);
     /* iisd's own: the byte counts a W3C log records as sc-bytes and cs-bytes (HTTP.sys keeps these
        to itself on IIS). Bytes sent count the status line, headers and body written so far; bytes
        received the request head and the body bytes read. */

@@ -138,11 +138,12 @@ if [ -x "$B/slots_c" ] && [ -x "$B/slots_cxx" ] && "$B/slots_c" >"$B/slots_c.txt
     "$B/slots_cxx" >"$B/slots_cxx.txt"; then
     grep -v ' #total ' "$B/slots_c.txt" | sort >"$B/slots_c.sorted"
     awk '{ print $1, $2, $3 }' "$B/slots_cxx.txt" | sort >"$B/slots_cxx.c_names"
-    awk '{ print $1, $2, $4 }' "$B/slots_cxx.txt" | sort >"$B/slots_cxx.cxx_names"
+    # iisd's own extension interfaces (IIisd*) are not in the IIS fact sheet
+    awk '$1 !~ /^IIisd/ { print $1, $2, $4 }' "$B/slots_cxx.txt" | sort >"$B/slots_cxx.cxx_names"
     sort "$T/expected_slots.txt" >"$B/slots_expected.sorted"
     awk '{ n[$1]++ } END { for (c in n) print c, "#total", n[c] }' "$T/expected_slots.txt" | sort \
         >"$B/slots_expected.totals"
-    grep ' #total ' "$B/slots_c.txt" | sort >"$B/slots_c.totals"
+    grep ' #total ' "$B/slots_c.txt" | grep -v '^IIisd' | sort >"$B/slots_c.totals"
     run "slots-c-equals-c++" diff "$B/slots_cxx.c_names" "$B/slots_c.sorted"
     run "slots-c++-equal-fact-sheet" diff "$B/slots_expected.sorted" "$B/slots_cxx.cxx_names"
     run "slots-vtbl-sizes-equal-fact-sheet" diff "$B/slots_expected.totals" "$B/slots_c.totals"

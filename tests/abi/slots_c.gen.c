@@ -45,6 +45,7 @@ _Static_assert(sizeof(IHttpApplication) == sizeof(void *), "IHttpApplication is 
 _Static_assert(sizeof(IHttpApplication2) == sizeof(void *), "IHttpApplication2 is a single vtable pointer");
 _Static_assert(sizeof(IHttpConnection) == sizeof(void *), "IHttpConnection is a single vtable pointer");
 _Static_assert(sizeof(IHttpUser) == sizeof(void *), "IHttpUser is a single vtable pointer");
+_Static_assert(sizeof(IIisdUserFactory) == sizeof(void *), "IIisdUserFactory is a single vtable pointer");
 _Static_assert(sizeof(IHttpUrlInfo) == sizeof(void *), "IHttpUrlInfo is a single vtable pointer");
 _Static_assert(sizeof(IMetadataInfo) == sizeof(void *), "IMetadataInfo is a single vtable pointer");
 _Static_assert(sizeof(IReferencedMetadataInfo) == sizeof(void *),
@@ -718,6 +719,8 @@ int main(void)
     SLOT(IHttpUser, IsInRole);
     SLOT(IHttpUser, GetUserVariable);
     TOTAL(IHttpUser);
+    SLOT(IIisdUserFactory, CreateUser);
+    TOTAL(IIisdUserFactory);
     SLOT(IHttpUrlInfo, GetModuleContextContainer);
     SLOT(IHttpUrlInfo, IsFrequentlyHit);
     TOTAL(IHttpUrlInfo);

@@ -94,6 +94,7 @@ int main()
     static_assert(sizeof(IHttpApplication2) == sizeof(void *), "IHttpApplication2 is a single vptr");
     static_assert(sizeof(IHttpConnection) == sizeof(void *), "IHttpConnection is a single vptr");
     static_assert(sizeof(IHttpUser) == sizeof(void *), "IHttpUser is a single vptr");
+    static_assert(sizeof(IIisdUserFactory) == sizeof(void *), "IIisdUserFactory is a single vptr");
     static_assert(sizeof(IHttpUrlInfo) == sizeof(void *), "IHttpUrlInfo is a single vptr");
     static_assert(sizeof(IMetadataInfo) == sizeof(void *), "IMetadataInfo is a single vptr");
     static_assert(sizeof(IReferencedMetadataInfo) == sizeof(void *),
@@ -2970,6 +2971,13 @@ int main()
     {
         PVOID (IHttpUser::*pmf)(_In_ PCSTR pszVariableName) = &IHttpUser::GetUserVariable;
         emit("IHttpUser", slot_of(pmf), "GetUserVariable", "GetUserVariable");
+    }
+    {
+        HRESULT(IIisdUserFactory::*pmf)
+        (_In_ PCWSTR pszAuthenticationType, _In_ PCWSTR pszRemoteUserName, _In_ PCWSTR pszUserName,
+         _In_ PCWSTR pszPassword, _In_opt_ PCWSTR pszRoles, _In_ DWORD dwFlags, _Out_ IHttpUser * *ppUser) =
+            &IIisdUserFactory::CreateUser;
+        emit("IIisdUserFactory", slot_of(pmf), "CreateUser", "CreateUser");
     }
     {
         IHttpModuleContextContainer *(IHttpUrlInfo::*pmf)() = &IHttpUrlInfo::GetModuleContextContainer;

@@ -175,145 +175,10 @@ static bool htfile_lookup(IHttpContext *ctx, const char *path, const char *user,
     return found;
 }
 
-/* ---- the user ------------------------------------------------------------------------- */
-
-typedef struct {
-    IHttpUser base; /* first */
-    atomic_long refs;
-    wchar_t *name;
-    wchar_t *password;
-    char *uname;   /* UTF-8 */
-    char *roles;   /* htpasswd roles, or NULL for a PAM user (Unix groups) */
-    size_t pw_len; /* wide characters */
-} basic_user_t;
-
-static PCWSTR user_GetRemoteUserName(IHttpUser *This)
-{
-    return ((basic_user_t *)This)->name;
-}
-
-static PCWSTR user_GetUserName(IHttpUser *This)
-{
-    return ((basic_user_t *)This)->name;
-}
-
-static PCWSTR user_GetAuthenticationType(IHttpUser *This)
-{
-    (void)This;
-    return L"Basic";
-}
-
-static PCWSTR user_GetPassword(IHttpUser *This)
-{
-    return ((basic_user_t *)This)->password;
-}
-
-static HANDLE user_GetToken(IHttpUser *This)
-{
-    (void)This; /* no Windows tokens */
-    return NULL;
-}
-
-static VOID user_ReferenceUser(IHttpUser *This)
-{
-    atomic_fetch_add(&((basic_user_t *)This)->refs, 1);
-}
-
-static VOID user_DereferenceUser(IHttpUser *This)
-{
-    basic_user_t *u = (basic_user_t *)This;
-    if (atomic_fetch_sub(&u->refs, 1) == 1)
-        explicit_bzero(u->password, u->pw_len * sizeof(wchar_t)); /* request memory: nothing to free */
-}
-
-static BOOL user_SupportsIsInRole(IHttpUser *This)
-{
-    (void)This;
-    return TRUE;
-}
-
-/* True when the comma-separated list holds role (case-insensitive, blanks trimmed). */
-static bool list_has(const char *list, const char *role)
-{
-    size_t rl = strlen(role);
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && t[-1] == ' ')
-            t--;
-        if ((size_t)(t - p) == rl && rl > 0 && strncasecmp(p, role, rl) == 0)
-            return true;
-        p = e;
-    }
-    return false;
-}
-
-/* True when the Unix user belongs to the group named role (primary or supplementary). */
-static bool unix_in_group(const char *user, const char *role)
-{
-    char buf[16384];
-    struct passwd pw, *pwp = NULL;
-    if (getpwnam_r(user, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
-        return false;
-    struct group gr, *grp = NULL;
-    char gbuf[16384];
-    if (getgrnam_r(role, &gr, gbuf, sizeof(gbuf), &grp) != 0 || grp == NULL)
-        return false;
-    gid_t want = grp->gr_gid;
-    gid_t groups[256];
-    int n = 256;
-    if (getgrouplist(user, pw.pw_gid, groups, &n) < 0)
-        n = 256; /* more than 256: the first 256 are filled */
-    for (int i = 0; i < n; i++)
-        if (groups[i] == want)
-            return true;
-    return false;
-}
-
-static HRESULT user_IsInRole(IHttpUser *This, PCWSTR role, BOOL *pf)
-{
-    basic_user_t *u = (basic_user_t *)This;
-    if (role == NULL || pf == NULL)
-        return E_INVALIDARG;
-    char r[512];
-    *pf = FALSE;
-    if (modcfg_utf8(role, wcslen(role), r, sizeof(r)) == (size_t)-1)
-        return S_OK;
-    *pf = u->roles != NULL ? list_has(u->roles, r) : unix_in_group(u->uname, r);
-    return S_OK;
-}
-
-static PVOID user_GetUserVariable(IHttpUser *This, PCSTR name)
-{
-    (void)This, (void)name; /* no SID or security handles */
-    return NULL;
-}
-
-static const IHttpUserVtbl user_vtbl = {
-    .GetRemoteUserName = user_GetRemoteUserName,
-    .GetUserName = user_GetUserName,
-    .GetAuthenticationType = user_GetAuthenticationType,
-    .GetPassword = user_GetPassword,
-    .GetImpersonationToken = user_GetToken,
-    .GetPrimaryToken = user_GetToken,
-    .ReferenceUser = user_ReferenceUser,
-    .DereferenceUser = user_DereferenceUser,
-    .SupportsIsInRole = user_SupportsIsInRole,
-    .IsInRole = user_IsInRole,
-    .GetUserVariable = user_GetUserVariable,
-};
-
 /* ---- the module -------------------------------------------------------------------------- */
 
-typedef struct {
-    CHttpModule base;
-    basic_user_t *user; /* the reference this module holds */
-} basic_module_t;
+/* The server's user factory (an iisd extension), found at registration. */
+static IIisdUserFactory *g_users;
 
 static void write_body(IHttpContext *ctx, const char *html)
 {
@@ -363,7 +228,7 @@ static bool verify(IHttpContext *ctx, const basic_cfg_t *cfg, const char *user, 
 static REQUEST_NOTIFICATION_STATUS on_authenticate(CHttpModule *This, IHttpContext *ctx,
                                                    IAuthenticationProvider *prov)
 {
-    basic_module_t *self = (basic_module_t *)This;
+    (void)This;
     const basic_cfg_t *cfg = modcfg_cached(g_server, ctx, g_id, load, free_cfg);
     if (cfg == NULL || !cfg->enabled || ctx->lpVtbl->GetUser(ctx) != NULL)
         return RQ_NOTIFICATION_CONTINUE;
@@ -385,27 +250,32 @@ static REQUEST_NOTIFICATION_STATUS on_authenticate(CHttpModule *This, IHttpConte
         return logon_failed(ctx);
     }
     size_t ul = strlen(user) + 1, pl = strlen(pass) + 1;
-    basic_user_t *u = ctx->lpVtbl->AllocateRequestMemory(ctx, sizeof(*u));
     wchar_t *wname = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)(ul * sizeof(wchar_t)));
     wchar_t *wpass = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)(pl * sizeof(wchar_t)));
-    char *uname = rq_strdup(ctx, user);
-    size_t wpl;
-    if (u == NULL || wname == NULL || wpass == NULL || uname == NULL ||
-        basic_utf8_to_wide(user, wname, ul) == (size_t)-1 ||
-        (wpl = basic_utf8_to_wide(pass, wpass, pl)) == (size_t)-1) {
-        explicit_bzero(buf, CRED_MAX);
-        return logon_failed(ctx);
-    }
+    wchar_t *wroles = NULL;
+    IHttpUser *u = NULL;
+    bool ok = wname != NULL && wpass != NULL && basic_utf8_to_wide(user, wname, ul) != (size_t)-1 &&
+              basic_utf8_to_wide(pass, wpass, pl) != (size_t)-1;
     explicit_bzero(buf, CRED_MAX);
-    u->base.lpVtbl = &user_vtbl;
-    atomic_init(&u->refs, 1);
-    u->name = wname;
-    u->password = wpass;
-    u->pw_len = wpl;
-    u->uname = uname;
-    u->roles = cfg->file[0] != '\0' ? roles : NULL;
-    self->user = u;
-    prov->lpVtbl->SetUser(prov, &u->base);
+    bool file = cfg->file[0] != '\0';
+    if (ok && file && roles != NULL) {
+        size_t rl = strlen(roles) + 1;
+        wroles = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)(rl * sizeof(wchar_t)));
+        ok = wroles != NULL && basic_utf8_to_wide(roles, wroles, rl) != (size_t)-1;
+    }
+    /* htpasswd users have the roles of their line (none without a third field); PAM users are
+       Unix accounts and have their groups */
+    if (ok && file && wroles == NULL)
+        wroles = L"";
+    if (ok)
+        ok = SUCCEEDED(g_users->lpVtbl->CreateUser(g_users, L"Basic", wname, wname, wpass, wroles,
+                                                   file ? 0 : IISD_USER_UNIX_GROUPS, &u));
+    if (wpass != NULL)
+        explicit_bzero(wpass, pl * sizeof(wchar_t));
+    if (!ok)
+        return logon_failed(ctx);
+    prov->lpVtbl->SetUser(prov, u); /* the request holds its own reference now */
+    u->lpVtbl->DereferenceUser(u);
     return RQ_NOTIFICATION_CONTINUE;
 }
 
@@ -447,19 +317,9 @@ static REQUEST_NOTIFICATION_STATUS on_send(CHttpModule *This, IHttpContext *ctx,
     return RQ_NOTIFICATION_CONTINUE;
 }
 
-static VOID on_dispose(CHttpModule *This)
-{
-    basic_module_t *self = (basic_module_t *)This;
-    if (self->user != NULL) {
-        basic_user_t *u = self->user;
-        self->user = NULL;
-        user_DereferenceUser(&u->base);
-    }
-}
-
 static CHttpModuleVtbl basic_vtbl;
 
-static iisd_factory_t factory = IISD_FACTORY(basic_vtbl, sizeof(basic_module_t));
+static iisd_factory_t factory = IISD_FACTORY(basic_vtbl, 0);
 
 HRESULT WINAPI IISD_MODULE_ENTRY(BasicAuthenticationModule)(DWORD, IHttpModuleRegistrationInfo *,
                                                             IHttpServer *);
@@ -471,7 +331,10 @@ HRESULT WINAPI IISD_MODULE_ENTRY(BasicAuthenticationModule)(DWORD ver, IHttpModu
     g_id = info->lpVtbl->GetId(info);
     basic_vtbl.OnAuthenticateRequest = on_authenticate;
     basic_vtbl.OnSendResponse = on_send;
-    basic_vtbl.Dispose = on_dispose;
+    basic_vtbl.Dispose = iisd_module_dispose;
+    g_users = iisd_users(srv);
+    if (g_users == NULL)
+        return E_NOINTERFACE;
     return info->lpVtbl->SetRequestNotifications(info, &factory.base,
                                                  RQ_AUTHENTICATE_REQUEST | RQ_SEND_RESPONSE, 0);
 }
