@@ -171,7 +171,7 @@ static const char *auth_var(iisd_hctx_t *h, const char *name, size_t *len)
     return iisd_arena_utf8_from_wcs(h->arena, w, wcslen(w), len);
 }
 
-/* The variables the server computes, by name; sorted once (case-insensitively) for bsearch. */
+/* The variables the server computes, by name (found through sv_table below). */
 enum sv_id {
     SV_ALL_HTTP,
     SV_ALL_RAW,
@@ -235,7 +235,7 @@ enum sv_id {
     SV_URL_PATH_INFO,
 };
 
-static struct sv_name {
+static const struct sv_name {
     const char *name;
     enum sv_id id;
 } sv_names[] = {
@@ -306,21 +306,55 @@ static struct sv_name {
 #undef N
 };
 
-static int sv_cmp(const void *key, const void *elem)
+static inline unsigned char sv_up(unsigned char c)
 {
-    return strcasecmp(key, ((const struct sv_name *)elem)->name);
+    return c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c;
 }
 
-static int sv_sort_cmp(const void *a, const void *b)
+/* The names hashed (FNV-1a over the upper-cased name) into an open-addressing table, built
+   once: a lookup hashes the name and compares it once. */
+#define SV_SLOTS 512
+static struct {
+    const struct sv_name *e;
+    uint32_t hash;
+    uint32_t len;
+} sv_table[SV_SLOTS];
+static pthread_once_t sv_built = PTHREAD_ONCE_INIT;
+
+static uint32_t sv_hash(const char *name, size_t *len)
 {
-    return strcasecmp(((const struct sv_name *)a)->name, ((const struct sv_name *)b)->name);
+    uint32_t h = 2166136261u;
+    size_t n = 0;
+    for (; name[n]; n++)
+        h = (h ^ sv_up((unsigned char)name[n])) * 16777619u;
+    *len = n;
+    return h;
 }
 
-static pthread_once_t sv_sorted = PTHREAD_ONCE_INIT;
-
-static void sv_sort(void)
+static void sv_build(void)
 {
-    qsort(sv_names, sizeof(sv_names) / sizeof(sv_names[0]), sizeof(sv_names[0]), sv_sort_cmp);
+    _Static_assert(sizeof(sv_names) / sizeof(sv_names[0]) * 2 <= SV_SLOTS, "server-variable table too small");
+    for (size_t i = 0; i < sizeof(sv_names) / sizeof(sv_names[0]); i++) {
+        size_t n;
+        uint32_t h = sv_hash(sv_names[i].name, &n);
+        unsigned k = h & (SV_SLOTS - 1);
+        while (sv_table[k].e != NULL)
+            k = (k + 1) & (SV_SLOTS - 1);
+        sv_table[k].e = &sv_names[i];
+        sv_table[k].hash = h;
+        sv_table[k].len = (uint32_t)n;
+    }
+}
+
+static const struct sv_name *sv_find(const char *name)
+{
+    pthread_once(&sv_built, sv_build);
+    size_t n;
+    uint32_t h = sv_hash(name, &n);
+    for (unsigned k = h & (SV_SLOTS - 1); sv_table[k].e != NULL; k = (k + 1) & (SV_SLOTS - 1))
+        if (sv_table[k].hash == h && sv_table[k].len == n && strcasecmp(sv_table[k].e->name, name) == 0)
+            return sv_table[k].e;
+    return NULL;
 }
 
 /* IISD_[SERVER_]PERF_COUNTERS (all nonzero) and IISD_[SERVER_]PERF_COUNTER_<n> (one): perf.c. */
@@ -406,11 +440,12 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
                 *len = strlen(sv->value);
                 return sv->value;
             }
-    if (strncasecmp(name, "IISD_", 5) == 0 && strcasestr(name, "PERF_COUNTER") != NULL)
+    unsigned char c0 = sv_up((unsigned char)name[0]); /* the prefixes below start with I or H */
+    if (c0 == 'I' && strncasecmp(name, "IISD_", 5) == 0 && strcasestr(name, "PERF_COUNTER") != NULL)
         return perf_var(h, name, len);
-    if (strncasecmp(name, "HEADER_", 7) == 0 && name[7] != '\0')
+    if (c0 == 'H' && strncasecmp(name, "HEADER_", 7) == 0 && name[7] != '\0')
         return header_exact(h, name + 7, len);
-    if (strncasecmp(name, "HTTP_", 5) == 0) {
+    if (c0 == 'H' && strncasecmp(name, "HTTP_", 5) == 0) {
         if (strcasecmp(name, "HTTP_URL") == 0)
             return sv_dup(h, hd->target, hd->target_len, len);
         if (strcasecmp(name, "HTTP_METHOD") == 0)
@@ -420,9 +455,7 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         else
             return header_var(h, name + 5, len);
     }
-    pthread_once(&sv_sorted, sv_sort);
-    const struct sv_name *e =
-        bsearch(name, sv_names, sizeof(sv_names) / sizeof(sv_names[0]), sizeof(sv_names[0]), sv_cmp);
+    const struct sv_name *e = sv_find(name);
     if (e == NULL)
         return NULL;
     switch (e->id) {
