@@ -59,7 +59,7 @@ fuzz: fuzz-deps
 	    $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | tail -12; \
 	done
 
-.PHONY: check-alloc fuzz fuzz-deps all run test test-asan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
+.PHONY: check-alloc fuzz fuzz-deps all run test test-asan test-tsan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
 
 EXAMPLE_MODULES = $(patsubst examples/modules/%.cpp,$(BUILD)/examples/%.so,$(wildcard examples/modules/*.cpp))
 
@@ -115,6 +115,12 @@ test: deps
 
 test-asan: deps
 	$(MAKE) BUILD=build-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test-suites
+
+# ThreadSanitizer: the data races of the server threads (loops, takeover spares, module threads that
+# complete requests). tests/tsan.supp names the third-party libraries it does not check.
+test-tsan: deps
+	TSAN_OPTIONS="suppressions=$(abspath tests/tsan.supp) second_deadlock_stack=1 $$TSAN_OPTIONS" \
+	  $(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread -fno-omit-frame-pointer" test-suites
 
 test-suites: all
 	$(MAKE) unit abi api-status config-check modules
@@ -175,4 +181,4 @@ bench: all
 	bench/run
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan

@@ -20,7 +20,8 @@ enum conn_state {
     ST_IDLE = 0, /* between requests, nothing buffered */
     ST_HEAD,     /* receiving a request head */
     ST_ACTIVE,   /* the handler owns the request */
-    ST_SENDING,  /* a final send waits for the socket */
+    ST_SENDING,  /* a send waits for the socket (the final one, or an asynchronous flush) */
+    ST_READWAIT, /* an asynchronous body read waits for input */
     ST_NEXT,     /* request over; start the next one */
     ST_DISCARD,  /* reading and dropping an unread request body */
     ST_LINGER,   /* write side shut; draining input before close */
@@ -171,6 +172,23 @@ static void conn_timeout(iisd_tnode_t *n)
         iisd_log(IISD_LOG_INFO, "%s: 408 request head not received within %u ms", addr,
                  c->hl->cfg->header_timeout_ms);
         iisd_conn_reject(c, 408, "request head timeout");
+        return;
+    }
+    if (c->state == ST_SENDING) {
+        /* the client stopped reading: the send fails, and the request ends normally */
+        c->req->send_failed = true;
+        c->req->out = NULL;
+        c->close_after = true;
+        c->state = ST_ACTIVE;
+        if (c->hl->handler->on_sent(c) == IISD_CONTINUE)
+            conn_drive(c);
+        return;
+    }
+    if (c->state == ST_READWAIT) {
+        /* the request learns of it through its read, and ends normally */
+        c->state = ST_ACTIVE;
+        if (c->hl->handler->on_readable(c, true) == IISD_CONTINUE)
+            conn_drive(c);
         return;
     }
     conn_close(c);
@@ -590,7 +608,7 @@ static void conn_io(iisd_io_t *io, uint32_t events)
     }
     if (events & EPOLLIN)
         c->maybe_more = true;
-    if ((events & (EPOLLERR | EPOLLHUP)) && st != ST_SENDING) {
+    if ((events & (EPOLLERR | EPOLLHUP)) && st != ST_SENDING && st != ST_READWAIT) {
         conn_close(c);
         return;
     }
@@ -784,7 +802,7 @@ static int wait_writable(iisd_conn_t *c)
     return 0;
 }
 
-int iisd_conn_send(iisd_conn_t *c, bool final)
+static int conn_send(iisd_conn_t *c, bool final, bool wait)
 {
     iisd_req_t *r = c->req;
     iisd_resp_t *resp = &r->resp;
@@ -833,7 +851,7 @@ int iisd_conn_send(iisd_conn_t *c, bool final)
             r->out = NULL;
             return rc;
         }
-        if (final)
+        if (!wait)
             return 1; /* the loop finishes it: see ST_SENDING */
         rc = wait_writable(c);
         if (rc < 0) {
@@ -843,6 +861,35 @@ int iisd_conn_send(iisd_conn_t *c, bool final)
             return rc;
         }
     }
+}
+
+int iisd_conn_send(iisd_conn_t *c, bool final)
+{
+    return conn_send(c, final, !final);
+}
+
+int iisd_conn_send_nowait(iisd_conn_t *c)
+{
+    return conn_send(c, false, false);
+}
+
+int iisd_conn_finish_send(iisd_conn_t *c)
+{
+    iisd_req_t *r = c->req;
+    while (r->out != NULL) {
+        int rc = out_write(c, r->out);
+        if (rc == 1)
+            rc = wait_writable(c);
+        else
+            r->out = NULL;
+        if (rc < 0) {
+            r->send_failed = true;
+            c->close_after = true;
+            r->out = NULL;
+            return rc;
+        }
+    }
+    return 0;
 }
 
 /* ---- request bodies --------------------------------------------------- */
@@ -1057,6 +1104,12 @@ static void conn_drive(iisd_conn_t *c)
         }
         case ST_ACTIVE:
             return;
+        case ST_READWAIT:
+            iisd_timeout_clear(&c->tnode);
+            c->state = ST_ACTIVE;
+            if (hl->handler->on_readable(c, false) == IISD_YIELD)
+                return;
+            continue;
         case ST_SENDING: {
             int rc = out_write(c, c->req->out);
             if (rc == 1) {
@@ -1108,4 +1161,10 @@ static void conn_drive(iisd_conn_t *c)
 void iisd_conn_wait_send(iisd_conn_t *c)
 {
     c->state = ST_SENDING;
+}
+
+void iisd_conn_wait_read(iisd_conn_t *c)
+{
+    c->state = ST_READWAIT;
+    iisd_timeout_set(&c->hl->idle_tl, &c->tnode, c->hl->loop.now_ms);
 }

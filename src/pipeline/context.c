@@ -462,10 +462,19 @@ static HRESULT ctx_InheritServerVariable(IHttpContext4 *This, PCSTR szName, BOOL
     return E_NOTIMPL;
 }
 
+/*
+ * As PostCompletion, with fn(ERROR_SUCCESS, cbBytes, ctx) called on the loop in place of
+ * OnAsyncCompletion. The routine returns no status: the notification then continues, unless the
+ * routine itself called IndicateCompletion (its status counts) or PostCompletion.
+ */
 static HRESULT ctx_PostCompletionEx(IHttpContext4 *This, DWORD cbBytes, LPOVERLAPPED_COMPLETION_ROUTINE fn,
                                     VOID *ctx)
 {
-    return E_NOTIMPL;
+    iisd_hctx_t *h = H(This);
+    h->post_fn = fn;
+    h->post_ctx = ctx;
+    iisd_hctx_complete(h, RQ_NOTIFICATION_CONTINUE, true, cbBytes, S_OK, false);
+    return S_OK;
 }
 
 static ULONGLONG ctx_GetRequestStartTime(IHttpContext4 *This)
