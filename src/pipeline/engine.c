@@ -520,7 +520,7 @@ static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_
     } else {
         /* CHttpModule slot 28: OnAsyncCompletion */
         st = ((async_fn)((void *const *)m->lpVtbl)[28])(m, (IHttpContext *)&h->ctx, bit, post, prov,
-                                                          (IHttpCompletionInfo *)&h->compl );
+                                                        (IHttpCompletionInfo *)&h->compl );
     }
     if (h->raw && iisd_raw_held_by(h, id))
         iisd_raw_sync(h);

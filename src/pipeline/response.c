@@ -545,7 +545,8 @@ static HRESULT flush_async(iisd_hctx_t *h, BOOL fMoreData, int64_t bytes, PFN_AS
             *pcbSent = bytes >= 0 ? (DWORD)bytes : (DWORD)(h->rq->bytes_sent - before);
         return S_OK;
     }
-    h->aio = (typeof(h->aio)){.kind = IISD_AIO_WRITE, .flush = bytes < 0, .bytes = (DWORD)bytes, .base = before};
+    h->aio =
+        (typeof(h->aio)){.kind = IISD_AIO_WRITE, .flush = bytes < 0, .bytes = (DWORD)bytes, .base = before};
     h->compl_fn = pfn;
     h->compl_ctx = ctx;
     if (pcbSent)
