@@ -31,6 +31,8 @@ enum conn_state {
 typedef struct iisd_listener {
     iisd_io_t io;
     iisd_hloop_t *hl;
+    iisd_task_t again; /* accept_cb lost the loop to a blocked module: the new owner accepts on */
+    bool again_queued; /* (atomic) `again` waits in the inbox */
     struct iisd_listener *next;
     struct sockaddr_storage addr;
     socklen_t addr_len;
@@ -285,6 +287,15 @@ void iisd_conn_reject(iisd_conn_t *c, unsigned status, const char *why)
 
 /* ---- accepting -------------------------------------------------------- */
 
+static void accept_cb(iisd_io_t *io, uint32_t events);
+
+static void accept_again(iisd_task_t *t)
+{
+    iisd_listener_t *l = IISD_CONTAINER_OF(t, iisd_listener_t, again);
+    __atomic_store_n(&l->again_queued, false, __ATOMIC_RELEASE);
+    accept_cb(&l->io, EPOLLIN);
+}
+
 static void accept_cb(iisd_io_t *io, uint32_t events)
 {
     iisd_listener_t *l = (iisd_listener_t *)io;
@@ -327,6 +338,15 @@ static void accept_cb(iisd_io_t *io, uint32_t events)
         c->maybe_more = true;
         iisd_timeout_set(&hl->header_tl, &c->tnode, hl->loop.now_ms);
         conn_drive(c);
+        if (!iisd_loop_owned(&hl->loop)) {
+            /* a module blocked this thread and another one took the loop over: the connections
+               still waiting to be accepted are its own (edge-triggered: no new event says so) */
+            if (!__atomic_exchange_n(&l->again_queued, true, __ATOMIC_ACQ_REL)) {
+                l->again.fn = accept_again;
+                iisd_loop_post(&hl->loop, &l->again);
+            }
+            return;
+        }
     }
 }
 

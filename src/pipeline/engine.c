@@ -229,7 +229,7 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
     h->cur_module = iisd_modules.v[id];
     h->cur_notification = notification;
     h->cur_post = post;
-    h->cur_start_ms = h->c->hl->loop.now_ms;
+    h->cur_start_ms = iisd_loop_now(&h->c->hl->loop);
     if (h->raw && iisd_raw_held_by(h, id))
         iisd_raw_export(h);
     if (iisd_trace_wanted(h, IISD_TRACE_AREA_REQUEST_NOTIFICATIONS, TRACE_LEVEL_VERBOSE))
