@@ -419,9 +419,10 @@ static HRESULT ctx_GetServerVarChanges(IHttpContext4 *This, DWORD dwOld, DWORD *
     return E_NOTIMPL;
 }
 
-/* No asynchronous operation is ever left outstanding in the current implementation. */
 static HRESULT ctx_CancelIo(IHttpContext4 *This)
 {
+    /* api-status: partial: ERROR_INVALID_HANDLE; an asynchronous read or write runs until it completes, the
+     * client goes away or the connection times out */
     return HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE);
 }
 

@@ -218,6 +218,13 @@ int iisd_hctx_send(iisd_hctx_t *h, bool final);
 /* Runs a nondeterministic notification over a list (RQ_MAP_PATH, RQ_READ_ENTITY, RQ_CUSTOM_NOTIFICATION). */
 void iisd_hctx_notify(iisd_hctx_t *h, const iisd_list_t *list, DWORD notification,
                       IHttpEventProvider *provider);
+/* May an I/O call wait asynchronously? Only in a deterministic notification (or its completion) of
+   a client's request: a child runs on its parent's thread, and the other notifications cannot pend. */
+static inline bool iisd_hctx_async_ok(const iisd_hctx_t *h)
+{
+    return h->parent == NULL && h->aio.kind == IISD_AIO_NONE && h->cur_module != NULL &&
+           (h->cur_notification & ((1u << IISD_NSTAGES) - 1)) != 0;
+}
 /* Runs the SEND_RESPONSE notification, then a non-final send that does not wait for the socket
    (1: the rest waits in c->req->out; see iisd_conn_send_nowait). */
 int iisd_hctx_send_nowait(iisd_hctx_t *h);

@@ -426,8 +426,8 @@ static HRESULT read_body_async(iisd_hctx_t *h, VOID *buf, DWORD cb, bool fill, P
 {
     if (pfCompletionPending)
         *pfCompletionPending = FALSE;
-    if (h->parent != NULL || h->no_entity || pfCompletionPending == NULL || h->aio.kind != IISD_AIO_NONE)
-        return read_body(h, buf, cb, fill, pcb); /* a child runs on its parent's thread: it waits */
+    if (!iisd_hctx_async_ok(h) || h->no_entity || pfCompletionPending == NULL)
+        return read_body(h, buf, cb, fill, pcb);
     if (pcb)
         *pcb = 0;
     if (buf == NULL || cb == 0)

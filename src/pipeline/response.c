@@ -527,8 +527,7 @@ static HRESULT flush_async(iisd_hctx_t *h, BOOL fMoreData, int64_t bytes, PFN_AS
                            DWORD *pcbSent, BOOL *pfCompletionExpected)
 {
     *pfCompletionExpected = FALSE;
-    if (h->parent != NULL || h->aio.kind != IISD_AIO_NONE) {
-        /* a child's output goes to its parent on the parent's thread */
+    if (!iisd_hctx_async_ok(h)) {
         HRESULT hr = flush(h, fMoreData, pcbSent);
         if (bytes >= 0 && pcbSent)
             *pcbSent = (DWORD)bytes;
