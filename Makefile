@@ -9,8 +9,6 @@ CXX      ?= g++
 PYTHON   ?= /usr/bin/python3
 SANITIZE ?=
 OPT      ?= -O2
-# test modules: instrumented under ThreadSanitizer, whose module threads complete requests
-MODULE_SANITIZE ?=
 
 PKGS      = libxml-2.0 zlib libbrotlienc libzstd
 # decoders the unit tests check the compressors against
@@ -122,8 +120,7 @@ test-asan: deps
 # complete requests). tests/tsan.supp names the third-party libraries it does not check.
 test-tsan: deps
 	TSAN_OPTIONS="suppressions=$(abspath tests/tsan.supp) second_deadlock_stack=1 $$TSAN_OPTIONS" \
-	  $(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread -fno-omit-frame-pointer" \
-	  MODULE_SANITIZE=-fsanitize=thread test-suites
+	  $(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread -fno-omit-frame-pointer" test-suites
 
 test-suites: all
 	$(MAKE) unit abi api-status config-check modules
@@ -158,7 +155,7 @@ $(BUILD)/modules/%.so: src/modules/%.c src/modules/modcfg.c $(wildcard src/modul
 	  -Wall -Wextra -Werror $(SANITIZE) $< src/modules/modcfg.c -o $@
 
 modules: $(SO_MODULES)
-	EXTRA_CFLAGS="$(MODULE_SANITIZE)" bash tests/modules/build.sh $(BUILD)/tests/modules
+	bash tests/modules/build.sh $(BUILD)/tests/modules
 
 blackbox:
 	IISD_BIN=$(abspath $(BUILD)/iisd) IISD_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \

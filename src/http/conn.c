@@ -156,7 +156,7 @@ static void conn_close(iisd_conn_t *c)
         hl->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    hl->nconns--;
+    __atomic_fetch_sub(&hl->nconns, 1, __ATOMIC_RELAXED); /* (the main thread counts them at shutdown) */
     /* freed after the current event batch, which may still name it */
     c->free_task.fn = conn_free_task;
     iisd_loop_defer(&hl->loop, &c->free_task);
@@ -329,7 +329,7 @@ static void accept_cb(iisd_io_t *io, uint32_t events)
         if (hl->conns)
             hl->conns->prev = c;
         hl->conns = c;
-        hl->nconns++;
+        __atomic_fetch_add(&hl->nconns, 1, __ATOMIC_RELAXED);
         if (iisd_loop_add(&hl->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
             conn_close(c);
             continue;
@@ -406,6 +406,9 @@ void iisd_http_thread_cleanup(void)
 
 void iisd_hloop_destroy(iisd_hloop_t *hl)
 {
+    /* first: the tasks still queued may live in the listeners and connections freed below;
+       connections closed earlier wait there to be freed */
+    iisd_loop_drain_tasks(&hl->loop, conn_free_task);
     while (hl->listeners) {
         iisd_listener_t *l = hl->listeners;
         hl->listeners = l->next;
@@ -422,8 +425,6 @@ void iisd_hloop_destroy(iisd_hloop_t *hl)
         free(c);
     }
     hl->nconns = 0;
-    /* connections closed earlier wait in the inbox to be freed */
-    iisd_loop_drain_tasks(&hl->loop, conn_free_task);
     while (hl->spare != NULL) {
         iisd_conn_t *c = hl->spare;
         hl->spare = c->next;
@@ -446,7 +447,7 @@ void iisd_hloop_unlisten(iisd_hloop_t *hl, const struct sockaddr *addr, socklen_
 
 void iisd_hloop_drain(iisd_hloop_t *hl)
 {
-    hl->draining = true;
+    __atomic_store_n(&hl->draining, true, __ATOMIC_RELAXED); /* (build_head reads it on any thread) */
     for (iisd_listener_t *l = hl->listeners; l != NULL; l = l->next) {
         if (l->io.fd < 0)
             continue;
@@ -679,7 +680,7 @@ static void build_head(iisd_conn_t *c, bool final, iisd_seg_t *seg)
         resp->close_delimited = true;
         c->close_after = true;
     }
-    if (c->hl->draining)
+    if (__atomic_load_n(&c->hl->draining, __ATOMIC_RELAXED))
         c->close_after = true;
     /* Once a request body is left unread past what can be skipped cheaply,
        the connection cannot be reused. */
