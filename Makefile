@@ -59,7 +59,7 @@ fuzz: fuzz-deps
 	    $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | tail -12; \
 	done
 
-.PHONY: check-alloc fuzz fuzz-deps all run test test-asan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
+.PHONY: check-alloc fuzz fuzz-deps all run test test-asan test-tsan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
 
 EXAMPLE_MODULES = $(patsubst examples/modules/%.cpp,$(BUILD)/examples/%.so,$(wildcard examples/modules/*.cpp))
 
@@ -115,6 +115,11 @@ test: deps
 
 test-asan: deps
 	$(MAKE) BUILD=build-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test-suites
+
+# ThreadSanitizer: data races between the server's threads (loop owners, takeover spares, and the
+# module threads that complete requests). Any report fails the black-box test that caused it.
+test-tsan: deps
+	$(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread -fno-omit-frame-pointer" test-suites
 
 test-suites: all
 	$(MAKE) unit abi api-status config-check modules
@@ -175,4 +180,4 @@ bench: all
 	bench/run
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan

@@ -418,8 +418,10 @@ int main(int argc, char **argv)
                      phys ? phys : "(nothing)");
         free(phys);
     }
+    /* (an application's first request may already be adding the modules it registers) */
+    unsigned nmods = __atomic_load_n(&iisd_modules.n, __ATOMIC_ACQUIRE);
     iisd_log(IISD_LOG_INFO, "iisd %s running with %u worker%s, %u module%s loaded, configuration %s",
-             IISD_VERSION, nloops, nloops == 1 ? "" : "s", iisd_modules.n, iisd_modules.n == 1 ? "" : "s",
+             IISD_VERSION, nloops, nloops == 1 ? "" : "s", nmods, nmods == 1 ? "" : "s",
              config_file ? config_file : "(built-in default)");
 
     iisd_reload_set_hook(sync_listeners);

@@ -20,7 +20,8 @@ enum conn_state {
     ST_IDLE = 0, /* between requests, nothing buffered */
     ST_HEAD,     /* receiving a request head */
     ST_ACTIVE,   /* the handler owns the request */
-    ST_SENDING,  /* a final send waits for the socket */
+    ST_SENDING,  /* a send waits for the socket (the final one, or an asynchronous flush) */
+    ST_READWAIT, /* an asynchronous body read waits for input */
     ST_NEXT,     /* request over; start the next one */
     ST_DISCARD,  /* reading and dropping an unread request body */
     ST_LINGER,   /* write side shut; draining input before close */
@@ -30,6 +31,8 @@ enum conn_state {
 typedef struct iisd_listener {
     iisd_io_t io;
     iisd_hloop_t *hl;
+    iisd_task_t again; /* accept_cb lost the loop to a blocked module: the new owner accepts on */
+    bool again_queued; /* (atomic) `again` waits in the inbox */
     struct iisd_listener *next;
     struct sockaddr_storage addr;
     socklen_t addr_len;
@@ -155,7 +158,7 @@ static void conn_close(iisd_conn_t *c)
         hl->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    hl->nconns--;
+    __atomic_fetch_sub(&hl->nconns, 1, __ATOMIC_RELAXED); /* (the main thread counts them at shutdown) */
     if (c->gate != NULL) {
         iisd_site_gate_leave(c->gate);
         c->gate = NULL;
@@ -225,6 +228,13 @@ static void conn_timeout(iisd_tnode_t *n)
         iisd_log(IISD_LOG_INFO, "%s: 408 request head not received within %u ms", addr,
                  c->hl->cfg->header_timeout_ms);
         iisd_conn_reject(c, 408, "request head timeout");
+        return;
+    }
+    if (c->state == ST_READWAIT) {
+        /* the request learns of it through its read, and ends normally */
+        c->state = ST_ACTIVE;
+        if (c->hl->handler->on_readable(c, true) == IISD_CONTINUE)
+            conn_drive(c);
         return;
     }
     conn_close(c);
@@ -330,6 +340,15 @@ void iisd_conn_reject(iisd_conn_t *c, unsigned status, const char *why)
 
 /* ---- accepting -------------------------------------------------------- */
 
+static void accept_cb(iisd_io_t *io, uint32_t events);
+
+static void accept_again(iisd_task_t *t)
+{
+    iisd_listener_t *l = IISD_CONTAINER_OF(t, iisd_listener_t, again);
+    __atomic_store_n(&l->again_queued, false, __ATOMIC_RELEASE);
+    accept_cb(&l->io, EPOLLIN);
+}
+
 static void accept_cb(iisd_io_t *io, uint32_t events)
 {
     iisd_listener_t *l = (iisd_listener_t *)io;
@@ -363,7 +382,7 @@ static void accept_cb(iisd_io_t *io, uint32_t events)
         if (hl->conns)
             hl->conns->prev = c;
         hl->conns = c;
-        hl->nconns++;
+        __atomic_fetch_add(&hl->nconns, 1, __ATOMIC_RELAXED);
         if (iisd_loop_add(&hl->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
             conn_close(c);
             continue;
@@ -372,6 +391,15 @@ static void accept_cb(iisd_io_t *io, uint32_t events)
         c->maybe_more = true;
         iisd_timeout_set(&hl->header_tl, &c->tnode, hl->loop.now_ms);
         conn_drive(c);
+        if (!iisd_loop_owned(&hl->loop)) {
+            /* a module blocked this thread and another one took the loop over: the connections
+               still waiting to be accepted are its own (edge-triggered: no new event says so) */
+            if (!__atomic_exchange_n(&l->again_queued, true, __ATOMIC_ACQ_REL)) {
+                l->again.fn = accept_again;
+                iisd_loop_post(&hl->loop, &l->again);
+            }
+            return;
+        }
     }
 }
 
@@ -435,6 +463,9 @@ void iisd_http_thread_cleanup(void)
 
 void iisd_hloop_destroy(iisd_hloop_t *hl)
 {
+    /* first: the tasks still queued may live in the listeners and connections freed below;
+       connections closed earlier wait there to be freed */
+    iisd_loop_drain_tasks(&hl->loop, conn_free_task);
     while (hl->listeners) {
         iisd_listener_t *l = hl->listeners;
         hl->listeners = l->next;
@@ -453,8 +484,6 @@ void iisd_hloop_destroy(iisd_hloop_t *hl)
         free(c);
     }
     hl->nconns = 0;
-    /* connections closed earlier wait in the inbox to be freed */
-    iisd_loop_drain_tasks(&hl->loop, conn_free_task);
     while (hl->spare != NULL) {
         iisd_conn_t *c = hl->spare;
         hl->spare = c->next;
@@ -477,7 +506,7 @@ void iisd_hloop_unlisten(iisd_hloop_t *hl, const struct sockaddr *addr, socklen_
 
 void iisd_hloop_drain(iisd_hloop_t *hl)
 {
-    hl->draining = true;
+    __atomic_store_n(&hl->draining, true, __ATOMIC_RELAXED); /* (build_head reads it on any thread) */
     for (iisd_listener_t *l = hl->listeners; l != NULL; l = l->next) {
         if (l->io.fd < 0)
             continue;
@@ -709,7 +738,7 @@ static void conn_io(iisd_io_t *io, uint32_t events)
     }
     if (events & EPOLLIN)
         c->maybe_more = true;
-    if ((events & (EPOLLERR | EPOLLHUP)) && st != ST_SENDING) {
+    if ((events & (EPOLLERR | EPOLLHUP)) && st != ST_SENDING && st != ST_READWAIT) {
         conn_close(c);
         return;
     }
@@ -805,7 +834,7 @@ static void build_head(iisd_conn_t *c, bool final, iisd_seg_t *seg)
         resp->close_delimited = true;
         c->close_after = true;
     }
-    if (c->hl->draining)
+    if (__atomic_load_n(&c->hl->draining, __ATOMIC_RELAXED))
         c->close_after = true;
     /* Once a request body is left unread past what can be skipped cheaply,
        the connection cannot be reused. */
@@ -999,7 +1028,7 @@ static int wait_writable(iisd_conn_t *c)
     return 0;
 }
 
-int iisd_conn_send(iisd_conn_t *c, bool final)
+static int conn_send(iisd_conn_t *c, bool final, bool wait)
 {
     iisd_req_t *r = c->req;
     iisd_resp_t *resp = &r->resp;
@@ -1057,7 +1086,7 @@ int iisd_conn_send(iisd_conn_t *c, bool final)
         }
         if (rc == 2)
             c->slow_since_ms = 0; /* waiting for bandwidth is not the client's doing */
-        if (final) {
+        if (!wait) {
             c->throttled = rc == 2;
             return 1; /* the loop finishes it: see ST_SENDING */
         }
@@ -1073,6 +1102,35 @@ int iisd_conn_send(iisd_conn_t *c, bool final)
             return rc;
         }
     }
+}
+
+int iisd_conn_send(iisd_conn_t *c, bool final)
+{
+    return conn_send(c, final, !final);
+}
+
+int iisd_conn_send_nowait(iisd_conn_t *c)
+{
+    return conn_send(c, false, false);
+}
+
+int iisd_conn_finish_send(iisd_conn_t *c)
+{
+    iisd_req_t *r = c->req;
+    while (r->out != NULL) {
+        int rc = out_write(c, r->out);
+        if (rc == 1)
+            rc = wait_writable(c);
+        else
+            r->out = NULL;
+        if (rc < 0) {
+            r->send_failed = true;
+            c->close_after = true;
+            r->out = NULL;
+            return rc;
+        }
+    }
+    return 0;
 }
 
 /* ---- request bodies --------------------------------------------------- */
@@ -1329,6 +1387,12 @@ static void conn_drive(iisd_conn_t *c)
         }
         case ST_ACTIVE:
             return;
+        case ST_READWAIT:
+            iisd_timeout_clear(&c->tnode);
+            c->state = ST_ACTIVE;
+            if (hl->handler->on_readable(c, false) == IISD_YIELD)
+                return;
+            continue;
         case ST_SENDING: {
             c->throttled = false;
             int rc = c->send_abort ? -ETIMEDOUT : out_write(c, c->req->out);
@@ -1393,4 +1457,10 @@ void iisd_conn_wait_send(iisd_conn_t *c)
         iisd_timeout_set(&c->hl->throttle_tl, &c->tnode, c->hl->loop.now_ms);
     else /* the socket may never become writable again (a client that does not read): time it out */
         send_wait_timer(c);
+}
+
+void iisd_conn_wait_read(iisd_conn_t *c)
+{
+    c->state = ST_READWAIT;
+    iisd_timeout_set(&c->hl->idle_tl, &c->tnode, c->hl->loop.now_ms);
 }

@@ -33,6 +33,9 @@ typedef struct iisd_http_handler {
     /* The final send of a response that iisd_conn_send() left pending has
        completed (or failed: c->req->send_failed). Same contract. */
     enum iisd_yield (*on_sent)(iisd_conn_t *c);
+    /* After iisd_conn_wait_read(): request body input may have arrived (or, with timed_out, none came
+       within the idle timeout). Same contract. */
+    enum iisd_yield (*on_readable)(iisd_conn_t *c, bool timed_out);
 } iisd_http_handler_t;
 
 typedef struct iisd_http_cfg {
@@ -151,11 +154,18 @@ uint64_t iisd_conn_body_remaining(const iisd_conn_t *c);
  * and gets on_sent() later. Returns 0 when done, -errno on failure.
  */
 int iisd_conn_send(iisd_conn_t *c, bool final);
+/* A non-final send that does not wait: returns 1 when the socket is full, and the
+   handler then hands the rest to the loop with iisd_conn_wait_send() (on_sent() follows). */
+int iisd_conn_send_nowait(iisd_conn_t *c);
+/* Writes, waiting as long as needed, what a send left pending (c->req->out). 0 or -errno. */
+int iisd_conn_finish_send(iisd_conn_t *c);
 /* Formats the IMF-fixdate for now into a per-thread cache (29 chars + NUL). */
 const char *iisd_http_date(void);
 
-/* A final send returned 1: the loop finishes it, then calls on_sent(). */
+/* A send returned 1: the loop finishes it, then calls on_sent(). On the owner thread. */
 void iisd_conn_wait_send(iisd_conn_t *c);
+/* The loop waits until body input can be read, then calls on_readable(). On the owner thread. */
+void iisd_conn_wait_read(iisd_conn_t *c);
 /* The request is over: the handler has released c->app. On the owner thread. */
 void iisd_conn_request_done(iisd_conn_t *c);
 /* Continues driving the connection (after request_done outside on_request). */

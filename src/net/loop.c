@@ -172,7 +172,8 @@ void iisd_loop_run_once(iisd_loop_t *loop, int max_wait_ms)
             }
         }
         int n = epoll_wait(loop->epfd, loop->evs, IISD_LOOP_BATCH, wait);
-        loop->now_ms = iisd_now_ms();
+        /* atomic: module threads that have lost the loop read it (iisd_loop_now) */
+        __atomic_store_n(&loop->now_ms, iisd_now_ms(), __ATOMIC_RELAXED);
         if (n < 0) {
             if (errno != EINTR)
                 iisd_log(IISD_LOG_ERROR, "epoll_wait: %s", strerror(errno));

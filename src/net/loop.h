@@ -55,7 +55,7 @@ struct iisd_loop {
     pthread_mutex_t inbox_lock;
     iisd_task_t *inbox_head, *inbox_tail;
     void *owner; /* struct iisd_worker *, managed by worker.c */
-    volatile int stop;
+    int stop;    /* atomic */
     unsigned id;
     /* The batch being dispatched. When another thread takes the loop over in
        the middle of a batch, it dispatches the rest (see worker.h). */
@@ -67,6 +67,11 @@ struct iisd_loop {
 };
 
 uint64_t iisd_now_ms(void);
+/* The loop's time, from any thread (its owner may read loop->now_ms directly). */
+static inline uint64_t iisd_loop_now(const iisd_loop_t *loop)
+{
+    return __atomic_load_n(&loop->now_ms, __ATOMIC_RELAXED);
+}
 
 int iisd_loop_init(iisd_loop_t *loop, unsigned id);
 void iisd_loop_destroy(iisd_loop_t *loop);

@@ -21,7 +21,7 @@ static struct {
     unsigned nthreads;       /* live worker threads */
     pthread_cond_t all_gone; /* signalled when nthreads drops */
     pthread_t monitor;
-    volatile int stopping;
+    int stopping; /* atomic */
 } W = {.lock = PTHREAD_MUTEX_INITIALIZER, .all_gone = PTHREAD_COND_INITIALIZER};
 
 int iisd_loop_owned(const iisd_loop_t *loop)
@@ -59,7 +59,7 @@ static void run_loop(iisd_worker_t *w)
 {
     iisd_loop_t *loop = w->loop;
     __atomic_store_n((iisd_worker_t **)&loop->owner, w, __ATOMIC_RELEASE);
-    while (!loop->stop && w->loop == loop)
+    while (!__atomic_load_n(&loop->stop, __ATOMIC_ACQUIRE) && w->loop == loop)
         iisd_loop_run_once(loop, 1000);
 }
 
@@ -127,11 +127,11 @@ static void *monitor_main(void *arg)
 {
     (void)arg;
     const struct timespec tick = {0, 10 * 1000 * 1000};
-    while (!W.stopping) {
+    while (!__atomic_load_n(&W.stopping, __ATOMIC_ACQUIRE)) {
         nanosleep(&tick, NULL);
         uint64_t now = iisd_now_ms();
         pthread_mutex_lock(&W.lock);
-        for (unsigned i = 0; i < W.nloops && !W.stopping; i++) {
+        for (unsigned i = 0; i < W.nloops && !__atomic_load_n(&W.stopping, __ATOMIC_ACQUIRE); i++) {
             iisd_loop_t *loop = W.loops[i];
             iisd_worker_t *w = __atomic_load_n((iisd_worker_t **)&loop->owner, __ATOMIC_ACQUIRE);
             if (w == NULL)
@@ -182,9 +182,9 @@ int iisd_workers_start(iisd_loop_t **loops, unsigned nloops, const iisd_worker_o
 void iisd_workers_stop(void)
 {
     pthread_mutex_lock(&W.lock);
-    W.stopping = 1;
+    __atomic_store_n(&W.stopping, 1, __ATOMIC_RELEASE);
     for (unsigned i = 0; i < W.nloops; i++) {
-        W.loops[i]->stop = 1;
+        __atomic_store_n(&W.loops[i]->stop, 1, __ATOMIC_RELEASE);
         iisd_loop_wakeup(W.loops[i]);
     }
     for (iisd_worker_t *s = W.spares; s != NULL; s = s->next_spare)

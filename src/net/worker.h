@@ -50,7 +50,7 @@ static inline void iisd_zone_enter(const iisd_loop_t *loop)
 {
     iisd_worker_t *w = iisd_worker_self;
     if (w != NULL && w->loop == loop)
-        atomic_store_explicit(&w->zone, loop->now_ms + 2, memory_order_release);
+        atomic_store_explicit(&w->zone, iisd_loop_now(loop) + 2, memory_order_release);
 }
 
 /*

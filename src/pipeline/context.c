@@ -422,9 +422,10 @@ static HRESULT ctx_GetServerVarChanges(IHttpContext4 *This, DWORD dwOld, DWORD *
     return iisd_svar_changes(H(This), pdwNew, pdwSnap, ppNames, ppValues, pdwDiffed, ppIdx);
 }
 
-/* No asynchronous operation is ever left outstanding in the current implementation. */
 static HRESULT ctx_CancelIo(IHttpContext4 *This)
 {
+    /* api-status: partial: ERROR_INVALID_HANDLE; an asynchronous read or write runs until it completes, the
+     * client goes away or the connection times out */
     return HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE);
 }
 
@@ -511,10 +512,19 @@ static HRESULT ctx_InheritServerVariable(IHttpContext4 *This, PCSTR szName, BOOL
     return ctx_SetServerVariable(This, szName, iisd_arena_wcs_from_utf8(h->arena, v, len, NULL));
 }
 
+/*
+ * As PostCompletion, with fn(ERROR_SUCCESS, cbBytes, ctx) called on the loop in place of
+ * OnAsyncCompletion. The routine returns no status: the notification then continues, unless the
+ * routine itself called IndicateCompletion (its status counts) or PostCompletion.
+ */
 static HRESULT ctx_PostCompletionEx(IHttpContext4 *This, DWORD cbBytes, LPOVERLAPPED_COMPLETION_ROUTINE fn,
                                     VOID *ctx)
 {
-    return E_NOTIMPL;
+    iisd_hctx_t *h = H(This);
+    h->post_fn = fn;
+    h->post_ctx = ctx;
+    iisd_hctx_complete(h, RQ_NOTIFICATION_CONTINUE, true, cbBytes, S_OK, false);
+    return S_OK;
 }
 
 static ULONGLONG ctx_GetRequestStartTime(IHttpContext4 *This)

@@ -7,6 +7,7 @@
 #include "pipeline/hctx.h"
 #include "pipeline/trace.h"
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -203,6 +204,8 @@ GLOBAL_NOTIFICATION_STATUS iisd_global_notify(DWORD bit, IHttpEventProvider *pro
 
 /* ---- per-request dispatch ---------------------------------------------- */
 
+static void aio_abandon(iisd_hctx_t *h);
+
 typedef REQUEST_NOTIFICATION_STATUS (*rq_fn)(CHttpModule *, IHttpContext *, IHttpEventProvider *);
 
 static IHttpEventProvider *provider_for(iisd_hctx_t *h, int stage, bool post)
@@ -226,7 +229,7 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
     h->cur_module = iisd_modules.v[id];
     h->cur_notification = notification;
     h->cur_post = post;
-    h->cur_start_ms = h->c->hl->loop.now_ms;
+    h->cur_start_ms = iisd_loop_now(&h->c->hl->loop);
     if (h->raw && iisd_raw_held_by(h, id))
         iisd_raw_export(h);
     if (iisd_trace_wanted(h, IISD_TRACE_AREA_REQUEST_NOTIFICATIONS, TRACE_LEVEL_VERBOSE))
@@ -252,6 +255,7 @@ void iisd_hctx_notify(iisd_hctx_t *h, const iisd_list_t *l, DWORD notification, 
                : notification == RQ_MAP_PATH    ? 25
                : notification == RQ_READ_ENTITY ? 26
                                                 : 27;
+    uint8_t aio_before = h->aio.kind; /* (RQ_READ_ENTITY runs while an asynchronous read completes) */
     for (unsigned i = 0; i < l->n; i++) {
         REQUEST_NOTIFICATION_STATUS st = call_module(h, l->v[i], slot, notification, false, prov);
         if (st == RQ_NOTIFICATION_FINISH_REQUEST)
@@ -261,13 +265,14 @@ void iisd_hctx_notify(iisd_hctx_t *h, const iisd_list_t *l, DWORD notification, 
                      "module %s returned RQ_NOTIFICATION_PENDING from a nondeterministic "
                      "notification (0x%08x); treated as CONTINUE",
                      iisd_modules.v[l->v[i]]->name, (unsigned)notification);
+        if (aio_before == IISD_AIO_NONE && h->aio.kind != IISD_AIO_NONE)
+            aio_abandon(h);
     }
 }
 
-int iisd_hctx_send(iisd_hctx_t *h, bool final)
+/* The SEND_RESPONSE notification before a send. Returns false when there is nothing to send. */
+static bool before_send(iisd_hctx_t *h, bool final)
 {
-    if (h->parent != NULL)
-        return iisd_child_send(h, final);
     iisd_resp_t *r = &h->rq->resp;
     h->send_final = final;
     h->send_headers = !r->headers_sent && !r->suppress_headers;
@@ -275,9 +280,27 @@ int iisd_hctx_send(iisd_hctx_t *h, bool final)
     iisd_hctx_notify(h, &h->plan->send, RQ_SEND_RESPONSE, (IHttpEventProvider *)&h->srp);
     if (h->send_flags & HTTP_SEND_RESPONSE_FLAG_DISCONNECT)
         r->need_disconnect = true;
-    if (!final && r->body_len == 0 && r->headers_sent)
+    return final || r->body_len != 0 || !r->headers_sent;
+}
+
+int iisd_hctx_send(iisd_hctx_t *h, bool final)
+{
+    if (h->parent != NULL)
+        return iisd_child_send(h, final);
+    if (h->rq->out != NULL && iisd_conn_finish_send(h->c) < 0)
+        return -ECONNRESET; /* what an abandoned asynchronous send left */
+    if (!before_send(h, final))
         return 0;
     return iisd_conn_send(h->c, final);
+}
+
+int iisd_hctx_send_nowait(iisd_hctx_t *h)
+{
+    if (h->rq->out != NULL && iisd_conn_finish_send(h->c) < 0)
+        return -ECONNRESET;
+    if (!before_send(h, false))
+        return 0;
+    return iisd_conn_send_nowait(h->c);
 }
 
 static void create_instances(iisd_hctx_t *h)
@@ -410,6 +433,65 @@ static void done_on_loop(iisd_conn_t *c)
 typedef REQUEST_NOTIFICATION_STATUS (*async_fn)(CHttpModule *, IHttpContext *, DWORD, BOOL,
                                                 IHttpEventProvider *, IHttpCompletionInfo *);
 
+/* ---- asynchronous I/O ------------------------------------------------------ */
+
+/*
+ * A module started an asynchronous read or write that could not complete at once, and its
+ * notification returned RQ_NOTIFICATION_PENDING. The loop waits for the socket (no thread
+ * blocks), then re-enters the module through OnAsyncCompletion or the call's callback.
+ */
+static void aio_arm(iisd_hctx_t *h)
+{
+    if (h->aio.kind == IISD_AIO_WRITE)
+        iisd_conn_wait_send(h->c);
+    else
+        iisd_conn_wait_read(h->c);
+}
+
+/* Armed by a thread that lost the loop meanwhile: the socket may have signalled since. */
+static void aio_arm_on_loop(iisd_conn_t *c)
+{
+    aio_arm(c->app);
+    iisd_conn_resume(c);
+}
+
+/* The module did not wait for its I/O (it returned another status): a write still goes out. */
+static void aio_abandon(iisd_hctx_t *h)
+{
+    iisd_log(IISD_LOG_WARN,
+             "module %s started an asynchronous %s and did not return RQ_NOTIFICATION_PENDING; "
+             "it completes synchronously and without a completion",
+             h->cur_module ? h->cur_module->name : "?", h->aio.kind == IISD_AIO_WRITE ? "write" : "read");
+    if (h->aio.kind == IISD_AIO_WRITE)
+        iisd_conn_finish_send(h->c);
+    h->aio.kind = IISD_AIO_NONE;
+    h->compl_fn = NULL;
+}
+
+static enum iisd_yield run(iisd_hctx_t *h, bool owner_call);
+
+static enum iisd_yield aio_complete(iisd_hctx_t *h, DWORD bytes, HRESULT hr)
+{
+    h->aio.kind = IISD_AIO_NONE;
+    h->compl_bytes = bytes;
+    h->compl_hr = hr;
+    h->compl_reenter = true;
+    atomic_store(&h->async_state, AS_RUNNING);
+    return run(h, true);
+}
+
+static enum iisd_yield on_readable(iisd_conn_t *c, bool timed_out)
+{
+    iisd_hctx_t *h = c->app;
+    DWORD bytes;
+    HRESULT hr;
+    if (!iisd_hctx_read_step(h, timed_out, &bytes, &hr)) {
+        iisd_conn_wait_read(c);
+        return IISD_YIELD;
+    }
+    return aio_complete(h, bytes, hr);
+}
+
 /* Re-enters a module whose notification was pending (PostCompletion). */
 static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_t id, DWORD bit, bool post,
                                                          IHttpEventProvider *prov)
@@ -420,11 +502,26 @@ static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_
     h->cur_module = iisd_modules.v[id];
     h->cur_notification = bit;
     h->cur_post = post;
-    /* CHttpModule slot 28: OnAsyncCompletion */
     if (h->raw && iisd_raw_held_by(h, id))
         iisd_raw_export(h);
-    REQUEST_NOTIFICATION_STATUS st = ((async_fn)((void *const *)m->lpVtbl)[28])(
-        m, (IHttpContext *)&h->ctx, bit, post, prov, (IHttpCompletionInfo *)&h->compl );
+    REQUEST_NOTIFICATION_STATUS st;
+    if (h->compl_fn != NULL) {
+        /* the ...Ex form of the call that completed: its callback instead of OnAsyncCompletion */
+        PFN_ASYNC_COMPLETION fn = h->compl_fn;
+        h->compl_fn = NULL;
+        st = fn((IHttpContext3 *)&h->ctx, &h->compl, h->compl_ctx);
+    } else if (h->post_fn != NULL) {
+        /* PostCompletionEx: the routine, then the notification continues, unless the routine
+           completed it itself (IndicateCompletion or PostCompletion) */
+        LPOVERLAPPED_COMPLETION_ROUTINE fn = h->post_fn;
+        h->post_fn = NULL;
+        fn(ERROR_SUCCESS, h->compl_bytes, (LPOVERLAPPED)h->post_ctx);
+        st = atomic_load(&h->async_state) == AS_EARLY ? RQ_NOTIFICATION_PENDING : RQ_NOTIFICATION_CONTINUE;
+    } else {
+        /* CHttpModule slot 28: OnAsyncCompletion */
+        st = ((async_fn)((void *const *)m->lpVtbl)[28])(m, (IHttpContext *)&h->ctx, bit, post, prov,
+                                                        (IHttpCompletionInfo *)&h->compl );
+    }
     if (h->raw && iisd_raw_held_by(h, id))
         iisd_raw_sync(h);
     if (h->raw_req && iisd_raw_req_held_by(h, id))
@@ -522,6 +619,13 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
                 if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_PENDING)) {
                     if (child) {
                         child_wait(h); /* the completion sets AS_EARLY */
+                    } else if (h->aio.kind != IISD_AIO_NONE) {
+                        /* asynchronous I/O: the loop completes it (on_sent, on_readable) */
+                        if (iisd_zone_leave(loop))
+                            aio_arm(h); /* the socket said EAGAIN on this thread: the next edge wakes us */
+                        else
+                            iisd_conn_post(c, aio_arm_on_loop);
+                        return IISD_YIELD;
                     } else {
                         /* parked: a completion resumes it, on whatever thread calls it */
                         iisd_zone_leave(loop);
@@ -529,6 +633,8 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
                     }
                 }
                 /* completed before the notification returned */
+                if (h->aio.kind != IISD_AIO_NONE)
+                    aio_abandon(h); /* and completed otherwise as well */
                 atomic_store(&h->async_state, AS_RUNNING);
                 if (h->compl_reenter) {
                     h->compl_reenter = false;
@@ -537,6 +643,8 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
                     st = h->early_status;
                 }
             }
+            if (h->aio.kind != IISD_AIO_NONE)
+                aio_abandon(h);
             if (st == RQ_NOTIFICATION_FINISH_REQUEST) {
                 finish_jump(h);
                 finished = true;
@@ -920,11 +1028,19 @@ static enum iisd_yield on_request(iisd_conn_t *c)
 static enum iisd_yield on_sent(iisd_conn_t *c)
 {
     iisd_hctx_t *h = c->app;
+    if (h->aio.kind == IISD_AIO_WRITE) {
+        /* an asynchronous WriteEntityChunks or Flush has gone out */
+        if (c->req->send_failed)
+            return aio_complete(h, 0, HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED));
+        DWORD bytes = h->aio.flush ? (DWORD)(c->req->bytes_sent - h->aio.base) : h->aio.bytes;
+        return aio_complete(h, bytes, S_OK);
+    }
     h->phase = PH_AFTER_SEND;
     return run(h, true);
 }
 
-const iisd_http_handler_t iisd_pipeline_handler = {.on_request = on_request, .on_sent = on_sent};
+const iisd_http_handler_t iisd_pipeline_handler = {
+    .on_request = on_request, .on_sent = on_sent, .on_readable = on_readable};
 
 /* ---- process-level global notifications -------------------------------- */
 

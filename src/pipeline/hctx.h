@@ -10,6 +10,7 @@
 
 enum iisd_phase { PH_RUN = 0, PH_SENDING, PH_AFTER_SEND, PH_DONE };
 enum iisd_async { AS_RUNNING = 0, AS_PENDING, AS_EARLY };
+enum iisd_aio { IISD_AIO_NONE = 0, IISD_AIO_READ, IISD_AIO_WRITE };
 
 typedef struct iisd_svar {
     struct iisd_svar *next;
@@ -66,6 +67,22 @@ typedef struct iisd_hctx {
     HRESULT compl_hr;
     bool compl_reenter; /* PostCompletion: call OnAsyncCompletion */
     iisd_task_t async_task;
+    /* asynchronous I/O a module started; the loop completes it (engine.c) */
+    struct {
+        uint8_t kind;  /* IISD_AIO_* */
+        bool fill;     /* READ: complete only when the buffer is full or the body ends */
+        bool flush;    /* WRITE: report the wire bytes of the send (Flush), not `bytes` */
+        void *buf;     /* READ: the module's buffer */
+        DWORD cap;     /* READ */
+        DWORD got;     /* READ: bytes already in buf */
+        DWORD bytes;   /* WRITE: body bytes of the call */
+        uint64_t base; /* WRITE: bytes_sent before the send */
+    } aio;
+    PFN_ASYNC_COMPLETION compl_fn; /* the ...Ex form's callback, in place of OnAsyncCompletion */
+    VOID *compl_ctx;
+    LPOVERLAPPED_COMPLETION_ROUTINE post_fn; /* PostCompletionEx */
+    VOID *post_ctx;
+    struct iisd_inserted *inserted; /* InsertEntityBody buffers not yet read, first first */
 
     /* the module running now (for GetStatus/GetCurrentExecutionStats) */
     iisd_module_t *cur_module;
@@ -209,6 +226,21 @@ int iisd_hctx_send(iisd_hctx_t *h, bool final);
 /* Runs a nondeterministic notification over a list (RQ_MAP_PATH, RQ_READ_ENTITY, RQ_CUSTOM_NOTIFICATION). */
 void iisd_hctx_notify(iisd_hctx_t *h, const iisd_list_t *list, DWORD notification,
                       IHttpEventProvider *provider);
+/* May an I/O call wait asynchronously? Only in a deterministic notification (or its completion) of
+   a client's request: a child runs on its parent's thread, and the other notifications cannot pend. */
+static inline bool iisd_hctx_async_ok(const iisd_hctx_t *h)
+{
+    return h->parent == NULL && h->aio.kind == IISD_AIO_NONE && h->cur_module != NULL &&
+           (h->cur_notification & ((1u << IISD_NSTAGES) - 1)) != 0;
+}
+/* Runs the SEND_RESPONSE notification, then a non-final send that does not wait for the socket
+   (1: the rest waits in c->req->out; see iisd_conn_send_nowait). */
+int iisd_hctx_send_nowait(iisd_hctx_t *h);
+/*
+ * One step of an asynchronous body read (h->aio, request.c), on the loop: false when it must
+ * wait for more input; true when it is complete, with the bytes read and the HRESULT.
+ */
+bool iisd_hctx_read_step(iisd_hctx_t *h, bool timed_out, DWORD *bytes, HRESULT *hr);
 /* Resumes a request whose notification returned RQ_NOTIFICATION_PENDING. */
 void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool reenter, DWORD bytes,
                         HRESULT hr, bool on_this_thread);

@@ -331,33 +331,132 @@ static PSOCKADDR req_GetRemoteAddress(IHttpRequest4 *This)
 
 static DWORD last_read_notify(iisd_hctx_t *h, void *buf, DWORD n, DWORD cap);
 
-static HRESULT read_body(iisd_hctx_t *h, VOID *buf, DWORD cb, DWORD *pcb)
+/* InsertEntityBody: module buffers read before what the client has not sent yet. */
+typedef struct iisd_inserted {
+    struct iisd_inserted *next;
+    const char *p;
+    DWORD len;
+} iisd_inserted_t;
+
+/* Copies from the inserted buffers; returns the byte count (0: none left). */
+static DWORD read_inserted(iisd_hctx_t *h, char *buf, DWORD cap)
+{
+    DWORD n = 0;
+    while (h->inserted != NULL && n < cap) {
+        iisd_inserted_t *in = h->inserted;
+        DWORD k = in->len < cap - n ? in->len : cap - n;
+        memcpy(buf + n, in->p, k);
+        n += k;
+        in->p += k;
+        in->len -= k;
+        if (in->len == 0)
+            h->inserted = in->next;
+    }
+    return n;
+}
+
+static HRESULT read_error(ssize_t n)
+{
+    if (n == 0)
+        return HRESULT_FROM_WIN32(ERROR_HANDLE_EOF);
+    switch (-n) {
+    case ETIMEDOUT:
+        return HRESULT_FROM_WIN32(ERROR_TIMEOUT);
+    case EFBIG:
+        return HRESULT_FROM_WIN32(ERROR_ARITHMETIC_OVERFLOW);
+    case EPROTO:
+        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    default:
+        return HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED);
+    }
+}
+
+/*
+ * Reads into buf[*got..cap): inserted buffers first, then the client's body. `fill` goes on until
+ * the buffer is full or the body ends. Returns 1 when done (the result in *hr: S_OK with
+ * *got > 0, or the end of the body or an error with *got == 0), 0 when `wait` is false and no
+ * input is there yet (and, with `fill`, the buffer is not full).
+ */
+static int read_some(iisd_hctx_t *h, char *buf, DWORD cap, DWORD *got, bool fill, bool wait, HRESULT *hr)
+{
+    *got += read_inserted(h, buf + *got, cap - *got);
+    while (*got < cap && (*got == 0 || fill)) {
+        ssize_t n = iisd_conn_read_body(h->c, buf + *got, cap - *got, wait);
+        if (n == -EAGAIN)
+            return 0;
+        if (n <= 0) {
+            if (*got > 0)
+                break; /* the data now; the end of the body or the error with the next read */
+            *hr = read_error(n);
+            return 1;
+        }
+        *got += (DWORD)n;
+    }
+    *got = last_read_notify(h, buf, *got, cap);
+    *hr = S_OK;
+    return 1;
+}
+
+static HRESULT read_body(iisd_hctx_t *h, VOID *buf, DWORD cb, bool fill, DWORD *pcb)
 {
     if (pcb)
         *pcb = 0;
     if (buf == NULL || cb == 0)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
-    if (h->no_entity)
+    if (h->no_entity && h->inserted == NULL)
         return HRESULT_FROM_WIN32(ERROR_HANDLE_EOF); /* a child cloned without CLONE_FLAG_ENTITY */
-    ssize_t n = iisd_conn_read_body(h->c, buf, cb, true);
-    if (n == 0)
-        return HRESULT_FROM_WIN32(ERROR_HANDLE_EOF);
-    if (n < 0) {
-        switch (-n) {
-        case ETIMEDOUT:
-            return HRESULT_FROM_WIN32(ERROR_TIMEOUT);
-        case EFBIG:
-            return HRESULT_FROM_WIN32(ERROR_ARITHMETIC_OVERFLOW);
-        case EPROTO:
-            return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
-        default:
-            return HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED);
-        }
-    }
-    DWORD got = last_read_notify(h, buf, (DWORD)n, cb);
+    DWORD got = 0;
+    HRESULT hr = S_OK;
+    if (h->no_entity)
+        got = read_inserted(h, buf, cb);
+    else
+        read_some(h, buf, cb, &got, fill, true, &hr);
     if (pcb)
         *pcb = got;
+    return hr;
+}
+
+/*
+ * An asynchronous read: what is already there (inserted buffers, received input, the end of the
+ * body, an error) completes synchronously; otherwise the loop waits for input and the module is
+ * re-entered through OnAsyncCompletion (or pfn) with the byte count, or ERROR_HANDLE_EOF.
+ */
+static HRESULT read_body_async(iisd_hctx_t *h, VOID *buf, DWORD cb, bool fill, PFN_ASYNC_COMPLETION pfn,
+                               VOID *ctx, DWORD *pcb, BOOL *pfCompletionPending)
+{
+    if (pfCompletionPending)
+        *pfCompletionPending = FALSE;
+    if (!iisd_hctx_async_ok(h) || h->no_entity || pfCompletionPending == NULL)
+        return read_body(h, buf, cb, fill, pcb);
+    if (pcb)
+        *pcb = 0;
+    if (buf == NULL || cb == 0)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+    DWORD got = 0;
+    HRESULT hr;
+    if (read_some(h, buf, cb, &got, fill, false, &hr)) {
+        if (pcb)
+            *pcb = got;
+        return hr;
+    }
+    h->aio = (typeof(h->aio)){.kind = IISD_AIO_READ, .fill = fill, .buf = buf, .cap = cb, .got = got};
+    h->compl_fn = pfn;
+    h->compl_ctx = ctx;
+    *pfCompletionPending = TRUE;
     return S_OK;
+}
+
+bool iisd_hctx_read_step(iisd_hctx_t *h, bool timed_out, DWORD *bytes, HRESULT *hr)
+{
+    if (timed_out) {
+        *bytes = h->aio.got ? last_read_notify(h, h->aio.buf, h->aio.got, h->aio.cap) : 0;
+        *hr = h->aio.got ? S_OK : HRESULT_FROM_WIN32(ERROR_TIMEOUT);
+        return true;
+    }
+    if (!read_some(h, h->aio.buf, h->aio.cap, &h->aio.got, h->aio.fill, false, hr))
+        return false;
+    *bytes = h->aio.got;
+    return true;
 }
 
 /* RQ_READ_ENTITY: modules may inspect or replace what was read. */
@@ -416,17 +515,28 @@ static DWORD last_read_notify(iisd_hctx_t *h, void *buf, DWORD n, DWORD cap)
 static HRESULT req_ReadEntityBody(IHttpRequest4 *This, VOID *buf, DWORD cb, BOOL fAsync, DWORD *pcb,
                                   BOOL *pfCompletionPending)
 {
-    /* api-status: partial: fAsync reads complete synchronously (*pfCompletionPending = FALSE) */
+    if (fAsync)
+        return read_body_async(R(This), buf, cb, false, NULL, NULL, pcb, pfCompletionPending);
     if (pfCompletionPending)
         *pfCompletionPending = FALSE;
-    return read_body(R(This), buf, cb, pcb);
+    return read_body(R(This), buf, cb, false, pcb);
 }
 
+/* Not copied (the buffer must live until the request ends); Content-Length is left as it is. */
 static HRESULT req_InsertEntityBody(IHttpRequest4 *This, VOID *buf, DWORD cb)
 {
-    return E_NOTIMPL;
+    iisd_hctx_t *h = R(This);
+    if (buf == NULL && cb > 0)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+    if (cb == 0)
+        return S_OK;
+    iisd_inserted_t *in = iisd_arena_alloc(h->arena, sizeof(*in));
+    *in = (iisd_inserted_t){.next = h->inserted, .p = buf, .len = cb};
+    h->inserted = in;
+    return S_OK;
 }
 
+/* What the client has still to send: inserted buffers are not counted. */
 static DWORD req_GetRemainingEntityBytes(IHttpRequest4 *This)
 {
     if (R(This)->no_entity)
@@ -492,20 +602,23 @@ static HRESULT req_ReadEntityBodyEx(IHttpRequest4 *This, VOID *buf, DWORD cb, BO
                                     PFN_ASYNC_COMPLETION pfn, VOID *ctx, DWORD *pcb,
                                     BOOL *pfCompletionPending)
 {
-    /* api-status: partial: completes synchronously; the callback is not called (*pfCompletionPending = FALSE)
-     */
+    if (fAsync)
+        return read_body_async(R(This), buf, cb, false, pfn, ctx, pcb, pfCompletionPending);
     if (pfCompletionPending)
         *pfCompletionPending = FALSE;
-    return read_body(R(This), buf, cb, pcb);
+    return read_body(R(This), buf, cb, false, pcb);
 }
 
 static HRESULT req_ReadEntityBodyWithFlags(IHttpRequest4 *This, VOID *buf, DWORD cb, BOOL fAsync, ULONG flags,
                                            DWORD *pcb, BOOL *pfCompletionPending)
 {
-    /* api-status: partial: completes synchronously; flags are ignored */
+    /* flag 0x1 (the HTTP Server API's FILL_BUFFER): read until the buffer is full or the body ends */
+    bool fill = (flags & 1) != 0;
+    if (fAsync)
+        return read_body_async(R(This), buf, cb, fill, NULL, NULL, pcb, pfCompletionPending);
     if (pfCompletionPending)
         *pfCompletionPending = FALSE;
-    return read_body(R(This), buf, cb, pcb);
+    return read_body(R(This), buf, cb, fill, pcb);
 }
 
 static const struct {

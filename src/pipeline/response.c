@@ -517,10 +517,48 @@ static HRESULT flush(iisd_hctx_t *h, BOOL fMoreData, DWORD *pcbSent)
     return S_OK;
 }
 
+/*
+ * An asynchronous flush: when the socket takes everything at once it completes synchronously
+ * (*pfCompletionExpected = FALSE); otherwise the loop sends the rest and the module is re-entered
+ * through OnAsyncCompletion (or pfn) with the byte count: `bytes` for a write, the bytes that went
+ * out for a Flush (bytes < 0).
+ */
+static HRESULT flush_async(iisd_hctx_t *h, BOOL fMoreData, int64_t bytes, PFN_ASYNC_COMPLETION pfn, VOID *ctx,
+                           DWORD *pcbSent, BOOL *pfCompletionExpected)
+{
+    *pfCompletionExpected = FALSE;
+    if (!iisd_hctx_async_ok(h)) {
+        HRESULT hr = flush(h, fMoreData, pcbSent);
+        if (bytes >= 0 && pcbSent)
+            *pcbSent = (DWORD)bytes;
+        return hr;
+    }
+    uint64_t before = h->rq->bytes_sent;
+    RAW_IN(h);
+    int rc = iisd_hctx_send_nowait(h);
+    RAW_OUT(h);
+    if (rc < 0)
+        return HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED);
+    if (rc == 0) {
+        if (pcbSent)
+            *pcbSent = bytes >= 0 ? (DWORD)bytes : (DWORD)(h->rq->bytes_sent - before);
+        return S_OK;
+    }
+    h->aio =
+        (typeof(h->aio)){.kind = IISD_AIO_WRITE, .flush = bytes < 0, .bytes = (DWORD)bytes, .base = before};
+    h->compl_fn = pfn;
+    h->compl_ctx = ctx;
+    if (pcbSent)
+        *pcbSent = 0;
+    *pfCompletionExpected = TRUE;
+    return S_OK;
+}
+
 static HRESULT resp_Flush(IHttpResponse4 *This, BOOL fAsync, BOOL fMoreData, DWORD *pcbSent,
                           BOOL *pfCompletionExpected)
 {
-    /* api-status: partial: fAsync flushes complete synchronously (*pfCompletionExpected = FALSE) */
+    if (fAsync && pfCompletionExpected != NULL)
+        return flush_async(P(This), fMoreData, -1, NULL, NULL, pcbSent, pfCompletionExpected);
     if (pfCompletionExpected)
         *pfCompletionExpected = FALSE;
     return flush(P(This), fMoreData, pcbSent);
@@ -640,8 +678,11 @@ static HRESULT resp_WriteEntityChunkByReference(IHttpResponse4 *This, HTTP_DATA_
     return hr;
 }
 
-static HRESULT write_chunks(iisd_hctx_t *h, HTTP_DATA_CHUNK *chunks, DWORD n, BOOL fMoreData, DWORD *pcbSent)
+static HRESULT write_chunks(iisd_hctx_t *h, HTTP_DATA_CHUNK *chunks, DWORD n, BOOL fAsync, BOOL fMoreData,
+                            PFN_ASYNC_COMPLETION pfn, VOID *ctx, DWORD *pcbSent, BOOL *pfCompletionExpected)
 {
+    if (pfCompletionExpected)
+        *pfCompletionExpected = FALSE;
     if (n > 0 && chunks == NULL)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     iisd_resp_t *r = RESP(h);
@@ -655,20 +696,20 @@ static HRESULT write_chunks(iisd_hctx_t *h, HTTP_DATA_CHUNK *chunks, DWORD n, BO
         }
     }
     RAW_OUT(h);
+    DWORD added = (DWORD)(r->body_len - before);
     if (pcbSent)
-        *pcbSent = (DWORD)(r->body_len - before);
-    if (!r->buffering)
-        return flush(h, fMoreData, NULL);
-    return S_OK;
+        *pcbSent = added;
+    if (r->buffering)
+        return S_OK; /* copied into the response: complete */
+    if (fAsync && pfCompletionExpected != NULL)
+        return flush_async(h, fMoreData, added, pfn, ctx, pcbSent, pfCompletionExpected);
+    return flush(h, fMoreData, NULL);
 }
 
 static HRESULT resp_WriteEntityChunks(IHttpResponse4 *This, HTTP_DATA_CHUNK *chunks, DWORD n, BOOL fAsync,
                                       BOOL fMoreData, DWORD *pcbSent, BOOL *pfCompletionExpected)
 {
-    /* api-status: partial: fAsync writes complete synchronously (*pfCompletionExpected = FALSE) */
-    if (pfCompletionExpected)
-        *pfCompletionExpected = FALSE;
-    return write_chunks(P(This), chunks, n, fMoreData, pcbSent);
+    return write_chunks(P(This), chunks, n, fAsync, fMoreData, NULL, NULL, pcbSent, pfCompletionExpected);
 }
 
 static VOID resp_DisableBuffering(IHttpResponse4 *This)
@@ -764,16 +805,14 @@ static HRESULT resp_WriteEntityChunksEx(IHttpResponse4 *This, HTTP_DATA_CHUNK *c
                                         BOOL fMoreData, PFN_ASYNC_COMPLETION pfn, VOID *ctx, DWORD *pcbSent,
                                         BOOL *pfCompletionExpected)
 {
-    /* api-status: partial: completes synchronously; the callback is not called */
-    if (pfCompletionExpected)
-        *pfCompletionExpected = FALSE;
-    return write_chunks(P(This), chunks, n, fMoreData, pcbSent);
+    return write_chunks(P(This), chunks, n, fAsync, fMoreData, pfn, ctx, pcbSent, pfCompletionExpected);
 }
 
 static HRESULT resp_FlushEx(IHttpResponse4 *This, BOOL fAsync, BOOL fMoreData, PFN_ASYNC_COMPLETION pfn,
                             VOID *ctx, DWORD *pcbSent, BOOL *pfCompletionExpected)
 {
-    /* api-status: partial: completes synchronously; the callback is not called */
+    if (fAsync && pfCompletionExpected != NULL)
+        return flush_async(P(This), fMoreData, -1, pfn, ctx, pcbSent, pfCompletionExpected);
     if (pfCompletionExpected)
         *pfCompletionExpected = FALSE;
     return flush(P(This), fMoreData, pcbSent);

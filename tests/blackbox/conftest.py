@@ -8,7 +8,7 @@ import pytest
 from iisdtest import Server, free_port, make_config, STOP_TIMEOUT
 
 
-CRASH_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+CRASH_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "ThreadSanitizer",
                  "runtime error:", "Segmentation fault", "core dumped")
 
 

@@ -1,8 +1,11 @@
 """RQ_NOTIFICATION_PENDING with completions from other threads, and custom notifications."""
+import socket
 import threading
 import time
 
-from iisdtest import module_path, read_trace
+import pytest
+
+from iisdtest import build_request, module_path, poll, read_trace, wait_trace
 
 
 def start(server_factory, site, trace_file, workers=None):
@@ -83,3 +86,193 @@ def test_thread_cleanup_notification_at_shutdown(server_factory, site, trace_fil
     lines = read_trace(trace_file)
     # one GL_THREAD_CLEANUP per worker thread, at least
     assert sum(1 for l in lines if l == "Async thread-cleanup") >= 2
+
+
+# ---- asynchronous entity-body I/O ---------------------------------------------------------------
+
+def start_io(server_factory, site, trace_file, extra_modules=()):
+    modules = [("Async", module_path("async")), ("AsyncC", module_path("async_c"))] + list(extra_modules)
+    return server_factory(modules=modules, root=site, env={"IISD_TEST_TRACE": str(trace_file)},
+                          workers=1)
+
+
+def trace_count(trace_file, line):
+    try:
+        return read_trace(trace_file).count(line)
+    except FileNotFoundError:
+        return 0
+
+
+def wait_count(trace_file, line, n):
+    assert poll(lambda: trace_count(trace_file, line) >= n, 10), "no %r (x%d) in the trace" % (line, n)
+
+
+def slow_chunked_read(srv, trace_file, path, pending_line):
+    """Sends a chunked body in three pieces, each after the module's read went pending, and answers
+    a request on another connection while the first one waits. Returns the response."""
+    c = srv.client()
+    c.send(build_request("POST", path, headers=[("Transfer-Encoding", "chunked")]) + b"6\r\nhello \r\n")
+    wait_count(trace_file, pending_line, 1)
+    # the request waits on no thread: the only loop answers another connection meanwhile
+    other = srv.get("/hello.txt")
+    assert (other.status, other.body) == (200, b"Hello static\n")
+    c.send(b"5\r\nworld\r\n")
+    wait_count(trace_file, pending_line, 2)
+    c.send(b"0\r\n\r\n")
+    return c.read_response()
+
+
+@pytest.mark.parametrize("path", ["/aread", "/aread-ex"])
+def test_async_read_of_a_slow_chunked_body(server_factory, site, trace_file, path):
+    srv = start_io(server_factory, site, trace_file)
+    resp = slow_chunked_read(srv, trace_file, path, "Async read-pending")
+    assert resp.status == 200
+    # two reads went pending; the second completed with ERROR_HANDLE_EOF (0x80070026) when the
+    # last chunk came
+    assert resp.body == b"pending=2 eof=async hr=0x80070026 sizes=6,5, body=hello world"
+
+
+def test_async_read_from_a_c_module(server_factory, site, trace_file):
+    srv = start_io(server_factory, site, trace_file)
+    resp = slow_chunked_read(srv, trace_file, "/c-aread", "AsyncC read-pending")
+    assert resp.status == 200
+    # the last completion carries the end of the body
+    assert resp.body == b"c pending=2 completions=2 body=hello world"
+
+
+def test_async_read_of_a_body_already_received_completes_synchronously(server_factory, site, trace_file):
+    srv = start_io(server_factory, site, trace_file)
+    body = b"0123456789abcdefXYZ"  # 16 + 3 bytes
+    resp = srv.get("/aread", method="POST", body=body)
+    assert resp.status == 200
+    assert resp.body == b"pending=0 eof=sync hr=0x80070026 sizes=16,3, body=" + body
+
+
+def test_async_read_at_the_end_of_a_content_length_body(server_factory, site, trace_file):
+    srv = start_io(server_factory, site, trace_file)
+    c = srv.client()
+    c.send(build_request("POST", "/aread", headers=[("Content-Length", "8")]) + b"abc")
+    wait_count(trace_file, "Async read-pending", 1)
+    c.send(b"defgh")
+    resp = c.read_response()
+    assert resp.status == 200
+    # the completion brings the last bytes; the read after it finds the end at once
+    assert resp.body == b"pending=1 eof=sync hr=0x80070026 sizes=3,5, body=abcdefgh"
+
+
+def test_async_read_with_the_fill_flag(server_factory, site, trace_file):
+    srv = start_io(server_factory, site, trace_file)
+    c = srv.client()
+    c.send(build_request("POST", "/aread-fill", headers=[("Content-Length", "12")]) + b"abcde")
+    wait_count(trace_file, "Async read-pending", 1)
+    c.send(b"fghijkl")
+    resp = c.read_response()
+    # the first read completes only with its 10-byte buffer full
+    assert resp.body == b"pending=1 eof=sync hr=0x80070026 sizes=10,2, body=abcdefghijkl"
+
+
+def test_async_read_when_the_client_goes_away(server_factory, site, trace_file):
+    srv = start_io(server_factory, site, trace_file)
+    c = srv.client()
+    c.send(build_request("POST", "/aread", headers=[("Content-Length", "100")]) + b"abc")
+    wait_count(trace_file, "Async read-pending", 1)
+    c.close()
+    # the completion reports the failure, and the server carries on
+    assert poll(lambda: srv.get("/hello.txt").status == 200, 5)
+
+
+def read_chunked_slowly(sock):
+    data = b""
+    while True:
+        part = sock.recv(65536)
+        if not part:
+            return data
+        data += part
+        if data.endswith(b"\r\n0\r\n\r\n"):
+            return data
+
+
+def dechunk(payload):
+    out, pos = b"", 0
+    while True:
+        eol = payload.index(b"\r\n", pos)
+        size = int(payload[pos:eol], 16)
+        if size == 0:
+            return out
+        out += payload[eol + 2:eol + 2 + size]
+        pos = eol + 2 + size + 2
+
+
+@pytest.mark.parametrize("path", ["/awrite", "/awrite-ex", "/aflush-ex"])
+def test_async_write_to_a_slow_reader_completes_after_it_drains(server_factory, site, trace_file, path):
+    srv = start_io(server_factory, site, trace_file)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", srv.port))
+    try:
+        sock.sendall(build_request("GET", path))
+        wait_count(trace_file, "Async write-pending", 1)
+        # the loop is free meanwhile, and the completion waits for the client
+        assert srv.get("/hello.txt").status == 200
+        assert not any(l.startswith("Async write-complete") for l in read_trace(trace_file))
+        raw = read_chunked_slowly(sock)
+    finally:
+        sock.close()
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert dechunk(payload) == b"w" * (8 << 20)
+    wait_count(trace_file, "Async write-pending", 1)
+    lines = [l for l in read_trace(trace_file) if l.startswith("Async write-complete")]
+    assert len(lines) == 1
+    n, hr = lines[0].split()[2:]
+    assert hr == "hr=0x00000000"
+    if path == "/aflush-ex":
+        assert int(n) > 8 << 20  # what went out: the head, the body and its chunk framing
+    else:
+        assert int(n) == 8 << 20  # the body bytes of the write
+
+
+def test_async_write_that_fits_completes_synchronously(server_factory, site, trace_file):
+    srv = start_io(server_factory, site, trace_file)
+    # a normal reader takes 8 MiB quickly, but the first send still fills the socket: whichever way
+    # it went, exactly one completion or synchronous result is reported with the whole body
+    resp = srv.get("/awrite", timeout=30)
+    assert resp.body == b"w" * (8 << 20)
+    lines = wait_trace(trace_file, lambda ls: any(l.startswith("Async write-complete") for l in ls))
+    assert [l for l in lines if l.startswith("Async write-complete")] == [
+        "Async write-complete %d hr=0x00000000" % (8 << 20)]
+
+
+def test_post_completion_ex_from_another_thread(server_factory, site, trace_file):
+    srv = start_io(server_factory, site, trace_file)
+    resp = srv.get("/postex")
+    assert (resp.status, resp.body) == (200, b"routine err=0 bytes=17 ctx=ok")
+
+
+def test_post_completion_ex_routine_then_the_request_continues(server_factory, site, trace_file):
+    srv = start_io(server_factory, site, trace_file)
+    resp = srv.get("/hello.txt?postex-continue")
+    assert (resp.status, resp.body) == (200, b"Hello static\n")
+    assert trace_count(trace_file, "Async routine 17") == 1
+
+
+def test_insert_entity_body_then_read(server_factory, site, trace_file):
+    srv = start_io(server_factory, site, trace_file)
+    resp = srv.get("/insert-read", method="POST", body=b"world")
+    assert resp.status == 200
+    # the inserted buffer is read back (synchronously); the client has nothing left to send
+    assert resp.header("X-Remaining") == "0"
+    assert resp.body == b"pending=0 eof=sync hr=0x80070026 sizes=11, body=hello world"
+
+
+def test_insert_entity_body_is_what_the_handler_reads_first(server_factory, site, trace_file):
+    srv = start_io(server_factory, site, trace_file, extra_modules=[("Echo", module_path("echo"))])
+    c = srv.client()
+    # the module takes "hello" and puts "[hello]" back; the handler reads it, then the rest of the
+    # body, which the client sends only now (Content-Length stays 11)
+    c.send(build_request("POST", "/echo-insert", headers=[("Content-Length", "11")]) + b"hello")
+    c.send(b" world")
+    resp = c.read_response()
+    assert resp.status == 200
+    assert resp.body == b"[hello] world"
