@@ -674,6 +674,11 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
 static void post_resume(iisd_conn_t *c)
 {
     iisd_hctx_t *h = c->app;
+    if (IISD_UNLIKELY(h == NULL)) {
+        /* the request ended on another path after this resumption was queued */
+        iisd_log(IISD_LOG_WARN, "a queued resumption found its request already finished; ignored");
+        return;
+    }
     if (run(h, true) == IISD_CONTINUE)
         iisd_conn_resume(c);
 }
