@@ -164,11 +164,11 @@ def test_profile_cache_until_change_for_static_files(server_factory, tmp_path, r
     assert s.get("/plain.txt").header("X-Pre") != s.get("/plain.txt").header("X-Pre")
     # a change of the file is seen (the open-file cache notices it within its window)
     (root / "page.htm").write_text("version 2, longer")
-    changed = poll(lambda: (lambda r: r if r.body == b"version 2, longer" else None)(s.get("/page.htm")), 3.0)
+    changed = poll(lambda: (lambda r: r if r.body == b"version 2, longer" else None)(s.get("/page.htm")), 10.0)
     assert changed is not None
     assert changed.header("X-Pre") != first.header("X-Pre")
     os.remove(root / "page.htm")
-    assert poll(lambda: s.get("/page.htm").status == 404, 3.0)
+    assert poll(lambda: s.get("/page.htm").status == 404, 10.0)
 
 
 def test_profile_cache_for_time_period(server_factory, tmp_path, root):
