@@ -1,0 +1,409 @@
+// server.cpp - conformance checks for IHttpServer(2), IHttpModuleRegistrationInfo(2),
+// IHttpFileInfo, IDispensedHttpModuleContextContainer, IHttpTraceContext and the
+// global-notification providers.
+//
+// RegisterModule checks the registration interface; the global module checks the
+// providers it receives; the requests /server/basic, /server/fileinfo,
+// /server/fragments, /server/notify and /server/trace check the rest.
+#include "conformance.h"
+
+#include <stdio.h>
+#include <string>
+
+#ifndef FILE_ATTRIBUTE_DIRECTORY
+#define FILE_ATTRIBUTE_DIRECTORY 0x00000010 /* the Win32 value */
+#endif
+
+namespace
+{
+
+HTTP_MODULE_ID g_id;
+IHttpServer *g_server;
+
+// {6F1C3E21-5B7A-4C3E-9D1E-2A7C0F00C0F1}: this suite's own trace provider
+const GUID kConfProvider = {0x6f1c3e21, 0x5b7a, 0x4c3e, {0x9d, 0x1e, 0x2a, 0x7c, 0x0f, 0x00, 0xc0, 0xf1}};
+
+int g_custom_seen;    // GL_CUSTOM_NOTIFICATION calls
+int g_trace_seen;     // GL_TRACE_EVENT calls with kConfProvider
+int g_www_trace_seen; // GL_TRACE_EVENT calls with the web server provider (QuickTrace)
+int g_cleaned;        // stored contexts cleaned up
+
+const wchar_t kConfigPath[] = L"MACHINE/WEBROOT/APPHOST/Default Web Site/conformance";
+const wchar_t kChangedFile[] = L"/conformance/changed.file";
+
+class CountedContext : public IHttpStoredContext
+{
+  public:
+    VOID CleanupStoredContext()
+    {
+        g_cleaned++;
+        delete this;
+    }
+};
+
+bool eq(PCSTR a, const char *b)
+{
+    return a != NULL && strcmp(a, b) == 0;
+}
+
+std::wstring widen(const std::string &s)
+{
+    return std::wstring(s.begin(), s.end());
+}
+
+std::string site_root()
+{
+    const char *r = getenv("IISD_CONFORMANCE_ROOT");
+    std::string out = r ? r : "";
+    while (!out.empty() && out.back() == '/')
+        out.pop_back();
+    return out;
+}
+
+class CCustomProvider : public ICustomNotificationProvider
+{
+  public:
+    PCWSTR QueryNotificationType() { return L"conformance-global"; }
+    VOID SetErrorStatus(HRESULT) {}
+};
+
+class CServerGlobal : public CGlobalModule
+{
+  public:
+    GLOBAL_NOTIFICATION_STATUS OnGlobalStopListening(IGlobalStopListeningProvider *p)
+    {
+        // iisd stops on SIGTERM after finishing the requests in flight
+        CHECK("IGlobalStopListeningProvider::DrainRequestsGracefully", p->DrainRequestsGracefully() == TRUE);
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
+    GLOBAL_NOTIFICATION_STATUS OnGlobalConfigurationChange(IGlobalConfigurationChangeProvider *p)
+    {
+        PCWSTR path = p->GetChangePath();
+        if (path != NULL && wcsstr(path, L"/conformance") != NULL)
+            CHECK("IGlobalConfigurationChangeProvider::GetChangePath", conf_wide_eq(path, kConfigPath));
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
+    GLOBAL_NOTIFICATION_STATUS OnGlobalFileChange(IGlobalFileChangeProvider *p)
+    {
+        PCWSTR name = p->GetFileName();
+        if (name != NULL && wcsstr(name, L"changed.file") != NULL)
+            CHECK("IGlobalFileChangeProvider::GetFileName", conf_wide_eq(name, kChangedFile));
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
+    GLOBAL_NOTIFICATION_STATUS OnGlobalPreBeginRequest(IPreBeginRequestProvider *p)
+    {
+        IHttpContext *ctx = p->GetHttpContext();
+        if (ctx != NULL && conf_is(ctx, "/server/basic")) {
+            CHECK("IPreBeginRequestProvider::GetHttpContext", eq(ctx->GetRequest()->GetHttpMethod(), "GET"));
+            CHECK("IPreBeginRequestProvider::GetHttpContext", ctx->GetResponseHeadersSent() == FALSE);
+        }
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
+    GLOBAL_NOTIFICATION_STATUS OnGlobalTraceEvent(IGlobalTraceEventProvider *p)
+    {
+        HTTP_TRACE_EVENT *ev = NULL;
+        if (p->GetTraceEvent(&ev) != S_OK || ev == NULL || ev->pProviderGuid == NULL)
+            return GL_NOTIFICATION_CONTINUE;
+        if (IsEqualGUID(*ev->pProviderGuid, GUID_IIS_WWW_SERVER_TRACE_PROVIDER)) {
+            IHttpContext *ctx = NULL;
+            if (p->GetCurrentHttpRequestContext(&ctx) == S_OK && ctx != NULL && conf_is(ctx, "/server/trace"))
+                g_www_trace_seen++;
+            return GL_NOTIFICATION_CONTINUE;
+        }
+        if (!IsEqualGUID(*ev->pProviderGuid, kConfProvider))
+            return GL_NOTIFICATION_CONTINUE;
+        g_trace_seen++;
+        CHECK("IGlobalTraceEventProvider::GetTraceEvent", ev->dwEvent == 42 && ev->dwArea == 1);
+        CHECK("IGlobalTraceEventProvider::CheckSubscription", p->CheckSubscription(g_id) == TRUE);
+        IHttpContext *ctx = NULL;
+        HRESULT hr = p->GetCurrentHttpRequestContext(&ctx);
+        CHECK("IGlobalTraceEventProvider::GetCurrentHttpRequestContext",
+              hr == S_OK && ctx != NULL && conf_is(ctx, "/server/trace"));
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
+    GLOBAL_NOTIFICATION_STATUS OnGlobalCustomNotification(ICustomNotificationProvider *p)
+    {
+        if (conf_wide_is(p->QueryNotificationType(), "conformance-global"))
+            g_custom_seen++;
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
+    VOID Terminate() { delete this; }
+};
+
+void basic(IHttpContext *ctx)
+{
+    // launched from a shell or a service manager, iisd is a command-line process
+    CHECK("IHttpServer::IsCommandLineLaunch", g_server->IsCommandLineLaunch() == TRUE);
+    PCWSTR pool = g_server->GetAppPoolName();
+    CHECK("IHttpServer::GetAppPoolName", pool != NULL && *pool != 0);
+    g_server->IncrementThreadCount();
+    g_server->DecrementThreadCount();
+    CHECK("IHttpServer::IncrementThreadCount", ctx->GetConnection()->IsConnected()); // and still serving
+    CHECK("IHttpServer::DecrementThreadCount", ctx->GetConnection()->IsConnected());
+    CHECK("IHttpServer::GetAdminManager", g_server->GetAdminManager() != NULL);
+    CHECK("IHttpServer::GetTraceContext", g_server->GetTraceContext() != NULL);
+    CHECK("IHttpServer::FlushKernelCache", g_server->FlushKernelCache(L"/server/basic") == S_OK);
+
+    BOOL unknown = TRUE;
+    CHECK("IHttpServer::SatisfiesPrecondition", g_server->SatisfiesPrecondition(L"integratedMode", &unknown) == TRUE &&
+                                                    unknown == FALSE);
+    CHECK("IHttpServer::SatisfiesPrecondition", g_server->SatisfiesPrecondition(L"classicMode", &unknown) == FALSE &&
+                                                    unknown == FALSE);
+    CHECK("IHttpServer::SatisfiesPrecondition", g_server->SatisfiesPrecondition(L"bitness64", &unknown) == TRUE);
+    CHECK("IHttpServer::SatisfiesPrecondition", g_server->SatisfiesPrecondition(L"bitness32", &unknown) == FALSE);
+    unknown = FALSE;
+    g_server->SatisfiesPrecondition(L"conformanceNoSuchToken", &unknown);
+    CHECK("IHttpServer::SatisfiesPrecondition", unknown == TRUE);
+
+    IHttpServer2 *server2 = NULL;
+    HRESULT hr = g_server->GetExtendedInterface(HTTP_SERVER_INTERFACE_V2, (PVOID *)&server2);
+    CHECK("IHttpServer::GetExtendedInterface", hr == S_OK && server2 != NULL);
+    PVOID none = (PVOID)1;
+    CHECK("IHttpServer::GetExtendedInterface",
+          FAILED(g_server->GetExtendedInterface((HTTP_SERVER_INTERFACE_VERSION)77, &none)));
+    if (server2 != NULL) {
+        IHttpContext4 *ctx4 = NULL;
+        hr = server2->GetExtendedInterface(__uuidof(IHttpContext), ctx, __uuidof(IHttpContext4), (PVOID *)&ctx4);
+        CHECK("IHttpServer2::GetExtendedInterfaceByGuid", hr == S_OK && (void *)ctx4 == (void *)ctx);
+        PVOID out = (PVOID)1;
+        hr = server2->GetExtendedInterface(__uuidof(IHttpContext), ctx, kConfProvider, &out);
+        CHECK("IHttpServer2::GetExtendedInterfaceByGuid", FAILED(hr));
+    }
+
+    IDispensedHttpModuleContextContainer *box = g_server->DispenseContainer();
+    CHECK("IHttpServer::DispenseContainer", box != NULL);
+    if (box != NULL) {
+        CountedContext *stored = new CountedContext();
+        CHECK("IHttpServer::DispenseContainer", box->SetModuleContext(stored, g_id) == S_OK &&
+                                                    box->GetModuleContext(g_id) == stored);
+        int before = g_cleaned;
+        box->ReleaseContainer();
+        // the container cleans up what it stores
+        CHECK("IDispensedHttpModuleContextContainer::ReleaseContainer", g_cleaned == before + 1);
+    }
+
+    CCustomProvider provider;
+    int before = g_custom_seen;
+    GLOBAL_NOTIFICATION_STATUS st = g_server->NotifyCustomNotification(&provider);
+    CHECK("IHttpServer::NotifyCustomNotification", st == GL_NOTIFICATION_CONTINUE && g_custom_seen == before + 1);
+}
+
+void fragments()
+{
+    static char data[] = "fragment-data"; // 13 bytes
+    HTTP_DATA_CHUNK chunk;
+    chunk.DataChunkType = HttpDataChunkFromMemory;
+    chunk.FromMemory.pBuffer = data;
+    chunk.FromMemory.BufferLength = 13;
+    CHECK("IHttpServer::AddFragmentToCache", g_server->AddFragmentToCache(&chunk, L"conf-fragment") == S_OK);
+    BYTE buf[64];
+    DWORD copied = 0;
+    HRESULT hr = g_server->ReadFragmentFromCache(L"conf-fragment", buf, 4, &copied);
+    CHECK("IHttpServer::ReadFragmentFromCache", hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER) && copied == 13);
+    copied = 0;
+    hr = g_server->ReadFragmentFromCache(L"conf-fragment", buf, sizeof(buf), &copied);
+    CHECK("IHttpServer::ReadFragmentFromCache", hr == S_OK && copied == 13 && memcmp(buf, data, 13) == 0);
+    CHECK("IHttpServer::RemoveFragmentFromCache", g_server->RemoveFragmentFromCache(L"conf-fragment") == S_OK);
+    hr = g_server->ReadFragmentFromCache(L"conf-fragment", buf, sizeof(buf), &copied);
+    CHECK("IHttpServer::RemoveFragmentFromCache", hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
+    CHECK("IHttpServer::ReadFragmentFromCache", hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
+}
+
+bool write_file(const std::string &path, const char *text)
+{
+    std::string tmp = path + ".tmp";
+    FILE *f = fopen(tmp.c_str(), "w");
+    if (f == NULL)
+        return false;
+    fputs(text, f);
+    fclose(f);
+    return rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+void file_info()
+{
+    std::string path = site_root() + "/file.txt"; // "file text\n"
+    std::wstring wpath = widen(path);
+    IHttpFileInfo *fi = NULL;
+    HRESULT hr = g_server->GetFileInfo(wpath.c_str(), NULL, NULL, NULL, NULL, TRUE, &fi);
+    CHECK("IHttpServer::GetFileInfo", hr == S_OK && fi != NULL);
+    if (fi == NULL)
+        return;
+    ULARGE_INTEGER size;
+    size.QuadPart = 0;
+    fi->GetSize(&size);
+    CHECK("IHttpFileInfo::GetSize", size.QuadPart == 10);
+    DWORD attrs = fi->GetAttributes();
+    CHECK("IHttpFileInfo::GetAttributes", attrs != 0xffffffff && (attrs & FILE_ATTRIBUTE_DIRECTORY) == 0);
+    CHECK("IHttpFileInfo::GetFilePath", conf_wide_eq(fi->GetFilePath(), wpath.c_str()));
+    USHORT cch = 0;
+    PCSTR etag = fi->GetETag(&cch);
+    CHECK("IHttpFileInfo::GetETag", etag != NULL && cch > 2 && cch == strlen(etag) && etag[0] == '"' &&
+                                        etag[cch - 1] == '"');
+    FILETIME ft = {0, 0};
+    fi->GetLastModifiedTime(&ft);
+    CHECK("IHttpFileInfo::GetLastModifiedTime", ft.dwHighDateTime != 0 || ft.dwLowDateTime != 0);
+    PCSTR lm = fi->GetLastModifiedString();
+    CHECK("IHttpFileInfo::GetLastModifiedString", lm != NULL && strlen(lm) == 29 && strcmp(lm + 26, "GMT") == 0);
+    DWORD ttl = 0;
+    fi->GetHttpCacheAllowed(&ttl);
+    CHECK("IHttpFileInfo::GetHttpCacheAllowed", true); // any answer is documented; run for the C binding
+    const BYTE *buffer = fi->GetFileBuffer();
+    HANDLE handle = fi->GetFileHandle();
+    // the content is reachable through one of them
+    CHECK("IHttpFileInfo::GetFileBuffer", buffer == NULL || memcmp(buffer, "file text\n", 10) == 0);
+    CHECK("IHttpFileInfo::GetFileHandle", buffer != NULL || (handle != NULL && handle != INVALID_HANDLE_VALUE));
+    CHECK("IHttpFileInfo::AccessCheck", fi->AccessCheck(NULL, NULL) == S_OK);
+    CHECK("IHttpFileInfo::GetVrToken", fi->GetVrToken() == NULL);
+    CHECK("IHttpFileInfo::GetModuleContextContainer", fi->GetModuleContextContainer() != NULL);
+    CHECK("IHttpFileInfo::CheckIfFileHasChanged", fi->CheckIfFileHasChanged(NULL) == FALSE);
+    fi->DereferenceCacheData();
+
+    // a file that changes after the lookup
+    std::string changing = site_root() + "/changing.txt";
+    write_file(changing, "one");
+    std::wstring wchanging = widen(changing);
+    fi = NULL;
+    hr = g_server->GetFileInfo(wchanging.c_str(), NULL, NULL, NULL, NULL, FALSE, &fi);
+    CHECK("IHttpServer::GetFileInfo", hr == S_OK && fi != NULL);
+    if (fi != NULL) {
+        write_file(changing, "three"); // another size, another inode
+        CHECK("IHttpFileInfo::CheckIfFileHasChanged", fi->CheckIfFileHasChanged(NULL) == TRUE);
+        fi->DereferenceCacheData();
+    }
+
+    std::wstring missing = widen(site_root() + "/no-such-file.txt");
+    fi = (IHttpFileInfo *)1;
+    hr = g_server->GetFileInfo(missing.c_str(), NULL, NULL, NULL, NULL, TRUE, &fi);
+    CHECK("IHttpServer::GetFileInfo", hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
+}
+
+void notify()
+{
+    g_server->NotifyConfigurationChange(kConfigPath);
+    CHECK("IHttpServer::NotifyConfigurationChange", true); // the global module checks what it receives
+    g_server->NotifyFileChange(kChangedFile);
+    CHECK("IHttpServer::NotifyFileChange", true);
+}
+
+void trace(IHttpContext *ctx)
+{
+    IHttpTraceContext *tc = ctx->GetTraceContext();
+    CHECK("IHttpContext::GetTraceContext", tc != NULL);
+    if (tc == NULL)
+        return;
+    HTTP_TRACE_CONFIGURATION cfg = {&kConfProvider, 0, 0, FALSE};
+    CHECK("IHttpTraceContext::GetTraceConfiguration", tc->GetTraceConfiguration(&cfg) == S_OK &&
+                                                          cfg.fProviderEnabled == FALSE);
+    HTTP_TRACE_CONFIGURATION sub = {&kConfProvider, 1, TRACE_LEVEL_INFORMATION, TRUE};
+    CHECK("IHttpTraceContext::SetTraceConfiguration", tc->SetTraceConfiguration(g_id, &sub, 1) == S_OK);
+    cfg = {&kConfProvider, 0, 0, FALSE};
+    CHECK("IHttpTraceContext::GetTraceConfiguration", tc->GetTraceConfiguration(&cfg) == S_OK &&
+                                                          cfg.fProviderEnabled == TRUE && (cfg.dwAreas & 1) &&
+                                                          cfg.dwVerbosity == TRACE_LEVEL_INFORMATION);
+    CHECK("IHttpTraceContext::SetTraceConfiguration", tc->SetTraceConfiguration(g_id, NULL, 1) ==
+                                                          HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER));
+
+    LPCGUID activity = tc->GetTraceActivityId();
+    CHECK("IHttpTraceContext::GetTraceActivityId", activity != NULL && activity == tc->GetTraceActivityId());
+
+    HTTP_TRACE_EVENT ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.pProviderGuid = &kConfProvider;
+    ev.dwArea = 1;
+    ev.dwEvent = 42;
+    ev.pszEventName = L"CONFORMANCE_EVENT";
+    ev.dwVerbosity = TRACE_LEVEL_INFORMATION;
+    ev.pActivityGuid = activity;
+    int before = g_trace_seen;
+    CHECK("IHttpTraceContext::RaiseTraceEvent", tc->RaiseTraceEvent(&ev) == S_OK && g_trace_seen == before + 1);
+    ev.dwVerbosity = TRACE_LEVEL_VERBOSE; // above the subscription's level: not delivered
+    CHECK("IHttpTraceContext::RaiseTraceEvent", tc->RaiseTraceEvent(&ev) == S_OK && g_trace_seen == before + 1);
+
+    HTTP_TRACE_CONFIGURATION www = {&GUID_IIS_WWW_SERVER_TRACE_PROVIDER, 0, 0, TRUE};
+    tc->SetTraceConfiguration(g_id, &www, 1);
+    int www_before = g_www_trace_seen;
+    CHECK("IHttpTraceContext::QuickTrace", tc->QuickTrace(L"conformance", L"quick", S_OK, TRACE_LEVEL_INFORMATION) ==
+                                               S_OK);
+    CHECK("IHttpTraceContext::QuickTrace", g_www_trace_seen > www_before);
+
+    sub.fProviderEnabled = FALSE;
+    CHECK("IHttpTraceContext::SetTraceConfiguration", tc->SetTraceConfiguration(g_id, &sub, 1) == S_OK);
+    cfg = {&kConfProvider, 0, 0, FALSE};
+    tc->GetTraceConfiguration(&cfg);
+    CHECK("IHttpTraceContext::SetTraceConfiguration", cfg.fProviderEnabled == FALSE);
+}
+
+class CServerModule : public CHttpModule
+{
+  public:
+    REQUEST_NOTIFICATION_STATUS OnBeginRequest(IHttpContext *ctx, IHttpEventProvider *)
+    {
+        if (!conf_under(ctx, "/server/"))
+            return RQ_NOTIFICATION_CONTINUE;
+        if (conf_is(ctx, "/server/basic"))
+            basic(ctx);
+        else if (conf_is(ctx, "/server/fileinfo"))
+            file_info();
+        else if (conf_is(ctx, "/server/fragments"))
+            fragments();
+        else if (conf_is(ctx, "/server/notify"))
+            notify();
+        else if (conf_is(ctx, "/server/trace"))
+            trace(ctx);
+        else
+            return RQ_NOTIFICATION_CONTINUE;
+        return conf_reply(ctx, "server");
+    }
+};
+
+void registration(IHttpModuleRegistrationInfo *info, IHttpServer *server)
+{
+    CHECK("IHttpModuleRegistrationInfo::GetName", conf_wide_is(info->GetName(), "ConfServer"));
+    CHECK("IHttpModuleRegistrationInfo::GetId", info->GetId() != NULL && info->GetId() == info->GetId());
+
+    HRESULT hr = info->SetRequestNotifications(new ConfFactory<CServerModule>(), RQ_BEGIN_REQUEST, 0);
+    CHECK("IHttpModuleRegistrationInfo::SetRequestNotifications", hr == S_OK);
+    IHttpModuleFactory *again = new ConfFactory<CServerModule>();
+    hr = info->SetRequestNotifications(again, RQ_END_REQUEST, 0);
+    CHECK("IHttpModuleRegistrationInfo::SetRequestNotifications", hr == HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS));
+    if (FAILED(hr))
+        again->Terminate();
+
+    DWORD globals = GL_STOP_LISTENING | GL_CONFIGURATION_CHANGE | GL_FILE_CHANGE | GL_PRE_BEGIN_REQUEST |
+                    GL_TRACE_EVENT | GL_CUSTOM_NOTIFICATION;
+    hr = info->SetGlobalNotifications(new CServerGlobal(), globals);
+    CHECK("IHttpModuleRegistrationInfo::SetGlobalNotifications", hr == S_OK);
+    CGlobalModule *second = new CServerGlobal();
+    hr = info->SetGlobalNotifications(second, GL_STOP_LISTENING);
+    CHECK("IHttpModuleRegistrationInfo::SetGlobalNotifications", hr == HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS));
+    if (FAILED(hr))
+        second->Terminate();
+
+    CHECK("IHttpModuleRegistrationInfo::SetPriorityForRequestNotification",
+          info->SetPriorityForRequestNotification(RQ_BEGIN_REQUEST, PRIORITY_ALIAS_HIGH) == S_OK);
+    CHECK("IHttpModuleRegistrationInfo::SetPriorityForGlobalNotification",
+          info->SetPriorityForGlobalNotification(GL_PRE_BEGIN_REQUEST, PRIORITY_ALIAS_HIGH) == S_OK);
+    IHttpModuleRegistrationInfo2 *info2 = NULL;
+    hr = HttpGetExtendedInterface(server, info, &info2);
+    CHECK("IHttpModuleRegistrationInfo2::SetPriorityForPostRequestNotification", hr == S_OK && info2 != NULL);
+    if (info2 != NULL)
+        CHECK("IHttpModuleRegistrationInfo2::SetPriorityForPostRequestNotification",
+              info2->SetPriorityForPostRequestNotification(RQ_BEGIN_REQUEST, PRIORITY_ALIAS_LOW) == S_OK);
+}
+
+} // namespace
+
+HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *info, IHttpServer *server)
+{
+    g_id = info->GetId();
+    g_server = server;
+    registration(info, server);
+    return S_OK;
+}
