@@ -448,6 +448,11 @@ HRESULT __stdcall RegisterModule(DWORD version, IHttpModuleRegistrationInfo *inf
     CHECK("IHttpModuleRegistrationInfo::GetName", conf_wide_is(info->lpVtbl->GetName(info), "ConfBindingC"));
     CHECK("IHttpServer::GetExtendedInterface",
           server->lpVtbl->GetExtendedInterface(server, HTTP_SERVER_INTERFACE_V2, (PVOID *)&g_server2) == S_OK);
+    void *same = NULL;
+    CHECK("IHttpServer2::GetExtendedInterfaceByGuid",
+          g_server2 != NULL && g_server2->lpVtbl->GetExtendedInterfaceByGuid(g_server2, &IID_IHttpServer, server,
+                                                                             &IID_IHttpServer2, &same) == S_OK &&
+              same == (void *)g_server2);
     IHttpModuleRegistrationInfo2 *info2 =
         extended(&IID_IHttpModuleRegistrationInfo, info, &IID_IHttpModuleRegistrationInfo2);
     CHECK("IHttpModuleRegistrationInfo2::SetPriorityForPostRequestNotification",

@@ -7,6 +7,8 @@
 namespace
 {
 
+IHttpServer *g_server;
+
 bool eq(PCSTR a, const char *b)
 {
     return a != NULL && strcmp(a, b) == 0;
@@ -77,6 +79,14 @@ void headers(IHttpContext *ctx)
     CHECK("IHttpResponse::GetKernelCacheEnabled", resp->GetKernelCacheEnabled() == FALSE);
 
     CHECK("IHttpResponse::GetHeadersSuppressed", resp->GetHeadersSuppressed() == FALSE);
+
+    // an HTTP/1.1 connection has no server push
+    IHttpResponse3 *resp3 = NULL;
+    HRESULT hr = HttpGetExtendedInterface(g_server, resp, &resp3);
+    CHECK("IHttpResponse3::PushPromise", hr == S_OK && resp3 != NULL);
+    if (resp3 != NULL)
+        CHECK("IHttpResponse3::PushPromise", resp3->PushPromise("GET", L"/response/pushed", NULL, 0, NULL, NULL) ==
+                                                 HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED));
 
     const wchar_t *desc = L"<b>desc</b>";
     CHECK("IHttpResponse::SetErrorDescription", resp->SetErrorDescription(desc, 11, FALSE) == S_OK);
@@ -208,7 +218,8 @@ class CResponseModule : public CHttpModule
 
 } // namespace
 
-HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *info, IHttpServer *)
+HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *info, IHttpServer *server)
 {
+    g_server = server;
     return info->SetRequestNotifications(new ConfFactory<CResponseModule>(), RQ_BEGIN_REQUEST, 0);
 }
