@@ -26,7 +26,8 @@ static int is_path(IHttpContext *ctx, const wchar_t *path)
 static void *extended(const GUID *have, void *p, const GUID *want)
 {
     void *out = NULL;
-    if (g_server2 == NULL || FAILED(g_server2->lpVtbl->GetExtendedInterfaceByGuid(g_server2, have, p, want, &out)))
+    if (g_server2 == NULL ||
+        FAILED(g_server2->lpVtbl->GetExtendedInterfaceByGuid(g_server2, have, p, want, &out)))
         return NULL;
     return out;
 }
@@ -137,30 +138,36 @@ static void binding_request(IHttpContext *ctx)
 
     IHttpResponse *resp = ctx->lpVtbl->GetResponse(ctx);
     CHECK("IHttpResponse::SetStatus", resp->lpVtbl->SetStatus(resp, 200, "OK", 0, S_OK, NULL, FALSE) == S_OK);
-    CHECK("IHttpResponse::SetHeaderByName", resp->lpVtbl->SetHeaderByName(resp, "X-C-Binding", "yes", 3, TRUE) == S_OK);
+    CHECK("IHttpResponse::SetHeaderByName",
+          resp->lpVtbl->SetHeaderByName(resp, "X-C-Binding", "yes", 3, TRUE) == S_OK);
     CHECK("IHttpResponse::GetHeaderByName",
           strcmp(resp->lpVtbl->GetHeaderByName(resp, "X-C-Binding", NULL), "yes") == 0);
 
     IHttpCachePolicy *cp = resp->lpVtbl->GetCachePolicy(resp);
-    CHECK("IHttpCachePolicy::AppendVaryByHeader", cp != NULL && cp->lpVtbl->AppendVaryByHeader(cp, "X-Conf") == S_OK);
+    CHECK("IHttpCachePolicy::AppendVaryByHeader",
+          cp != NULL && cp->lpVtbl->AppendVaryByHeader(cp, "X-Conf") == S_OK);
     IHttpCachePolicy2 *cp2 = extended(&IID_IHttpCachePolicy, cp, &IID_IHttpCachePolicy2);
     CHECK("IHttpCachePolicy2::IsForceUpdateSet", cp2 != NULL && cp2->lpVtbl->IsForceUpdateSet(cp2) == FALSE);
 
     PCSTR method = NULL;
     DWORD n = 0;
     CHECK("IHttpContext::GetServerVariableA",
-          ctx->lpVtbl->GetServerVariableA(ctx, "QUERY_STRING", &method, &n) == S_OK && strcmp(method, "x=1") == 0);
+          ctx->lpVtbl->GetServerVariableA(ctx, "QUERY_STRING", &method, &n) == S_OK &&
+              strcmp(method, "x=1") == 0);
     IHttpContext4 *ctx4 = extended(&IID_IHttpContext, ctx, &IID_IHttpContext4);
-    CHECK("IHttpContext4::GetRequestElapsedTime", ctx4 != NULL && ctx4->lpVtbl->GetRequestElapsedTime(ctx4) < 60000);
+    CHECK("IHttpContext4::GetRequestElapsedTime",
+          ctx4 != NULL && ctx4->lpVtbl->GetRequestElapsedTime(ctx4) < 60000);
     IHttpContext2 *ctx2 = extended(&IID_IHttpContext, ctx, &IID_IHttpContext2);
     CHECK("IHttpContext2::GetOriginalUser", ctx2 != NULL && ctx2->lpVtbl->GetOriginalUser(ctx2) == NULL);
 
     IHttpSite *site = ctx->lpVtbl->GetSite(ctx);
     CHECK("IHttpSite::GetSiteId", site->lpVtbl->GetSiteId(site) == 1);
     IHttpApplication *app = ctx->lpVtbl->GetApplication(ctx);
-    CHECK("IHttpApplication::GetApplicationId", conf_wide_is(app->lpVtbl->GetApplicationId(app), "/LM/W3SVC/1/ROOT"));
+    CHECK("IHttpApplication::GetApplicationId",
+          conf_wide_is(app->lpVtbl->GetApplicationId(app), "/LM/W3SVC/1/ROOT"));
     IHttpApplication2 *app2 = extended(&IID_IHttpApplication, app, &IID_IHttpApplication2);
-    CHECK("IHttpApplication2::QueryIsWarmingUp", app2 != NULL && app2->lpVtbl->QueryIsWarmingUp(app2) == FALSE);
+    CHECK("IHttpApplication2::QueryIsWarmingUp",
+          app2 != NULL && app2->lpVtbl->QueryIsWarmingUp(app2) == FALSE);
     IHttpConnection *conn = ctx->lpVtbl->GetConnection(ctx);
     CHECK("IHttpConnection::IsConnected", conn->lpVtbl->IsConnected(conn) == TRUE);
     IMetadataInfo *meta = ctx->lpVtbl->GetMetadata(ctx);
@@ -168,8 +175,10 @@ static void binding_request(IHttpContext *ctx)
 
     IHttpModuleContextContainer *mcc = ctx->lpVtbl->GetModuleContextContainer(ctx);
     IHttpStoredContext *stored = new_stored();
-    CHECK("IHttpModuleContextContainer::SetModuleContext", mcc->lpVtbl->SetModuleContext(mcc, stored, g_id) == S_OK);
-    CHECK("IHttpModuleContextContainer::GetModuleContext", mcc->lpVtbl->GetModuleContext(mcc, g_id) == stored);
+    CHECK("IHttpModuleContextContainer::SetModuleContext",
+          mcc->lpVtbl->SetModuleContext(mcc, stored, g_id) == S_OK);
+    CHECK("IHttpModuleContextContainer::GetModuleContext",
+          mcc->lpVtbl->GetModuleContext(mcc, g_id) == stored);
 
     IHttpTraceContext *tc = ctx->lpVtbl->GetTraceContext(ctx);
     CHECK("IHttpTraceContext::GetTraceActivityId", tc != NULL && tc->lpVtbl->GetTraceActivityId(tc) != NULL);
@@ -211,7 +220,8 @@ static REQUEST_NOTIFICATION_STATUS c_begin(CHttpModule *This, IHttpContext *ctx,
     return RQ_NOTIFICATION_CONTINUE;
 }
 
-static REQUEST_NOTIFICATION_STATUS c_authenticate(CHttpModule *This, IHttpContext *ctx, IAuthenticationProvider *p)
+static REQUEST_NOTIFICATION_STATUS c_authenticate(CHttpModule *This, IHttpContext *ctx,
+                                                  IAuthenticationProvider *p)
 {
     (void)This;
     if (is_path(ctx, L"/c/read")) {
@@ -234,7 +244,8 @@ static REQUEST_NOTIFICATION_STATUS c_map_path(CHttpModule *This, IHttpContext *c
     (void)This, (void)ctx;
     PCWSTR url = p->lpVtbl->GetUrl(p);
     if (url != NULL && wcscmp(url, L"/c/mapped") == 0)
-        CHECK("IMapPathProvider::GetPhysicalPath", conf_wide_ends_with(p->lpVtbl->GetPhysicalPath(p), "/c/mapped"));
+        CHECK("IMapPathProvider::GetPhysicalPath",
+              conf_wide_ends_with(p->lpVtbl->GetPhysicalPath(p), "/c/mapped"));
     return RQ_NOTIFICATION_CONTINUE;
 }
 
@@ -260,14 +271,16 @@ static REQUEST_NOTIFICATION_STATUS c_pre_execute(CHttpModule *This, IHttpContext
         CHECK("IHttpRequest::ReadEntityBody",
               req->lpVtbl->ReadEntityBody(req, buf, sizeof(buf), FALSE, &got, NULL) == S_OK && got == 3);
         IScriptMapInfo *map = ctx->lpVtbl->GetScriptMap(ctx);
-        CHECK("IScriptMapInfo::GetName", map != NULL && conf_wide_is(map->lpVtbl->GetName(map), "StaticFile"));
+        CHECK("IScriptMapInfo::GetName",
+              map != NULL && conf_wide_is(map->lpVtbl->GetName(map), "StaticFile"));
         write_text(ctx, "c read");
         return RQ_NOTIFICATION_FINISH_REQUEST;
     }
     if (is_path(ctx, L"/c/trace")) {
         IHttpTraceContext *tc = ctx->lpVtbl->GetTraceContext(ctx);
         HTTP_TRACE_CONFIGURATION sub = {&kCProvider, 0, 0, TRUE};
-        CHECK("IHttpTraceContext::SetTraceConfiguration", tc->lpVtbl->SetTraceConfiguration(tc, g_id, &sub, 1) == S_OK);
+        CHECK("IHttpTraceContext::SetTraceConfiguration",
+              tc->lpVtbl->SetTraceConfiguration(tc, g_id, &sub, 1) == S_OK);
         HTTP_TRACE_EVENT ev;
         memset(&ev, 0, sizeof(ev));
         ev.pProviderGuid = &kCProvider;
@@ -294,7 +307,8 @@ static REQUEST_NOTIFICATION_STATUS c_ignore(CHttpModule *This, IHttpContext *c, 
     return RQ_NOTIFICATION_CONTINUE;
 }
 
-static REQUEST_NOTIFICATION_STATUS c_ignore_custom(CHttpModule *This, IHttpContext *c, ICustomNotificationProvider *p)
+static REQUEST_NOTIFICATION_STATUS c_ignore_custom(CHttpModule *This, IHttpContext *c,
+                                                   ICustomNotificationProvider *p)
 {
     (void)This, (void)c, (void)p;
     return RQ_NOTIFICATION_CONTINUE;
@@ -364,7 +378,8 @@ static VOID c_terminate_factory(IHttpModuleFactory *This)
     (void)This;
 }
 
-static const IHttpModuleFactoryVtbl c_factory_vtbl = {.GetHttpModule = c_get_module, .Terminate = c_terminate_factory};
+static const IHttpModuleFactoryVtbl c_factory_vtbl = {.GetHttpModule = c_get_module,
+                                                      .Terminate = c_terminate_factory};
 static IHttpModuleFactory c_factory = {&c_factory_vtbl};
 
 /* ---- the global module ------------------------------------------------- */
@@ -375,7 +390,8 @@ static GLOBAL_NOTIFICATION_STATUS c_stop_listening(CGlobalModule *This, IGlobalS
 {
     (void)This;
     if (!g_stop_checked++)
-        CHECK("IGlobalStopListeningProvider::DrainRequestsGracefully", p->lpVtbl->DrainRequestsGracefully(p) == TRUE);
+        CHECK("IGlobalStopListeningProvider::DrainRequestsGracefully",
+              p->lpVtbl->DrainRequestsGracefully(p) == TRUE);
     return GL_NOTIFICATION_CONTINUE;
 }
 
@@ -421,7 +437,8 @@ static GLOBAL_NOTIFICATION_STATUS c_trace_event(CGlobalModule *This, IGlobalTrac
     CHECK("IGlobalTraceEventProvider::CheckSubscription", p->lpVtbl->CheckSubscription(p, g_id) == TRUE);
     IHttpContext *ctx = NULL;
     CHECK("IGlobalTraceEventProvider::GetCurrentHttpRequestContext",
-          p->lpVtbl->GetCurrentHttpRequestContext(p, &ctx) == S_OK && ctx != NULL && is_path(ctx, L"/c/trace"));
+          p->lpVtbl->GetCurrentHttpRequestContext(p, &ctx) == S_OK && ctx != NULL &&
+              is_path(ctx, L"/c/trace"));
     return GL_NOTIFICATION_CONTINUE;
 }
 
@@ -447,22 +464,25 @@ HRESULT __stdcall RegisterModule(DWORD version, IHttpModuleRegistrationInfo *inf
     g_id = info->lpVtbl->GetId(info);
     CHECK("IHttpModuleRegistrationInfo::GetName", conf_wide_is(info->lpVtbl->GetName(info), "ConfBindingC"));
     CHECK("IHttpServer::GetExtendedInterface",
-          server->lpVtbl->GetExtendedInterface(server, HTTP_SERVER_INTERFACE_V2, (PVOID *)&g_server2) == S_OK);
+          server->lpVtbl->GetExtendedInterface(server, HTTP_SERVER_INTERFACE_V2, (PVOID *)&g_server2) ==
+              S_OK);
     void *same = NULL;
     CHECK("IHttpServer2::GetExtendedInterfaceByGuid",
-          g_server2 != NULL && g_server2->lpVtbl->GetExtendedInterfaceByGuid(g_server2, &IID_IHttpServer, server,
-                                                                             &IID_IHttpServer2, &same) == S_OK &&
+          g_server2 != NULL &&
+              g_server2->lpVtbl->GetExtendedInterfaceByGuid(g_server2, &IID_IHttpServer, server,
+                                                            &IID_IHttpServer2, &same) == S_OK &&
               same == (void *)g_server2);
     IHttpModuleRegistrationInfo2 *info2 =
         extended(&IID_IHttpModuleRegistrationInfo, info, &IID_IHttpModuleRegistrationInfo2);
     CHECK("IHttpModuleRegistrationInfo2::SetPriorityForPostRequestNotification",
-          info2 != NULL &&
-              info2->lpVtbl->SetPriorityForPostRequestNotification(info2, RQ_END_REQUEST, PRIORITY_ALIAS_LOW) == S_OK);
-    DWORD rq = RQ_BEGIN_REQUEST | RQ_AUTHENTICATE_REQUEST | RQ_MAP_REQUEST_HANDLER | RQ_PRE_EXECUTE_REQUEST_HANDLER |
-               RQ_SEND_RESPONSE | RQ_MAP_PATH | RQ_READ_ENTITY;
+          info2 != NULL && info2->lpVtbl->SetPriorityForPostRequestNotification(info2, RQ_END_REQUEST,
+                                                                                PRIORITY_ALIAS_LOW) == S_OK);
+    DWORD rq = RQ_BEGIN_REQUEST | RQ_AUTHENTICATE_REQUEST | RQ_MAP_REQUEST_HANDLER |
+               RQ_PRE_EXECUTE_REQUEST_HANDLER | RQ_SEND_RESPONSE | RQ_MAP_PATH | RQ_READ_ENTITY;
     HRESULT hr = info->lpVtbl->SetRequestNotifications(info, &c_factory, rq, 0);
     CHECK("IHttpModuleRegistrationInfo::SetRequestNotifications", hr == S_OK);
-    DWORD gl = GL_STOP_LISTENING | GL_CONFIGURATION_CHANGE | GL_FILE_CHANGE | GL_PRE_BEGIN_REQUEST | GL_TRACE_EVENT;
+    DWORD gl =
+        GL_STOP_LISTENING | GL_CONFIGURATION_CHANGE | GL_FILE_CHANGE | GL_PRE_BEGIN_REQUEST | GL_TRACE_EVENT;
     CHECK("IHttpModuleRegistrationInfo::SetGlobalNotifications",
           info->lpVtbl->SetGlobalNotifications(info, &c_global, gl) == S_OK);
     return hr;

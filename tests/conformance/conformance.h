@@ -36,10 +36,10 @@
 
 #ifdef __cplusplus
 #define CONF_BINDING "C++"
-#define CONF_UNUSED [[maybe_unused]]
+#define CONF_UNUSED  [[maybe_unused]]
 #else
 #define CONF_BINDING "C"
-#define CONF_UNUSED __attribute__((unused))
+#define CONF_UNUSED  __attribute__((unused))
 #endif
 
 CONF_UNUSED static int conf_record(const char *name, int ok, const char *what, const char *file, int line)

@@ -65,7 +65,8 @@ void site_and_application(IHttpContext *ctx)
         CHECK("IHttpSite::GetSiteId", site->GetSiteId() == 1);
         CHECK("IHttpSite::GetSiteName", conf_wide_is(site->GetSiteName(), "Default Web Site"));
         IHttpModuleContextContainer *mcc = site->GetModuleContextContainer();
-        CHECK("IHttpSite::GetModuleContextContainer", mcc != NULL && mcc == site->GetModuleContextContainer());
+        CHECK("IHttpSite::GetModuleContextContainer",
+              mcc != NULL && mcc == site->GetModuleContextContainer());
         if (mcc != NULL) {
             // the site's container outlives the request: set once, seen by the next requests
             if (mcc->GetModuleContext(g_id) == NULL)
@@ -77,15 +78,17 @@ void site_and_application(IHttpContext *ctx)
     IHttpApplication *app = ctx->GetApplication();
     CHECK("IHttpContext::GetApplication", app != NULL && app == ctx->GetApplication());
     if (app != NULL) {
-        CHECK("IHttpApplication::GetApplicationPhysicalPath", starts_with(app->GetApplicationPhysicalPath(),
-                                                                          site_root()));
-        CHECK("IHttpApplication::GetApplicationId", conf_wide_is(app->GetApplicationId(), "/LM/W3SVC/1/ROOT"));
+        CHECK("IHttpApplication::GetApplicationPhysicalPath",
+              starts_with(app->GetApplicationPhysicalPath(), site_root()));
+        CHECK("IHttpApplication::GetApplicationId",
+              conf_wide_is(app->GetApplicationId(), "/LM/W3SVC/1/ROOT"));
         CHECK("IHttpApplication::GetAppConfigPath",
               conf_wide_is(app->GetAppConfigPath(), "MACHINE/WEBROOT/APPHOST/Default Web Site"));
         CHECK("IHttpApplication::GetModuleContextContainer", app->GetModuleContextContainer() != NULL);
         IHttpApplication2 *app2 = NULL;
         HRESULT hr = HttpGetExtendedInterface(g_server, app, &app2);
-        CHECK("IHttpApplication2::QueryIsWarmingUp", hr == S_OK && app2 != NULL && app2->QueryIsWarmingUp() == FALSE);
+        CHECK("IHttpApplication2::QueryIsWarmingUp",
+              hr == S_OK && app2 != NULL && app2->QueryIsWarmingUp() == FALSE);
     }
     IHttpConnection *conn = ctx->GetConnection();
     CHECK("IHttpContext::GetConnection", conn != NULL && conn == ctx->GetConnection());
@@ -113,8 +116,8 @@ void metadata_and_paths(IHttpContext *ctx)
 
     DWORD cch = 0;
     PCWSTR phys = ctx->GetPhysicalPath(&cch);
-    CHECK("IHttpContext::GetPhysicalPath", starts_with(phys, root) && conf_wide_ends_with(phys, "/context/basic") &&
-                                               cch == wcslen(phys));
+    CHECK("IHttpContext::GetPhysicalPath",
+          starts_with(phys, root) && conf_wide_ends_with(phys, "/context/basic") && cch == wcslen(phys));
     cch = 0;
     PCWSTR name = ctx->GetScriptName(&cch);
     CHECK("IHttpContext::GetScriptName", conf_wide_is(name, "/context/basic") && cch == 14);
@@ -125,7 +128,8 @@ void metadata_and_paths(IHttpContext *ctx)
     WCHAR buf[512];
     DWORD cb = sizeof(buf);
     HRESULT hr = ctx->MapPath(L"/file.txt", buf, &cb);
-    CHECK("IHttpContext::MapPath", hr == S_OK && starts_with(buf, root) && conf_wide_ends_with(buf, "/file.txt"));
+    CHECK("IHttpContext::MapPath",
+          hr == S_OK && starts_with(buf, root) && conf_wide_ends_with(buf, "/file.txt"));
     DWORD need = (DWORD)((wcslen(buf) + 1) * sizeof(WCHAR));
     DWORD small = 4;
     hr = ctx->MapPath(L"/file.txt", buf, &small);
@@ -135,7 +139,8 @@ void metadata_and_paths(IHttpContext *ctx)
 void basic(IHttpContext *ctx)
 {
     CHECK("IHttpContext::GetRequest", ctx->GetRequest() != NULL && ctx->GetRequest() == ctx->GetRequest());
-    CHECK("IHttpContext::GetResponse", ctx->GetResponse() != NULL && ctx->GetResponse() == ctx->GetResponse());
+    CHECK("IHttpContext::GetResponse",
+          ctx->GetResponse() != NULL && ctx->GetResponse() == ctx->GetResponse());
     CHECK("IHttpContext::GetResponseHeadersSent", ctx->GetResponseHeadersSent() == FALSE);
     // nothing has authenticated the request yet
     CHECK("IHttpContext::GetUser", ctx->GetUser() == NULL);
@@ -159,18 +164,19 @@ void basic(IHttpContext *ctx)
     DWORD notification = 0, start = 0, module_start = 0;
     PCWSTR module = NULL;
     HRESULT hr = ctx->GetCurrentExecutionStats(&notification, &start, &module, &module_start);
-    CHECK("IHttpContext::GetCurrentExecutionStats", hr == S_OK && notification == RQ_BEGIN_REQUEST &&
-                                                        conf_wide_is(module, "ConfContext"));
+    CHECK("IHttpContext::GetCurrentExecutionStats",
+          hr == S_OK && notification == RQ_BEGIN_REQUEST && conf_wide_is(module, "ConfContext"));
 
     CHECK("IHttpContext::GetTraceContext", ctx->GetTraceContext() != NULL);
     // no asynchronous operation is pending
     CHECK("IHttpContext::CancelIo", ctx->CancelIo() == HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE));
     // one notification of this module is still to come (RQ_END_REQUEST)
-    CHECK("IHttpContext::GetIsLastNotification", ctx->GetIsLastNotification(RQ_NOTIFICATION_CONTINUE) == FALSE);
+    CHECK("IHttpContext::GetIsLastNotification",
+          ctx->GetIsLastNotification(RQ_NOTIFICATION_CONTINUE) == FALSE);
 
     IHttpContext2 *ctx2 = NULL;
-    CHECK("IHttpContext2::GetOriginalUser",
-          HttpGetExtendedInterface(g_server, ctx, &ctx2) == S_OK && ctx2 != NULL && ctx2->GetOriginalUser() == NULL);
+    CHECK("IHttpContext2::GetOriginalUser", HttpGetExtendedInterface(g_server, ctx, &ctx2) == S_OK &&
+                                                ctx2 != NULL && ctx2->GetOriginalUser() == NULL);
     IHttpContext4 *ctx4 = NULL;
     hr = HttpGetExtendedInterface(g_server, ctx, &ctx4);
     CHECK("IHttpContext4::GetRequestStartTime", hr == S_OK && ctx4 != NULL);
@@ -187,25 +193,25 @@ void vars(IHttpContext *ctx)
 {
     PCSTR a = NULL;
     DWORD n = 0;
-    CHECK("IHttpContext::GetServerVariableA", ctx->GetServerVariable("REQUEST_METHOD", &a, &n) == S_OK &&
-                                                  eq(a, "GET") && n == 3);
-    CHECK("IHttpContext::GetServerVariableA", ctx->GetServerVariable("QUERY_STRING", &a, &n) == S_OK &&
-                                                  eq(a, "from=driver") && n == 11);
-    CHECK("IHttpContext::GetServerVariableA", ctx->GetServerVariable("HTTP_X_NOT_SENT", &a, &n) ==
-                                                  HRESULT_FROM_WIN32(ERROR_INVALID_INDEX));
+    CHECK("IHttpContext::GetServerVariableA",
+          ctx->GetServerVariable("REQUEST_METHOD", &a, &n) == S_OK && eq(a, "GET") && n == 3);
+    CHECK("IHttpContext::GetServerVariableA",
+          ctx->GetServerVariable("QUERY_STRING", &a, &n) == S_OK && eq(a, "from=driver") && n == 11);
+    CHECK("IHttpContext::GetServerVariableA",
+          ctx->GetServerVariable("HTTP_X_NOT_SENT", &a, &n) == HRESULT_FROM_WIN32(ERROR_INVALID_INDEX));
     PCWSTR w = NULL;
-    CHECK("IHttpContext::GetServerVariableW", ctx->GetServerVariable("REQUEST_METHOD", &w, &n) == S_OK &&
-                                                  conf_wide_is(w, "GET") && n == 3);
-    CHECK("IHttpContext::GetServerVariableW", ctx->GetServerVariable("URL", &w, &n) == S_OK &&
-                                                  conf_wide_is(w, "/context/vars"));
-    CHECK("IHttpContext::GetServerVariableW", ctx->GetServerVariable("CONF_NOT_SET", &w, &n) ==
-                                                  HRESULT_FROM_WIN32(ERROR_INVALID_INDEX));
+    CHECK("IHttpContext::GetServerVariableW",
+          ctx->GetServerVariable("REQUEST_METHOD", &w, &n) == S_OK && conf_wide_is(w, "GET") && n == 3);
+    CHECK("IHttpContext::GetServerVariableW",
+          ctx->GetServerVariable("URL", &w, &n) == S_OK && conf_wide_is(w, "/context/vars"));
+    CHECK("IHttpContext::GetServerVariableW",
+          ctx->GetServerVariable("CONF_NOT_SET", &w, &n) == HRESULT_FROM_WIN32(ERROR_INVALID_INDEX));
     CHECK("IHttpContext::SetServerVariable", ctx->SetServerVariable("CONF_VAR", L"hello") == S_OK);
-    CHECK("IHttpContext::SetServerVariable", ctx->GetServerVariable("CONF_VAR", &a, &n) == S_OK &&
-                                                 eq(a, "hello") && n == 5);
+    CHECK("IHttpContext::SetServerVariable",
+          ctx->GetServerVariable("CONF_VAR", &a, &n) == S_OK && eq(a, "hello") && n == 5);
     CHECK("IHttpContext::SetServerVariable", ctx->SetServerVariable("CONF_VAR", L"again") == S_OK);
-    CHECK("IHttpContext::SetServerVariable", ctx->GetServerVariable("CONF_VAR", &w, &n) == S_OK &&
-                                                 conf_wide_is(w, "again"));
+    CHECK("IHttpContext::SetServerVariable",
+          ctx->GetServerVariable("CONF_VAR", &w, &n) == S_OK && conf_wide_is(w, "again"));
     CHECK("IHttpContext::SetServerVariable", FAILED(ctx->SetServerVariable(NULL, L"x")));
 }
 
@@ -281,9 +287,8 @@ class CContextModule : public CHttpModule
             CCustomProvider provider;
             BOOL expected = TRUE;
             m_custom = 0;
-            CHECK("IHttpContext::NotifyCustomNotification", ctx->NotifyCustomNotification(&provider, &expected) ==
-                                                                    S_OK &&
-                                                                expected == FALSE);
+            CHECK("IHttpContext::NotifyCustomNotification",
+                  ctx->NotifyCustomNotification(&provider, &expected) == S_OK && expected == FALSE);
             CHECK("IHttpContext::NotifyCustomNotification", m_custom == 1);
             return conf_reply(ctx, "custom");
         }
@@ -309,7 +314,8 @@ class CContextModule : public CHttpModule
         }
         if (conf_is(ctx, "/context/handled")) {
             ctx->SetRequestHandled();
-            // documented: the handlers are done; the static file handler does not run (it would send the file)
+            // documented: the handlers are done; the static file handler does not run (it would send the
+            // file)
             CHECK("IHttpContext::SetRequestHandled", true);
             conf_write(ctx, "handled");
             return RQ_NOTIFICATION_CONTINUE;
@@ -323,9 +329,10 @@ class CContextModule : public CHttpModule
             CHECK("IHttpContext::DisableNotifications", true);
         if (conf_is(ctx, "/context/basic")) {
             IHttpStoredContext *s = ctx->GetModuleContextContainer()->GetModuleContext(g_id);
-            CHECK("IHttpModuleContextContainer::GetModuleContext", s != NULL && ((ConfStoredContext *)s)->m_tag == 1);
-            CHECK("IHttpContext::GetIsLastNotification", ctx->GetIsLastNotification(RQ_NOTIFICATION_CONTINUE) ==
-                                                             TRUE);
+            CHECK("IHttpModuleContextContainer::GetModuleContext",
+                  s != NULL && ((ConfStoredContext *)s)->m_tag == 1);
+            CHECK("IHttpContext::GetIsLastNotification",
+                  ctx->GetIsLastNotification(RQ_NOTIFICATION_CONTINUE) == TRUE);
         }
         return RQ_NOTIFICATION_CONTINUE;
     }
@@ -334,7 +341,8 @@ class CContextModule : public CHttpModule
     {
         if (conf_is(ctx, "/context/custom")) {
             m_custom++;
-            CHECK("IHttpContext::NotifyCustomNotification", conf_wide_is(p->QueryNotificationType(), "conformance"));
+            CHECK("IHttpContext::NotifyCustomNotification",
+                  conf_wide_is(p->QueryNotificationType(), "conformance"));
         }
         return RQ_NOTIFICATION_CONTINUE;
     }
@@ -346,12 +354,14 @@ class CContextModule : public CHttpModule
             return RQ_NOTIFICATION_CONTINUE;
         CHECK("IHttpContext::PostCompletion", notification == RQ_BEGIN_REQUEST && post == FALSE);
         CHECK("IHttpCompletionInfo::GetCompletionBytes", info != NULL && info->GetCompletionBytes() == 7);
-        CHECK("IHttpCompletionInfo::GetCompletionStatus", info != NULL && info->GetCompletionStatus() == S_OK);
+        CHECK("IHttpCompletionInfo::GetCompletionStatus",
+              info != NULL && info->GetCompletionStatus() == S_OK);
         IHttpCompletionInfo2 *info2 = NULL;
         if (info != NULL)
             HttpGetExtendedInterface(g_server, info, &info2);
         // documented: "the number of bytes completed"
-        CHECK("IHttpCompletionInfo2::GetCompletedOperation", info2 != NULL && info2->GetCompletedOperation() == 7);
+        CHECK("IHttpCompletionInfo2::GetCompletedOperation",
+              info2 != NULL && info2->GetCompletedOperation() == 7);
         return conf_reply(ctx, "posted");
     }
 
@@ -372,11 +382,13 @@ class CContextModule : public CHttpModule
         cch = 99;
         PCWSTR mt = map->GetManagedType(&cch);
         CHECK("IScriptMapInfo::GetManagedType", cch == 0 && (mt == NULL || *mt == 0));
-        CHECK("IScriptMapInfo::GetAllowPathInfoForScriptMappings", map->GetAllowPathInfoForScriptMappings() == FALSE);
+        CHECK("IScriptMapInfo::GetAllowPathInfoForScriptMappings",
+              map->GetAllowPathInfoForScriptMappings() == FALSE);
         CHECK("IScriptMapInfo::GetRequiredAccess", map->GetRequiredAccess() == 1); // requireAccess="Read"
         CHECK("IScriptMapInfo::GetResourceType", map->GetResourceType() == 2);     // resourceType="Either"
         CHECK("IScriptMapInfo::GetIsStarScriptMap", map->GetIsStarScriptMap() == TRUE); // path="*"
-        CHECK("IScriptMapInfo::GetResponseBufferLimit", map->GetResponseBufferLimit() == 4194304); // the default
+        CHECK("IScriptMapInfo::GetResponseBufferLimit",
+              map->GetResponseBufferLimit() == 4194304); // the default
     }
 
     static REQUEST_NOTIFICATION_STATUS cache_policy(IHttpContext *ctx)
@@ -394,7 +406,8 @@ class CContextModule : public CHttpModule
         CHECK("IHttpCachePolicy::SetKernelCacheInvalidatorSet", cp->GetKernelCacheInvalidatorSet() == TRUE);
         CHECK("IHttpCachePolicy::GetKernelCacheInvalidatorSet", cp->GetKernelCacheInvalidatorSet() == TRUE);
 
-        CHECK("IHttpCachePolicy::GetVaryByHeaders", cp->GetVaryByHeaders() == NULL || *cp->GetVaryByHeaders() == 0);
+        CHECK("IHttpCachePolicy::GetVaryByHeaders",
+              cp->GetVaryByHeaders() == NULL || *cp->GetVaryByHeaders() == 0);
         CHECK("IHttpCachePolicy::AppendVaryByHeader", cp->AppendVaryByHeader("Accept") == S_OK);
         CHECK("IHttpCachePolicy::AppendVaryByHeader", cp->AppendVaryByHeader("X-Conf") == S_OK);
         PCSTR v = cp->GetVaryByHeaders();
@@ -416,7 +429,8 @@ class CContextModule : public CHttpModule
 
         IHttpCachePolicy2 *cp2 = NULL;
         HRESULT hr = HttpGetExtendedInterface(g_server, cp, &cp2);
-        CHECK("IHttpCachePolicy2::IsForceUpdateSet", hr == S_OK && cp2 != NULL && cp2->IsForceUpdateSet() == FALSE);
+        CHECK("IHttpCachePolicy2::IsForceUpdateSet",
+              hr == S_OK && cp2 != NULL && cp2->IsForceUpdateSet() == FALSE);
         if (cp2 != NULL) {
             cp2->SetForceUpdate();
             CHECK("IHttpCachePolicy2::SetForceUpdate", cp2->IsForceUpdateSet() == TRUE);
@@ -451,8 +465,7 @@ HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *info, IHttp
 {
     g_id = info->GetId();
     g_server = server;
-    return info->SetRequestNotifications(new CContextFactory(),
-                                         RQ_BEGIN_REQUEST | RQ_PRE_EXECUTE_REQUEST_HANDLER | RQ_END_REQUEST |
-                                             RQ_CUSTOM_NOTIFICATION,
-                                         0);
+    return info->SetRequestNotifications(
+        new CContextFactory(),
+        RQ_BEGIN_REQUEST | RQ_PRE_EXECUTE_REQUEST_HANDLER | RQ_END_REQUEST | RQ_CUSTOM_NOTIFICATION, 0);
 }

@@ -132,10 +132,10 @@ class CProvidersModule : public CHttpModule
         CHECK("IHttpContext::GetUser", u == &g_user);
         PCSTR v = NULL;
         DWORD n = 0;
-        CHECK("IAuthenticationProvider::SetUser", ctx->GetServerVariable("REMOTE_USER", &v, &n) == S_OK &&
-                                                      eq(v, "conf-user"));
-        CHECK("IAuthenticationProvider::SetUser", ctx->GetServerVariable("AUTH_TYPE", &v, &n) == S_OK &&
-                                                      eq(v, "Conformance"));
+        CHECK("IAuthenticationProvider::SetUser",
+              ctx->GetServerVariable("REMOTE_USER", &v, &n) == S_OK && eq(v, "conf-user"));
+        CHECK("IAuthenticationProvider::SetUser",
+              ctx->GetServerVariable("AUTH_TYPE", &v, &n) == S_OK && eq(v, "Conformance"));
         std::string body = "user ";
         for (PCWSTR w = u ? u->GetUserName() : L"-"; *w; w++)
             body += (char)*w;
@@ -179,10 +179,12 @@ class CProvidersModule : public CHttpModule
         CHECK("IMapPathProvider::GetUrl", true);
         PCWSTR phys = p->GetPhysicalPath();
         std::wstring root = site_root();
-        CHECK("IMapPathProvider::GetPhysicalPath", phys != NULL && wcsncmp(phys, root.c_str(), root.size()) == 0 &&
+        CHECK("IMapPathProvider::GetPhysicalPath", phys != NULL &&
+                                                       wcsncmp(phys, root.c_str(), root.size()) == 0 &&
                                                        conf_wide_ends_with(phys, "/providers/mappath/x.txt"));
         std::wstring real = root + L"/real.txt";
-        CHECK("IMapPathProvider::SetPhysicalPath", p->SetPhysicalPath(real.c_str(), (DWORD)real.size()) == S_OK);
+        CHECK("IMapPathProvider::SetPhysicalPath",
+              p->SetPhysicalPath(real.c_str(), (DWORD)real.size()) == S_OK);
         CHECK("IMapPathProvider::SetPhysicalPath", conf_wide_eq(p->GetPhysicalPath(), real.c_str()));
         CHECK("IMapPathProvider::GetPhysicalPath", conf_wide_eq(p->GetPhysicalPath(), real.c_str()));
         return RQ_NOTIFICATION_CONTINUE;
@@ -198,8 +200,10 @@ class CProvidersModule : public CHttpModule
         DWORD flags = p->GetFlags();
         CHECK("ISendResponseProvider::GetFlags", (flags & HTTP_SEND_RESPONSE_FLAG_DISCONNECT) == 0);
         p->SetFlags(flags | HTTP_SEND_RESPONSE_FLAG_DISCONNECT);
-        CHECK("ISendResponseProvider::SetFlags", p->GetFlags() == (flags | HTTP_SEND_RESPONSE_FLAG_DISCONNECT));
-        CHECK("ISendResponseProvider::GetFlags", p->GetFlags() == (flags | HTTP_SEND_RESPONSE_FLAG_DISCONNECT));
+        CHECK("ISendResponseProvider::SetFlags",
+              p->GetFlags() == (flags | HTTP_SEND_RESPONSE_FLAG_DISCONNECT));
+        CHECK("ISendResponseProvider::GetFlags",
+              p->GetFlags() == (flags | HTTP_SEND_RESPONSE_FLAG_DISCONNECT));
         return RQ_NOTIFICATION_CONTINUE;
     }
 
@@ -210,7 +214,8 @@ class CProvidersModule : public CHttpModule
         PVOID buf = NULL;
         DWORD data = 0, cap = 0;
         p->GetEntity(&buf, &data, &cap);
-        CHECK("IReadEntityProvider::GetEntity", buf != NULL && data == 6 && cap >= 6 && memcmp(buf, "abcdef", 6) == 0);
+        CHECK("IReadEntityProvider::GetEntity",
+              buf != NULL && data == 6 && cap >= 6 && memcmp(buf, "abcdef", 6) == 0);
         p->SetEntity(g_replacement, 3, 3);
         p->GetEntity(&buf, &data, &cap);
         CHECK("IReadEntityProvider::SetEntity", buf == g_replacement && data == 3 && cap == 3);
@@ -241,7 +246,8 @@ HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *info, IHttp
     CProvidersModule::g_server = server;
     return info->SetRequestNotifications(new ConfFactory<CProvidersModule>(),
                                          RQ_BEGIN_REQUEST | RQ_AUTHENTICATE_REQUEST | RQ_AUTHORIZE_REQUEST |
-                                             RQ_MAP_REQUEST_HANDLER | RQ_EXECUTE_REQUEST_HANDLER | RQ_MAP_PATH |
-                                             RQ_SEND_RESPONSE | RQ_READ_ENTITY | RQ_PRE_EXECUTE_REQUEST_HANDLER,
+                                             RQ_MAP_REQUEST_HANDLER | RQ_EXECUTE_REQUEST_HANDLER |
+                                             RQ_MAP_PATH | RQ_SEND_RESPONSE | RQ_READ_ENTITY |
+                                             RQ_PRE_EXECUTE_REQUEST_HANDLER,
                                          0);
 }

@@ -29,7 +29,8 @@ void basic(IHttpContext *ctx)
     if (raw != NULL) {
         CHECK("IHttpRequest::GetRawHttpRequest", raw->Verb == HttpVerbGET);
         CHECK("IHttpRequest::GetRawHttpRequest",
-              raw->CookedUrl.pAbsPath != NULL && wcsncmp(raw->CookedUrl.pAbsPath, L"/request/basic", 14) == 0);
+              raw->CookedUrl.pAbsPath != NULL &&
+                  wcsncmp(raw->CookedUrl.pAbsPath, L"/request/basic", 14) == 0);
         CHECK("IHttpRequest::GetRawHttpRequest",
               eq(raw->Headers.KnownHeaders[HttpHeaderUserAgent].pRawValue, "conf-agent"));
     }
@@ -69,7 +70,8 @@ void basic(IHttpContext *ctx)
     CHECK("IHttpRequest::SetHeaderById", eq(req->GetHeader("Accept"), "text/b"));
     CHECK("IHttpRequest::SetHeaderById", req->SetHeader(HttpHeaderAccept, "text/c", 6, FALSE) == S_OK);
     v = req->GetHeader(HttpHeaderAccept);
-    CHECK("IHttpRequest::SetHeaderById", v != NULL && strstr(v, "text/b") == v && strstr(v, "text/c") != NULL);
+    CHECK("IHttpRequest::SetHeaderById",
+          v != NULL && strstr(v, "text/b") == v && strstr(v, "text/c") != NULL);
 
     CHECK("IHttpRequest::DeleteHeaderByName", req->DeleteHeader("X-New") == S_OK);
     len = 99;
@@ -99,7 +101,8 @@ void basic(IHttpContext *ctx)
     CHECK("IHttpRequest::GetRemoteAddress", remote != NULL && remote->sa_family == AF_INET);
     if (remote != NULL && remote->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)remote;
-        CHECK("IHttpRequest::GetRemoteAddress", ntohl(in->sin_addr.s_addr) == INADDR_LOOPBACK && in->sin_port != 0);
+        CHECK("IHttpRequest::GetRemoteAddress",
+              ntohl(in->sin_addr.s_addr) == INADDR_LOOPBACK && in->sin_port != 0);
     }
 
     USHORT major = 0, minor = 0;

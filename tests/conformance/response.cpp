@@ -48,18 +48,19 @@ void headers(IHttpContext *ctx)
     CHECK("IHttpResponse::SetHeaderByName", resp->SetHeader("X-A", "2", 1, FALSE) == S_OK);
     USHORT len = 0;
     PCSTR v = resp->GetHeader("X-A", &len);
-    CHECK("IHttpResponse::GetHeaderByName", v != NULL && strstr(v, "1") != NULL && strstr(v, "2") != NULL &&
-                                                len == strlen(v));
+    CHECK("IHttpResponse::GetHeaderByName",
+          v != NULL && strstr(v, "1") != NULL && strstr(v, "2") != NULL && len == strlen(v));
     len = 99;
     CHECK("IHttpResponse::GetHeaderByName", resp->GetHeader("X-Nothing", &len) == NULL && len == 0);
     CHECK("IHttpResponse::SetHeaderByName", resp->SetHeader("X-B", "old", 3, TRUE) == S_OK);
     CHECK("IHttpResponse::SetHeaderByName", resp->SetHeader("X-B", "new", 3, TRUE) == S_OK);
     CHECK("IHttpResponse::GetHeaderByName", eq(resp->GetHeader("x-b"), "new"));
 
-    CHECK("IHttpResponse::SetHeaderById", resp->SetHeader(HttpHeaderContentType, "text/x-conf", 11, TRUE) == S_OK);
+    CHECK("IHttpResponse::SetHeaderById",
+          resp->SetHeader(HttpHeaderContentType, "text/x-conf", 11, TRUE) == S_OK);
     len = 0;
-    CHECK("IHttpResponse::GetHeaderById", eq(resp->GetHeader(HttpHeaderContentType, &len), "text/x-conf") &&
-                                              len == 11);
+    CHECK("IHttpResponse::GetHeaderById",
+          eq(resp->GetHeader(HttpHeaderContentType, &len), "text/x-conf") && len == 11);
     CHECK("IHttpResponse::GetHeaderById", eq(resp->GetHeader("Content-Type"), "text/x-conf"));
     len = 99;
     CHECK("IHttpResponse::GetHeaderById", resp->GetHeader(HttpHeaderExpires, &len) == NULL && len == 0);
@@ -85,8 +86,9 @@ void headers(IHttpContext *ctx)
     HRESULT hr = HttpGetExtendedInterface(g_server, resp, &resp3);
     CHECK("IHttpResponse3::PushPromise", hr == S_OK && resp3 != NULL);
     if (resp3 != NULL)
-        CHECK("IHttpResponse3::PushPromise", resp3->PushPromise("GET", L"/response/pushed", NULL, 0, NULL, NULL) ==
-                                                 HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED));
+        CHECK("IHttpResponse3::PushPromise",
+              resp3->PushPromise("GET", L"/response/pushed", NULL, 0, NULL, NULL) ==
+                  HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED));
 
     const wchar_t *desc = L"<b>desc</b>";
     CHECK("IHttpResponse::SetErrorDescription", resp->SetErrorDescription(desc, 11, FALSE) == S_OK);
@@ -95,7 +97,8 @@ void headers(IHttpContext *ctx)
     CHECK("IHttpResponse::GetErrorDescription", conf_wide_eq(got, desc) && dlen == 11);
     CHECK("IHttpResponse::SetErrorDescription", resp->SetErrorDescription(desc, 11, TRUE) == S_OK);
     got = resp->GetErrorDescription(&dlen);
-    CHECK("IHttpResponse::SetErrorDescription", conf_wide_is(got, "&lt;b&gt;desc&lt;/b&gt;") && dlen == wcslen(got));
+    CHECK("IHttpResponse::SetErrorDescription",
+          conf_wide_is(got, "&lt;b&gt;desc&lt;/b&gt;") && dlen == wcslen(got));
 
     // body: "hello world" written as " world" by reference, then "hello" inserted before it,
     // then the brackets with WriteEntityChunks
@@ -107,8 +110,8 @@ void headers(IHttpContext *ctx)
     chunks[0].FromMemory.BufferLength = 1;
     DWORD sent = 0;
     BOOL expected = TRUE;
-    CHECK("IHttpResponse::WriteEntityChunks", resp->WriteEntityChunks(chunks, 1, FALSE, TRUE, &sent, &expected) ==
-                                                  S_OK);
+    CHECK("IHttpResponse::WriteEntityChunks",
+          resp->WriteEntityChunks(chunks, 1, FALSE, TRUE, &sent, &expected) == S_OK);
     CHECK("IHttpResponse::WriteEntityChunks", expected == FALSE);
     CHECK("IHttpResponse::WriteEntityChunkByReference", write_ref(resp, "<", 0) == S_OK);
 }
@@ -163,7 +166,8 @@ void flush(IHttpContext *ctx)
     CHECK("IHttpResponse::Flush", resp->Flush(FALSE, TRUE, &sent, &expected) == S_OK && expected == FALSE);
     CHECK("IHttpContext::GetResponseHeadersSent", ctx->GetResponseHeadersSent() == TRUE);
     // headers can no longer change the response
-    CHECK("IHttpResponse::Redirect", resp->Redirect("/x", TRUE, FALSE) == HRESULT_FROM_WIN32(ERROR_INVALID_STATE));
+    CHECK("IHttpResponse::Redirect",
+          resp->Redirect("/x", TRUE, FALSE) == HRESULT_FROM_WIN32(ERROR_INVALID_STATE));
     conf_write(ctx, "three");
 }
 

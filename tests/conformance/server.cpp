@@ -151,12 +151,14 @@ void basic(IHttpContext *ctx)
     CHECK("IHttpServer::FlushKernelCache", g_server->FlushKernelCache(L"/server/basic") == S_OK);
 
     BOOL unknown = TRUE;
-    CHECK("IHttpServer::SatisfiesPrecondition", g_server->SatisfiesPrecondition(L"integratedMode", &unknown) == TRUE &&
-                                                    unknown == FALSE);
-    CHECK("IHttpServer::SatisfiesPrecondition", g_server->SatisfiesPrecondition(L"classicMode", &unknown) == FALSE &&
-                                                    unknown == FALSE);
-    CHECK("IHttpServer::SatisfiesPrecondition", g_server->SatisfiesPrecondition(L"bitness64", &unknown) == TRUE);
-    CHECK("IHttpServer::SatisfiesPrecondition", g_server->SatisfiesPrecondition(L"bitness32", &unknown) == FALSE);
+    CHECK("IHttpServer::SatisfiesPrecondition",
+          g_server->SatisfiesPrecondition(L"integratedMode", &unknown) == TRUE && unknown == FALSE);
+    CHECK("IHttpServer::SatisfiesPrecondition",
+          g_server->SatisfiesPrecondition(L"classicMode", &unknown) == FALSE && unknown == FALSE);
+    CHECK("IHttpServer::SatisfiesPrecondition",
+          g_server->SatisfiesPrecondition(L"bitness64", &unknown) == TRUE);
+    CHECK("IHttpServer::SatisfiesPrecondition",
+          g_server->SatisfiesPrecondition(L"bitness32", &unknown) == FALSE);
     unknown = FALSE;
     g_server->SatisfiesPrecondition(L"conformanceNoSuchToken", &unknown);
     CHECK("IHttpServer::SatisfiesPrecondition", unknown == TRUE);
@@ -169,7 +171,8 @@ void basic(IHttpContext *ctx)
           FAILED(g_server->GetExtendedInterface((HTTP_SERVER_INTERFACE_VERSION)77, &none)));
     if (server2 != NULL) {
         IHttpContext4 *ctx4 = NULL;
-        hr = server2->GetExtendedInterface(__uuidof(IHttpContext), ctx, __uuidof(IHttpContext4), (PVOID *)&ctx4);
+        hr = server2->GetExtendedInterface(__uuidof(IHttpContext), ctx, __uuidof(IHttpContext4),
+                                           (PVOID *)&ctx4);
         CHECK("IHttpServer2::GetExtendedInterfaceByGuid", hr == S_OK && (void *)ctx4 == (void *)ctx);
         PVOID out = (PVOID)1;
         hr = server2->GetExtendedInterface(__uuidof(IHttpContext), ctx, kConfProvider, &out);
@@ -180,8 +183,8 @@ void basic(IHttpContext *ctx)
     CHECK("IHttpServer::DispenseContainer", box != NULL);
     if (box != NULL) {
         CountedContext *stored = new CountedContext();
-        CHECK("IHttpServer::DispenseContainer", box->SetModuleContext(stored, g_id) == S_OK &&
-                                                    box->GetModuleContext(g_id) == stored);
+        CHECK("IHttpServer::DispenseContainer",
+              box->SetModuleContext(stored, g_id) == S_OK && box->GetModuleContext(g_id) == stored);
         int before = g_cleaned;
         box->ReleaseContainer();
         // the container cleans up what it stores
@@ -191,7 +194,8 @@ void basic(IHttpContext *ctx)
     CCustomProvider provider;
     int before = g_custom_seen;
     GLOBAL_NOTIFICATION_STATUS st = g_server->NotifyCustomNotification(&provider);
-    CHECK("IHttpServer::NotifyCustomNotification", st == GL_NOTIFICATION_CONTINUE && g_custom_seen == before + 1);
+    CHECK("IHttpServer::NotifyCustomNotification",
+          st == GL_NOTIFICATION_CONTINUE && g_custom_seen == before + 1);
 }
 
 void fragments()
@@ -205,11 +209,13 @@ void fragments()
     BYTE buf[64];
     DWORD copied = 0;
     HRESULT hr = g_server->ReadFragmentFromCache(L"conf-fragment", buf, 4, &copied);
-    CHECK("IHttpServer::ReadFragmentFromCache", hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER) && copied == 13);
+    CHECK("IHttpServer::ReadFragmentFromCache",
+          hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER) && copied == 13);
     copied = 0;
     hr = g_server->ReadFragmentFromCache(L"conf-fragment", buf, sizeof(buf), &copied);
     CHECK("IHttpServer::ReadFragmentFromCache", hr == S_OK && copied == 13 && memcmp(buf, data, 13) == 0);
-    CHECK("IHttpServer::RemoveFragmentFromCache", g_server->RemoveFragmentFromCache(L"conf-fragment") == S_OK);
+    CHECK("IHttpServer::RemoveFragmentFromCache",
+          g_server->RemoveFragmentFromCache(L"conf-fragment") == S_OK);
     hr = g_server->ReadFragmentFromCache(L"conf-fragment", buf, sizeof(buf), &copied);
     CHECK("IHttpServer::RemoveFragmentFromCache", hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
     CHECK("IHttpServer::ReadFragmentFromCache", hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
@@ -244,13 +250,14 @@ void file_info()
     CHECK("IHttpFileInfo::GetFilePath", conf_wide_eq(fi->GetFilePath(), wpath.c_str()));
     USHORT cch = 0;
     PCSTR etag = fi->GetETag(&cch);
-    CHECK("IHttpFileInfo::GetETag", etag != NULL && cch > 2 && cch == strlen(etag) && etag[0] == '"' &&
-                                        etag[cch - 1] == '"');
+    CHECK("IHttpFileInfo::GetETag",
+          etag != NULL && cch > 2 && cch == strlen(etag) && etag[0] == '"' && etag[cch - 1] == '"');
     FILETIME ft = {0, 0};
     fi->GetLastModifiedTime(&ft);
     CHECK("IHttpFileInfo::GetLastModifiedTime", ft.dwHighDateTime != 0 || ft.dwLowDateTime != 0);
     PCSTR lm = fi->GetLastModifiedString();
-    CHECK("IHttpFileInfo::GetLastModifiedString", lm != NULL && strlen(lm) == 29 && strcmp(lm + 26, "GMT") == 0);
+    CHECK("IHttpFileInfo::GetLastModifiedString",
+          lm != NULL && strlen(lm) == 29 && strcmp(lm + 26, "GMT") == 0);
     DWORD ttl = 0;
     fi->GetHttpCacheAllowed(&ttl);
     CHECK("IHttpFileInfo::GetHttpCacheAllowed", true); // any answer is documented; run for the C binding
@@ -258,7 +265,8 @@ void file_info()
     HANDLE handle = fi->GetFileHandle();
     // the content is reachable through one of them
     CHECK("IHttpFileInfo::GetFileBuffer", buffer == NULL || memcmp(buffer, "file text\n", 10) == 0);
-    CHECK("IHttpFileInfo::GetFileHandle", buffer != NULL || (handle != NULL && handle != INVALID_HANDLE_VALUE));
+    CHECK("IHttpFileInfo::GetFileHandle",
+          buffer != NULL || (handle != NULL && handle != INVALID_HANDLE_VALUE));
     CHECK("IHttpFileInfo::AccessCheck", fi->AccessCheck(NULL, NULL) == S_OK);
     CHECK("IHttpFileInfo::GetVrToken", fi->GetVrToken() == NULL);
     CHECK("IHttpFileInfo::GetModuleContextContainer", fi->GetModuleContextContainer() != NULL);
@@ -299,16 +307,16 @@ void trace(IHttpContext *ctx)
     if (tc == NULL)
         return;
     HTTP_TRACE_CONFIGURATION cfg = {&kConfProvider, 0, 0, FALSE};
-    CHECK("IHttpTraceContext::GetTraceConfiguration", tc->GetTraceConfiguration(&cfg) == S_OK &&
-                                                          cfg.fProviderEnabled == FALSE);
+    CHECK("IHttpTraceContext::GetTraceConfiguration",
+          tc->GetTraceConfiguration(&cfg) == S_OK && cfg.fProviderEnabled == FALSE);
     HTTP_TRACE_CONFIGURATION sub = {&kConfProvider, 1, TRACE_LEVEL_INFORMATION, TRUE};
     CHECK("IHttpTraceContext::SetTraceConfiguration", tc->SetTraceConfiguration(g_id, &sub, 1) == S_OK);
     cfg = {&kConfProvider, 0, 0, FALSE};
     CHECK("IHttpTraceContext::GetTraceConfiguration", tc->GetTraceConfiguration(&cfg) == S_OK &&
                                                           cfg.fProviderEnabled == TRUE && (cfg.dwAreas & 1) &&
                                                           cfg.dwVerbosity == TRACE_LEVEL_INFORMATION);
-    CHECK("IHttpTraceContext::SetTraceConfiguration", tc->SetTraceConfiguration(g_id, NULL, 1) ==
-                                                          HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER));
+    CHECK("IHttpTraceContext::SetTraceConfiguration",
+          tc->SetTraceConfiguration(g_id, NULL, 1) == HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER));
 
     LPCGUID activity = tc->GetTraceActivityId();
     CHECK("IHttpTraceContext::GetTraceActivityId", activity != NULL && activity == tc->GetTraceActivityId());
@@ -322,15 +330,17 @@ void trace(IHttpContext *ctx)
     ev.dwVerbosity = TRACE_LEVEL_INFORMATION;
     ev.pActivityGuid = activity;
     int before = g_trace_seen;
-    CHECK("IHttpTraceContext::RaiseTraceEvent", tc->RaiseTraceEvent(&ev) == S_OK && g_trace_seen == before + 1);
+    CHECK("IHttpTraceContext::RaiseTraceEvent",
+          tc->RaiseTraceEvent(&ev) == S_OK && g_trace_seen == before + 1);
     ev.dwVerbosity = TRACE_LEVEL_VERBOSE; // above the subscription's level: not delivered
-    CHECK("IHttpTraceContext::RaiseTraceEvent", tc->RaiseTraceEvent(&ev) == S_OK && g_trace_seen == before + 1);
+    CHECK("IHttpTraceContext::RaiseTraceEvent",
+          tc->RaiseTraceEvent(&ev) == S_OK && g_trace_seen == before + 1);
 
     HTTP_TRACE_CONFIGURATION www = {&GUID_IIS_WWW_SERVER_TRACE_PROVIDER, 0, 0, TRUE};
     tc->SetTraceConfiguration(g_id, &www, 1);
     int www_before = g_www_trace_seen;
-    CHECK("IHttpTraceContext::QuickTrace", tc->QuickTrace(L"conformance", L"quick", S_OK, TRACE_LEVEL_INFORMATION) ==
-                                               S_OK);
+    CHECK("IHttpTraceContext::QuickTrace",
+          tc->QuickTrace(L"conformance", L"quick", S_OK, TRACE_LEVEL_INFORMATION) == S_OK);
     CHECK("IHttpTraceContext::QuickTrace", g_www_trace_seen > www_before);
 
     sub.fProviderEnabled = FALSE;
@@ -372,7 +382,8 @@ void registration(IHttpModuleRegistrationInfo *info, IHttpServer *server)
     CHECK("IHttpModuleRegistrationInfo::SetRequestNotifications", hr == S_OK);
     IHttpModuleFactory *again = new ConfFactory<CServerModule>();
     hr = info->SetRequestNotifications(again, RQ_END_REQUEST, 0);
-    CHECK("IHttpModuleRegistrationInfo::SetRequestNotifications", hr == HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS));
+    CHECK("IHttpModuleRegistrationInfo::SetRequestNotifications",
+          hr == HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS));
     if (FAILED(hr))
         again->Terminate();
 
@@ -382,7 +393,8 @@ void registration(IHttpModuleRegistrationInfo *info, IHttpServer *server)
     CHECK("IHttpModuleRegistrationInfo::SetGlobalNotifications", hr == S_OK);
     CGlobalModule *second = new CServerGlobal();
     hr = info->SetGlobalNotifications(second, GL_STOP_LISTENING);
-    CHECK("IHttpModuleRegistrationInfo::SetGlobalNotifications", hr == HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS));
+    CHECK("IHttpModuleRegistrationInfo::SetGlobalNotifications",
+          hr == HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS));
     if (FAILED(hr))
         second->Terminate();
 
