@@ -27,6 +27,8 @@ int g_custom_seen;    // GL_CUSTOM_NOTIFICATION calls
 int g_trace_seen;     // GL_TRACE_EVENT calls with kConfProvider
 int g_www_trace_seen; // GL_TRACE_EVENT calls with the web server provider (QuickTrace)
 int g_cleaned;        // stored contexts cleaned up
+int g_config_seen;    // GL_CONFIGURATION_CHANGE calls for kConfigPath
+int g_file_seen;      // GL_FILE_CHANGE calls for kChangedFile
 
 const wchar_t kConfigPath[] = L"MACHINE/WEBROOT/APPHOST/Default Web Site/conformance";
 const wchar_t kChangedFile[] = L"/conformance/changed.file";
@@ -80,16 +82,20 @@ class CServerGlobal : public CGlobalModule
     GLOBAL_NOTIFICATION_STATUS OnGlobalConfigurationChange(IGlobalConfigurationChangeProvider *p)
     {
         PCWSTR path = p->GetChangePath();
-        if (path != NULL && wcsstr(path, L"/conformance") != NULL)
+        if (path != NULL && wcsstr(path, L"/conformance") != NULL) {
             CHECK("IGlobalConfigurationChangeProvider::GetChangePath", conf_wide_eq(path, kConfigPath));
+            g_config_seen++;
+        }
         return GL_NOTIFICATION_CONTINUE;
     }
 
     GLOBAL_NOTIFICATION_STATUS OnGlobalFileChange(IGlobalFileChangeProvider *p)
     {
         PCWSTR name = p->GetFileName();
-        if (name != NULL && wcsstr(name, L"changed.file") != NULL)
+        if (name != NULL && wcsstr(name, L"changed.file") != NULL) {
             CHECK("IGlobalFileChangeProvider::GetFileName", conf_wide_eq(name, kChangedFile));
+            g_file_seen++;
+        }
         return GL_NOTIFICATION_CONTINUE;
     }
 
@@ -294,10 +300,13 @@ void file_info()
 
 void notify()
 {
+    // the global modules registered for the notification run (the provider is checked there)
+    int before = g_config_seen;
     g_server->NotifyConfigurationChange(kConfigPath);
-    CHECK("IHttpServer::NotifyConfigurationChange", true); // the global module checks what it receives
+    CHECK("IHttpServer::NotifyConfigurationChange", g_config_seen == before + 1);
+    before = g_file_seen;
     g_server->NotifyFileChange(kChangedFile);
-    CHECK("IHttpServer::NotifyFileChange", true);
+    CHECK("IHttpServer::NotifyFileChange", g_file_seen == before + 1);
 }
 
 void trace(IHttpContext *ctx)
