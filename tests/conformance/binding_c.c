@@ -4,7 +4,7 @@
  * Each check calls at least one method of one interface through its C vtable and
  * asserts the documented result; the C++ modules of this suite check the methods
  * one by one. Requests (sent by run.py): GET /c/binding?x=1 with X-Conf: c,
- * POST /c/read (body "abc"), GET /c/trace; the global module sees the rest.
+ * POST /c/read (body "abc"), GET /c/trace, GET /c/async; the global module sees the rest.
  */
 #include "conformance.h"
 
@@ -217,6 +217,10 @@ static REQUEST_NOTIFICATION_STATUS c_begin(CHttpModule *This, IHttpContext *ctx,
         binding_request(ctx);
         return RQ_NOTIFICATION_FINISH_REQUEST;
     }
+    if (is_path(ctx, L"/c/async")) {
+        CHECK("IHttpContext::PostCompletion", ctx->lpVtbl->PostCompletion(ctx, 5) == S_OK);
+        return RQ_NOTIFICATION_PENDING;
+    }
     return RQ_NOTIFICATION_CONTINUE;
 }
 
@@ -314,11 +318,25 @@ static REQUEST_NOTIFICATION_STATUS c_ignore_custom(CHttpModule *This, IHttpConte
     return RQ_NOTIFICATION_CONTINUE;
 }
 
-static REQUEST_NOTIFICATION_STATUS c_ignore_async(CHttpModule *This, IHttpContext *c, DWORD n, BOOL post,
-                                                  IHttpEventProvider *p, IHttpCompletionInfo *i)
+static REQUEST_NOTIFICATION_STATUS c_async(CHttpModule *This, IHttpContext *ctx, DWORD n, BOOL post,
+                                           IHttpEventProvider *p, IHttpCompletionInfo *info)
 {
-    (void)This, (void)c, (void)n, (void)post, (void)p, (void)i;
-    return RQ_NOTIFICATION_CONTINUE;
+    (void)This, (void)n, (void)post, (void)p;
+    if (!is_path(ctx, L"/c/async"))
+        return RQ_NOTIFICATION_CONTINUE;
+    CHECK("IHttpCompletionInfo::GetCompletionBytes", info->lpVtbl->GetCompletionBytes(info) == 5);
+    CHECK("IHttpCompletionInfo::GetCompletionStatus", info->lpVtbl->GetCompletionStatus(info) == S_OK);
+    IHttpCompletionInfo2 *info2 = extended(&IID_IHttpCompletionInfo, info, &IID_IHttpCompletionInfo2);
+    CHECK("IHttpCompletionInfo2::GetCompletedOperation",
+          info2 != NULL && info2->lpVtbl->GetCompletedOperation(info2) == 5);
+    /* an HTTP/1.1 connection has no server push */
+    IHttpResponse *resp = ctx->lpVtbl->GetResponse(ctx);
+    IHttpResponse3 *resp3 = extended(&IID_IHttpResponse, resp, &IID_IHttpResponse3);
+    CHECK("IHttpResponse3::PushPromise",
+          resp3 != NULL && resp3->lpVtbl->PushPromise(resp3, "GET", L"/c/pushed", NULL, 0, NULL, NULL) ==
+                               HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED));
+    write_text(ctx, "c async");
+    return RQ_NOTIFICATION_FINISH_REQUEST;
 }
 
 static VOID c_dispose(CHttpModule *This)
@@ -355,7 +373,7 @@ static const CHttpModuleVtbl c_module_vtbl = {
     .OnMapPath = c_map_path,
     .OnReadEntity = c_read_entity,
     .OnCustomRequestNotification = c_ignore_custom,
-    .OnAsyncCompletion = c_ignore_async,
+    .OnAsyncCompletion = c_async,
     .Dispose = c_dispose,
 };
 

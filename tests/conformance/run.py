@@ -229,6 +229,8 @@ def run_requests(srv, only):
         expect("IHttpRequest::ReadEntityBody", r is not None and r.body == b"c read", repr(r))
         r = get("/c/trace")
         expect("IHttpTraceContext::RaiseTraceEvent", r is not None and r.body == b"c trace", repr(r))
+        r = get("/c/async")
+        expect("IHttpContext::PostCompletion", r is not None and r.body == b"c async", repr(r))
 
 
 # ---- main ------------------------------------------------------------------
