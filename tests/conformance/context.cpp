@@ -134,6 +134,11 @@ void metadata_and_paths(IHttpContext *ctx)
     DWORD small = 4;
     hr = ctx->MapPath(L"/file.txt", buf, &small);
     CHECK("IHttpContext::MapPath", hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER) && small == need);
+    DWORD none = 0;
+    hr = ctx->MapPath(L"/file.txt", NULL, &none);
+    CHECK("IHttpContext::MapPath", hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER) && none == need);
+    cb = sizeof(buf);
+    CHECK("IHttpContext::MapPath", FAILED(ctx->MapPath(NULL, buf, &cb)));
 }
 
 void basic(IHttpContext *ctx)
@@ -160,6 +165,8 @@ void basic(IHttpContext *ctx)
     CHECK("IHttpContext::GetParentContext", ctx->GetParentContext() == NULL);
     CHECK("IHttpContext::GetRootContext", ctx->GetRootContext() == NULL); // documented: NULL for the root
     CHECK("IHttpContext::GetExecuteFlags", ctx->GetExecuteFlags() == 0);
+    // the client's request is not a clone
+    CHECK("IHttpContext::ReleaseClonedContext", FAILED(ctx->ReleaseClonedContext()));
 
     DWORD notification = 0, start = 0, module_start = 0;
     PCWSTR module = NULL;
@@ -213,6 +220,8 @@ void vars(IHttpContext *ctx)
     CHECK("IHttpContext::SetServerVariable",
           ctx->GetServerVariable("CONF_VAR", &w, &n) == S_OK && conf_wide_is(w, "again"));
     CHECK("IHttpContext::SetServerVariable", FAILED(ctx->SetServerVariable(NULL, L"x")));
+    CHECK("IHttpContext::GetServerVariableA",
+          FAILED(ctx->GetServerVariable("REQUEST_METHOD", (PCSTR *)NULL, &n)));
 }
 
 REQUEST_NOTIFICATION_STATUS child(IHttpContext *ctx)

@@ -65,6 +65,7 @@ void basic(IHttpContext *ctx)
     CHECK("IHttpRequest::SetHeaderByName", req->SetHeader("X-New", "v3", 2, TRUE) == S_OK);
     CHECK("IHttpRequest::SetHeaderByName", eq(req->GetHeader("X-New"), "v3"));
 
+    CHECK("IHttpRequest::SetHeaderByName", FAILED(req->SetHeader((PCSTR)NULL, "v", 1, TRUE)));
     CHECK("IHttpRequest::SetHeaderById", req->SetHeader(HttpHeaderAccept, "text/b", 6, TRUE) == S_OK);
     CHECK("IHttpRequest::SetHeaderById", eq(req->GetHeader(HttpHeaderAccept), "text/b"));
     CHECK("IHttpRequest::SetHeaderById", eq(req->GetHeader("Accept"), "text/b"));
@@ -84,6 +85,7 @@ void basic(IHttpContext *ctx)
     CHECK("IHttpRequest::SetHttpMethod", req->SetHttpMethod("PUT") == S_OK);
     CHECK("IHttpRequest::SetHttpMethod", eq(req->GetHttpMethod(), "PUT"));
     CHECK("IHttpRequest::SetHttpMethod", req->SetHttpMethod("GET") == S_OK);
+    CHECK("IHttpRequest::SetHttpMethod", FAILED(req->SetHttpMethod(NULL)));
     CHECK("IHttpRequest::SetHttpMethod", eq(req->GetHttpMethod(), "GET"));
 
     CHECK("IHttpRequest::GetUrlChanged", req->GetUrlChanged() == FALSE);

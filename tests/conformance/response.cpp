@@ -52,6 +52,7 @@ void headers(IHttpContext *ctx)
           v != NULL && strstr(v, "1") != NULL && strstr(v, "2") != NULL && len == strlen(v));
     len = 99;
     CHECK("IHttpResponse::GetHeaderByName", resp->GetHeader("X-Nothing", &len) == NULL && len == 0);
+    CHECK("IHttpResponse::SetHeaderByName", FAILED(resp->SetHeader((PCSTR)NULL, "x", 1, TRUE)));
     CHECK("IHttpResponse::SetHeaderByName", resp->SetHeader("X-B", "old", 3, TRUE) == S_OK);
     CHECK("IHttpResponse::SetHeaderByName", resp->SetHeader("X-B", "new", 3, TRUE) == S_OK);
     CHECK("IHttpResponse::GetHeaderByName", eq(resp->GetHeader("x-b"), "new"));

@@ -212,6 +212,7 @@ void fragments()
     chunk.FromMemory.pBuffer = data;
     chunk.FromMemory.BufferLength = 13;
     CHECK("IHttpServer::AddFragmentToCache", g_server->AddFragmentToCache(&chunk, L"conf-fragment") == S_OK);
+    CHECK("IHttpServer::AddFragmentToCache", FAILED(g_server->AddFragmentToCache(NULL, L"conf-other")));
     BYTE buf[64];
     DWORD copied = 0;
     HRESULT hr = g_server->ReadFragmentFromCache(L"conf-fragment", buf, 4, &copied);
@@ -296,6 +297,7 @@ void file_info()
     fi = (IHttpFileInfo *)1;
     hr = g_server->GetFileInfo(missing.c_str(), NULL, NULL, NULL, NULL, TRUE, &fi);
     CHECK("IHttpServer::GetFileInfo", hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
+    CHECK("IHttpServer::GetFileInfo", FAILED(g_server->GetFileInfo(NULL, NULL, NULL, NULL, NULL, TRUE, &fi)));
 }
 
 void notify()
