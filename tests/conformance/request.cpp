@@ -14,6 +14,8 @@
 namespace
 {
 
+IHttpServer *g_server;
+
 bool eq(PCSTR a, const char *b)
 {
     return a != NULL && strcmp(a, b) == 0;
@@ -149,6 +151,33 @@ void body(IHttpContext *ctx)
     CHECK("IHttpRequest::GetRemainingEntityBytes", req->GetRemainingEntityBytes() == 0);
 }
 
+// POST /request/body-ex: body "0123456789" read with the IHttpRequest3 and IHttpRequest4
+// overloads, synchronously (fAsync FALSE: no callback, the bytes are there on return)
+void body_ex(IHttpContext *ctx)
+{
+    IHttpRequest3 *req3 = NULL;
+    IHttpRequest4 *req4 = NULL;
+    HttpGetExtendedInterface(g_server, ctx->GetRequest(), &req3);
+    HttpGetExtendedInterface(g_server, ctx->GetRequest(), &req4);
+    CHECK("IHttpRequest3::ReadEntityBodyEx", req3 != NULL);
+    CHECK("IHttpRequest4::ReadEntityBodyWithFlags", req4 != NULL);
+    if (req3 == NULL || req4 == NULL)
+        return;
+    char buf[16];
+    DWORD got = 0;
+    BOOL pending = TRUE;
+    HRESULT hr = req3->ReadEntityBody(buf, 4, FALSE, NULL, NULL, &got, &pending);
+    CHECK("IHttpRequest3::ReadEntityBodyEx",
+          hr == S_OK && got == 4 && memcmp(buf, "0123", 4) == 0 && !pending);
+    got = 0;
+    pending = TRUE;
+    hr = req4->ReadEntityBody(buf, sizeof(buf), FALSE, 0, &got, &pending);
+    CHECK("IHttpRequest4::ReadEntityBodyWithFlags",
+          hr == S_OK && got == 6 && memcmp(buf, "456789", 6) == 0 && !pending);
+    hr = req4->ReadEntityBody(buf, sizeof(buf), FALSE, 0, &got, NULL);
+    CHECK("IHttpRequest4::ReadEntityBodyWithFlags", hr == HRESULT_FROM_WIN32(ERROR_HANDLE_EOF));
+}
+
 void set_url(IHttpContext *ctx, bool wide)
 {
     IHttpRequest *req = ctx->GetRequest();
@@ -188,6 +217,10 @@ class CRequestModule : public CHttpModule
             body(ctx);
             return conf_reply(ctx, "body done\n");
         }
+        if (conf_is(ctx, "/request/body-ex")) {
+            body_ex(ctx);
+            return conf_reply(ctx, "body-ex done\n");
+        }
         if (conf_is(ctx, "/request/seturl-a"))
             set_url(ctx, false);
         else if (conf_is(ctx, "/request/seturl-w"))
@@ -213,8 +246,9 @@ class CRequestModule : public CHttpModule
 
 } // namespace
 
-HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *info, IHttpServer *)
+HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *info, IHttpServer *server)
 {
+    g_server = server;
     return info->SetRequestNotifications(new ConfFactory<CRequestModule>(),
                                          RQ_BEGIN_REQUEST | RQ_PRE_EXECUTE_REQUEST_HANDLER, 0);
 }

@@ -182,6 +182,42 @@ void buffered(IHttpContext *ctx)
     CHECK("IHttpContext::GetResponseHeadersSent", ctx->GetResponseHeadersSent() == TRUE);
 }
 
+// GET /response/ex: "ex-one,ex-two" written and flushed with the IHttpResponse2 overloads,
+// synchronously (fAsync FALSE: no callback)
+void ex(IHttpContext *ctx)
+{
+    IHttpResponse2 *resp2 = NULL;
+    HttpGetExtendedInterface(g_server, ctx->GetResponse(), &resp2);
+    CHECK("IHttpResponse2::WriteEntityChunksEx", resp2 != NULL);
+    CHECK("IHttpResponse2::FlushEx", resp2 != NULL);
+    if (resp2 == NULL)
+        return;
+    resp2->SetStatus(200, "OK");
+    HTTP_DATA_CHUNK chunk;
+    chunk.DataChunkType = HttpDataChunkFromMemory;
+    chunk.FromMemory.pBuffer = (PVOID) "ex-one,";
+    chunk.FromMemory.BufferLength = 7;
+    DWORD sent = 0;
+    BOOL expected = TRUE;
+    HRESULT hr = resp2->WriteEntityChunks(&chunk, 1, FALSE, TRUE, NULL, NULL, &sent, &expected);
+    CHECK("IHttpResponse2::WriteEntityChunksEx", hr == S_OK && expected == FALSE);
+    expected = TRUE;
+    hr = resp2->Flush(FALSE, TRUE, NULL, NULL, &sent, &expected);
+    CHECK("IHttpResponse2::FlushEx",
+          hr == S_OK && expected == FALSE && ctx->GetResponseHeadersSent() == TRUE);
+    chunk.FromMemory.pBuffer = (PVOID) "ex-two";
+    chunk.FromMemory.BufferLength = 6;
+    hr = resp2->WriteEntityChunks(&chunk, 1, FALSE, FALSE, NULL, NULL, &sent, NULL);
+    CHECK("IHttpResponse2::WriteEntityChunksEx", hr == S_OK);
+}
+
+IHttpResponse4 *response4(IHttpContext *ctx)
+{
+    IHttpResponse4 *resp4 = NULL;
+    HttpGetExtendedInterface(g_server, ctx->GetResponse(), &resp4);
+    return resp4;
+}
+
 class CResponseModule : public CHttpModule
 {
   public:
@@ -200,7 +236,21 @@ class CResponseModule : public CHttpModule
             flush(ctx);
         else if (conf_is(ctx, "/response/buffered"))
             buffered(ctx);
-        else if (conf_is(ctx, "/response/disconnect")) {
+        else if (conf_is(ctx, "/response/ex"))
+            ex(ctx);
+        else if (conf_is(ctx, "/response/goaway")) {
+            IHttpResponse4 *resp4 = response4(ctx);
+            CHECK("IHttpResponse4::SetNeedGoAway", resp4 != NULL); // run.py checks the connection closes
+            if (resp4 != NULL)
+                resp4->SetNeedGoAway();
+            return conf_reply(ctx, "going away");
+        } else if (conf_is(ctx, "/response/resetstream")) {
+            IHttpResponse4 *resp4 = response4(ctx);
+            CHECK("IHttpResponse4::ResetStream", resp4 != NULL); // run.py checks nothing is received
+            conf_write(ctx, "never sent");
+            if (resp4 != NULL)
+                resp4->ResetStream(0);
+        } else if (conf_is(ctx, "/response/disconnect")) {
             resp->SetNeedDisconnect();
             return conf_reply(ctx, "bye");
         } else if (conf_is(ctx, "/response/reset")) {

@@ -138,6 +138,8 @@ def run_requests(srv, only):
         expect("IHttpRequest::GetHeaderByName", r is not None and r.status == 200, repr(r))
         r = get("/request/body", method="POST", body=b"0123456789")
         expect("IHttpRequest::ReadEntityBody", r is not None and r.body == b"body done\n", repr(r))
+        r = get("/request/body-ex", method="POST", body=b"0123456789")
+        expect("IHttpRequest4::ReadEntityBodyWithFlags", r is not None and r.body == b"body-ex done\n", repr(r))
         r = get("/request/seturl-a?keep=1")
         expect("IHttpRequest::SetUrlA", r is not None and r.body == b"target /request/target-a?keep=1\n",
                "SetUrl(PCSTR, fResetQueryString=FALSE) keeps the query string: %r" % r)
@@ -168,6 +170,13 @@ def run_requests(srv, only):
         expect("IHttpResponse::DisableBuffering", r is not None and r.body == b"one,two,three", repr(r))
         r = get("/response/buffered")
         expect("IHttpResponse::Flush", r is not None and r.body == b"buffered", repr(r))
+        r = get("/response/ex")
+        expect("IHttpResponse2::WriteEntityChunksEx", r is not None and r.body == b"ex-one,ex-two", repr(r))
+        r = get("/response/goaway")
+        expect("IHttpResponse4::SetNeedGoAway", r is not None and r.body == b"going away"
+               and "close" in r.conn_tokens(), "HTTP/1.1: the connection closes after the response: %r" % r)
+        data = raw_exchange(port, "/response/resetstream")
+        expect("IHttpResponse4::ResetStream", data == b"", "HTTP/1.1: the connection is reset: %r" % data)
         r = get("/response/disconnect")
         expect("IHttpResponse::SetNeedDisconnect", r is not None and "close" in r.conn_tokens(), repr(r))
         data = raw_exchange(port, "/response/reset")
