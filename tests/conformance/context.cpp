@@ -112,6 +112,8 @@ void metadata_and_paths(IHttpContext *ctx)
         PCWSTR vr = meta->GetVrPath();
         CHECK("IMetadataInfo::GetVrPath", starts_with(vr, root));
         CHECK("IMetadataInfo::GetModuleContextContainer", meta->GetModuleContextContainer() != NULL);
+        // no account is configured for the virtual directory (userName="")
+        CHECK("IMetadataInfo::GetVrToken", meta->GetVrToken() == NULL);
     }
 
     DWORD cch = 0;

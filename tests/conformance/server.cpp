@@ -276,6 +276,7 @@ void file_info()
           buffer != NULL || (handle != NULL && handle != INVALID_HANDLE_VALUE));
     CHECK("IHttpFileInfo::AccessCheck", fi->AccessCheck(NULL, NULL) == S_OK);
     CHECK("IHttpFileInfo::GetVrToken", fi->GetVrToken() == NULL);
+    CHECK("IHttpFileInfo::GetVrPath", fi->GetVrPath() == NULL); // GetFileInfo was given no virtual path
     CHECK("IHttpFileInfo::GetModuleContextContainer", fi->GetModuleContextContainer() != NULL);
     CHECK("IHttpFileInfo::CheckIfFileHasChanged", fi->CheckIfFileHasChanged(NULL) == FALSE);
     fi->DereferenceCacheData();
