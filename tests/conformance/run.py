@@ -6,14 +6,15 @@
 
 The modules are built beforehand (`make conformance` does both). The driver
 starts iisd with a configuration that loads every module, sends the requests
-listed in REQUESTS below, stops the server, and then reads
+listed in run_requests() below, stops the server, and then reads
 
   - the lines the modules wrote with CHECK() (to $IISD_CONFORMANCE_OUT), and
   - what it checked itself on the responses, with expect().
 
 A method passes when all its checks passed. Every check named in the
-sources must have reported; a check that never ran is a failure. The table goes to stdout; the exit status is 1 when any
-method failed. See docs/conformance-suite.md.
+sources must have reported; a check that never ran is a failure. The table
+goes to stdout; the exit status is 1 when any method failed. See
+docs/conformance-suite.md.
 """
 
 import argparse
