@@ -209,9 +209,13 @@ def run_requests(srv, only):
 
     # -- IHttpServer, IHttpModuleRegistrationInfo, the global providers
     if want("/server/"):
-        for path in ("/server/basic", "/server/fileinfo", "/server/fragments", "/server/notify", "/server/trace"):
+        for path in ("/server/basic", "/server/fileinfo", "/server/fragments", "/server/notify", "/server/trace",
+                     "/server/server2", "/server/monitor"):
             r = get(path)
             expect("IHttpServer::GetTraceContext", r is not None and r.status == 200, "%s: %r" % (path, r))
+        r = get("/server/appmodule")
+        expect("IHttpApplicationResolveModulesProvider::RegisterModule", r is not None and r.body == b"app module",
+               repr(r))
 
     # -- the request-level providers
     if want("/providers/"):

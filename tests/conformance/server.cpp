@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 #include <string>
+#include <sys/stat.h>
+#include <time.h>
 
 #ifndef FILE_ATTRIBUTE_DIRECTORY
 #define FILE_ATTRIBUTE_DIRECTORY 0x00000010 /* the Win32 value */
@@ -30,6 +32,9 @@ int g_cleaned;        // stored contexts cleaned up
 int g_config_seen;    // GL_CONFIGURATION_CHANGE calls for kConfigPath
 int g_file_seen;      // GL_FILE_CHANGE calls for kChangedFile
 
+IHttpFileMonitor *g_monitor; // the monitor /server/monitor waits on
+int g_monitor_seen;          // GL_FILE_CHANGE calls that came with g_monitor
+
 const wchar_t kConfigPath[] = L"MACHINE/WEBROOT/APPHOST/Default Web Site/conformance";
 const wchar_t kChangedFile[] = L"/conformance/changed.file";
 
@@ -47,6 +52,31 @@ bool eq(PCSTR a, const char *b)
 {
     return a != NULL && strcmp(a, b) == 0;
 }
+
+// A module registered for the application through IHttpApplicationResolveModulesProvider.
+class CAppModule : public CHttpModule
+{
+  public:
+    REQUEST_NOTIFICATION_STATUS OnBeginRequest(IHttpContext *ctx, IHttpEventProvider *)
+    {
+        if (!conf_is(ctx, "/server/appmodule"))
+            return RQ_NOTIFICATION_CONTINUE;
+        return conf_reply(ctx, "app module");
+    }
+};
+
+class CAppFactory : public IHttpModuleFactory
+{
+  public:
+    HRESULT GetHttpModule(CHttpModule **ppModule, IModuleAllocator *)
+    {
+        *ppModule = new CAppModule();
+        return S_OK;
+    }
+    VOID Terminate() {}
+};
+
+CAppFactory g_app_factory;
 
 std::wstring widen(const std::string &s)
 {
@@ -92,6 +122,15 @@ class CServerGlobal : public CGlobalModule
     GLOBAL_NOTIFICATION_STATUS OnGlobalFileChange(IGlobalFileChangeProvider *p)
     {
         PCWSTR name = p->GetFileName();
+        IHttpFileMonitor *watching = __atomic_load_n(&g_monitor, __ATOMIC_ACQUIRE);
+        IHttpFileMonitor *m = p->GetFileMonitor();
+        if (watching != NULL && m == watching && name != NULL && wcsstr(name, L"touched.txt") != NULL) {
+            IHttpModuleContextContainer *mcc = m->GetModuleContextContainer();
+            IHttpStoredContext *s = mcc != NULL ? mcc->GetModuleContext(g_id) : NULL;
+            CHECK("IHttpFileMonitor::GetModuleContextContainer",
+                  s != NULL && ((ConfStoredContext *)s)->m_tag == 5);
+            __atomic_add_fetch(&g_monitor_seen, 1, __ATOMIC_ACQ_REL);
+        }
         if (name != NULL && wcsstr(name, L"changed.file") != NULL) {
             CHECK("IGlobalFileChangeProvider::GetFileName", conf_wide_eq(name, kChangedFile));
             g_file_seen++;
@@ -129,6 +168,27 @@ class CServerGlobal : public CGlobalModule
         HRESULT hr = p->GetCurrentHttpRequestContext(&ctx);
         CHECK("IGlobalTraceEventProvider::GetCurrentHttpRequestContext",
               hr == S_OK && ctx != NULL && conf_is(ctx, "/server/trace"));
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
+    GLOBAL_NOTIFICATION_STATUS OnGlobalApplicationResolveModules(IHttpApplicationResolveModulesProvider *p)
+    {
+        IHttpApplication *app = p->GetApplication();
+        CHECK("IHttpApplicationProvider::GetApplication",
+              app != NULL && conf_wide_is(app->GetApplicationId(), "/LM/W3SVC/1/ROOT"));
+        HRESULT hr =
+            p->RegisterModule(g_id, &g_app_factory, L"ConfAppModule", NULL, NULL, RQ_BEGIN_REQUEST, 0);
+        CHECK("IHttpApplicationResolveModulesProvider::RegisterModule", hr == S_OK);
+        hr = p->SetPriorityForRequestNotification(L"ConfAppModule", RQ_BEGIN_REQUEST, PRIORITY_ALIAS_HIGH);
+        CHECK("IHttpApplicationResolveModulesProvider::SetPriorityForRequestNotification", hr == S_OK);
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
+    GLOBAL_NOTIFICATION_STATUS OnGlobalApplicationStart(IHttpApplicationStartProvider *p)
+    {
+        IHttpApplication *app = p->GetApplication();
+        CHECK("IHttpApplicationProvider::GetApplication",
+              app != NULL && conf_wide_is(app->GetApplicationId(), "/LM/W3SVC/1/ROOT"));
         return GL_NOTIFICATION_CONTINUE;
     }
 
@@ -312,6 +372,77 @@ void notify()
     CHECK("IHttpServer::NotifyFileChange", g_file_seen == before + 1);
 }
 
+// IHttpServer2::GetMetadata, GetAppPoolConfigFile; IHttpApplication2 warm-up
+void server2(IHttpContext *ctx)
+{
+    IHttpServer2 *s2 = NULL;
+    HttpGetExtendedInterface(g_server, g_server, &s2);
+    CHECK("IHttpServer2::GetMetadata", s2 != NULL);
+    if (s2 == NULL)
+        return;
+    IReferencedMetadataInfo *mi = NULL;
+    HRESULT hr = s2->GetMetadata(L"Default Web Site", L"/server/server2", &mi);
+    CHECK("IHttpServer2::GetMetadata", hr == S_OK && mi != NULL);
+    if (mi != NULL) {
+        CHECK("IHttpServer2::GetMetadata",
+              mi->GetMetaPath() != NULL &&
+                  wcsncmp(mi->GetMetaPath(), L"MACHINE/WEBROOT/APPHOST/Default Web Site", 40) == 0);
+        mi->ReferenceMetadata();
+        mi->DereferenceMetadata();
+        CHECK("IReferencedMetadataInfo::ReferenceMetadata", mi->GetMetaPath() != NULL); // still ours
+        CHECK("IReferencedMetadataInfo::DereferenceMetadata", true); // releases GetMetadata's
+        mi->DereferenceMetadata();
+    }
+    mi = (IReferencedMetadataInfo *)1;
+    hr = s2->GetMetadata(L"No Such Site", L"/", &mi);
+    CHECK("IHttpServer2::GetMetadata", FAILED(hr));
+
+    DWORD cch = 99;
+    PCWSTR pool = s2->GetAppPoolConfigFile(&cch);
+    CHECK("IHttpServer2::GetAppPoolConfigFile", pool == NULL ? cch == 0 : cch == wcslen(pool));
+
+    IHttpApplication2 *app2 = NULL;
+    HttpGetExtendedInterface(g_server, ctx->GetApplication(), &app2);
+    CHECK("IHttpApplication2::BeginApplicationWarmup", app2 != NULL);
+    if (app2 == NULL)
+        return;
+    CHECK("IHttpApplication2::BeginApplicationWarmup", app2->QueryIsWarmingUp() == FALSE);
+    app2->BeginApplicationWarmup();
+    CHECK("IHttpApplication2::BeginApplicationWarmup", app2->QueryIsWarmingUp() == TRUE);
+    app2->EndApplicationWarmup();
+    CHECK("IHttpApplication2::EndApplicationWarmup", app2->QueryIsWarmingUp() == FALSE);
+}
+
+// RegisterFileChangeMonitor on <root>/watched: a change there reaches GL_FILE_CHANGE with the monitor
+void monitor()
+{
+    std::string dir = site_root() + "/watched";
+    mkdir(dir.c_str(), 0755);
+    IHttpFileMonitor *m = NULL;
+    HRESULT hr = g_server->RegisterFileChangeMonitor(widen(dir).c_str(), NULL, &m);
+    CHECK("IHttpServer::RegisterFileChangeMonitor", hr == S_OK && m != NULL);
+    if (m == NULL)
+        return;
+    IHttpModuleContextContainer *mcc = m->GetModuleContextContainer();
+    CHECK("IHttpFileMonitor::GetModuleContextContainer", mcc != NULL);
+    if (mcc != NULL)
+        mcc->SetModuleContext(new ConfStoredContext(5), g_id);
+    int before = __atomic_load_n(&g_monitor_seen, __ATOMIC_ACQUIRE);
+    __atomic_store_n(&g_monitor, m, __ATOMIC_RELEASE);
+    write_file(dir + "/touched.txt", "touched");
+    // the notification comes from the server's own thread: poll for it (5 s at most)
+    for (int i = 0; i < 500 && __atomic_load_n(&g_monitor_seen, __ATOMIC_ACQUIRE) == before; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    bool seen = __atomic_load_n(&g_monitor_seen, __ATOMIC_ACQUIRE) > before;
+    CHECK("IHttpServer::RegisterFileChangeMonitor", seen);
+    CHECK("IGlobalFileChangeProvider::GetFileMonitor", seen);
+    __atomic_store_n(&g_monitor, (IHttpFileMonitor *)NULL, __ATOMIC_RELEASE);
+    m->DereferenceFileMonitor();
+    CHECK("IHttpFileMonitor::DereferenceFileMonitor", true); // releases the monitor (and its container)
+}
+
 void trace(IHttpContext *ctx)
 {
     IHttpTraceContext *tc = ctx->GetTraceContext();
@@ -379,6 +510,10 @@ class CServerModule : public CHttpModule
             notify();
         else if (conf_is(ctx, "/server/trace"))
             trace(ctx);
+        else if (conf_is(ctx, "/server/server2"))
+            server2(ctx);
+        else if (conf_is(ctx, "/server/monitor"))
+            monitor();
         else
             return RQ_NOTIFICATION_CONTINUE;
         return conf_reply(ctx, "server");
@@ -400,7 +535,8 @@ void registration(IHttpModuleRegistrationInfo *info, IHttpServer *server)
         again->Terminate();
 
     DWORD globals = GL_STOP_LISTENING | GL_CONFIGURATION_CHANGE | GL_FILE_CHANGE | GL_PRE_BEGIN_REQUEST |
-                    GL_TRACE_EVENT | GL_CUSTOM_NOTIFICATION;
+                    GL_TRACE_EVENT | GL_CUSTOM_NOTIFICATION | GL_APPLICATION_RESOLVE_MODULES |
+                    GL_APPLICATION_START;
     hr = info->SetGlobalNotifications(new CServerGlobal(), globals);
     CHECK("IHttpModuleRegistrationInfo::SetGlobalNotifications", hr == S_OK);
     CGlobalModule *second = new CServerGlobal();
