@@ -210,7 +210,7 @@ def run_requests(srv, only):
     # -- IHttpServer, IHttpModuleRegistrationInfo, the global providers
     if want("/server/"):
         for path in ("/server/basic", "/server/fileinfo", "/server/fragments", "/server/notify", "/server/trace",
-                     "/server/server2", "/server/monitor"):
+                     "/server/server2", "/server/monitor", "/server/cache"):
             r = get(path)
             expect("IHttpServer::GetTraceContext", r is not None and r.status == 200, "%s: %r" % (path, r))
         r = get("/server/appmodule")

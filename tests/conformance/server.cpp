@@ -78,6 +78,71 @@ class CAppFactory : public IHttpModuleFactory
 
 CAppFactory g_app_factory;
 
+// ---- a module's cache entries (IHttpServer::DoCacheOperation) ------------------------
+
+int g_data_deleted; // CConfData objects whose last reference went
+
+class CConfKey : public IHttpCacheKey
+{
+  public:
+    CConfKey(PCWSTR cache, PCWSTR name) : m_cache(cache), m_name(name) {}
+    DWORD GetHash() const
+    {
+        DWORD h = 5381;
+        for (wchar_t c : m_name)
+            h = h * 33 + (DWORD)c;
+        return h;
+    }
+    PCWSTR GetCacheName() const { return m_cache.c_str(); }
+    bool GetIsEqual(IHttpCacheKey *other) const
+    {
+        return other != NULL && static_cast<CConfKey *>(other)->m_name == m_name;
+    }
+    bool GetIsPrefix(IHttpCacheKey *other) const
+    {
+        return other != NULL && static_cast<CConfKey *>(other)->m_name.compare(0, m_name.size(), m_name) == 0;
+    }
+    VOID Enum(IHttpCacheSpecificData *) { m_enumerated++; }
+
+    std::wstring m_cache, m_name;
+    int m_enumerated = 0;
+};
+
+class CConfData : public IHttpCacheSpecificData
+{
+  public:
+    explicit CConfData(CConfKey *key) : m_key(key) {}
+    IHttpCacheKey *GetCacheKey() const { return m_key; }
+    VOID ReferenceCacheData() { __atomic_add_fetch(&m_refs, 1, __ATOMIC_ACQ_REL); }
+    VOID DereferenceCacheData()
+    {
+        if (__atomic_sub_fetch(&m_refs, 1, __ATOMIC_ACQ_REL) == 0) {
+            g_data_deleted++;
+            delete this;
+        }
+    }
+    VOID ResetTTL() {}
+    VOID DecrementTTL(BOOL *expired) { *expired = FALSE; }
+    VOID SetFlushed() { m_flushed = TRUE; }
+    BOOL GetFlushed() const { return m_flushed; }
+
+    CConfKey *m_key;
+    int m_refs = 1;
+    BOOL m_flushed = FALSE;
+};
+
+// what the GL_CACHE_OPERATION handler is to expect from the operation in flight
+struct {
+    CACHE_OPERATION op;
+    IHttpCacheKey *key;
+    IHttpCacheSpecificData *record;
+    IHttpTraceContext *trace;
+    int seen;
+} g_cache_op;
+
+CConfKey g_owned_key(L"CONFOWNED", L"owned");
+CConfData *g_owned_data; // what the module's own cache answers
+
 std::wstring widen(const std::string &s)
 {
     return std::wstring(s.begin(), s.end());
@@ -168,6 +233,29 @@ class CServerGlobal : public CGlobalModule
         HRESULT hr = p->GetCurrentHttpRequestContext(&ctx);
         CHECK("IGlobalTraceEventProvider::GetCurrentHttpRequestContext",
               hr == S_OK && ctx != NULL && conf_is(ctx, "/server/trace"));
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
+    GLOBAL_NOTIFICATION_STATUS OnGlobalCacheOperation(ICacheProvider *p)
+    {
+        IHttpCacheKey *key = p->GetCacheKey();
+        PCWSTR cache = key != NULL ? key->GetCacheName() : NULL;
+        if (conf_wide_is(cache, "CONFOWNED") && p->GetCacheOperation() == CACHE_OPERATION_RETRIEVE) {
+            // this module owns the cache: it answers and says so
+            CHECK("ICacheProvider::GetCacheRecord", p->GetCacheRecord() == NULL);
+            g_owned_data->ReferenceCacheData(); // the caller receives a reference
+            p->SetCacheRecord(g_owned_data);
+            CHECK("ICacheProvider::SetCacheRecord", p->GetCacheRecord() == g_owned_data);
+            return GL_NOTIFICATION_HANDLED;
+        }
+        if (!conf_wide_is(cache, "CONFCACHE"))
+            return GL_NOTIFICATION_CONTINUE;
+        g_cache_op.seen++;
+        CHECK("ICacheProvider::GetCacheOperation", p->GetCacheOperation() == g_cache_op.op);
+        CHECK("ICacheProvider::GetCacheKey", key == g_cache_op.key);
+        CHECK("ICacheProvider::GetTraceContext", p->GetTraceContext() == g_cache_op.trace);
+        if (g_cache_op.op == CACHE_OPERATION_ADD)
+            CHECK("ICacheProvider::GetCacheRecord", p->GetCacheRecord() == g_cache_op.record);
         return GL_NOTIFICATION_CONTINUE;
     }
 
@@ -443,6 +531,63 @@ void monitor()
     CHECK("IHttpFileMonitor::DereferenceFileMonitor", true); // releases the monitor (and its container)
 }
 
+HRESULT cache_op(CACHE_OPERATION op, CConfKey *key, IHttpCacheSpecificData **data, IHttpTraceContext *tc)
+{
+    g_cache_op.op = op;
+    g_cache_op.key = key;
+    g_cache_op.record = op == CACHE_OPERATION_ADD ? *data : NULL;
+    g_cache_op.trace = tc;
+    int before = g_cache_op.seen;
+    HRESULT hr = g_server->DoCacheOperation(op, key, data, tc);
+    // every operation is raised as GL_CACHE_OPERATION first
+    CHECK("IHttpServer::DoCacheOperation", g_cache_op.seen == before + 1);
+    return hr;
+}
+
+// DoCacheOperation on a module cache the server keeps, and on one a module answers itself
+void cache(IHttpContext *ctx)
+{
+    IHttpTraceContext *tc = ctx->GetTraceContext();
+    CConfKey key(L"CONFCACHE", L"conf/a");
+    CConfKey prefix(L"CONFCACHE", L"conf/");
+    CConfData *data = new CConfData(&key);
+    int deleted = g_data_deleted;
+
+    IHttpCacheSpecificData *d = data;
+    CHECK("IHttpServer::DoCacheOperation", cache_op(CACHE_OPERATION_ADD, &key, &d, tc) == S_OK);
+    d = NULL;
+    CHECK("IHttpServer::DoCacheOperation",
+          cache_op(CACHE_OPERATION_RETRIEVE, &key, &d, tc) == S_OK && d == data);
+    if (d != NULL)
+        d->DereferenceCacheData();
+    CHECK("IHttpServer::DoCacheOperation",
+          cache_op(CACHE_OPERATION_ENUM, &key, &d, tc) == S_OK && key.m_enumerated == 1);
+    CHECK("IHttpServer::DoCacheOperation",
+          cache_op(CACHE_OPERATION_DELETE, &key, &d, tc) == S_OK && data->GetFlushed() == TRUE);
+    d = (IHttpCacheSpecificData *)1;
+    CHECK("IHttpServer::DoCacheOperation",
+          cache_op(CACHE_OPERATION_RETRIEVE, &key, &d, tc) == HRESULT_FROM_WIN32(ERROR_NOT_FOUND) &&
+              d == NULL);
+    d = data;
+    cache_op(CACHE_OPERATION_ADD, &key, &d, NULL);
+    CHECK("IHttpServer::DoCacheOperation", cache_op(CACHE_OPERATION_FLUSH_PREFIX, &prefix, &d, tc) == S_OK);
+    key.m_enumerated = 0;
+    cache_op(CACHE_OPERATION_ENUM, &key, &d, tc);
+    CHECK("IHttpServer::DoCacheOperation", key.m_enumerated == 0);
+    data->DereferenceCacheData();
+    // the server gave back every reference it took
+    CHECK("IHttpServer::DoCacheOperation", g_data_deleted == deleted + 1);
+
+    g_owned_data = new CConfData(&g_owned_key);
+    d = NULL;
+    HRESULT hr = g_server->DoCacheOperation(CACHE_OPERATION_RETRIEVE, &g_owned_key, &d, tc);
+    CHECK("ICacheProvider::SetCacheRecord", hr == S_OK && d == g_owned_data);
+    if (d != NULL)
+        d->DereferenceCacheData();
+    g_owned_data->DereferenceCacheData();
+    g_owned_data = NULL;
+}
+
 void trace(IHttpContext *ctx)
 {
     IHttpTraceContext *tc = ctx->GetTraceContext();
@@ -514,6 +659,8 @@ class CServerModule : public CHttpModule
             server2(ctx);
         else if (conf_is(ctx, "/server/monitor"))
             monitor();
+        else if (conf_is(ctx, "/server/cache"))
+            cache(ctx);
         else
             return RQ_NOTIFICATION_CONTINUE;
         return conf_reply(ctx, "server");
@@ -536,7 +683,7 @@ void registration(IHttpModuleRegistrationInfo *info, IHttpServer *server)
 
     DWORD globals = GL_STOP_LISTENING | GL_CONFIGURATION_CHANGE | GL_FILE_CHANGE | GL_PRE_BEGIN_REQUEST |
                     GL_TRACE_EVENT | GL_CUSTOM_NOTIFICATION | GL_APPLICATION_RESOLVE_MODULES |
-                    GL_APPLICATION_START;
+                    GL_APPLICATION_START | GL_CACHE_OPERATION;
     hr = info->SetGlobalNotifications(new CServerGlobal(), globals);
     CHECK("IHttpModuleRegistrationInfo::SetGlobalNotifications", hr == S_OK);
     CGlobalModule *second = new CServerGlobal();
