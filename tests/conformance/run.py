@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import socket
 import sys
 import tempfile
@@ -216,6 +217,11 @@ def run_requests(srv, only):
         r = get("/server/appmodule")
         expect("IHttpApplicationResolveModulesProvider::RegisterModule", r is not None and r.body == b"app module",
                repr(r))
+        # SIGUSR1: a status query (GL_RSCA_QUERY); the server logs the answer
+        srv.proc.send_signal(signal.SIGUSR1)
+        found = srv.wait_for_log(lambda level, msg: msg.startswith("RSCA query GetStatus"), timeout=5.0)
+        expect("IGlobalRSCAQueryProvider::SetResult", found is not None and "18 bytes: conformance-status" in found[1],
+               "the log has %r" % (found,))
 
     # -- the request-level providers
     if want("/providers/"):

@@ -236,6 +236,28 @@ class CServerGlobal : public CGlobalModule
         return GL_NOTIFICATION_CONTINUE;
     }
 
+    // run.py sends SIGUSR1, which raises GL_RSCA_QUERY "GetStatus"; the answer goes to the log
+    GLOBAL_NOTIFICATION_STATUS OnGlobalRSCAQuery(IGlobalRSCAQueryProvider *p)
+    {
+        CHECK("IGlobalRSCAQueryProvider::GetFunctionName", conf_wide_is(p->GetFunctionName(), "GetStatus"));
+        PCWSTR params = p->GetFunctionParameters();
+        CHECK("IGlobalRSCAQueryProvider::GetFunctionParameters", params != NULL && *params == 0);
+        BYTE *buf = NULL;
+        CHECK("IGlobalRSCAQueryProvider::GetOutputBuffer",
+              p->GetOutputBuffer(4, &buf) == S_OK && buf != NULL);
+        if (buf == NULL)
+            return GL_NOTIFICATION_CONTINUE;
+        memcpy(buf, "conf", 4);
+        HRESULT hr = p->ResizeOutputBuffer(32, 4, &buf);
+        CHECK("IGlobalRSCAQueryProvider::ResizeOutputBuffer",
+              hr == S_OK && buf != NULL && memcmp(buf, "conf", 4) == 0);
+        if (FAILED(hr) || buf == NULL)
+            return GL_NOTIFICATION_CONTINUE;
+        memcpy(buf + 4, "ormance-status", 14);
+        p->SetResult(18, S_OK); // run.py checks the log
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
     GLOBAL_NOTIFICATION_STATUS OnGlobalCacheOperation(ICacheProvider *p)
     {
         IHttpCacheKey *key = p->GetCacheKey();
@@ -487,7 +509,9 @@ void server2(IHttpContext *ctx)
 
     DWORD cch = 99;
     PCWSTR pool = s2->GetAppPoolConfigFile(&cch);
-    CHECK("IHttpServer2::GetAppPoolConfigFile", pool == NULL ? cch == 0 : cch == wcslen(pool));
+    // the applicationHost.config the server runs
+    CHECK("IHttpServer2::GetAppPoolConfigFile",
+          conf_wide_ends_with(pool, "/applicationHost.config") && cch == wcslen(pool));
 
     IHttpApplication2 *app2 = NULL;
     HttpGetExtendedInterface(g_server, ctx->GetApplication(), &app2);
@@ -683,7 +707,7 @@ void registration(IHttpModuleRegistrationInfo *info, IHttpServer *server)
 
     DWORD globals = GL_STOP_LISTENING | GL_CONFIGURATION_CHANGE | GL_FILE_CHANGE | GL_PRE_BEGIN_REQUEST |
                     GL_TRACE_EVENT | GL_CUSTOM_NOTIFICATION | GL_APPLICATION_RESOLVE_MODULES |
-                    GL_APPLICATION_START | GL_CACHE_OPERATION;
+                    GL_APPLICATION_START | GL_CACHE_OPERATION | GL_RSCA_QUERY;
     hr = info->SetGlobalNotifications(new CServerGlobal(), globals);
     CHECK("IHttpModuleRegistrationInfo::SetGlobalNotifications", hr == S_OK);
     CGlobalModule *second = new CServerGlobal();
