@@ -252,6 +252,27 @@ def run_requests(srv, only):
         r = get("/c/async")
         expect("IHttpContext::PostCompletion", r is not None and r.body == b"c async", repr(r))
 
+    # -- last: RecycleApplication loads a new generation of the application (preloaded again)
+    if want("/server/"):
+        r = get("/server/generation")
+        before = r.body if r is not None else b""
+        expect("IGlobalApplicationPreloadProvider2::IsProcessRecycled", before.startswith(b"preloads=1 "),
+               "one preload at start-up: %r" % before)
+        get("/server/recycle")
+        deadline = time.monotonic() + 5.0
+        after = before
+        while time.monotonic() < deadline:
+            r = get("/server/generation")
+            after = r.body if r is not None else b""
+            if after.startswith(b"preloads=2 "):
+                break
+            time.sleep(0.02)
+        expect("IHttpServer::RecycleApplication", after.startswith(b"preloads=2 "),
+               "the new generation preloads the application again: %r" % after)
+        r = get("/server/appmodule")
+        expect("IHttpServer::RecycleApplication", r is not None and r.body == b"app module",
+               "the new generation resolves the application's modules again: %r" % r)
+
 
 # ---- main ------------------------------------------------------------------
 
@@ -287,14 +308,18 @@ def main():
         out = tmp / "results.txt"
         port = iisdtest.free_port()
         cfg = iisdtest.AppHostConfig()
-        cfg.add_site("Default Web Site", 1, ["127.0.0.1:%d:" % port], root)
+        site = cfg.add_site("Default Web Site", 1, ["127.0.0.1:%d:" % port], root)
+        site.find("application").set("preloadEnabled", "true")  # GL_APPLICATION_PRELOAD
         for name, image in MODULES:
             path = Path(args.modules) / (image + ".so")
             if not path.is_file():
                 sys.exit("conformance: %s is missing (make conformance builds it)" % path)
             cfg.add_global_module(name, path.resolve())
             cfg.enable_module(name)
-        config = cfg.write(tmp / "applicationHost.config")
+        # a folder of its own: the server watches the configuration's folder for changes, and the
+        # results file and the server's stderr change all the time
+        (tmp / "config").mkdir()
+        config = cfg.write(tmp / "config" / "applicationHost.config")
         env = dict(os.environ, IISD_ROOT=str(tmp), IISD_CONFORMANCE_OUT=str(out),
                    IISD_CONFORMANCE_ROOT=str(root.resolve()))
         srv = iisdtest.Server(["--config", config], port, tmp, env=env, cwd=tmp)

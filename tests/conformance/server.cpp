@@ -29,6 +29,8 @@ int g_custom_seen;    // GL_CUSTOM_NOTIFICATION calls
 int g_trace_seen;     // GL_TRACE_EVENT calls with kConfProvider
 int g_www_trace_seen; // GL_TRACE_EVENT calls with the web server provider (QuickTrace)
 int g_cleaned;        // stored contexts cleaned up
+int g_preloads;       // GL_APPLICATION_PRELOAD calls (the site's root application has preloadEnabled)
+int g_resolves;       // GL_APPLICATION_RESOLVE_MODULES calls
 int g_config_seen;    // GL_CONFIGURATION_CHANGE calls for kConfigPath
 int g_file_seen;      // GL_FILE_CHANGE calls for kChangedFile
 
@@ -286,11 +288,33 @@ class CServerGlobal : public CGlobalModule
         IHttpApplication *app = p->GetApplication();
         CHECK("IHttpApplicationProvider::GetApplication",
               app != NULL && conf_wide_is(app->GetApplicationId(), "/LM/W3SVC/1/ROOT"));
+        __atomic_add_fetch(&g_resolves, 1, __ATOMIC_ACQ_REL);
         HRESULT hr =
             p->RegisterModule(g_id, &g_app_factory, L"ConfAppModule", NULL, NULL, RQ_BEGIN_REQUEST, 0);
         CHECK("IHttpApplicationResolveModulesProvider::RegisterModule", hr == S_OK);
         hr = p->SetPriorityForRequestNotification(L"ConfAppModule", RQ_BEGIN_REQUEST, PRIORITY_ALIAS_HIGH);
         CHECK("IHttpApplicationResolveModulesProvider::SetPriorityForRequestNotification", hr == S_OK);
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
+    // once when the server starts, again when RecycleApplication has loaded a new generation
+    GLOBAL_NOTIFICATION_STATUS OnGlobalApplicationPreload(IGlobalApplicationPreloadProvider *p)
+    {
+        IGlobalApplicationPreloadProvider2 *p2 = NULL;
+        HttpGetExtendedInterface(g_server, p, &p2);
+        int n = __atomic_add_fetch(&g_preloads, 1, __ATOMIC_ACQ_REL);
+        CHECK("IGlobalApplicationPreloadProvider2::IsProcessRecycled",
+              p2 != NULL && p2->IsProcessRecycled() == (n > 1 ? TRUE : FALSE));
+        return GL_NOTIFICATION_CONTINUE;
+    }
+
+    GLOBAL_NOTIFICATION_STATUS OnGlobalThreadCleanup(IGlobalThreadCleanupProvider *p)
+    {
+        // a thread that served requests of the site's root application leaves the pool
+        IHttpApplication *app = p->GetApplication();
+        if (app != NULL)
+            CHECK("IGlobalThreadCleanupProvider::GetApplication",
+                  conf_wide_is(app->GetApplicationId(), "/LM/W3SVC/1/ROOT"));
         return GL_NOTIFICATION_CONTINUE;
     }
 
@@ -685,7 +709,16 @@ class CServerModule : public CHttpModule
             monitor();
         else if (conf_is(ctx, "/server/cache"))
             cache(ctx);
-        else
+        else if (conf_is(ctx, "/server/recycle")) {
+            g_server->RecycleApplication(L"MACHINE/WEBROOT/APPHOST/Default Web Site");
+            CHECK("IHttpServer::RecycleApplication", true); // run.py waits for the new generation
+        } else if (conf_is(ctx, "/server/generation")) {
+            char text[64];
+            snprintf(text, sizeof(text), "preloads=%d resolves=%d",
+                     __atomic_load_n(&g_preloads, __ATOMIC_ACQUIRE),
+                     __atomic_load_n(&g_resolves, __ATOMIC_ACQUIRE));
+            return conf_reply(ctx, text);
+        } else
             return RQ_NOTIFICATION_CONTINUE;
         return conf_reply(ctx, "server");
     }
@@ -707,7 +740,8 @@ void registration(IHttpModuleRegistrationInfo *info, IHttpServer *server)
 
     DWORD globals = GL_STOP_LISTENING | GL_CONFIGURATION_CHANGE | GL_FILE_CHANGE | GL_PRE_BEGIN_REQUEST |
                     GL_TRACE_EVENT | GL_CUSTOM_NOTIFICATION | GL_APPLICATION_RESOLVE_MODULES |
-                    GL_APPLICATION_START | GL_CACHE_OPERATION | GL_RSCA_QUERY;
+                    GL_APPLICATION_START | GL_CACHE_OPERATION | GL_RSCA_QUERY | GL_APPLICATION_PRELOAD |
+                    GL_THREAD_CLEANUP;
     hr = info->SetGlobalNotifications(new CServerGlobal(), globals);
     CHECK("IHttpModuleRegistrationInfo::SetGlobalNotifications", hr == S_OK);
     CGlobalModule *second = new CServerGlobal();
