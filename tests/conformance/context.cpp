@@ -57,6 +57,52 @@ void containers(IHttpContext *ctx)
     CHECK("IHttpModuleContextContainer::GetModuleContext", mcc->GetModuleContext(g_id) == stored);
 }
 
+class CConnStored : public IHttpConnectionStoredContext
+{
+  public:
+    VOID CleanupStoredContext() { delete this; }
+    VOID NotifyDisconnect() {}
+};
+
+// the per-URL, per-connection and named containers
+void more_containers(IHttpContext *ctx)
+{
+    IHttpUrlInfo *url = ctx->GetUrlInfo();
+    CHECK("IHttpContext::GetUrlInfo", url != NULL);
+    if (url != NULL) {
+        IHttpModuleContextContainer *mcc = url->GetModuleContextContainer();
+        CHECK("IHttpUrlInfo::GetModuleContextContainer",
+              mcc != NULL && mcc == url->GetModuleContextContainer());
+    }
+    IHttpConnectionModuleContextContainer *cc = ctx->GetConnection()->GetModuleContextContainer();
+    CHECK("IHttpConnection::GetModuleContextContainer", cc != NULL);
+    if (cc != NULL) {
+        // a fresh connection per request (run.py): nothing stored yet
+        CHECK("IHttpConnectionModuleContextContainer::GetConnectionModuleContext",
+              cc->GetConnectionModuleContext(g_id) == NULL);
+        CConnStored *stored = new CConnStored();
+        CHECK("IHttpConnectionModuleContextContainer::SetConnectionModuleContext",
+              cc->SetConnectionModuleContext(stored, g_id) == S_OK);
+        CHECK("IHttpConnectionModuleContextContainer::GetConnectionModuleContext",
+              cc->GetConnectionModuleContext(g_id) == stored);
+        CConnStored *other = new CConnStored();
+        CHECK("IHttpConnectionModuleContextContainer::SetConnectionModuleContext",
+              cc->SetConnectionModuleContext(other, g_id) == HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
+        delete other;
+    }
+    IHttpContext3 *ctx3 = NULL;
+    HttpGetExtendedInterface(g_server, ctx, &ctx3);
+    INamedContextContainer *named = ctx3 != NULL ? ctx3->GetNamedContextContainer() : NULL;
+    CHECK("IHttpContext3::GetNamedContextContainer", named != NULL);
+    if (named != NULL) {
+        CHECK("INamedContextContainer::GetNamedContext", named->GetNamedContext(L"conformance") == NULL);
+        ConfStoredContext *stored = new ConfStoredContext(7);
+        CHECK("INamedContextContainer::SetNamedContext",
+              named->SetNamedContext(stored, L"conformance") == S_OK);
+        CHECK("INamedContextContainer::GetNamedContext", named->GetNamedContext(L"conformance") == stored);
+    }
+}
+
 void site_and_application(IHttpContext *ctx)
 {
     IHttpSite *site = ctx->GetSite();
@@ -152,6 +198,7 @@ void basic(IHttpContext *ctx)
     // nothing has authenticated the request yet
     CHECK("IHttpContext::GetUser", ctx->GetUser() == NULL);
     containers(ctx);
+    more_containers(ctx);
     site_and_application(ctx);
     metadata_and_paths(ctx);
 
@@ -236,6 +283,7 @@ REQUEST_NOTIFICATION_STATUS child(IHttpContext *ctx)
     CHECK("IHttpContext::CloneContext", eq(kid->GetRequest()->GetHttpMethod(), "GET"));
     CHECK("IHttpContext::GetParentContext", kid->GetParentContext() == ctx);
     CHECK("IHttpContext::GetRootContext", kid->GetRootContext() == ctx);
+    ctx->SetServerVariable("CONF_PARENT_VAR", L"from-parent");
     const char *url = "/context/child-target";
     kid->GetRequest()->SetUrl(url, (DWORD)strlen(url), TRUE);
     BOOL expected = TRUE;
@@ -253,6 +301,18 @@ REQUEST_NOTIFICATION_STATUS child_target(IHttpContext *ctx)
     CHECK("IHttpContext::GetParentContext", parent != NULL && parent->GetParentContext() == NULL);
     CHECK("IHttpContext::GetRootContext", ctx->GetRootContext() == parent);
     CHECK("IHttpContext::GetExecuteFlags", ctx->GetExecuteFlags() == EXECUTE_FLAG_NO_HEADERS);
+    IHttpContext3 *ctx3 = NULL;
+    HttpGetExtendedInterface(g_server, ctx, &ctx3);
+    if (ctx3 != NULL) {
+        PCSTR v = NULL;
+        DWORD n = 0;
+        CHECK("IHttpContext3::InheritServerVariable",
+              ctx3->InheritServerVariable("CONF_PARENT_VAR", TRUE) == S_OK);
+        CHECK("IHttpContext3::InheritServerVariable",
+              ctx->GetServerVariable("CONF_PARENT_VAR", &v, &n) == S_OK && eq(v, "from-parent"));
+        CHECK("IHttpContext3::InheritServerVariable",
+              ctx3->InheritServerVariable("CONF_NOT_SET", TRUE) == HRESULT_FROM_WIN32(ERROR_INVALID_INDEX));
+    }
     conf_write(ctx, "child");
     return RQ_NOTIFICATION_FINISH_REQUEST;
 }
@@ -322,6 +382,15 @@ class CContextModule : public CHttpModule
             CHECK("IHttpContext::GetScriptMap", map != NULL);
             if (map != NULL)
                 script_map(map);
+            IHttpFileInfo *fi = ctx->GetFileInfo();
+            CHECK("IHttpContext::GetFileInfo", fi != NULL);
+            if (fi != NULL) {
+                ULARGE_INTEGER size;
+                size.QuadPart = 0;
+                fi->GetSize(&size);
+                CHECK("IHttpContext::GetFileInfo",
+                      conf_wide_ends_with(fi->GetFilePath(), "/context/file.txt") && size.QuadPart == 10);
+            }
         }
         if (conf_is(ctx, "/context/handled")) {
             ctx->SetRequestHandled();

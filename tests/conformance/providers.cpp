@@ -126,6 +126,25 @@ class CProvidersModule : public CHttpModule
 
     REQUEST_NOTIFICATION_STATUS OnAuthorizeRequest(IHttpContext *ctx, IHttpEventProvider *)
     {
+        if (conf_is(ctx, "/providers/anonymous")) {
+            // anonymous authentication gives every request a user: no name, no password
+            IHttpUser *u = ctx->GetUser();
+            CHECK("IHttpUser::GetUserName", u != NULL && conf_wide_is(u->GetUserName(), ""));
+            if (u == NULL)
+                return conf_reply(ctx, "no user");
+            CHECK("IHttpUser::GetRemoteUserName", conf_wide_is(u->GetRemoteUserName(), ""));
+            CHECK("IHttpUser::GetPassword", conf_wide_is(u->GetPassword(), ""));
+            CHECK("IHttpUser::GetAuthenticationType", u->GetAuthenticationType() != NULL);
+            u->ReferenceUser();
+            u->DereferenceUser();
+            CHECK("IHttpUser::ReferenceUser", ctx->GetUser() == u); // still the request's
+            CHECK("IHttpUser::DereferenceUser", conf_wide_is(u->GetUserName(), ""));
+            BOOL in = TRUE;
+            HRESULT hr = u->IsInRole(L"Administrators", &in);
+            // the anonymous user is in no role (or cannot say)
+            CHECK("IHttpUser::IsInRole", SUCCEEDED(hr) ? in == FALSE : u->SupportsIsInRole() == FALSE);
+            return conf_reply(ctx, "anonymous");
+        }
         if (!conf_is(ctx, "/providers/auth"))
             return RQ_NOTIFICATION_CONTINUE;
         IHttpUser *u = ctx->GetUser();

@@ -82,6 +82,20 @@ void headers(IHttpContext *ctx)
 
     CHECK("IHttpResponse::GetHeadersSuppressed", resp->GetHeadersSuppressed() == FALSE);
 
+    // trailers: kept with the response (sent to clients that accept them)
+    IHttpResponse4 *resp4 = NULL;
+    HttpGetExtendedInterface(g_server, resp, &resp4);
+    if (resp4 != NULL) {
+        CHECK("IHttpResponse4::SetTrailer", resp4->SetTrailer("X-Trailer", "t1", 2, TRUE) == S_OK);
+        USHORT tl = 0;
+        CHECK("IHttpResponse4::GetTrailer", eq(resp4->GetTrailer("X-Trailer", &tl), "t1") && tl == 2);
+        tl = 99;
+        CHECK("IHttpResponse4::GetTrailer", resp4->GetTrailer("X-No-Trailer", &tl) == NULL && tl == 0);
+        CHECK("IHttpResponse4::DeleteTrailer", resp4->DeleteTrailer("X-Trailer") == S_OK);
+        CHECK("IHttpResponse4::DeleteTrailer", resp4->GetTrailer("X-Trailer") == NULL);
+    }
+    CHECK("IHttpResponse4::SetTrailer", resp4 != NULL);
+
     // an HTTP/1.1 connection has no server push
     IHttpResponse3 *resp3 = NULL;
     HRESULT hr = HttpGetExtendedInterface(g_server, resp, &resp3);

@@ -229,6 +229,8 @@ def run_requests(srv, only):
         expect("IHttpEventProvider::SetErrorStatus", r is not None and r.status == 200, repr(r))
         r = get("/providers/auth")
         expect("IAuthenticationProvider::SetUser", r is not None and r.body == b"user conf-user", repr(r))
+        r = get("/providers/anonymous")
+        expect("IHttpUser::GetUserName", r is not None and r.body == b"anonymous", repr(r))
         r = get("/providers/maphandler")
         expect("IMapHandlerProvider::SetScriptMap", r is not None and r.body == b"mapped", repr(r))
         r = get("/providers/mappath/x.txt")
