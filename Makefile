@@ -59,7 +59,8 @@ fuzz: fuzz-deps
 	    $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | tail -12; \
 	done
 
-.PHONY: check-alloc fuzz fuzz-deps all run test test-asan test-tsan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
+.PHONY: check-alloc fuzz fuzz-deps all run test test-asan test-tsan test-suites unit abi api-status config-check \
+        modules blackbox conformance deps clean format check-format bench
 
 EXAMPLE_MODULES = $(patsubst examples/modules/%.cpp,$(BUILD)/examples/%.so,$(wildcard examples/modules/*.cpp))
 
@@ -110,7 +111,7 @@ run: deps
 test: deps
 	$(MAKE) all
 	$(MAKE) unit abi api-status config-check modules
-	$(MAKE) blackbox
+	$(MAKE) blackbox conformance
 	$(MAKE) check-alloc
 
 test-asan: deps
@@ -123,7 +124,7 @@ test-tsan: deps
 
 test-suites: all
 	$(MAKE) unit abi api-status config-check modules
-	$(MAKE) blackbox
+	$(MAKE) blackbox conformance
 
 api-status:
 	$(PYTHON) tools/api_status.py --check docs/api-status.md
@@ -168,6 +169,12 @@ $(BUILD)/tests/alloccount.so: tests/alloc/alloccount.c
 
 check-alloc: all $(BUILD)/tests/alloccount.so
 	$(PYTHON) tests/alloc/check_alloc.py $(BUILD)
+
+# The conformance suite: one check per documented method (docs/conformance-suite.md).
+conformance: all
+	bash tests/modules/build.sh $(BUILD)/tests/conformance tests/conformance
+	$(PYTHON) tests/conformance/run.py --iisd $(BUILD)/iisd --modules $(BUILD)/tests/conformance \
+	  --json $(BUILD)/conformance.json
 
 # ---- housekeeping -------------------------------------------------------
 format:

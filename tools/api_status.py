@@ -30,10 +30,17 @@ A method with no initialiser anywhere is "not implemented (no object yet)".
 When several objects implement one method and disagree, the row says so.
 Methods of the classes that MODULES implement are "module-implemented".
 
+The "Conformance" column says whether the conformance suite (tests/conformance/,
+see docs/conformance-suite.md) has a check for the method. The checks are read
+from its sources, without running anything: CHECK("Interface::Method", ...) in
+the C++ and C modules and expect("Interface::Method", ...) in run.py, where the
+method is named as in the C binding (the name this table uses).
+
 Usage:
     python3 tools/api_status.py             print the Markdown
     python3 tools/api_status.py --write F   rewrite F (default docs/api-status.md)
     python3 tools/api_status.py --check F   exit 1 and print a diff when F is out of date
+    --require-conformance                   also exit 1 when an implemented method has no check
 """
 
 import argparse
@@ -45,6 +52,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADER = "include/httpserv.h"
 DEFAULT_DOC = "docs/api-status.md"
+CONFORMANCE_DIR = "tests/conformance"
 
 # Classes and interfaces the module implements and the server calls.
 MODULE_IMPLEMENTED = {
@@ -360,6 +368,36 @@ def load_sources(root):
     return out
 
 
+# ---- the conformance suite -----------------------------------------------
+
+CHECK_RE = re.compile(r'\bCHECK\(\s*"(\w+)::(\w+)"')
+EXPECT_RE = re.compile(r'\bexpect\(\s*"(\w+)::(\w+)"')
+
+
+def load_conformance(root):
+    """{(interface, method): set of bindings ("C++", "C", "driver")} named by the suite's sources."""
+    out = {}
+    directory = os.path.join(root, CONFORMANCE_DIR)
+    if not os.path.isdir(directory):
+        return out
+    for fname in sorted(os.listdir(directory)):
+        ext = os.path.splitext(fname)[1]
+        binding, pattern = {".cpp": ("C++", CHECK_RE), ".c": ("C", CHECK_RE), ".py": ("driver", EXPECT_RE)}.get(
+            ext, (None, None))
+        if binding is None:
+            continue
+        with open(os.path.join(directory, fname), encoding="utf-8") as f:
+            for m in pattern.finditer(f.read()):
+                out.setdefault((m.group(1), m.group(2)), set()).add(binding)
+    return out
+
+
+def unknown_checks(interfaces, checks):
+    """Check names that name no method of the header (a typo would hide a method from the column)."""
+    known = {(owner, m) for itf in interfaces.values() for _, m, owner in itf.slots}
+    return sorted(f"{i}::{m}" for i, m in checks if (i, m) not in known and i != "conformance")
+
+
 # ---- putting it together -------------------------------------------------
 
 
@@ -414,7 +452,8 @@ def anchor(name):
     return name.lower()
 
 
-def render(interfaces, impl):
+def render(interfaces, impl, checks=None):
+    checks = checks or {}
     rows_by_itf = {}
     for itf in interfaces.values():
         rows = []
@@ -451,29 +490,54 @@ def render(interfaces, impl):
     out.append("- **not implemented (no object yet)** — no server object implements the interface yet.")
     out.append("- **module-implemented** — the module implements it and the server calls it.")
     out.append("")
+    out.append("The **Conformance** column has a ✓ when the conformance suite ([conformance-suite.md](conformance-suite.md),")
+    out.append("`make conformance`) checks the method against its documented behaviour; `make test` runs the suite.")
+    out.append("")
+
+    def checked(itf_name, method):
+        return (itf_name, method) in checks
+
+    impl_total = impl_checked = 0
+    for itf in interfaces.values():
+        if itf.name in MODULE_IMPLEMENTED:
+            continue
+        for _, method, state, _, _ in rows_by_itf[itf.name]:
+            if category(state) == "implemented":
+                impl_total += 1
+                impl_checked += checked(itf.name, method)
     out.append("## Summary")
     out.append("")
-    out.append("| Interface | Implemented by | Slots | Implemented | Partial | Not implemented |")
-    out.append("|---|---|---:|---:|---:|---:|")
-    totals = {"slots": 0, "implemented": 0, "partial": 0, "not": 0}
+    out.append(f"The conformance suite checks **{impl_checked} of the {impl_total} implemented methods**"
+               + (" (all of them)." if impl_checked == impl_total else "."))
+    out.append("\"Checked\" counts the interface's methods the suite checks (of any state); \"C binding\" says")
+    out.append("whether `tests/conformance/binding_c.c` calls the interface through its C vtable.")
+    out.append("")
+    out.append("| Interface | Implemented by | Slots | Implemented | Partial | Not implemented | Checked | C binding |")
+    out.append("|---|---|---:|---:|---:|---:|---:|:---:|")
+    totals = {"slots": 0, "implemented": 0, "partial": 0, "not": 0, "checked": 0}
     for itf in interfaces.values():
         rows = rows_by_itf[itf.name]
         cats = [category(r[2]) for r in rows]
+        n_checked = sum(checked(itf.name, r[1]) for r in rows)
+        c_binding = "✓" if any(checked(itf.name, r[1]) and "C" in checks[(itf.name, r[1])] for r in rows) else ""
         if itf.name in MODULE_IMPLEMENTED:
             by = "module"
-            counts = ["—", "—", "—"]
+            counts = ["—", "—", "—", "—"]
+            c_binding = "—"
         else:
             by = "server" if itf.name not in ALSO_MODULE_SUPPLIED else "server or module"
             c = [cats.count("implemented"), cats.count("partial"), cats.count("not")]
-            counts = [str(x) for x in c]
+            counts = [str(x) for x in c] + [str(n_checked) if n_checked else ""]
             totals["slots"] += len(rows)
             totals["implemented"] += c[0]
             totals["partial"] += c[1]
             totals["not"] += c[2]
-        out.append(f"| [{itf.name}](#{anchor(itf.name)}) | {by} | {len(rows)} | " + " | ".join(counts) + " |")
+            totals["checked"] += n_checked
+        out.append(f"| [{itf.name}](#{anchor(itf.name)}) | {by} | {len(rows)} | " + " | ".join(counts)
+                   + f" | {c_binding} |")
     out.append(
         f"| **server total** | | **{totals['slots']}** | **{totals['implemented']}** | **{totals['partial']}** "
-        f"| **{totals['not']}** |"
+        f"| **{totals['not']}** | **{totals['checked']}** | |"
     )
     out.append("")
 
@@ -499,18 +563,31 @@ def render(interfaces, impl):
         if notes:
             out.append(" ".join(notes))
             out.append("")
-        out.append("| Slot | Method | State | Implementing function | Source |")
-        out.append("|---:|---|---|---|---|")
+        out.append("| Slot | Method | State | Conformance | Implementing function | Source |")
+        out.append("|---:|---|---|:---:|---|---|")
         for slot, method, state, fns, files in rows_by_itf[itf.name]:
-            out.append(f"| {slot} | {method} | {md_escape(state)} | {fns} | {files} |")
+            mark = "✓" if checked(itf.name, method) else ""
+            out.append(f"| {slot} | {method} | {md_escape(state)} | {mark} | {fns} | {files} |")
         out.append("")
     return "\n".join(out)
 
 
 def generate(root):
+    """(Markdown, implemented methods without a conformance check, unknown check names)."""
     interfaces = parse_header(os.path.join(root, HEADER))
     sources = load_sources(root)
-    return render(interfaces, collect(interfaces, sources))
+    impl = collect(interfaces, sources)
+    checks = load_conformance(root)
+    text = render(interfaces, impl, checks)
+    unchecked = []
+    for itf in interfaces.values():
+        if itf.name in MODULE_IMPLEMENTED:
+            continue
+        for _, method in itf.own:
+            entries = impl.get((itf.name, method), [])
+            if entries and category(aggregate(entries)) == "implemented" and (itf.name, method) not in checks:
+                unchecked.append(f"{itf.name}::{method}")
+    return text, unchecked, unknown_checks(interfaces, checks)
 
 
 def main():
@@ -519,9 +596,20 @@ def main():
     g.add_argument("--write", nargs="?", const=DEFAULT_DOC, metavar="FILE", help="rewrite FILE")
     g.add_argument("--check", nargs="?", const=DEFAULT_DOC, metavar="FILE", help="exit 1 if FILE is out of date")
     ap.add_argument("--root", default=ROOT, help="repository root (default: the parent of tools/)")
+    ap.add_argument("--require-conformance", action="store_true",
+                    help="exit 1 when an implemented method has no conformance check")
     args = ap.parse_args()
 
-    text = generate(args.root)
+    text, unchecked, unknown = generate(args.root)
+    if unknown:
+        print("api_status: the conformance suite names methods that do not exist: " + ", ".join(unknown),
+              file=sys.stderr)
+        return 1
+    if args.require_conformance and unchecked:
+        print(f"api_status: {len(unchecked)} implemented method(s) without a conformance check:", file=sys.stderr)
+        for name in unchecked:
+            print("  " + name, file=sys.stderr)
+        return 1
     if args.write:
         path = args.write if os.path.isabs(args.write) else os.path.join(args.root, args.write)
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -809,9 +809,10 @@ static HRESULT compl_GetCompletionStatus(IHttpCompletionInfo2 *This)
     return HCTX_OF(This, compl )->compl_hr;
 }
 
+/* Documented as "the number of bytes completed" by the asynchronous operation. */
 static DWORD compl_GetCompletedOperation(IHttpCompletionInfo2 *This)
 {
-    return HCTX_OF(This, compl )->cur_notification;
+    return HCTX_OF(This, compl )->compl_bytes;
 }
 
 VTBL(IHttpCompletionInfo2Vtbl, compl_vtbl) = {NULL,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build every test module in tests/modules/ into <outdir>/<basename>.so.
+# Build every test module in tests/modules/ (or SRCDIR) into <outdir>/<basename>.so.
 #
 #   tests/modules/build.sh build/tests/modules
+#   tests/modules/build.sh build/tests/conformance tests/conformance
 #
 # C++ modules (*.cpp): g++ -std=gnu++17 -shared -fPIC -Wall -Wextra -Werror -I include
 # C modules   (*.c):   gcc -std=gnu11   -shared -fPIC -Wall -Wextra -Werror -I include
@@ -10,13 +11,13 @@
 # Prints one line per module and exits non-zero if any module fails to build.
 set -u
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 OUTDIR" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+    echo "usage: $0 OUTDIR [SRCDIR]" >&2
     exit 2
 fi
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
+here=$(cd "${2:-$root/tests/modules}" && pwd) || exit 1
 outdir=$1
 mkdir -p "$outdir" || exit 1
 

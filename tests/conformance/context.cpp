@@ -1,0 +1,551 @@
+// context.cpp - conformance checks for IHttpContext (and IHttpContext2..4), IHttpSite,
+// IHttpApplication(2), IHttpConnection, IMetadataInfo, IScriptMapInfo,
+// IHttpModuleContextContainer, IHttpCompletionInfo(2), IModuleAllocator.
+//
+// Requests (sent by run.py): /context/basic, /context/vars, /context/child (which runs
+// /context/child-target), /context/async-post, /context/async-indicate, /context/custom,
+// /context/disable, /context/cache, /context/file.txt (served by the static file handler),
+// /context/handled.
+#include "conformance.h"
+
+#include <thread>
+
+namespace
+{
+
+HTTP_MODULE_ID g_id;
+IHttpServer *g_server;
+
+bool eq(PCSTR a, const char *b)
+{
+    return a != NULL && strcmp(a, b) == 0;
+}
+
+// The site's root folder (run.py passes it), as a wide string.
+std::wstring site_root()
+{
+    std::wstring out;
+    const char *r = getenv("IISD_CONFORMANCE_ROOT");
+    for (; r != NULL && *r; r++)
+        out += (wchar_t)(unsigned char)*r;
+    while (!out.empty() && out.back() == L'/')
+        out.pop_back();
+    return out;
+}
+
+bool starts_with(PCWSTR s, const std::wstring &prefix)
+{
+    return s != NULL && wcsncmp(s, prefix.c_str(), prefix.size()) == 0;
+}
+
+void containers(IHttpContext *ctx)
+{
+    IHttpModuleContextContainer *mcc = ctx->GetModuleContextContainer();
+    CHECK("IHttpContext::GetModuleContextContainer", mcc != NULL);
+    if (mcc == NULL)
+        return;
+    CHECK("IHttpModuleContextContainer::GetModuleContext", mcc->GetModuleContext(g_id) == NULL);
+    ConfStoredContext *stored = new ConfStoredContext(1);
+    CHECK("IHttpModuleContextContainer::SetModuleContext", mcc->SetModuleContext(stored, g_id) == S_OK);
+    CHECK("IHttpModuleContextContainer::GetModuleContext", mcc->GetModuleContext(g_id) == stored);
+    ConfStoredContext *other = new ConfStoredContext(2);
+    CHECK("IHttpModuleContextContainer::SetModuleContext",
+          mcc->SetModuleContext(other, g_id) == HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
+    delete other;
+    CHECK("IHttpModuleContextContainer::SetModuleContext",
+          mcc->SetModuleContext(NULL, g_id) == HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER));
+    CHECK("IHttpModuleContextContainer::GetModuleContext", mcc->GetModuleContext(g_id) == stored);
+}
+
+class CConnStored : public IHttpConnectionStoredContext
+{
+  public:
+    VOID CleanupStoredContext() { delete this; }
+    VOID NotifyDisconnect() {}
+};
+
+// the per-URL, per-connection and named containers
+void more_containers(IHttpContext *ctx)
+{
+    IHttpUrlInfo *url = ctx->GetUrlInfo();
+    CHECK("IHttpContext::GetUrlInfo", url != NULL);
+    if (url != NULL) {
+        IHttpModuleContextContainer *mcc = url->GetModuleContextContainer();
+        CHECK("IHttpUrlInfo::GetModuleContextContainer",
+              mcc != NULL && mcc == url->GetModuleContextContainer());
+    }
+    IHttpConnectionModuleContextContainer *cc = ctx->GetConnection()->GetModuleContextContainer();
+    CHECK("IHttpConnection::GetModuleContextContainer", cc != NULL);
+    if (cc != NULL) {
+        // a fresh connection per request (run.py): nothing stored yet
+        CHECK("IHttpConnectionModuleContextContainer::GetConnectionModuleContext",
+              cc->GetConnectionModuleContext(g_id) == NULL);
+        CConnStored *stored = new CConnStored();
+        CHECK("IHttpConnectionModuleContextContainer::SetConnectionModuleContext",
+              cc->SetConnectionModuleContext(stored, g_id) == S_OK);
+        CHECK("IHttpConnectionModuleContextContainer::GetConnectionModuleContext",
+              cc->GetConnectionModuleContext(g_id) == stored);
+        CConnStored *other = new CConnStored();
+        CHECK("IHttpConnectionModuleContextContainer::SetConnectionModuleContext",
+              cc->SetConnectionModuleContext(other, g_id) == HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED));
+        delete other;
+    }
+    IHttpContext3 *ctx3 = NULL;
+    HttpGetExtendedInterface(g_server, ctx, &ctx3);
+    INamedContextContainer *named = ctx3 != NULL ? ctx3->GetNamedContextContainer() : NULL;
+    CHECK("IHttpContext3::GetNamedContextContainer", named != NULL);
+    if (named != NULL) {
+        CHECK("INamedContextContainer::GetNamedContext", named->GetNamedContext(L"conformance") == NULL);
+        ConfStoredContext *stored = new ConfStoredContext(7);
+        CHECK("INamedContextContainer::SetNamedContext",
+              named->SetNamedContext(stored, L"conformance") == S_OK);
+        CHECK("INamedContextContainer::GetNamedContext", named->GetNamedContext(L"conformance") == stored);
+    }
+}
+
+void site_and_application(IHttpContext *ctx)
+{
+    IHttpSite *site = ctx->GetSite();
+    CHECK("IHttpContext::GetSite", site != NULL && site == ctx->GetSite());
+    if (site != NULL) {
+        CHECK("IHttpSite::GetSiteId", site->GetSiteId() == 1);
+        CHECK("IHttpSite::GetSiteName", conf_wide_is(site->GetSiteName(), "Default Web Site"));
+        IHttpModuleContextContainer *mcc = site->GetModuleContextContainer();
+        CHECK("IHttpSite::GetModuleContextContainer",
+              mcc != NULL && mcc == site->GetModuleContextContainer());
+        if (mcc != NULL) {
+            // the site's container outlives the request: set once, seen by the next requests
+            if (mcc->GetModuleContext(g_id) == NULL)
+                mcc->SetModuleContext(new ConfStoredContext(3), g_id);
+            IHttpStoredContext *s = mcc->GetModuleContext(g_id);
+            CHECK("IHttpSite::GetModuleContextContainer", s != NULL && ((ConfStoredContext *)s)->m_tag == 3);
+        }
+    }
+    IHttpApplication *app = ctx->GetApplication();
+    CHECK("IHttpContext::GetApplication", app != NULL && app == ctx->GetApplication());
+    if (app != NULL) {
+        CHECK("IHttpApplication::GetApplicationPhysicalPath",
+              starts_with(app->GetApplicationPhysicalPath(), site_root()));
+        CHECK("IHttpApplication::GetApplicationId",
+              conf_wide_is(app->GetApplicationId(), "/LM/W3SVC/1/ROOT"));
+        CHECK("IHttpApplication::GetAppConfigPath",
+              conf_wide_is(app->GetAppConfigPath(), "MACHINE/WEBROOT/APPHOST/Default Web Site"));
+        CHECK("IHttpApplication::GetModuleContextContainer", app->GetModuleContextContainer() != NULL);
+        IHttpApplication2 *app2 = NULL;
+        HRESULT hr = HttpGetExtendedInterface(g_server, app, &app2);
+        CHECK("IHttpApplication2::QueryIsWarmingUp",
+              hr == S_OK && app2 != NULL && app2->QueryIsWarmingUp() == FALSE);
+    }
+    IHttpConnection *conn = ctx->GetConnection();
+    CHECK("IHttpContext::GetConnection", conn != NULL && conn == ctx->GetConnection());
+    if (conn != NULL) {
+        CHECK("IHttpConnection::IsConnected", conn->IsConnected() == TRUE);
+        char *mem = (char *)conn->AllocateMemory(64);
+        CHECK("IHttpConnection::AllocateMemory", mem != NULL);
+        if (mem != NULL)
+            memset(mem, 0x5a, 64);
+    }
+}
+
+void metadata_and_paths(IHttpContext *ctx)
+{
+    std::wstring root = site_root();
+    IMetadataInfo *meta = ctx->GetMetadata();
+    CHECK("IHttpContext::GetMetadata", meta != NULL);
+    if (meta != NULL) {
+        PCWSTR mp = meta->GetMetaPath();
+        CHECK("IMetadataInfo::GetMetaPath", starts_with(mp, L"MACHINE/WEBROOT/APPHOST/Default Web Site"));
+        PCWSTR vr = meta->GetVrPath();
+        CHECK("IMetadataInfo::GetVrPath", starts_with(vr, root));
+        CHECK("IMetadataInfo::GetModuleContextContainer", meta->GetModuleContextContainer() != NULL);
+        // no account is configured for the virtual directory (userName="")
+        CHECK("IMetadataInfo::GetVrToken", meta->GetVrToken() == NULL);
+    }
+
+    DWORD cch = 0;
+    PCWSTR phys = ctx->GetPhysicalPath(&cch);
+    CHECK("IHttpContext::GetPhysicalPath",
+          starts_with(phys, root) && conf_wide_ends_with(phys, "/context/basic") && cch == wcslen(phys));
+    cch = 0;
+    PCWSTR name = ctx->GetScriptName(&cch);
+    CHECK("IHttpContext::GetScriptName", conf_wide_is(name, "/context/basic") && cch == 14);
+    cch = 0;
+    PCWSTR translated = ctx->GetScriptTranslated(&cch);
+    CHECK("IHttpContext::GetScriptTranslated", conf_wide_eq(translated, phys) && cch == wcslen(phys));
+
+    WCHAR buf[512];
+    DWORD cb = sizeof(buf);
+    HRESULT hr = ctx->MapPath(L"/file.txt", buf, &cb);
+    CHECK("IHttpContext::MapPath",
+          hr == S_OK && starts_with(buf, root) && conf_wide_ends_with(buf, "/file.txt"));
+    DWORD need = (DWORD)((wcslen(buf) + 1) * sizeof(WCHAR));
+    DWORD small = 4;
+    hr = ctx->MapPath(L"/file.txt", buf, &small);
+    CHECK("IHttpContext::MapPath", hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER) && small == need);
+    DWORD none = 0;
+    hr = ctx->MapPath(L"/file.txt", NULL, &none);
+    CHECK("IHttpContext::MapPath", hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER) && none == need);
+    cb = sizeof(buf);
+    CHECK("IHttpContext::MapPath", FAILED(ctx->MapPath(NULL, buf, &cb)));
+}
+
+void basic(IHttpContext *ctx)
+{
+    CHECK("IHttpContext::GetRequest", ctx->GetRequest() != NULL && ctx->GetRequest() == ctx->GetRequest());
+    CHECK("IHttpContext::GetResponse",
+          ctx->GetResponse() != NULL && ctx->GetResponse() == ctx->GetResponse());
+    CHECK("IHttpContext::GetResponseHeadersSent", ctx->GetResponseHeadersSent() == FALSE);
+    // nothing has authenticated the request yet
+    CHECK("IHttpContext::GetUser", ctx->GetUser() == NULL);
+    containers(ctx);
+    more_containers(ctx);
+    site_and_application(ctx);
+    metadata_and_paths(ctx);
+
+    char *a = (char *)ctx->AllocateRequestMemory(100);
+    char *b = (char *)ctx->AllocateRequestMemory(100);
+    CHECK("IHttpContext::AllocateRequestMemory", a != NULL && b != NULL && a != b);
+    if (a != NULL && b != NULL) {
+        memset(a, 'a', 100);
+        memset(b, 'b', 100);
+        CHECK("IHttpContext::AllocateRequestMemory", a[99] == 'a' && b[0] == 'b');
+    }
+
+    CHECK("IHttpContext::GetParentContext", ctx->GetParentContext() == NULL);
+    CHECK("IHttpContext::GetRootContext", ctx->GetRootContext() == NULL); // documented: NULL for the root
+    CHECK("IHttpContext::GetExecuteFlags", ctx->GetExecuteFlags() == 0);
+    // the client's request is not a clone
+    CHECK("IHttpContext::ReleaseClonedContext", FAILED(ctx->ReleaseClonedContext()));
+
+    DWORD notification = 0, start = 0, module_start = 0;
+    PCWSTR module = NULL;
+    HRESULT hr = ctx->GetCurrentExecutionStats(&notification, &start, &module, &module_start);
+    CHECK("IHttpContext::GetCurrentExecutionStats",
+          hr == S_OK && notification == RQ_BEGIN_REQUEST && conf_wide_is(module, "ConfContext"));
+
+    CHECK("IHttpContext::GetTraceContext", ctx->GetTraceContext() != NULL);
+    // no asynchronous operation is pending
+    CHECK("IHttpContext::CancelIo", ctx->CancelIo() == HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE));
+    // one notification of this module is still to come (RQ_END_REQUEST)
+    CHECK("IHttpContext::GetIsLastNotification",
+          ctx->GetIsLastNotification(RQ_NOTIFICATION_CONTINUE) == FALSE);
+
+    IHttpContext2 *ctx2 = NULL;
+    CHECK("IHttpContext2::GetOriginalUser", HttpGetExtendedInterface(g_server, ctx, &ctx2) == S_OK &&
+                                                ctx2 != NULL && ctx2->GetOriginalUser() == NULL);
+    IHttpContext4 *ctx4 = NULL;
+    hr = HttpGetExtendedInterface(g_server, ctx, &ctx4);
+    CHECK("IHttpContext4::GetRequestStartTime", hr == S_OK && ctx4 != NULL);
+    if (ctx4 != NULL) {
+        ULONGLONG now = GetTickCount64();
+        ULONGLONG started = ctx4->GetRequestStartTime();
+        ULONGLONG elapsed = ctx4->GetRequestElapsedTime();
+        CHECK("IHttpContext4::GetRequestStartTime", started > 0 && started <= now);
+        CHECK("IHttpContext4::GetRequestElapsedTime", elapsed <= GetTickCount64() - started + 1);
+    }
+}
+
+void vars(IHttpContext *ctx)
+{
+    PCSTR a = NULL;
+    DWORD n = 0;
+    CHECK("IHttpContext::GetServerVariableA",
+          ctx->GetServerVariable("REQUEST_METHOD", &a, &n) == S_OK && eq(a, "GET") && n == 3);
+    CHECK("IHttpContext::GetServerVariableA",
+          ctx->GetServerVariable("QUERY_STRING", &a, &n) == S_OK && eq(a, "from=driver") && n == 11);
+    CHECK("IHttpContext::GetServerVariableA",
+          ctx->GetServerVariable("HTTP_X_NOT_SENT", &a, &n) == HRESULT_FROM_WIN32(ERROR_INVALID_INDEX));
+    PCWSTR w = NULL;
+    CHECK("IHttpContext::GetServerVariableW",
+          ctx->GetServerVariable("REQUEST_METHOD", &w, &n) == S_OK && conf_wide_is(w, "GET") && n == 3);
+    CHECK("IHttpContext::GetServerVariableW",
+          ctx->GetServerVariable("URL", &w, &n) == S_OK && conf_wide_is(w, "/context/vars"));
+    CHECK("IHttpContext::GetServerVariableW",
+          ctx->GetServerVariable("CONF_NOT_SET", &w, &n) == HRESULT_FROM_WIN32(ERROR_INVALID_INDEX));
+    CHECK("IHttpContext::SetServerVariable", ctx->SetServerVariable("CONF_VAR", L"hello") == S_OK);
+    CHECK("IHttpContext::SetServerVariable",
+          ctx->GetServerVariable("CONF_VAR", &a, &n) == S_OK && eq(a, "hello") && n == 5);
+    CHECK("IHttpContext::SetServerVariable", ctx->SetServerVariable("CONF_VAR", L"again") == S_OK);
+    CHECK("IHttpContext::SetServerVariable",
+          ctx->GetServerVariable("CONF_VAR", &w, &n) == S_OK && conf_wide_is(w, "again"));
+    CHECK("IHttpContext::SetServerVariable", FAILED(ctx->SetServerVariable(NULL, L"x")));
+    CHECK("IHttpContext::GetServerVariableA",
+          FAILED(ctx->GetServerVariable("REQUEST_METHOD", (PCSTR *)NULL, &n)));
+}
+
+REQUEST_NOTIFICATION_STATUS child(IHttpContext *ctx)
+{
+    IHttpContext *kid = NULL;
+    HRESULT hr = ctx->CloneContext(CLONE_FLAG_BASICS | CLONE_FLAG_HEADERS, &kid);
+    CHECK("IHttpContext::CloneContext", hr == S_OK && kid != NULL && kid != ctx);
+    if (kid == NULL)
+        return conf_reply(ctx, "no child");
+    CHECK("IHttpContext::CloneContext", eq(kid->GetRequest()->GetHttpMethod(), "GET"));
+    CHECK("IHttpContext::GetParentContext", kid->GetParentContext() == ctx);
+    CHECK("IHttpContext::GetRootContext", kid->GetRootContext() == ctx);
+    ctx->SetServerVariable("CONF_PARENT_VAR", L"from-parent");
+    const char *url = "/context/child-target";
+    kid->GetRequest()->SetUrl(url, (DWORD)strlen(url), TRUE);
+    BOOL expected = TRUE;
+    ctx->GetResponse()->SetHeader(HttpHeaderContentType, "text/plain", 10, TRUE);
+    hr = ctx->ExecuteRequest(TRUE, kid, EXECUTE_FLAG_NO_HEADERS, NULL, &expected);
+    CHECK("IHttpContext::ExecuteRequest", hr == S_OK && expected == FALSE);
+    CHECK("IHttpContext::ReleaseClonedContext", kid->ReleaseClonedContext() == S_OK);
+    conf_write(ctx, "|parent");
+    return RQ_NOTIFICATION_FINISH_REQUEST;
+}
+
+REQUEST_NOTIFICATION_STATUS child_target(IHttpContext *ctx)
+{
+    IHttpContext *parent = ctx->GetParentContext();
+    CHECK("IHttpContext::GetParentContext", parent != NULL && parent->GetParentContext() == NULL);
+    CHECK("IHttpContext::GetRootContext", ctx->GetRootContext() == parent);
+    CHECK("IHttpContext::GetExecuteFlags", ctx->GetExecuteFlags() == EXECUTE_FLAG_NO_HEADERS);
+    IHttpContext3 *ctx3 = NULL;
+    HttpGetExtendedInterface(g_server, ctx, &ctx3);
+    if (ctx3 != NULL) {
+        PCSTR v = NULL;
+        DWORD n = 0;
+        CHECK("IHttpContext3::InheritServerVariable",
+              ctx3->InheritServerVariable("CONF_PARENT_VAR", TRUE) == S_OK);
+        CHECK("IHttpContext3::InheritServerVariable",
+              ctx->GetServerVariable("CONF_PARENT_VAR", &v, &n) == S_OK && eq(v, "from-parent"));
+        CHECK("IHttpContext3::InheritServerVariable",
+              ctx3->InheritServerVariable("CONF_NOT_SET", TRUE) == HRESULT_FROM_WIN32(ERROR_INVALID_INDEX));
+    }
+    conf_write(ctx, "child");
+    return RQ_NOTIFICATION_FINISH_REQUEST;
+}
+
+class CCustomProvider : public ICustomNotificationProvider
+{
+  public:
+    PCWSTR QueryNotificationType() { return L"conformance"; }
+    VOID SetErrorStatus(HRESULT) {}
+};
+
+class CContextModule : public CHttpModule
+{
+  public:
+    REQUEST_NOTIFICATION_STATUS OnBeginRequest(IHttpContext *ctx, IHttpEventProvider *)
+    {
+        if (!conf_under(ctx, "/context/"))
+            return RQ_NOTIFICATION_CONTINUE;
+        if (conf_is(ctx, "/context/basic")) {
+            basic(ctx);
+            return conf_reply(ctx, "basic");
+        }
+        if (conf_is(ctx, "/context/vars")) {
+            vars(ctx);
+            return conf_reply(ctx, "vars");
+        }
+        if (conf_is(ctx, "/context/child"))
+            return child(ctx);
+        if (conf_is(ctx, "/context/child-target"))
+            return child_target(ctx);
+        if (conf_is(ctx, "/context/async-post")) {
+            m_async = true;
+            CHECK("IHttpContext::PostCompletion", ctx->PostCompletion(7) == S_OK);
+            return RQ_NOTIFICATION_PENDING;
+        }
+        if (conf_is(ctx, "/context/async-indicate")) {
+            conf_reply(ctx, "indicated");
+            std::thread([ctx]() { ctx->IndicateCompletion(RQ_NOTIFICATION_FINISH_REQUEST); }).detach();
+            CHECK("IHttpContext::IndicateCompletion", true); // run.py checks the response
+            return RQ_NOTIFICATION_PENDING;
+        }
+        if (conf_is(ctx, "/context/custom")) {
+            CCustomProvider provider;
+            BOOL expected = TRUE;
+            m_custom = 0;
+            CHECK("IHttpContext::NotifyCustomNotification",
+                  ctx->NotifyCustomNotification(&provider, &expected) == S_OK && expected == FALSE);
+            CHECK("IHttpContext::NotifyCustomNotification", m_custom == 1);
+            return conf_reply(ctx, "custom");
+        }
+        if (conf_is(ctx, "/context/disable")) {
+            m_disabled = true;
+            ctx->DisableNotifications(RQ_PRE_EXECUTE_REQUEST_HANDLER, 0);
+            return RQ_NOTIFICATION_CONTINUE; // the static file handler answers 404
+        }
+        if (conf_is(ctx, "/context/cache"))
+            return cache_policy(ctx);
+        return RQ_NOTIFICATION_CONTINUE;
+    }
+
+    REQUEST_NOTIFICATION_STATUS OnPreExecuteRequestHandler(IHttpContext *ctx, IHttpEventProvider *)
+    {
+        if (m_disabled)
+            CHECK("IHttpContext::DisableNotifications", false);
+        if (conf_is(ctx, "/context/file.txt")) {
+            IScriptMapInfo *map = ctx->GetScriptMap();
+            CHECK("IHttpContext::GetScriptMap", map != NULL);
+            if (map != NULL)
+                script_map(map);
+            IHttpFileInfo *fi = ctx->GetFileInfo();
+            CHECK("IHttpContext::GetFileInfo", fi != NULL);
+            if (fi != NULL) {
+                ULARGE_INTEGER size;
+                size.QuadPart = 0;
+                fi->GetSize(&size);
+                CHECK("IHttpContext::GetFileInfo",
+                      conf_wide_ends_with(fi->GetFilePath(), "/context/file.txt") && size.QuadPart == 10);
+            }
+        }
+        if (conf_is(ctx, "/context/handled")) {
+            ctx->SetRequestHandled();
+            // documented: the handlers are done; the static file handler does not run (it would send the
+            // file)
+            CHECK("IHttpContext::SetRequestHandled", true);
+            conf_write(ctx, "handled");
+            return RQ_NOTIFICATION_CONTINUE;
+        }
+        return RQ_NOTIFICATION_CONTINUE;
+    }
+
+    REQUEST_NOTIFICATION_STATUS OnEndRequest(IHttpContext *ctx, IHttpEventProvider *)
+    {
+        if (m_disabled)
+            CHECK("IHttpContext::DisableNotifications", true);
+        if (conf_is(ctx, "/context/basic")) {
+            IHttpStoredContext *s = ctx->GetModuleContextContainer()->GetModuleContext(g_id);
+            CHECK("IHttpModuleContextContainer::GetModuleContext",
+                  s != NULL && ((ConfStoredContext *)s)->m_tag == 1);
+            CHECK("IHttpContext::GetIsLastNotification",
+                  ctx->GetIsLastNotification(RQ_NOTIFICATION_CONTINUE) == TRUE);
+        }
+        return RQ_NOTIFICATION_CONTINUE;
+    }
+
+    REQUEST_NOTIFICATION_STATUS OnCustomRequestNotification(IHttpContext *ctx, ICustomNotificationProvider *p)
+    {
+        if (conf_is(ctx, "/context/custom")) {
+            m_custom++;
+            CHECK("IHttpContext::NotifyCustomNotification",
+                  conf_wide_is(p->QueryNotificationType(), "conformance"));
+        }
+        return RQ_NOTIFICATION_CONTINUE;
+    }
+
+    REQUEST_NOTIFICATION_STATUS OnAsyncCompletion(IHttpContext *ctx, DWORD notification, BOOL post,
+                                                  IHttpEventProvider *, IHttpCompletionInfo *info)
+    {
+        if (!m_async)
+            return RQ_NOTIFICATION_CONTINUE;
+        CHECK("IHttpContext::PostCompletion", notification == RQ_BEGIN_REQUEST && post == FALSE);
+        CHECK("IHttpCompletionInfo::GetCompletionBytes", info != NULL && info->GetCompletionBytes() == 7);
+        CHECK("IHttpCompletionInfo::GetCompletionStatus",
+              info != NULL && info->GetCompletionStatus() == S_OK);
+        IHttpCompletionInfo2 *info2 = NULL;
+        if (info != NULL)
+            HttpGetExtendedInterface(g_server, info, &info2);
+        // documented: "the number of bytes completed"
+        CHECK("IHttpCompletionInfo2::GetCompletedOperation",
+              info2 != NULL && info2->GetCompletedOperation() == 7);
+        return conf_reply(ctx, "posted");
+    }
+
+  private:
+    static void script_map(IScriptMapInfo *map)
+    {
+        CHECK("IScriptMapInfo::GetName", conf_wide_is(map->GetName(), "StaticFile"));
+        CHECK("IScriptMapInfo::GetPath", conf_wide_is(map->GetPath(), "*"));
+        CHECK("IScriptMapInfo::GetAllowedVerbs", eq(map->GetAllowedVerbs(), "*"));
+        DWORD cch = 0;
+        PCWSTR mods = map->GetModules(&cch);
+        CHECK("IScriptMapInfo::GetModules",
+              conf_wide_is(mods, "StaticFileModule,DefaultDocumentModule,DirectoryListingModule") &&
+                  cch == wcslen(mods));
+        cch = 99;
+        PCWSTR sp = map->GetScriptProcessor(&cch);
+        CHECK("IScriptMapInfo::GetScriptProcessor", cch == 0 && (sp == NULL || *sp == 0));
+        cch = 99;
+        PCWSTR mt = map->GetManagedType(&cch);
+        CHECK("IScriptMapInfo::GetManagedType", cch == 0 && (mt == NULL || *mt == 0));
+        CHECK("IScriptMapInfo::GetAllowPathInfoForScriptMappings",
+              map->GetAllowPathInfoForScriptMappings() == FALSE);
+        CHECK("IScriptMapInfo::GetRequiredAccess", map->GetRequiredAccess() == 1); // requireAccess="Read"
+        CHECK("IScriptMapInfo::GetResourceType", map->GetResourceType() == 2);     // resourceType="Either"
+        CHECK("IScriptMapInfo::GetIsStarScriptMap", map->GetIsStarScriptMap() == TRUE); // path="*"
+        CHECK("IScriptMapInfo::GetResponseBufferLimit",
+              map->GetResponseBufferLimit() == 4194304); // the default
+    }
+
+    static REQUEST_NOTIFICATION_STATUS cache_policy(IHttpContext *ctx)
+    {
+        IHttpCachePolicy *cp = ctx->GetResponse()->GetCachePolicy();
+        CHECK("IHttpResponse::GetCachePolicy", cp != NULL);
+        if (cp == NULL)
+            return conf_reply(ctx, "no policy");
+        HTTP_CACHE_POLICY *kp = cp->GetKernelCachePolicy();
+        CHECK("IHttpCachePolicy::GetKernelCachePolicy", kp != NULL && kp == cp->GetKernelCachePolicy());
+        HTTP_CACHE_POLICY *up = cp->GetUserCachePolicy();
+        CHECK("IHttpCachePolicy::GetUserCachePolicy", up != NULL && up != kp);
+        CHECK("IHttpCachePolicy::GetKernelCacheInvalidatorSet", cp->GetKernelCacheInvalidatorSet() == FALSE);
+        cp->SetKernelCacheInvalidatorSet();
+        CHECK("IHttpCachePolicy::SetKernelCacheInvalidatorSet", cp->GetKernelCacheInvalidatorSet() == TRUE);
+        CHECK("IHttpCachePolicy::GetKernelCacheInvalidatorSet", cp->GetKernelCacheInvalidatorSet() == TRUE);
+
+        CHECK("IHttpCachePolicy::GetVaryByHeaders",
+              cp->GetVaryByHeaders() == NULL || *cp->GetVaryByHeaders() == 0);
+        CHECK("IHttpCachePolicy::AppendVaryByHeader", cp->AppendVaryByHeader("Accept") == S_OK);
+        CHECK("IHttpCachePolicy::AppendVaryByHeader", cp->AppendVaryByHeader("X-Conf") == S_OK);
+        PCSTR v = cp->GetVaryByHeaders();
+        CHECK("IHttpCachePolicy::GetVaryByHeaders", v != NULL && strstr(v, "Accept") && strstr(v, "X-Conf"));
+        CHECK("IHttpCachePolicy::AppendVaryByQueryString", cp->AppendVaryByQueryString("a") == S_OK);
+        CHECK("IHttpCachePolicy::AppendVaryByQueryString", cp->AppendVaryByQueryString("b") == S_OK);
+        v = cp->GetVaryByQueryStrings();
+        CHECK("IHttpCachePolicy::GetVaryByQueryStrings", v != NULL && strstr(v, "a") && strstr(v, "b"));
+        CHECK("IHttpCachePolicy::SetVaryByValue", cp->SetVaryByValue("conf-value") == S_OK);
+        CHECK("IHttpCachePolicy::GetVaryByValue", eq(cp->GetVaryByValue(), "conf-value"));
+
+        CHECK("IHttpCachePolicy::IsCached", cp->IsCached() == FALSE);
+        cp->SetIsCached();
+        CHECK("IHttpCachePolicy::SetIsCached", cp->IsCached() == TRUE);
+        CHECK("IHttpCachePolicy::IsCached", cp->IsCached() == TRUE);
+        cp->DisableUserCache();
+        CHECK("IHttpCachePolicy::DisableUserCache", cp->IsUserCacheEnabled() == FALSE);
+        CHECK("IHttpCachePolicy::IsUserCacheEnabled", cp->IsUserCacheEnabled() == FALSE);
+
+        IHttpCachePolicy2 *cp2 = NULL;
+        HRESULT hr = HttpGetExtendedInterface(g_server, cp, &cp2);
+        CHECK("IHttpCachePolicy2::IsForceUpdateSet",
+              hr == S_OK && cp2 != NULL && cp2->IsForceUpdateSet() == FALSE);
+        if (cp2 != NULL) {
+            cp2->SetForceUpdate();
+            CHECK("IHttpCachePolicy2::SetForceUpdate", cp2->IsForceUpdateSet() == TRUE);
+            CHECK("IHttpCachePolicy2::IsForceUpdateSet", cp2->IsForceUpdateSet() == TRUE);
+        }
+        return conf_reply(ctx, "cache");
+    }
+
+    bool m_async = false;
+    bool m_disabled = false;
+    int m_custom = 0;
+};
+
+class CContextFactory : public IHttpModuleFactory
+{
+  public:
+    HRESULT GetHttpModule(CHttpModule **ppModule, IModuleAllocator *alloc)
+    {
+        void *mem = alloc != NULL ? alloc->AllocateMemory(16) : NULL;
+        CHECK("IModuleAllocator::AllocateMemory", mem != NULL);
+        if (mem != NULL)
+            memset(mem, 0, 16);
+        *ppModule = new CContextModule();
+        return S_OK;
+    }
+    VOID Terminate() { delete this; }
+};
+
+} // namespace
+
+HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *info, IHttpServer *server)
+{
+    g_id = info->GetId();
+    g_server = server;
+    return info->SetRequestNotifications(
+        new CContextFactory(),
+        RQ_BEGIN_REQUEST | RQ_PRE_EXECUTE_REQUEST_HANDLER | RQ_END_REQUEST | RQ_CUSTOM_NOTIFICATION, 0);
+}
