@@ -87,7 +87,28 @@ fuzz-smoke: fuzz-deps
 	  $(FUZZ_RUN); \
 	done; if [ -n "$$failed" ]; then echo "fuzz-smoke: findings in:$$failed"; exit 1; fi
 
-.PHONY: check-alloc fuzz fuzz-deps fuzz-smoke test-valgrind all run test test-asan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
+# ---- memory checking (valgrind) ---------------------------------------------
+# The unit tests, and the black-box tests in VALGRIND_BLACKBOX with iisd started under
+# valgrind (IISD_WRAPPER, see tests/blackbox/iisdtest.py); any memory error or leak fails.
+# tests/valgrind.supp holds the few suppressions, for third-party code only.
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,possible \
+           --num-callers=30 --suppressions=$(abspath tests/valgrind.supp)
+VALGRIND_BLACKBOX ?= tests/blackbox
+
+valgrind-deps:
+	@if ! dpkg -s valgrind >/dev/null 2>&1; then \
+	  echo "installing: valgrind"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind; fi; \
+	fi
+
+test-valgrind: deps valgrind-deps
+	$(MAKE) all $(UNIT_BINS) modules
+	@set -e; for t in $(UNIT_BINS); do echo "== valgrind $$t"; $(VALGRIND) $$t; done
+	IISD_WRAPPER="$(VALGRIND)" IISD_BIN=$(abspath $(BUILD)/iisd) IISD_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_BLACKBOX)
+
+.PHONY: check-alloc fuzz fuzz-deps fuzz-smoke test-valgrind valgrind-deps all run test test-asan test-suites unit abi api-status config-check modules blackbox deps clean format check-format bench
 
 EXAMPLE_MODULES = $(patsubst examples/modules/%.cpp,$(BUILD)/examples/%.so,$(wildcard examples/modules/*.cpp))
 
@@ -139,6 +160,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) unit abi api-status config-check modules
 	$(MAKE) blackbox
+	$(MAKE) fuzz-smoke
 	$(MAKE) check-alloc
 
 test-asan: deps
