@@ -57,14 +57,15 @@ fuzz-deps:
 	fi
 
 # Runs one fuzzer ($$f) with the options in $$opts over its corpus (tests/fuzz/corpus/NAME,
-# read-only) and its dictionary; new inputs go to the directory $$new, a crashing input
-# to $(BUILD)/fuzz/NAME-crash-*. Fails when the fuzzer reports anything.
+# read-only) and its dictionary; new inputs go to the directory $$new, the output to
+# $$new.log, a crashing input to $(BUILD)/fuzz/NAME-crash-*. Fails when the fuzzer
+# reports anything.
 FUZZ_RUN = mkdir -p $$new; \
 	  dict=; if [ -f tests/fuzz/$$f.dict ]; then dict=-dict=tests/fuzz/$$f.dict; fi; \
 	  if $(BUILD)/fuzz/fuzz_$$f $$dict $$opts -artifact_prefix=$(BUILD)/fuzz/$$f- -print_final_stats=1 \
-	       $$new tests/fuzz/corpus/$$f >$(BUILD)/fuzz/$$f.log 2>&1; then \
-	    grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss)' $(BUILD)/fuzz/$$f.log; \
-	  else tail -40 $(BUILD)/fuzz/$$f.log; failed="$$failed $$f"; fi
+	       $$new tests/fuzz/corpus/$$f >$$new.log 2>&1; then \
+	    grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss)' $$new.log; \
+	  else tail -40 $$new.log; failed="$$failed $$f"; fi
 
 # Each fuzzer for FUZZ_SECONDS, one after the other; what it finds new is kept in
 # $(BUILD)/fuzz/corpus-NAME for the next run.
