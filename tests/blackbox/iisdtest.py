@@ -1,8 +1,10 @@
 """Helpers for the iisd black-box suite (imported by conftest.py and the tests).
 
 Everything here talks to a real `iisd` process over loopback sockets.  The
-server binary is $IISD_BIN (default: build/iisd under the repository root)
-and the test modules are looked up in $IISD_TEST_MODULES (default:
+server binary is $IISD_BIN (default: build/iisd under the repository root),
+started behind the command in $IISD_WRAPPER when it is set (for instance
+`valgrind --error-exitcode=99`: the timeouts below are then raised), and the test
+modules are looked up in $IISD_TEST_MODULES (default:
 build/tests/modules, filled by `tests/modules/build.sh build/tests/modules`).
 
 Only the Python standard library and pytest are used.
@@ -10,6 +12,7 @@ Only the Python standard library and pytest are used.
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -34,9 +37,14 @@ def _env_path(var, default):
 IISD_BIN = _env_path("IISD_BIN", "build/iisd")
 MODULES_DIR = _env_path("IISD_TEST_MODULES", "build/tests/modules")
 
-START_TIMEOUT = 10.0  # seconds for the port to start accepting
-STOP_TIMEOUT = 10.0  # seconds for a graceful exit after SIGTERM
-IO_TIMEOUT = 5.0  # default per-response socket timeout
+# A command the server runs under (a memory checker, say), and how much slower
+# that makes it: the start, stop and I/O timeouts are multiplied by it.
+IISD_WRAPPER = shlex.split(os.environ.get("IISD_WRAPPER", ""))
+SLOWDOWN = float(os.environ.get("IISD_SLOWDOWN", "10" if IISD_WRAPPER else "1"))
+
+START_TIMEOUT = 10.0 * SLOWDOWN  # seconds for the port to start accepting
+STOP_TIMEOUT = 10.0 * SLOWDOWN  # seconds for a graceful exit after SIGTERM
+IO_TIMEOUT = 5.0 * SLOWDOWN  # default per-response socket timeout
 
 # A log line: `2026-11-24T13:30:00Z [level] message`.
 LOG_LINE_RE = re.compile(
@@ -377,7 +385,7 @@ class Server:
             pytest.fail("server binary %s does not exist (build it, or set IISD_BIN)" % IISD_BIN)
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [str(IISD_BIN)] + [str(a) for a in self.args],
+            IISD_WRAPPER + [str(IISD_BIN)] + [str(a) for a in self.args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
             env=self.env, cwd=self.cwd,
         )
@@ -463,7 +471,7 @@ class Server:
 
     def wait_for_log(self, predicate, timeout=2.0):
         """Poll stderr until a parsed log line satisfies predicate(level, msg)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOWDOWN
         while True:
             for level, msg in self.log_lines():
                 if predicate(level, msg):
@@ -479,7 +487,7 @@ def read_trace(path):
 
 def wait_trace(path, predicate, timeout=5.0):
     """Poll the trace file until predicate(lines) is true; return the lines."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SLOWDOWN
     while True:
         lines = read_trace(path)
         if predicate(lines):
@@ -681,7 +689,7 @@ def line_of(text, needle):
 def poll(fn, timeout, interval=0.05):
     """Calls fn() until it returns a true value or `timeout` seconds pass;
     returns the last value."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SLOWDOWN
     while True:
         value = fn()
         if value or time.monotonic() > deadline:
