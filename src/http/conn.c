@@ -570,14 +570,14 @@ static void start_request(iisd_conn_t *c)
     c->slow_since_ms = 0;
     c->throttled = false;
     c->send_abort = false;
-    iisd_parser_init(&c->parser);
+    iisd_parser_init(&r->parser);
 }
 
 /* Returns true when a complete head was parsed and the request started. */
 static bool head_ready(iisd_conn_t *c, bool *stop)
 {
     iisd_req_t *r = c->req;
-    int rc = iisd_parse_head(&c->parser, c->rbuf, c->rlen, &r->head, &c->hl->cfg->parse, &c->arena);
+    int rc = iisd_parse_head(&r->parser, c->rbuf, c->rlen, &r->head, &c->hl->cfg->parse, &c->arena);
     if (rc == 0)
         return false;
     if (rc < 0) {

@@ -65,6 +65,7 @@ typedef struct iisd_hloop {
 } iisd_hloop_t;
 
 typedef struct iisd_req {
+    iisd_parser_t parser; /* the head, while it arrives */
     iisd_head_t head;
     iisd_field_t unknown_store[IISD_MAX_UNKNOWN_HEADERS];
     iisd_resp_t resp;
@@ -96,9 +97,10 @@ struct iisd_conn {
     uint8_t evflags; /* events seen while the request was running */
     bool maybe_more; /* the socket may hold unread bytes */
     bool close_after;
+    bool throttled;  /* a send waits for maxBandwidth budget */
+    bool send_abort; /* the pending send is given up (too slow a reader) */
     char *rbuf;
     uint32_t rlen, rpos;
-    iisd_parser_t parser;
     iisd_arena_t arena; /* per-request memory */
     iisd_req_t *req;
     void *app;                         /* the handler's per-request object */
@@ -107,8 +109,6 @@ struct iisd_conn {
     /* site limits: the site the connection is counted against, and its limits */
     iisd_site_gate_t *gate;
     iisd_site_limits_t limits;
-    bool throttled;         /* a send waits for maxBandwidth budget */
-    bool send_abort;        /* the pending send is given up (too slow a reader) */
     uint32_t throttle_wait; /* ms until the budget refills (blocking sends) */
     uint64_t slow_since_ms; /* when the current response first waited for the client; 0: never */
     uint64_t slow_mark;     /* bytes_sent then */
