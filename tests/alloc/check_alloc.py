@@ -7,7 +7,8 @@ module, with tests/alloc/alloccount.so preloaded. Each endpoint is warmed up, th
 allocation counter is reset, the endpoint is requested again many times, on
 keep-alive connections and on new connections, and the allocations made meanwhile
 are printed. Any allocation fails the check, and the return addresses of the first
-ones are resolved to function and line with addr2line.
+ones are resolved to function and line with addr2line. Last, it holds 1,000 idle
+keep-alive connections and checks that each holds at most 512 bytes of heap.
 
     python3 tests/alloc/check_alloc.py BUILD_DIR
 """
@@ -23,6 +24,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WARM = 300  # requests before counting
 COUNTED = 2000  # requests counted per endpoint and mode
+IDLE = 1000  # idle keep-alive connections held at the end
+IDLE_MAX = 512  # heap bytes an idle connection may hold
 ENDPOINTS = [
     ("/hello", {}, 200),
     ("/hello.txt", {}, 200),
@@ -178,6 +181,22 @@ def main():
                     print("    allocation", site + 1)
                     for line in resolve(proc.pid, [a for a in addrs if a]):
                         print("      from", line)
+        # An idle keep-alive connection: the heap bytes it holds after its first request.
+        os.pwrite(fd, struct.pack("<4Q", 0, 0, 0, 0), 0)
+        idle = []
+        for _ in range(IDLE):
+            sock = socket.create_connection(("127.0.0.1", port), 5)
+            sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            read_response(sock, b"")
+            idle.append(sock)
+        n, nbytes, _, _ = struct.unpack("<4Q", os.pread(fd, 32, 0))
+        per = nbytes / IDLE
+        ok = per <= IDLE_MAX
+        failed |= not ok
+        print(f"{IDLE} idle keep-alive connections: {per:.0f} heap bytes each (at most {IDLE_MAX})"
+              f"{'' if ok else '   FAIL'}")
+        for sock in idle:
+            sock.close()
         os.close(fd)
     finally:
         proc.terminate()
