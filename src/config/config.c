@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "core/str.h"
 #include "core/arena.h"
 #include "core/mem.h"
 #include <errno.h>
@@ -542,22 +543,10 @@ static bool in_list(const char *list, const char *name)
 {
     if (list == NULL)
         return false;
-    size_t n = strlen(name);
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *q = e;
-        while (q > p && q[-1] == ' ')
-            q--;
-        if ((size_t)(q - p) == 1 && *p == '*')
+    size_t n = strlen(name), len;
+    for (const char *cur = list, *p; iisd_list_next(&cur, &p, &len);)
+        if ((len == 1 && *p == '*') || (len == n && strncmp(p, name, n) == 0))
             return true;
-        if ((size_t)(q - p) == n && strncmp(p, name, n) == 0)
-            return true;
-        p = e;
-    }
     return false;
 }
 

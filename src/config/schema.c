@@ -1,4 +1,5 @@
 #include "config/schema.h"
+#include "core/str.h"
 #include "core/mem.h"
 #include <dirent.h>
 #include <errno.h>
@@ -533,26 +534,15 @@ int iisd_sattr_parse(const iisd_sattr_t *a, const char *t, int64_t *num, char *e
             *num = v;
             return 0;
         }
-        const char *p = t;
-        while (*p) {
-            while (*p == ' ' || *p == ',')
-                p++;
-            const char *e = p;
-            while (*e && *e != ',')
-                e++;
-            const char *q = e;
-            while (q > p && q[-1] == ' ')
-                q--;
-            if (q > p) {
-                const iisd_sconst_t *c = find_const(a, p, (size_t)(q - p));
-                if (c == NULL) {
-                    list_consts(a, names, sizeof(names));
-                    snprintf(err, errlen, "\"%.*s\" is not one of %s", (int)(q - p), p, names);
-                    return -1;
-                }
-                *num |= c->value;
+        size_t len;
+        for (const char *cur = t, *p; iisd_list_next(&cur, &p, &len);) {
+            const iisd_sconst_t *c = find_const(a, p, len);
+            if (c == NULL) {
+                list_consts(a, names, sizeof(names));
+                snprintf(err, errlen, "\"%.*s\" is not one of %s", (int)len, p, names);
+                return -1;
             }
-            p = e;
+            *num |= c->value;
         }
         return 0;
     }

@@ -5,6 +5,32 @@
 #include <wchar.h>
 #include "core/arena.h"
 
+/*
+ * Steps through a comma-separated list ("a, b,c"): *item and *len get the next item, spaces
+ * around it trimmed, and *cursor moves past it. Returns false at the end. Empty items are
+ * skipped.
+ */
+static inline bool iisd_list_next(const char **cursor, const char **item, size_t *len)
+{
+    const char *p = *cursor;
+    while (*p == ' ' || *p == ',')
+        p++;
+    if (*p == '\0') {
+        *cursor = p;
+        return false;
+    }
+    const char *e = p;
+    while (*e && *e != ',')
+        e++;
+    const char *q = e;
+    while (q > p && q[-1] == ' ')
+        q--;
+    *item = p;
+    *len = (size_t)(q - p);
+    *cursor = e;
+    return true;
+}
+
 static inline char iisd_tolower(char c)
 {
     return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;

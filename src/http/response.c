@@ -60,6 +60,41 @@ void iisd_resp_set_known(iisd_resp_t *r, iisd_arena_t *a, int id, const char *v,
     r->known[id].len = (uint16_t)n;
 }
 
+/* Sets (replace) or appends to (join with ", ") the field `name` of a header array. */
+static void fields_set(iisd_hfield_t **fv, uint16_t *fn, uint16_t *fcap, uint16_t first_cap, iisd_arena_t *a,
+                       const char *name, size_t nlen, const char *v, size_t n, bool replace)
+{
+    if (n > 0xffff)
+        n = 0xffff;
+    for (int i = 0; i < *fn; i++) {
+        iisd_hfield_t *f = &(*fv)[i];
+        if (!iisd_strcaseeq(f->name, f->name_len, name, nlen))
+            continue;
+        if (replace) {
+            f->value = iisd_arena_strndup(a, v, n);
+            f->value_len = (uint16_t)n;
+        } else {
+            size_t len;
+            f->value = join(a, f->value, f->value_len, v, n, &len);
+            f->value_len = (uint16_t)(len > 0xffff ? 0xffff : len);
+        }
+        return;
+    }
+    if (*fn == *fcap) {
+        uint16_t cap = *fcap ? (uint16_t)(*fcap * 2) : first_cap;
+        iisd_hfield_t *nv = iisd_arena_alloc(a, cap * sizeof(*nv));
+        if (*fn)
+            memcpy(nv, *fv, *fn * sizeof(*nv));
+        *fv = nv;
+        *fcap = cap;
+    }
+    iisd_hfield_t *f = &(*fv)[(*fn)++];
+    f->name = iisd_arena_strndup(a, name, nlen);
+    f->name_len = (uint16_t)nlen;
+    f->value = iisd_arena_strndup(a, v, n);
+    f->value_len = (uint16_t)n;
+}
+
 static int find_unknown(const iisd_resp_t *r, const char *name, size_t nlen)
 {
     for (int i = 0; i < r->unknown_count; i++)
@@ -76,34 +111,7 @@ int iisd_resp_set_named(iisd_resp_t *r, iisd_arena_t *a, const char *name, size_
         iisd_resp_set_known(r, a, id, v, n, replace);
         return 0;
     }
-    if (n > 0xffff)
-        n = 0xffff;
-    int i = find_unknown(r, name, nlen);
-    if (i >= 0) {
-        iisd_hfield_t *f = &r->unknown[i];
-        if (replace) {
-            f->value = iisd_arena_strndup(a, v, n);
-            f->value_len = (uint16_t)n;
-        } else {
-            size_t len;
-            f->value = join(a, f->value, f->value_len, v, n, &len);
-            f->value_len = (uint16_t)(len > 0xffff ? 0xffff : len);
-        }
-        return 0;
-    }
-    if (r->unknown_count == r->unknown_cap) {
-        uint16_t cap = r->unknown_cap ? (uint16_t)(r->unknown_cap * 2) : 8;
-        iisd_hfield_t *nu = iisd_arena_alloc(a, cap * sizeof(*nu));
-        if (r->unknown_count)
-            memcpy(nu, r->unknown, r->unknown_count * sizeof(*nu));
-        r->unknown = nu;
-        r->unknown_cap = cap;
-    }
-    iisd_hfield_t *f = &r->unknown[r->unknown_count++];
-    f->name = iisd_arena_strndup(a, name, nlen);
-    f->name_len = (uint16_t)nlen;
-    f->value = iisd_arena_strndup(a, v, n);
-    f->value_len = (uint16_t)n;
+    fields_set(&r->unknown, &r->unknown_count, &r->unknown_cap, 8, a, name, nlen, v, n, replace);
     return 0;
 }
 
@@ -160,34 +168,7 @@ static int hlist_find(const iisd_hlist_t *l, const char *name, size_t nlen)
 void iisd_hlist_set(iisd_hlist_t *l, iisd_arena_t *a, const char *name, size_t nlen, const char *v, size_t n,
                     bool replace)
 {
-    if (n > 0xffff)
-        n = 0xffff;
-    int i = hlist_find(l, name, nlen);
-    if (i >= 0) {
-        iisd_hfield_t *f = &l->v[i];
-        if (replace) {
-            f->value = iisd_arena_strndup(a, v, n);
-            f->value_len = (uint16_t)n;
-        } else {
-            size_t len;
-            f->value = join(a, f->value, f->value_len, v, n, &len);
-            f->value_len = (uint16_t)(len > 0xffff ? 0xffff : len);
-        }
-        return;
-    }
-    if (l->n == l->cap) {
-        uint16_t cap = l->cap ? (uint16_t)(l->cap * 2) : 4;
-        iisd_hfield_t *nv = iisd_arena_alloc(a, cap * sizeof(*nv));
-        if (l->n)
-            memcpy(nv, l->v, l->n * sizeof(*nv));
-        l->v = nv;
-        l->cap = cap;
-    }
-    iisd_hfield_t *f = &l->v[l->n++];
-    f->name = iisd_arena_strndup(a, name, nlen);
-    f->name_len = (uint16_t)nlen;
-    f->value = iisd_arena_strndup(a, v, n);
-    f->value_len = (uint16_t)n;
+    fields_set(&l->v, &l->n, &l->cap, 4, a, name, nlen, v, n, replace);
 }
 
 bool iisd_hlist_delete(iisd_hlist_t *l, const char *name, size_t nlen)

@@ -54,20 +54,10 @@ static bool path_matches(const char *pattern, const char *url, size_t len)
 
 static bool verb_matches(const char *verbs, const char *method)
 {
-    size_t m = strlen(method);
-    for (const char *p = verbs; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *q = e;
-        while (q > p && q[-1] == ' ')
-            q--;
-        if ((q - p == 1 && *p == '*') || ((size_t)(q - p) == m && strncmp(p, method, m) == 0))
+    size_t m = strlen(method), len;
+    for (const char *cur = verbs, *p; iisd_list_next(&cur, &p, &len);)
+        if ((len == 1 && *p == '*') || (len == m && strncmp(p, method, m) == 0))
             return true;
-        p = e;
-    }
     return false;
 }
 
@@ -111,24 +101,14 @@ iisd_htable_t *iisd_handlers_compile(const iisd_celem_t *hs)
             cap += *p == ',';
         x->mods = iisd_xcalloc(cap, sizeof(*x->mods));
         x->names = iisd_xcalloc(cap, sizeof(*x->names));
-        for (const char *p = list; *p;) {
-            while (*p == ' ' || *p == ',')
-                p++;
-            const char *end = p;
-            while (*end && *end != ',')
-                end++;
-            const char *q = end;
-            while (q > p && q[-1] == ' ')
-                q--;
-            if (q > p) {
-                char *name = iisd_xstrndup(p, (size_t)(q - p));
-                iisd_module_t *m = iisd_module_find(name);
-                x->mods[x->nmods] = m != NULL                       ? (int32_t)m->id
-                                    : iisd_module_unavailable(name) ? IISD_HMOD_SKIP
-                                                                    : IISD_HMOD_BAD;
-                x->names[x->nmods++] = name;
-            }
-            p = end;
+        size_t len;
+        for (const char *cur = list, *p; iisd_list_next(&cur, &p, &len);) {
+            char *name = iisd_xstrndup(p, len);
+            iisd_module_t *m = iisd_module_find(name);
+            x->mods[x->nmods] = m != NULL                       ? (int32_t)m->id
+                                : iisd_module_unavailable(name) ? IISD_HMOD_SKIP
+                                                                : IISD_HMOD_BAD;
+            x->names[x->nmods++] = name;
         }
     }
     return t;
@@ -279,26 +259,14 @@ static int exec_begin_script_map(iisd_hctx_t *h, IScriptMapInfo *sm)
         return -1;
     uint16_t *ids = iisd_arena_alloc(h->arena, (iisd_modules.n + 1) * sizeof(uint16_t));
     uint16_t n = 0;
-    for (char *p = modules; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        char *e = p;
-        while (*e && *e != ',')
-            e++;
-        char *q = e;
-        while (q > p && q[-1] == ' ')
-            q--;
-        if (q > p) {
-            char saved = *q;
-            *q = '\0';
-            iisd_module_t *m = iisd_module_find(p);
-            if (m != NULL && enabled(h, (uint16_t)m->id))
-                ids[n++] = (uint16_t)m->id;
-            else if (!(m == NULL && iisd_module_unavailable(p)))
-                return bad_module(h, name, p);
-            *q = saved;
-        }
-        p = e;
+    size_t ilen;
+    for (const char *cur = modules, *p; iisd_list_next(&cur, &p, &ilen);) {
+        char *one = iisd_arena_strndup(h->arena, p, ilen);
+        iisd_module_t *m = iisd_module_find(one);
+        if (m != NULL && enabled(h, (uint16_t)m->id))
+            ids[n++] = (uint16_t)m->id;
+        else if (!(m == NULL && iisd_module_unavailable(one)))
+            return bad_module(h, name, one);
     }
     h->exec_list.v = ids;
     h->exec_list.n = n;

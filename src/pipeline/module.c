@@ -58,19 +58,10 @@ bool iisd_precondition_holds(const char *pc)
 {
     if (pc == NULL)
         return true;
-    for (const char *p = pc; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *q = e;
-        while (q > p && q[-1] == ' ')
-            q--;
-        if (!token_holds(p, (size_t)(q - p)))
+    size_t len;
+    for (const char *cur = pc, *p; iisd_list_next(&cur, &p, &len);)
+        if (!token_holds(p, len))
             return false;
-        p = e;
-    }
     return true;
 }
 

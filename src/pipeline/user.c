@@ -92,21 +92,10 @@ static BOOL user_SupportsIsInRole(IHttpUser *This)
 /* True when the comma-separated list holds role (case-insensitive, blanks trimmed). */
 static bool list_has(const char *list, const char *role)
 {
-    size_t rl = strlen(role);
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && t[-1] == ' ')
-            t--;
-        if ((size_t)(t - p) == rl && rl > 0 && strncasecmp(p, role, rl) == 0)
+    size_t rl = strlen(role), len;
+    for (const char *cur = list, *p; iisd_list_next(&cur, &p, &len);)
+        if (len == rl && rl > 0 && strncasecmp(p, role, rl) == 0)
             return true;
-        p = e;
-    }
     return false;
 }
 

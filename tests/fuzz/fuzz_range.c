@@ -21,13 +21,7 @@
 
 #include "modules/httputil.h"
 
-#define CHECK(x)                                                                                             \
-    do {                                                                                                     \
-        if (!(x)) {                                                                                          \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);                            \
-            abort();                                                                                         \
-        }                                                                                                    \
-    } while (0)
+#include "fuzz_check.h"
 
 #define SMALL 256 /* sizes up to this are checked byte by byte against the reference */
 
