@@ -334,18 +334,18 @@ void svar_changes(IHttpContext *ctx)
     if (hr != S_OK || snap != 2 || names == NULL || values == NULL)
         return;
     int a = eq(names[0], "CONF_CHG_A") ? 0 : 1;
-    CHECK("IHttpContext::GetServerVarChanges",
-          eq(names[a], "CONF_CHG_A") && eq(names[1 - a], "CONF_CHG_B") && conf_wide_is(values[a], "1") &&
-              conf_wide_is(values[1 - a], "2"));
+    CHECK("IHttpContext::GetServerVarChanges", eq(names[a], "CONF_CHG_A") && eq(names[1 - a], "CONF_CHG_B") &&
+                                                   conf_wide_is(values[a], "1") &&
+                                                   conf_wide_is(values[1 - a], "2"));
     DWORD first = change;
     hr = ctx->GetServerVarChanges(first, &change, &snap, &names, &values, &diffed, &idx);
     CHECK("IHttpContext::GetServerVarChanges",
           hr == S_OK && change == first && snap == 2 && diffed == 0 && idx != NULL && idx[0] == (DWORD)-1);
     ctx->SetServerVariable("CONF_CHG_B", L"two");
     hr = ctx->GetServerVarChanges(change, &change, &snap, &names, &values, &diffed, &idx);
-    CHECK("IHttpContext::GetServerVarChanges", hr == S_OK && change != first && snap == 2 && diffed == 1 &&
-                                                   idx != NULL && eq(names[idx[0]], "CONF_CHG_B") &&
-                                                   conf_wide_is(values[idx[0]], "two") && idx[1] == (DWORD)-1);
+    CHECK("IHttpContext::GetServerVarChanges",
+          hr == S_OK && change != first && snap == 2 && diffed == 1 && idx != NULL &&
+              eq(names[idx[0]], "CONF_CHG_B") && conf_wide_is(values[idx[0]], "two") && idx[1] == (DWORD)-1);
     CHECK("IHttpContext::GetServerVarChanges",
           FAILED(ctx->GetServerVarChanges(0, NULL, &snap, &names, &values, &diffed, &idx)));
 }
@@ -372,8 +372,8 @@ void header_changes(IHttpContext *ctx)
     CHECK("IHttpRequest::GetHeaderChanges", hr == S_OK && change != first &&
                                                 diffed[0] == HttpHeaderUserAgent && diffed[1] == (DWORD)-1 &&
                                                 eq(known[HttpHeaderUserAgent], "changed"));
-    CHECK("IHttpRequest::GetHeaderChanges", ndiff == 1 && didx != NULL && eq(unames[didx[0]], "X-Conf-Added") &&
-                                                eq(uvalues[didx[0]], "yes"));
+    CHECK("IHttpRequest::GetHeaderChanges",
+          ndiff == 1 && didx != NULL && eq(unames[didx[0]], "X-Conf-Added") && eq(uvalues[didx[0]], "yes"));
 
     IHttpResponse *rs = ctx->GetResponse();
     PCSTR rknown[HttpHeaderResponseMaximum] = {};
@@ -387,8 +387,10 @@ void header_changes(IHttpContext *ctx)
     rs->SetHeader("X-Conf-Resp", "r", 1, TRUE);
     hr = rs->GetHeaderChanges(change, &change, rknown, &nunk, &unames, &uvalues, rdiffed, &ndiff, &didx);
     CHECK("IHttpResponse::GetHeaderChanges", hr == S_OK && change != first && rdiffed[0] == HttpHeaderEtag &&
-                                                 rdiffed[1] == (DWORD)-1 && eq(rknown[HttpHeaderEtag], "\"c1\""));
-    CHECK("IHttpResponse::GetHeaderChanges", ndiff == 1 && didx != NULL && eq(unames[didx[0]], "X-Conf-Resp"));
+                                                 rdiffed[1] == (DWORD)-1 &&
+                                                 eq(rknown[HttpHeaderEtag], "\"c1\""));
+    CHECK("IHttpResponse::GetHeaderChanges",
+          ndiff == 1 && didx != NULL && eq(unames[didx[0]], "X-Conf-Resp"));
     first = change;
     rs->DeleteHeader("X-Conf-Resp");
     hr = rs->GetHeaderChanges(change, &change, rknown, &nunk, &unames, &uvalues, rdiffed, &ndiff, &didx);
@@ -417,8 +419,9 @@ void perf_counters(IHttpContext *ctx)
     long long g0 = var_number(ctx, "IISD_SERVER_PERF_COUNTER_3");
     site->IncrementCounter(3, 5);
     srv->IncrementCounter(3); // by one
-    CHECK("IHttpPerfCounterInfo::IncrementCounter", var_number(ctx, "IISD_PERF_COUNTER_3") == s0 + 5 &&
-                                                        var_number(ctx, "IISD_SERVER_PERF_COUNTER_3") == g0 + 1);
+    CHECK("IHttpPerfCounterInfo::IncrementCounter",
+          var_number(ctx, "IISD_PERF_COUNTER_3") == s0 + 5 &&
+              var_number(ctx, "IISD_SERVER_PERF_COUNTER_3") == g0 + 1);
     site->DecrementCounter(3, 2);
     srv->DecrementCounter(3); // by one
     CHECK("IHttpPerfCounterInfo::DecrementCounter", var_number(ctx, "IISD_PERF_COUNTER_3") == s0 + 3 &&
@@ -729,7 +732,8 @@ class CContextModule : public CHttpModule
 VOID WINAPI post_routine(DWORD err, DWORD bytes, LPOVERLAPPED ov)
 {
     CContextModule *m = (CContextModule *)ov;
-    CHECK("IHttpContext3::PostCompletionEx", err == ERROR_SUCCESS && bytes == 11 && m != NULL && m->m_ctx != NULL);
+    CHECK("IHttpContext3::PostCompletionEx",
+          err == ERROR_SUCCESS && bytes == 11 && m != NULL && m->m_ctx != NULL);
     if (m == NULL || m->m_ctx == NULL)
         return;
     conf_reply(m->m_ctx, "routine");
