@@ -184,7 +184,7 @@ test-suites: all
 	$(MAKE) blackbox conformance
 
 api-status:
-	$(PYTHON) tools/api_status.py --check docs/api-status.md
+	$(PYTHON) tools/api_status.py --require-conformance --check docs/api-status.md
 
 config-check:
 	$(PYTHON) config/check_config.py --schema config/schema/iisd_schema.xml config/applicationHost.config

@@ -709,15 +709,27 @@ static VOID srp_SetFlags(ISendResponseProvider *This, DWORD flags)
     HCTX_OF(This, srp)->send_flags = flags;
 }
 
+/*
+ * The request's log record (logdata.c), for the final send only (GetReadyToLogData), and, as
+ * documented, only for a module whose RQ_SEND_RESPONSE priority is PRIORITY_ALIAS_FIRST or
+ * PRIORITY_ALIAS_HIGH; NULL otherwise.
+ */
+/* api-status: implemented (the record is filled from the request on the first call) */
 static HTTP_LOG_DATA *srp_GetLogData(ISendResponseProvider *This)
 {
-    /* api-status: not implemented (returns NULL until HttpLoggingModule) */
-    return NULL;
+    iisd_hctx_t *h = HCTX_OF(This, srp);
+    if (!h->send_final || h->cur_module == NULL ||
+        h->cur_module->rq_prio[__builtin_ctz(RQ_SEND_RESPONSE)] > IISD_PRIO_HIGH)
+        return NULL;
+    HTTP_LOG_FIELDS_DATA *d = iisd_log_data_get(h);
+    return d != NULL ? &d->Base : NULL;
 }
 
+/* Replaces the log record with a copy of *p (an HTTP_LOG_FIELDS_DATA): what HttpLoggingModule writes. */
+/* api-status: implemented (HttpLoggingModule writes the line from the record set) */
 static HRESULT srp_SetLogData(ISendResponseProvider *This, HTTP_LOG_DATA *p)
 {
-    return E_NOTIMPL;
+    return iisd_log_data_set(HCTX_OF(This, srp), p);
 }
 
 static BOOL srp_GetReadyToLogData(ISendResponseProvider *This)

@@ -96,6 +96,8 @@ typedef struct iisd_hctx {
     DWORD send_flags;
     bool send_final;
     bool send_headers;
+    bool log_data_set;              /* a module called SetLogData (logdata.c) */
+    HTTP_LOG_FIELDS_DATA *log_data; /* GetLogData's record; NULL until asked for or set */
 
     /* request view */
     char *url; /* decoded, normalised path (URL server variable) */
@@ -218,6 +220,16 @@ HTTP_REQUEST *iisd_raw_req_get(iisd_hctx_t *h);
 void iisd_raw_req_export(iisd_hctx_t *h);
 void iisd_raw_req_sync(iisd_hctx_t *h);
 bool iisd_raw_req_held_by(const iisd_hctx_t *h, unsigned id);
+
+/*
+ * ISendResponseProvider's log record (logdata.c): the record of the request, filled from it on first
+ * use, or the copy of the one a module set. iisd_log_data_set copies the record and its strings into
+ * request memory; E_INVALIDARG for NULL or a type other than HttpLogDataTypeFields.
+ */
+HTTP_LOG_FIELDS_DATA *iisd_log_data_get(iisd_hctx_t *h);
+HRESULT iisd_log_data_set(iisd_hctx_t *h, const HTTP_LOG_DATA *data);
+/* The HTTP_VERB of a method name (rawreq.c); HttpVerbUnknown for others. */
+HTTP_VERB iisd_http_verb(const char *method);
 
 /* Fills the vtable pointers of a fresh hctx. */
 void iisd_hctx_bind(iisd_hctx_t *h);

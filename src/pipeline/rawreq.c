@@ -36,7 +36,7 @@ static const struct {
     {"UNLOCK", HttpVerbUNLOCK},       {"SEARCH", HttpVerbSEARCH},
 };
 
-static HTTP_VERB verb_of(const char *m)
+HTTP_VERB iisd_http_verb(const char *m)
 {
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
         if (strcmp(verbs[i].name, m) == 0)
@@ -107,7 +107,7 @@ void iisd_raw_req_export(iisd_hctx_t *h)
     o->Version.MajorVersion = hd->version_major;
     o->Version.MinorVersion = hd->version_minor;
     const char *method = h->method ? h->method : hd->method;
-    o->Verb = verb_of(method);
+    o->Verb = iisd_http_verb(method);
     if (o->Verb == HttpVerbUnknown) {
         o->pUnknownVerb = method;
         o->UnknownVerbLength = (USHORT)strlen(method);

@@ -804,6 +804,8 @@ static HRESULT srv_GetMetadata(IHttpServer3 *This, PCWSTR pszSiteName, PCWSTR ps
     return S_OK;
 }
 
+/* api-status: not implemented (E_NOTIMPL: IWorkerProcessFramework is the Windows Process Activation Service
+ * framework through which protocol managers talk to the worker process; there is none on Linux) */
 static HRESULT srv_GetWorkerProcessFramework(IHttpServer3 *This,
                                              IWorkerProcessFramework **ppWorkerProcessFramework)
 {
@@ -814,6 +816,8 @@ static HRESULT srv_GetWorkerProcessFramework(IHttpServer3 *This,
 
 /* ---- IHttpServer3 ------------------------------------------------------- */
 
+/* api-status: not implemented (E_NOTIMPL: the properties are HTTP.sys's own, Windows TCP_INFO and QUIC
+ * statistics, SNI, timings of the Windows socket stack; iisd has no HTTP.sys request ids, TLS or QUIC) */
 static HRESULT srv_QueryRequestProperty(IHttpServer3 *This, HTTP_OPAQUE_ID id,
                                         HTTP_REQUEST_PROPERTY propertyId, PVOID pQualifier,
                                         ULONG qualifierSize, PVOID pOutput, ULONG outputBufferSize,

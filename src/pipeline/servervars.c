@@ -189,6 +189,7 @@ enum sv_id {
     SV_HTTPS,
     SV_IISD_BYTES_RECEIVED,
     SV_IISD_BYTES_SENT,
+    SV_IISD_LOG_DATA_SET,
     SV_INSTANCE_ID,
     SV_INSTANCE_META_PATH,
     SV_INSTANCE_NAME,
@@ -259,6 +260,7 @@ static const struct sv_name {
     N(HTTPS),
     N(IISD_BYTES_RECEIVED),
     N(IISD_BYTES_SENT),
+    N(IISD_LOG_DATA_SET),
     N(INSTANCE_ID),
     N(INSTANCE_META_PATH),
     N(INSTANCE_NAME),
@@ -593,6 +595,10 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
         return sv_num(h, (unsigned long long)r->bytes_sent, len);
     case SV_IISD_BYTES_RECEIVED:
         return sv_num(h, (unsigned long long)hd->head_len + (unsigned long long)r->body_received, len);
+    /* iisd's own: "1" once a module has replaced the log record with ISendResponseProvider::SetLogData */
+    case SV_IISD_LOG_DATA_SET:
+        *len = 1;
+        return h->log_data_set ? "1" : "0";
     }
     return NULL;
 }

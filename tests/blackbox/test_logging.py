@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from iisdtest import AppHostConfig, build_request, free_port, poll
+from iisdtest import AppHostConfig, build_request, free_port, module_path, poll
 
 DEFAULT_FIELDS = ("date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
                   "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken")
@@ -77,7 +77,7 @@ def entries(text):
 def logged(server_factory, tmp_path, site):
     """start(edit=None, env=None): a server whose one site (id 1) logs to
     tmp_path/logs; edit(cfg, site_element) changes the configuration first."""
-    def start(edit=None, env=None, site_id=1):
+    def start(edit=None, env=None, site_id=1, cli_modules=()):
         cfg = AppHostConfig()
         port = free_port()
         el = cfg.add_site("Default Web Site", site_id, ["127.0.0.1:%d:" % port], site)
@@ -87,7 +87,7 @@ def logged(server_factory, tmp_path, site):
             edit(cfg, el)
         path = tmp_path / ("applicationHost-%d.config" % port)
         cfg.write(path)
-        return Logged(server_factory(config_file=path, port=port, env=env), logdir)
+        return Logged(server_factory(config_file=path, port=port, env=env, cli_modules=cli_modules), logdir)
     return start
 
 
@@ -387,3 +387,40 @@ def test_other_log_formats_are_not_written(logged):
     assert not (lg.logdir / "W3SVC1").exists()
     warnings = [msg for level, msg in lg.srv.log_lines() if level == "warn" and "logFormat" in msg]
     assert len(warnings) == 1, lg.srv.stderr()
+
+
+def test_log_record_set_by_a_module_is_written(logged):
+    """A module that replaces the record with ISendResponseProvider::SetLogData in RQ_SEND_RESPONSE
+    changes the line: cs-uri-stem and c-ip come from its record; the other fields are the request's."""
+    lg = logged(lambda cfg, el: site_log_file(el, logExtFileFlags=ALL_FLAGS),
+                cli_modules=[("LogData", module_path("logdata"))])
+    r = lg.srv.get("/a.txt?rewrite=1", headers={"User-Agent": "agent-x"})
+    assert r.status == 200
+    # what GetLogData returned before the module replaced it
+    assert r.header("X-Log-Stem") == "/a.txt"
+    assert r.header("X-Log-Ip") == "127.0.0.1"
+    assert r.header("X-Log-Method") == "GET"
+    assert r.header("X-Log-Query") == "rewrite=1"
+    assert r.header("X-Log-Agent") == "agent-x"
+    assert r.header("X-Log-Port") == str(lg.srv.port)
+    assert r.header("X-Log-Status") == "200.0"
+    assert r.header("X-Log-Verb") == "4"  # HttpVerbGET
+    assert r.header("X-Log-Set") is None
+    # read but not replaced: the line is the request's
+    assert lg.srv.get("/a.txt?keep=1").status == 200
+    lg.stop()
+    _, rows = entries(lg.text())
+    assert len(rows) == 2
+    # (a line is written after the response went out: the two may be logged in either order)
+    by_query = {row["cs-uri-query"]: row for row in rows}
+    changed, kept = by_query["rewrite=1"], by_query["keep=1"]
+    assert changed["cs-uri-stem"] == "/rewritten/stem"
+    assert changed["c-ip"] == "203.0.113.9"
+    assert changed["cs(User-Agent)"] == "agent-x"
+    assert changed["s-port"] == str(lg.srv.port)
+    assert changed["s-sitename"] == "W3SVC1"
+    assert changed["s-computername"] == socket.gethostname()
+    assert changed["sc-status"] == "200"
+    assert changed["sc-bytes"] != "-" and int(changed["sc-bytes"]) > 0
+    assert kept["cs-uri-stem"] == "/a.txt"
+    assert kept["c-ip"] == "127.0.0.1"

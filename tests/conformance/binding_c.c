@@ -300,8 +300,12 @@ static REQUEST_NOTIFICATION_STATUS c_pre_execute(CHttpModule *This, IHttpContext
 static REQUEST_NOTIFICATION_STATUS c_send(CHttpModule *This, IHttpContext *ctx, ISendResponseProvider *p)
 {
     (void)This;
-    if (is_path(ctx, L"/c/binding"))
+    if (is_path(ctx, L"/c/binding")) {
         CHECK("ISendResponseProvider::GetHeadersBeingSent", p->lpVtbl->GetHeadersBeingSent(p) == TRUE);
+        /* documented: a module below PRIORITY_ALIAS_HIGH (this one is MEDIUM) always gets NULL */
+        if (p->lpVtbl->GetReadyToLogData(p))
+            CHECK("ISendResponseProvider::GetLogData", p->lpVtbl->GetLogData(p) == NULL);
+    }
     return RQ_NOTIFICATION_CONTINUE;
 }
 

@@ -1,11 +1,14 @@
 // context.cpp - conformance checks for IHttpContext (and IHttpContext2..4), IHttpSite,
 // IHttpApplication(2), IHttpConnection, IMetadataInfo, IScriptMapInfo,
-// IHttpModuleContextContainer, IHttpCompletionInfo(2), IModuleAllocator.
+// IHttpModuleContextContainer, IHttpCompletionInfo(2), IModuleAllocator, IHttpUrlInfo, and the
+// change lists (GetServerVarChanges, IHttpRequest/IHttpResponse::GetHeaderChanges),
+// IHttpRequest::InsertEntityBody, IHttpPerfCounterInfo, IIisdUserFactory and IHttpUser.
 //
 // Requests (sent by run.py): /context/basic, /context/vars, /context/child (which runs
 // /context/child-target), /context/async-post, /context/async-indicate, /context/custom,
 // /context/disable, /context/cache, /context/file.txt (served by the static file handler),
-// /context/handled.
+// /context/handled, /context/changes, /context/extra, /context/hit (twice), /context/insert (a POST),
+// /context/async-post-ex.
 #include "conformance.h"
 
 #include <thread>
@@ -317,6 +320,176 @@ REQUEST_NOTIFICATION_STATUS child_target(IHttpContext *ctx)
     return RQ_NOTIFICATION_FINISH_REQUEST;
 }
 
+// GetServerVarChanges: the snapshot lists the variables set with SetServerVariable; a second call
+// with that snapshot reports no difference until a variable changes.
+void svar_changes(IHttpContext *ctx)
+{
+    ctx->SetServerVariable("CONF_CHG_A", L"1");
+    ctx->SetServerVariable("CONF_CHG_B", L"2");
+    DWORD change = 0, snap = 0, diffed = 0, *idx = NULL;
+    PCSTR *names = NULL;
+    PCWSTR *values = NULL;
+    HRESULT hr = ctx->GetServerVarChanges(0, &change, &snap, &names, &values, &diffed, &idx);
+    CHECK("IHttpContext::GetServerVarChanges", hr == S_OK && snap == 2 && diffed == 2 && idx != NULL);
+    if (hr != S_OK || snap != 2 || names == NULL || values == NULL)
+        return;
+    int a = eq(names[0], "CONF_CHG_A") ? 0 : 1;
+    CHECK("IHttpContext::GetServerVarChanges", eq(names[a], "CONF_CHG_A") && eq(names[1 - a], "CONF_CHG_B") &&
+                                                   conf_wide_is(values[a], "1") &&
+                                                   conf_wide_is(values[1 - a], "2"));
+    DWORD first = change;
+    hr = ctx->GetServerVarChanges(first, &change, &snap, &names, &values, &diffed, &idx);
+    CHECK("IHttpContext::GetServerVarChanges",
+          hr == S_OK && change == first && snap == 2 && diffed == 0 && idx != NULL && idx[0] == (DWORD)-1);
+    ctx->SetServerVariable("CONF_CHG_B", L"two");
+    hr = ctx->GetServerVarChanges(change, &change, &snap, &names, &values, &diffed, &idx);
+    CHECK("IHttpContext::GetServerVarChanges",
+          hr == S_OK && change != first && snap == 2 && diffed == 1 && idx != NULL &&
+              eq(names[idx[0]], "CONF_CHG_B") && conf_wide_is(values[idx[0]], "two") && idx[1] == (DWORD)-1);
+    CHECK("IHttpContext::GetServerVarChanges",
+          FAILED(ctx->GetServerVarChanges(0, NULL, &snap, &names, &values, &diffed, &idx)));
+}
+
+// GetHeaderChanges (request and response): known[] is brought up to date and the ids that differed
+// are listed, then (DWORD)-1; unknown headers come back as new arrays with the changed indices.
+void header_changes(IHttpContext *ctx)
+{
+    IHttpRequest *rq = ctx->GetRequest();
+    PCSTR known[HttpHeaderRequestMaximum] = {};
+    DWORD diffed[HttpHeaderRequestMaximum + 1];
+    DWORD change = 0, nunk = 0, ndiff = 0, *didx = NULL;
+    PCSTR *unames = NULL, *uvalues = NULL;
+    HRESULT hr = rq->GetHeaderChanges(0, &change, known, &nunk, &unames, &uvalues, diffed, &ndiff, &didx);
+    CHECK("IHttpRequest::GetHeaderChanges", hr == S_OK && known[HttpHeaderHost] != NULL &&
+                                                eq(known[HttpHeaderUserAgent], "conformance-driver"));
+    DWORD first = change;
+    hr = rq->GetHeaderChanges(first, &change, known, &nunk, &unames, &uvalues, diffed, &ndiff, &didx);
+    CHECK("IHttpRequest::GetHeaderChanges",
+          hr == S_OK && change == first && diffed[0] == (DWORD)-1 && ndiff == 0);
+    rq->SetHeader(HttpHeaderUserAgent, "changed", 7, TRUE);
+    rq->SetHeader("X-Conf-Added", "yes", 3, TRUE);
+    hr = rq->GetHeaderChanges(change, &change, known, &nunk, &unames, &uvalues, diffed, &ndiff, &didx);
+    CHECK("IHttpRequest::GetHeaderChanges", hr == S_OK && change != first &&
+                                                diffed[0] == HttpHeaderUserAgent && diffed[1] == (DWORD)-1 &&
+                                                eq(known[HttpHeaderUserAgent], "changed"));
+    CHECK("IHttpRequest::GetHeaderChanges",
+          ndiff == 1 && didx != NULL && eq(unames[didx[0]], "X-Conf-Added") && eq(uvalues[didx[0]], "yes"));
+
+    IHttpResponse *rs = ctx->GetResponse();
+    PCSTR rknown[HttpHeaderResponseMaximum] = {};
+    DWORD rdiffed[HttpHeaderResponseMaximum + 1];
+    change = nunk = 0;
+    unames = uvalues = NULL;
+    hr = rs->GetHeaderChanges(0, &change, rknown, &nunk, &unames, &uvalues, rdiffed, &ndiff, &didx);
+    CHECK("IHttpResponse::GetHeaderChanges", hr == S_OK);
+    first = change;
+    rs->SetHeader(HttpHeaderEtag, "\"c1\"", 4, TRUE);
+    rs->SetHeader("X-Conf-Resp", "r", 1, TRUE);
+    hr = rs->GetHeaderChanges(change, &change, rknown, &nunk, &unames, &uvalues, rdiffed, &ndiff, &didx);
+    CHECK("IHttpResponse::GetHeaderChanges", hr == S_OK && change != first && rdiffed[0] == HttpHeaderEtag &&
+                                                 rdiffed[1] == (DWORD)-1 &&
+                                                 eq(rknown[HttpHeaderEtag], "\"c1\""));
+    CHECK("IHttpResponse::GetHeaderChanges",
+          ndiff == 1 && didx != NULL && eq(unames[didx[0]], "X-Conf-Resp"));
+    first = change;
+    rs->DeleteHeader("X-Conf-Resp");
+    hr = rs->GetHeaderChanges(change, &change, rknown, &nunk, &unames, &uvalues, rdiffed, &ndiff, &didx);
+    CHECK("IHttpResponse::GetHeaderChanges", hr == S_OK && change != first && nunk == 0 && ndiff == 0);
+}
+
+// A server variable's value as a number (the perf counters are read through IISD_PERF_COUNTER_<n>).
+long long var_number(IHttpContext *ctx, const char *name)
+{
+    PCSTR v = NULL;
+    DWORD n = 0;
+    if (ctx->GetServerVariable(name, &v, &n) != S_OK || v == NULL)
+        return -1;
+    return atoll(v);
+}
+
+void perf_counters(IHttpContext *ctx)
+{
+    IHttpPerfCounterInfo *site = ctx->GetSite()->GetPerfCounterInfo();
+    IHttpPerfCounterInfo *srv = g_server->GetPerfCounterInfo();
+    CHECK("IHttpSite::GetPerfCounterInfo", site != NULL && site == ctx->GetSite()->GetPerfCounterInfo());
+    CHECK("IHttpServer::GetPerfCounterInfo", srv != NULL && srv != site);
+    if (site == NULL || srv == NULL)
+        return;
+    long long s0 = var_number(ctx, "IISD_PERF_COUNTER_3");
+    long long g0 = var_number(ctx, "IISD_SERVER_PERF_COUNTER_3");
+    site->IncrementCounter(3, 5);
+    srv->IncrementCounter(3); // by one
+    CHECK("IHttpPerfCounterInfo::IncrementCounter",
+          var_number(ctx, "IISD_PERF_COUNTER_3") == s0 + 5 &&
+              var_number(ctx, "IISD_SERVER_PERF_COUNTER_3") == g0 + 1);
+    site->DecrementCounter(3, 2);
+    srv->DecrementCounter(3); // by one
+    CHECK("IHttpPerfCounterInfo::DecrementCounter", var_number(ctx, "IISD_PERF_COUNTER_3") == s0 + 3 &&
+                                                        var_number(ctx, "IISD_SERVER_PERF_COUNTER_3") == g0);
+}
+
+void users(IHttpContext *ctx)
+{
+    IIisdUserFactory *uf = NULL;
+    HRESULT hr = HttpGetExtendedInterface(g_server, g_server, &uf);
+    CHECK("IIisdUserFactory::CreateUser", hr == S_OK && uf != NULL);
+    if (uf == NULL)
+        return;
+    IHttpUser *u = NULL;
+    hr = uf->CreateUser(L"Conf", L"remote", L"local", L"pw", L"readers, writers", 0, &u);
+    CHECK("IIisdUserFactory::CreateUser", hr == S_OK && u != NULL);
+    if (u == NULL)
+        return;
+    CHECK("IIisdUserFactory::CreateUser", conf_wide_is(u->GetAuthenticationType(), "Conf") &&
+                                              conf_wide_is(u->GetRemoteUserName(), "remote") &&
+                                              conf_wide_is(u->GetUserName(), "local") &&
+                                              conf_wide_is(u->GetPassword(), "pw"));
+    // the user answers IsInRole, so it says it supports it
+    CHECK("IHttpUser::SupportsIsInRole", u->SupportsIsInRole() == TRUE);
+    BOOL in = FALSE, out = TRUE;
+    CHECK("IHttpUser::SupportsIsInRole",
+          u->IsInRole(L"writers", &in) == S_OK && in == TRUE && u->IsInRole(L"admins", &out) == S_OK && !out);
+    u->DereferenceUser();
+    CHECK("IIisdUserFactory::CreateUser",
+          FAILED(uf->CreateUser(L"Conf", L"remote", L"local", L"pw", NULL, 0, NULL)));
+    (void)ctx;
+}
+
+// The deprecated IHttpContext::GetExtendedInterface: HTTP_CONTEXT_INTERFACE_VERSION defines no version.
+void deprecated_extended(IHttpContext *ctx)
+{
+    PVOID p = (PVOID)1;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    HRESULT hr = ctx->GetExtendedInterface((HTTP_CONTEXT_INTERFACE_VERSION)0, &p);
+#pragma GCC diagnostic pop
+    CHECK("IHttpContext::GetExtendedInterface", hr == E_NOINTERFACE && p == NULL);
+}
+
+// InsertEntityBody: the inserted bytes are read before the part of the body not yet read.
+REQUEST_NOTIFICATION_STATUS insert_body(IHttpContext *ctx)
+{
+    IHttpRequest *rq = ctx->GetRequest();
+    const char *front = "inserted+";
+    char *mem = (char *)ctx->AllocateRequestMemory(9);
+    memcpy(mem, front, 9);
+    CHECK("IHttpRequest::InsertEntityBody", rq->InsertEntityBody(mem, 9) == S_OK);
+    std::string seen;
+    char buf[64];
+    for (;;) {
+        DWORD got = 0;
+        HRESULT hr = rq->ReadEntityBody(buf, sizeof(buf), FALSE, &got);
+        if (FAILED(hr) || got == 0)
+            break;
+        seen.append(buf, got);
+    }
+    CHECK("IHttpRequest::InsertEntityBody", seen == "inserted+client body");
+    return conf_reply(ctx, seen.c_str());
+}
+
+class CContextModule;
+VOID WINAPI post_routine(DWORD err, DWORD bytes, LPOVERLAPPED ov);
+
 class CCustomProvider : public ICustomNotificationProvider
 {
   public:
@@ -343,6 +516,33 @@ class CContextModule : public CHttpModule
             return child(ctx);
         if (conf_is(ctx, "/context/child-target"))
             return child_target(ctx);
+        if (conf_is(ctx, "/context/changes")) {
+            svar_changes(ctx);
+            header_changes(ctx);
+            return conf_reply(ctx, "changes");
+        }
+        if (conf_is(ctx, "/context/extra")) {
+            perf_counters(ctx);
+            users(ctx);
+            deprecated_extended(ctx);
+            return conf_reply(ctx, "extra");
+        }
+        if (conf_is(ctx, "/context/hit")) {
+            // run.py asks twice in a row: a URL is frequently hit from its second request within 10 s
+            IHttpUrlInfo *ui = ctx->GetUrlInfo();
+            BOOL frequent = ui != NULL && ui->IsFrequentlyHit();
+            return conf_reply(ctx, frequent ? "frequent" : "not frequent");
+        }
+        if (conf_is(ctx, "/context/insert"))
+            return insert_body(ctx);
+        if (conf_is(ctx, "/context/async-post-ex")) {
+            IHttpContext3 *ctx3 = NULL;
+            HttpGetExtendedInterface(g_server, ctx, &ctx3);
+            m_ctx = ctx;
+            CHECK("IHttpContext3::PostCompletionEx",
+                  ctx3 != NULL && ctx3->PostCompletion(11, post_routine, (LPOVERLAPPED)this) == S_OK);
+            return RQ_NOTIFICATION_PENDING;
+        }
         if (conf_is(ctx, "/context/async-post")) {
             m_async = true;
             CHECK("IHttpContext::PostCompletion", ctx->PostCompletion(7) == S_OK);
@@ -519,10 +719,26 @@ class CContextModule : public CHttpModule
         return conf_reply(ctx, "cache");
     }
 
+  public:
+    IHttpContext *m_ctx = NULL;
+
+  private:
     bool m_async = false;
     bool m_disabled = false;
     int m_custom = 0;
 };
+
+// PostCompletionEx's routine: called instead of OnAsyncCompletion with the bytes and the context given.
+VOID WINAPI post_routine(DWORD err, DWORD bytes, LPOVERLAPPED ov)
+{
+    CContextModule *m = (CContextModule *)ov;
+    CHECK("IHttpContext3::PostCompletionEx",
+          err == ERROR_SUCCESS && bytes == 11 && m != NULL && m->m_ctx != NULL);
+    if (m == NULL || m->m_ctx == NULL)
+        return;
+    conf_reply(m->m_ctx, "routine");
+    m->m_ctx->IndicateCompletion(RQ_NOTIFICATION_FINISH_REQUEST);
+}
 
 class CContextFactory : public IHttpModuleFactory
 {

@@ -223,7 +223,36 @@ class CProvidersModule : public CHttpModule
               p->GetFlags() == (flags | HTTP_SEND_RESPONSE_FLAG_DISCONNECT));
         CHECK("ISendResponseProvider::GetFlags",
               p->GetFlags() == (flags | HTTP_SEND_RESPONSE_FLAG_DISCONNECT));
+        log_data(p);
         return RQ_NOTIFICATION_CONTINUE;
+    }
+
+    // The module registers RQ_SEND_RESPONSE at PRIORITY_ALIAS_HIGH, which GetLogData requires.
+    static void log_data(ISendResponseProvider *p)
+    {
+        HTTP_LOG_FIELDS_DATA *d = (HTTP_LOG_FIELDS_DATA *)p->GetLogData();
+        CHECK("ISendResponseProvider::GetLogData", d != NULL && d->Base.Type == HttpLogDataTypeFields);
+        if (d == NULL)
+            return;
+        CHECK("ISendResponseProvider::GetLogData", d->UriStem != NULL &&
+                                                       d->UriStemLength == 15 * sizeof(WCHAR) &&
+                                                       wcsncmp(d->UriStem, L"/providers/send", 15) == 0);
+        CHECK("ISendResponseProvider::GetLogData", d->Method != NULL && d->MethodLength == 3 &&
+                                                       memcmp(d->Method, "GET", 3) == 0 &&
+                                                       d->MethodNum == HttpVerbGET);
+        CHECK("ISendResponseProvider::GetLogData",
+              d->ClientIp != NULL && d->ClientIpLength == 9 && memcmp(d->ClientIp, "127.0.0.1", 9) == 0);
+        CHECK("ISendResponseProvider::GetLogData",
+              d->ProtocolStatus == 200 && d->SubStatus == 0 && d->Win32Status == 0 && d->ServerPort != 0);
+        CHECK("ISendResponseProvider::GetLogData", p->GetLogData() == &d->Base);
+        // the documentation's example: change the server port in the record and set it back
+        HTTP_LOG_FIELDS_DATA copy = *d;
+        copy.ServerPort = 8123;
+        CHECK("ISendResponseProvider::SetLogData", p->SetLogData(&copy.Base) == S_OK);
+        HTTP_LOG_FIELDS_DATA *now = (HTTP_LOG_FIELDS_DATA *)p->GetLogData();
+        CHECK("ISendResponseProvider::SetLogData", now != NULL && now->ServerPort == 8123 &&
+                                                       now->MethodLength == 3 &&
+                                                       memcmp(now->Method, "GET", 3) == 0);
     }
 
     REQUEST_NOTIFICATION_STATUS OnReadEntity(IHttpContext *ctx, IReadEntityProvider *p)
@@ -263,10 +292,13 @@ IHttpServer *CProvidersModule::g_server;
 HRESULT __stdcall RegisterModule(DWORD, IHttpModuleRegistrationInfo *info, IHttpServer *server)
 {
     CProvidersModule::g_server = server;
-    return info->SetRequestNotifications(new ConfFactory<CProvidersModule>(),
-                                         RQ_BEGIN_REQUEST | RQ_AUTHENTICATE_REQUEST | RQ_AUTHORIZE_REQUEST |
-                                             RQ_MAP_REQUEST_HANDLER | RQ_EXECUTE_REQUEST_HANDLER |
-                                             RQ_MAP_PATH | RQ_SEND_RESPONSE | RQ_READ_ENTITY |
-                                             RQ_PRE_EXECUTE_REQUEST_HANDLER,
-                                         0);
+    HRESULT hr =
+        info->SetRequestNotifications(new ConfFactory<CProvidersModule>(),
+                                      RQ_BEGIN_REQUEST | RQ_AUTHENTICATE_REQUEST | RQ_AUTHORIZE_REQUEST |
+                                          RQ_MAP_REQUEST_HANDLER | RQ_EXECUTE_REQUEST_HANDLER | RQ_MAP_PATH |
+                                          RQ_SEND_RESPONSE | RQ_READ_ENTITY | RQ_PRE_EXECUTE_REQUEST_HANDLER,
+                                      0);
+    if (SUCCEEDED(hr)) // GetLogData answers FIRST and HIGH modules only
+        hr = info->SetPriorityForRequestNotification(RQ_SEND_RESPONSE, PRIORITY_ALIAS_HIGH);
+    return hr;
 }

@@ -204,6 +204,17 @@ def run_requests(srv, only):
         expect("IHttpContext::DisableNotifications", r is not None and r.status == 404, repr(r))
         r = get("/context/file.txt")
         expect("IHttpContext::GetScriptMap", r is not None and r.body == b"file text\n", repr(r))
+        r = get("/context/changes", headers={"User-Agent": "conformance-driver"})
+        expect("IHttpContext::GetServerVarChanges", r is not None and r.body == b"changes", repr(r))
+        r = get("/context/extra")
+        expect("IHttpServer::GetPerfCounterInfo", r is not None and r.body == b"extra", repr(r))
+        first, second = get("/context/hit"), get("/context/hit")
+        expect("IHttpUrlInfo::IsFrequentlyHit", first is not None and first.body == b"not frequent" and
+               second is not None and second.body == b"frequent", "%r, %r" % (first, second))
+        r = get("/context/insert", method="POST", body=b"client body")
+        expect("IHttpRequest::InsertEntityBody", r is not None and r.body == b"inserted+client body", repr(r))
+        r = get("/context/async-post-ex")
+        expect("IHttpContext3::PostCompletionEx", r is not None and r.body == b"routine", repr(r))
         r = get("/context/handled")
         expect("IHttpContext::SetRequestHandled", r is not None and r.status == 200 and r.body == b"handled",
                repr(r))

@@ -16,6 +16,16 @@
  *  - system.webServer/httpLogging at the request's path: dontLog,
  *    selectiveLogging (LogAll, LogSuccessful 100-399, LogError 400-999).
  *
+ * The values come from the request, unless a module replaced the request's
+ * log record with ISendResponseProvider::SetLogData in RQ_SEND_RESPONSE: the
+ * module registers for RQ_SEND_RESPONSE at PRIORITY_ALIAS_FIRST (so it runs
+ * after the other modules there), and at the final send, when the server
+ * variable IISD_LOG_DATA_SET says a record was set, keeps GetLogData's
+ * record in the request's module context; the line then takes every field
+ * the record has (all but cs-version and the byte counts and time taken,
+ * which the server measures) from it. Requests whose record nobody set cost
+ * one server-variable lookup at the final send.
+ *
  * A line is formatted in RQ_LOG_REQUEST, after the response has been sent,
  * and appended to a buffer owned by the calling thread (one per thread and
  * log folder; its lock is only contended while a flush runs), numbered per
@@ -698,6 +708,68 @@ static __thread struct {
     char name[64];
 } t_names[5][2][2]; /* by period, local, utf8 */
 
+/* ---- RQ_SEND_RESPONSE: a log record set by a module -------------------- */
+
+/* Kept in the request's module context (request memory: nothing to free). */
+typedef struct {
+    IHttpStoredContext base;
+    const HTTP_LOG_FIELDS_DATA *data;
+} set_record_t;
+
+static VOID record_cleanup(IHttpStoredContext *This)
+{
+    (void)This;
+}
+
+static const IHttpStoredContextVtbl record_vtbl = {.CleanupStoredContext = record_cleanup};
+
+static REQUEST_NOTIFICATION_STATUS on_send(CHttpModule *This, IHttpContext *ctx, ISendResponseProvider *p)
+{
+    (void)This;
+    if (!p->lpVtbl->GetReadyToLogData(p))
+        return RQ_NOTIFICATION_CONTINUE;
+    PCSTR set = NULL;
+    DWORD n = 0;
+    if (FAILED(ctx->lpVtbl->GetServerVariableA(ctx, "IISD_LOG_DATA_SET", &set, &n)) || set == NULL ||
+        set[0] != '1')
+        return RQ_NOTIFICATION_CONTINUE;
+    HTTP_LOG_DATA *d = p->lpVtbl->GetLogData(p);
+    if (d == NULL || d->Type != HttpLogDataTypeFields)
+        return RQ_NOTIFICATION_CONTINUE;
+    IHttpModuleContextContainer *mcc = ctx->lpVtbl->GetModuleContextContainer(ctx);
+    set_record_t *rec = ctx->lpVtbl->AllocateRequestMemory(ctx, sizeof(*rec));
+    if (mcc == NULL || rec == NULL)
+        return RQ_NOTIFICATION_CONTINUE;
+    rec->base.lpVtbl = &record_vtbl;
+    rec->data = (const HTTP_LOG_FIELDS_DATA *)d;
+    set_record_t *old = (set_record_t *)mcc->lpVtbl->GetModuleContext(mcc, g_id);
+    if (old != NULL)
+        old->data = rec->data;
+    else
+        mcc->lpVtbl->SetModuleContext(mcc, &rec->base, g_id);
+    return RQ_NOTIFICATION_CONTINUE;
+}
+
+/* The record a module set for this request, or NULL. */
+static const HTTP_LOG_FIELDS_DATA *set_record(IHttpContext *ctx)
+{
+    IHttpModuleContextContainer *mcc = ctx->lpVtbl->GetModuleContextContainer(ctx);
+    set_record_t *rec = mcc != NULL ? (set_record_t *)mcc->lpVtbl->GetModuleContext(mcc, g_id) : NULL;
+    return rec != NULL ? rec->data : NULL;
+}
+
+static w3c_str_t field(const char *s, USHORT len)
+{
+    return s != NULL ? (w3c_str_t){s, len} : (w3c_str_t){NULL, 0};
+}
+
+/* A wide field of len bytes as UTF-8 in out. */
+static w3c_str_t wide_field(const WCHAR *s, USHORT len, char *out, size_t cap)
+{
+    size_t n = s != NULL ? modcfg_utf8(s, len / sizeof(WCHAR), out, cap) : (size_t)-1;
+    return n != (size_t)-1 ? (w3c_str_t){out, n} : (w3c_str_t){NULL, 0};
+}
+
 static REQUEST_NOTIFICATION_STATUS on_log(CHttpModule *This, IHttpContext *ctx, IHttpEventProvider *p)
 {
     (void)This;
@@ -780,6 +852,27 @@ static REQUEST_NOTIFICATION_STATUS on_log(CHttpModule *This, IHttpContext *ctx, 
             c4 != NULL)
             ms = c4->lpVtbl->GetRequestElapsedTime(c4);
         v[W3C_COL_TIME_TAKEN] = num(nums[3], ms);
+    }
+
+    const HTTP_LOG_FIELDS_DATA *rec = set_record(ctx);
+    static __thread char stem[LINE_MAX_CAP / 4];
+    if (rec != NULL) {
+        v[W3C_COL_SITE_NAME] = field(rec->ServiceName, rec->ServiceNameLength);
+        v[W3C_COL_COMPUTER_NAME] = field(rec->ServerName, rec->ServerNameLength);
+        v[W3C_COL_SERVER_IP] = field(rec->ServerIp, rec->ServerIpLength);
+        v[W3C_COL_METHOD] = field(rec->Method, rec->MethodLength);
+        v[W3C_COL_URI_STEM] = wide_field(rec->UriStem, rec->UriStemLength, stem, sizeof(stem));
+        v[W3C_COL_URI_QUERY] = field(rec->UriQuery, rec->UriQueryLength);
+        v[W3C_COL_SERVER_PORT] = num(nums[4], rec->ServerPort);
+        v[W3C_COL_USER_NAME] = wide_field(rec->UserName, rec->UserNameLength, user, sizeof(user));
+        v[W3C_COL_CLIENT_IP] = field(rec->ClientIp, rec->ClientIpLength);
+        v[W3C_COL_USER_AGENT] = field(rec->UserAgent, rec->UserAgentLength);
+        v[W3C_COL_COOKIE] = field(rec->Cookie, rec->CookieLength);
+        v[W3C_COL_REFERER] = field(rec->Referrer, rec->ReferrerLength);
+        v[W3C_COL_HOST] = field(rec->Host, rec->HostLength);
+        v[W3C_COL_HTTP_STATUS] = num(nums[0], rec->ProtocolStatus);
+        v[W3C_COL_HTTP_SUB_STATUS] = num(nums[1], rec->SubStatus);
+        v[W3C_COL_WIN32_STATUS] = num(nums[2], rec->Win32Status);
     }
 
     static __thread char line[LINE_MAX_CAP];
@@ -871,8 +964,13 @@ HRESULT WINAPI IISD_MODULE_ENTRY(HttpLoggingModule)(DWORD ver, IHttpModuleRegist
     if (!g_key_made)
         g_key_made = pthread_key_create(&g_key, tbuf_thread_exit) == 0;
     log_vtbl.OnLogRequest = on_log;
+    log_vtbl.OnSendResponse = on_send;
     log_vtbl.Dispose = iisd_module_dispose;
-    HRESULT hr = info->lpVtbl->SetRequestNotifications(info, &factory, RQ_LOG_REQUEST, 0);
+    HRESULT hr = info->lpVtbl->SetRequestNotifications(info, &factory, RQ_LOG_REQUEST | RQ_SEND_RESPONSE, 0);
+    /* first in priority: last in RQ_SEND_RESPONSE, after the modules that may set the log record, and
+       allowed to read it (GetLogData answers FIRST and HIGH modules only) */
+    if (SUCCEEDED(hr))
+        hr = info->lpVtbl->SetPriorityForRequestNotification(info, RQ_SEND_RESPONSE, PRIORITY_ALIAS_FIRST);
     if (SUCCEEDED(hr))
         flusher_start();
     return hr;
