@@ -565,6 +565,8 @@ static HRESULT req_GetClientCertificate(IHttpRequest4 *This, HTTP_SSL_CLIENT_CER
     return HRESULT_FROM_WIN32(ERROR_NOT_FOUND);
 }
 
+/* api-status: not implemented (E_NOTIMPL: iisd serves plain HTTP/1.1 so far; renegotiating for a client
+   certificate needs a TLS connection) */
 static HRESULT req_NegotiateClientCertificate(IHttpRequest4 *This, BOOL fAsync, BOOL *pfCompletionPending)
 {
     if (pfCompletionPending)
@@ -589,6 +591,8 @@ static HRESULT req_GetHeaderChanges(IHttpRequest4 *This, DWORD dwOld, DWORD *pdw
                                    ppDiffedUnknown);
 }
 
+/* api-status: not implemented (E_NOTIMPL: a channel binding token (RFC 5929) is taken from a TLS
+   connection, and iisd serves plain HTTP/1.1 so far) */
 static HRESULT req_GetChannelBindingToken(IHttpRequest4 *This, PBYTE *pp, DWORD *pcb)
 {
     if (pp)
