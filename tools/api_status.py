@@ -72,6 +72,12 @@ ALSO_MODULE_SUPPLIED = {
     "IScriptMapInfo": "a module may supply its own through IMapHandlerProvider::SetScriptMap",
 }
 
+# Interfaces no server object implements, on purpose: the reason, shown on each method's row.
+NO_OBJECT_REASONS = {
+    "IHttpTokenEntry": "a cached Windows logon token, handed out by IHttpServer::GetToken; Linux has no "
+    "logon tokens",
+}
+
 NOT_IMPL = "not implemented (E_NOTIMPL)"
 NO_OBJECT = "not implemented (no object yet)"
 MODULE = "module-implemented"
@@ -467,6 +473,8 @@ def render(interfaces, impl, checks=None):
                     state += f" (server object too: {aggregate(entries)})"
             elif entries:
                 state = aggregate(entries)
+            elif itf.name in NO_OBJECT_REASONS:
+                state = f"not implemented (no object: {NO_OBJECT_REASONS[itf.name]})"
             else:
                 state = NO_OBJECT
             rows.append((slot, method, state, fns, files))
