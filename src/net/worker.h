@@ -46,11 +46,20 @@ void iisd_workers_stop(void);
 /* Calls fn(loop, arg) on each loop's own thread and waits (used for shutdown steps). */
 void iisd_workers_broadcast(void (*fn)(iisd_loop_t *loop, void *arg), void *arg);
 
+/*
+ * Starts a module span. A thread the monitor has detached keeps IISD_ZONE_DETACHED even if it
+ * enters a span again before leaving the first one (a nested span), so that its next
+ * iisd_zone_leave() still tells it that the loop is no longer its own.
+ */
 static inline void iisd_zone_enter(const iisd_loop_t *loop)
 {
     iisd_worker_t *w = iisd_worker_self;
-    if (w != NULL && w->loop == loop)
-        atomic_store_explicit(&w->zone, iisd_loop_now(loop) + 2, memory_order_release);
+    if (w == NULL || w->loop != loop)
+        return;
+    uint64_t z = atomic_load_explicit(&w->zone, memory_order_relaxed);
+    if (z != IISD_ZONE_DETACHED)
+        atomic_compare_exchange_strong_explicit(&w->zone, &z, iisd_loop_now(loop) + 2, memory_order_release,
+                                                memory_order_relaxed);
 }
 
 /*
