@@ -115,7 +115,7 @@ test-valgrind: deps valgrind-deps
 	IISD_WRAPPER="$(VALGRIND)" IISD_BIN=$(abspath $(BUILD)/iisd) IISD_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_BLACKBOX)
 
-.PHONY: check-alloc fuzz fuzz-deps fuzz-smoke test-valgrind valgrind-deps all run test test-asan test-tsan \
+.PHONY: check-alloc fuzz fuzz-deps fuzz-smoke test-valgrind valgrind-deps all run test test-quick test-asan test-tsan \
         test-suites unit abi api-status config-check modules blackbox conformance deps clean format check-format bench
 
 EXAMPLE_MODULES = $(patsubst examples/modules/%.cpp,$(BUILD)/examples/%.so,$(wildcard examples/modules/*.cpp))
@@ -164,7 +164,15 @@ run: deps
 	$(BUILD)/iisd --path examples/site --port 8080 $(RUN_ARGS)
 
 # ---- tests --------------------------------------------------------------
+# make test: every suite on the normal build, then again under the sanitizers and valgrind.
+# make test-quick: the normal build only (about 5 minutes), for the edit-compile-test loop.
 test: deps
+	$(MAKE) test-quick
+	$(MAKE) test-asan
+	$(MAKE) test-tsan
+	$(MAKE) test-valgrind
+
+test-quick: deps
 	$(MAKE) all
 	$(MAKE) unit abi api-status config-check modules
 	$(MAKE) blackbox conformance
