@@ -817,8 +817,16 @@ static void build_head(iisd_conn_t *c, bool final, iisd_seg_t *seg)
         resp->known[IISD_H_CONTENT_LENGTH].value = NULL;
         cl_len = 0;
     } else if (final && !trailers) {
-        char *v = iisd_arena_alloc(&c->arena, 24);
-        int n = snprintf(v, 24, "%llu", (unsigned long long)resp->body_len);
+        /* the decimal by hand: snprintf was the largest single cost of a small response's head */
+        char digits[24], *d = digits + sizeof(digits);
+        unsigned long long bl = (unsigned long long)resp->body_len;
+        do
+            *--d = (char)('0' + bl % 10);
+        while ((bl /= 10) != 0);
+        int n = (int)(digits + sizeof(digits) - d);
+        char *v = iisd_arena_alloc(&c->arena, (size_t)n + 1);
+        memcpy(v, d, (size_t)n);
+        v[n] = '\0';
         if (resp->known[IISD_H_CONTENT_LENGTH].value == NULL || !r->is_head) {
             resp->known[IISD_H_CONTENT_LENGTH].value = v;
             resp->known[IISD_H_CONTENT_LENGTH].len = (uint16_t)n;
