@@ -389,6 +389,27 @@ def test_other_log_formats_are_not_written(logged):
     assert len(warnings) == 1, lg.srv.stderr()
 
 
+def test_server_variables_set_by_a_module_are_logged(logged):
+    """The columns that are server variables (c-ip, cs-version...) show what a module set with
+    SetServerVariable; the request's own values otherwise."""
+    lg = logged(lambda cfg, el: site_log_file(el, logExtFileFlags=ALL_FLAGS),
+                cli_modules=[("LogData", module_path("logdata"))])
+    assert lg.srv.get("/a.txt?setvars=1").status == 200
+    assert lg.srv.get("/a.txt?plain=1").status == 200
+    lg.stop()
+    _, rows = entries(lg.text())
+    by_query = {row["cs-uri-query"]: row for row in rows}
+    assert len(by_query) == 2
+    changed, plain = by_query["setvars=1"], by_query["plain=1"]
+    assert changed["c-ip"] == "198.51.100.7"
+    assert changed["cs-version"] == "HTTP/9.9"
+    assert plain["c-ip"] == "127.0.0.1"
+    assert plain["cs-version"] == "HTTP/1.1"
+    assert plain["s-port"] == changed["s-port"] == str(lg.srv.port)
+    assert plain["s-ip"] == "127.0.0.1"
+    assert plain["cs-method"] == "GET"
+
+
 def test_log_record_set_by_a_module_is_written(logged):
     """A module that replaces the record with ISendResponseProvider::SetLogData in RQ_SEND_RESPONSE
     changes the line: cs-uri-stem and c-ip come from its record; the other fields are the request's."""

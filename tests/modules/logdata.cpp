@@ -9,7 +9,8 @@
 //   X-Log-Agent   UserAgent                 X-Log-Verb    MethodNum
 // With "rewrite" in the query string it then replaces the record with SetLogData: a copy, on
 // its stack, with UriStem "/rewritten/stem" and ClientIp "203.0.113.9" (so the server must copy
-// what it is given).
+// what it is given). With "setvars" in the query string it sets the server variables
+// REMOTE_ADDR to "198.51.100.7" and SERVER_PROTOCOL to "HTTP/9.9" instead.
 #define _WINSOCKAPI_
 #include <windows.h>
 #include <sal.h>
@@ -64,8 +65,14 @@ class CLogDataModule : public CHttpModule
         }
         PCSTR query = NULL;
         DWORD qn = 0;
-        if (FAILED(ctx->GetServerVariable("QUERY_STRING", &query, &qn)) || query == NULL ||
-            strstr(query, "rewrite") == NULL)
+        if (FAILED(ctx->GetServerVariable("QUERY_STRING", &query, &qn)) || query == NULL)
+            return RQ_NOTIFICATION_CONTINUE;
+        if (strstr(query, "setvars") != NULL) {
+            ctx->SetServerVariable("REMOTE_ADDR", L"198.51.100.7");
+            ctx->SetServerVariable("SERVER_PROTOCOL", L"HTTP/9.9");
+            return RQ_NOTIFICATION_CONTINUE;
+        }
+        if (strstr(query, "rewrite") == NULL)
             return RQ_NOTIFICATION_CONTINUE;
         HTTP_LOG_FIELDS_DATA copy = *d;
         WCHAR stem[] = L"/rewritten/stem";

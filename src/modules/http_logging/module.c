@@ -53,6 +53,8 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "modules/builtin.h"
 #include "modules/modcfg.h"
 #include "modules/http_logging/w3c.h"
@@ -698,6 +700,134 @@ static w3c_str_t svar(IHttpContext *ctx, const char *name)
     return (w3c_str_t){v, n};
 }
 
+/*
+ * The columns that are also server variables read from the request itself: the addresses and
+ * ports (formatted once per thread for each address seen), the method, the protocol version and
+ * the headers. They are what the variables say as long as no module has set a variable of that
+ * name with SetServerVariable (no_variables_set); otherwise variable_columns reads them all as
+ * variables.
+ */
+typedef struct {
+    struct sockaddr_in6 sa;
+    char ip[INET6_ADDRSTRLEN];
+    char port[6];
+    uint8_t ip_len, port_len;
+} addr_text_t;
+
+static __thread addr_text_t t_addr[2]; /* local, remote */
+
+static const addr_text_t *addr_text(addr_text_t *a, const SOCKADDR *sa)
+{
+    size_t n = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (memcmp(&a->sa, sa, n) == 0 && a->ip_len > 0)
+        return a;
+    memset(&a->sa, 0, sizeof(a->sa));
+    memcpy(&a->sa, sa, n);
+    if (sa->sa_family == AF_INET) {
+        const unsigned char *b = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+        char *p = a->ip;
+        for (int i = 0; i < 4; i++) {
+            unsigned d = b[i];
+            if (d >= 100)
+                *p++ = (char)('0' + d / 100);
+            if (d >= 10)
+                *p++ = (char)('0' + d / 10 % 10);
+            *p++ = (char)('0' + d % 10);
+            *p++ = '.';
+        }
+        a->ip_len = (uint8_t)(p - a->ip - 1);
+    } else if (inet_ntop(AF_INET6, &a->sa.sin6_addr, a->ip, sizeof(a->ip)) != NULL) {
+        a->ip_len = (uint8_t)strlen(a->ip);
+    } else {
+        a->ip_len = 0;
+    }
+    char digits[24];
+    w3c_str_t port = num(digits, ntohs(a->sa.sin6_port)); /* the same offset for AF_INET */
+    memcpy(a->port, port.s, port.n);
+    a->port_len = (uint8_t)port.n;
+    return a;
+}
+
+/* True when no module has set a server variable for this request. */
+static bool no_variables_set(IHttpContext *ctx)
+{
+    DWORD change = 0, count = 0, diffed = 0, *idx = NULL;
+    PCSTR *names = NULL;
+    PCWSTR *values = NULL;
+    return SUCCEEDED(ctx->lpVtbl->GetServerVarChanges(ctx, 0, &change, &count, &names, &values, &diffed, &idx)) &&
+           count == 0;
+}
+
+static w3c_str_t header(IHttpRequest *req, HTTP_HEADER_ID id)
+{
+    USHORT n = 0;
+    PCSTR s = req->lpVtbl->GetHeaderById(req, id, &n);
+    return s != NULL ? (w3c_str_t){s, n} : (w3c_str_t){NULL, 0};
+}
+
+static void request_columns(IHttpContext *ctx, uint32_t f, w3c_str_t *v)
+{
+    IHttpRequest *req = ctx->lpVtbl->GetRequest(ctx);
+    if (f & (W3C_SERVER_IP | W3C_SERVER_PORT)) {
+        PSOCKADDR sa = req->lpVtbl->GetLocalAddress(req);
+        if (sa != NULL) {
+            const addr_text_t *a = addr_text(&t_addr[0], sa);
+            if (a->ip_len > 0)
+                v[W3C_COL_SERVER_IP] = (w3c_str_t){a->ip, a->ip_len};
+            v[W3C_COL_SERVER_PORT] = (w3c_str_t){a->port, a->port_len};
+        }
+    }
+    if (f & W3C_CLIENT_IP) {
+        PSOCKADDR sa = req->lpVtbl->GetRemoteAddress(req);
+        const addr_text_t *a = sa != NULL ? addr_text(&t_addr[1], sa) : NULL;
+        if (a != NULL && a->ip_len > 0)
+            v[W3C_COL_CLIENT_IP] = (w3c_str_t){a->ip, a->ip_len};
+    }
+    if (f & W3C_METHOD) {
+        PCSTR m = req->lpVtbl->GetHttpMethod(req);
+        if (m != NULL)
+            v[W3C_COL_METHOD] = (w3c_str_t){m, strlen(m)};
+    }
+    if (f & W3C_PROTOCOL_VERSION) {
+        static __thread char version[9] = "HTTP/1.1";
+        USHORT major = 1, minor = 1;
+        req->lpVtbl->GetHttpVersion(req, &major, &minor);
+        version[5] = (char)('0' + major % 10);
+        version[7] = (char)('0' + minor % 10);
+        v[W3C_COL_PROTOCOL_VERSION] = (w3c_str_t){version, 8};
+    }
+    if (f & W3C_USER_AGENT)
+        v[W3C_COL_USER_AGENT] = header(req, HttpHeaderUserAgent);
+    if (f & W3C_COOKIE)
+        v[W3C_COL_COOKIE] = header(req, HttpHeaderCookie);
+    if (f & W3C_REFERER)
+        v[W3C_COL_REFERER] = header(req, HttpHeaderReferer);
+    if (f & W3C_HOST)
+        v[W3C_COL_HOST] = header(req, HttpHeaderHost);
+}
+
+static void variable_columns(IHttpContext *ctx, uint32_t f, w3c_str_t *v)
+{
+    if (f & W3C_SERVER_IP)
+        v[W3C_COL_SERVER_IP] = svar(ctx, "LOCAL_ADDR");
+    if (f & W3C_SERVER_PORT)
+        v[W3C_COL_SERVER_PORT] = svar(ctx, "SERVER_PORT");
+    if (f & W3C_CLIENT_IP)
+        v[W3C_COL_CLIENT_IP] = svar(ctx, "REMOTE_ADDR");
+    if (f & W3C_METHOD)
+        v[W3C_COL_METHOD] = svar(ctx, "REQUEST_METHOD");
+    if (f & W3C_PROTOCOL_VERSION)
+        v[W3C_COL_PROTOCOL_VERSION] = svar(ctx, "SERVER_PROTOCOL");
+    if (f & W3C_USER_AGENT)
+        v[W3C_COL_USER_AGENT] = svar(ctx, "HTTP_USER_AGENT");
+    if (f & W3C_COOKIE)
+        v[W3C_COL_COOKIE] = svar(ctx, "HTTP_COOKIE");
+    if (f & W3C_REFERER)
+        v[W3C_COL_REFERER] = svar(ctx, "HTTP_REFERER");
+    if (f & W3C_HOST)
+        v[W3C_COL_HOST] = svar(ctx, "HTTP_HOST");
+}
+
 /* Per thread: the date and time columns and the file name of the last second seen. */
 static __thread struct {
     time_t sec;
@@ -802,16 +932,6 @@ static REQUEST_NOTIFICATION_STATUS on_log(CHttpModule *This, IHttpContext *ctx, 
     v[W3C_COL_TIME] = (w3c_str_t){t_now.clock, 8};
     v[W3C_COL_SITE_NAME] = (w3c_str_t){c->sitename, c->sitename_len};
     v[W3C_COL_COMPUTER_NAME] = (w3c_str_t){g_computer, strlen(g_computer)};
-    if (f & W3C_SERVER_IP)
-        v[W3C_COL_SERVER_IP] = svar(ctx, "LOCAL_ADDR");
-    if (f & W3C_METHOD)
-        v[W3C_COL_METHOD] = svar(ctx, "REQUEST_METHOD");
-    if (f & W3C_URI_STEM)
-        v[W3C_COL_URI_STEM] = svar(ctx, "URL");
-    if (f & W3C_URI_QUERY)
-        v[W3C_COL_URI_QUERY] = svar(ctx, "QUERY_STRING");
-    if (f & W3C_SERVER_PORT)
-        v[W3C_COL_SERVER_PORT] = svar(ctx, "SERVER_PORT");
     char user[512];
     if (f & W3C_USER_NAME) {
         IHttpUser *u = ctx->lpVtbl->GetUser(ctx);
@@ -819,18 +939,14 @@ static REQUEST_NOTIFICATION_STATUS on_log(CHttpModule *This, IHttpContext *ctx, 
         if (wn != NULL && modcfg_utf8(wn, wcslen(wn), user, sizeof(user)) != (size_t)-1)
             v[W3C_COL_USER_NAME] = (w3c_str_t){user, strlen(user)};
     }
-    if (f & W3C_CLIENT_IP)
-        v[W3C_COL_CLIENT_IP] = svar(ctx, "REMOTE_ADDR");
-    if (f & W3C_PROTOCOL_VERSION)
-        v[W3C_COL_PROTOCOL_VERSION] = svar(ctx, "SERVER_PROTOCOL");
-    if (f & W3C_USER_AGENT)
-        v[W3C_COL_USER_AGENT] = svar(ctx, "HTTP_USER_AGENT");
-    if (f & W3C_COOKIE)
-        v[W3C_COL_COOKIE] = svar(ctx, "HTTP_COOKIE");
-    if (f & W3C_REFERER)
-        v[W3C_COL_REFERER] = svar(ctx, "HTTP_REFERER");
-    if (f & W3C_HOST)
-        v[W3C_COL_HOST] = svar(ctx, "HTTP_HOST");
+    if (f & W3C_URI_STEM)
+        v[W3C_COL_URI_STEM] = svar(ctx, "URL");
+    if (f & W3C_URI_QUERY)
+        v[W3C_COL_URI_QUERY] = svar(ctx, "QUERY_STRING");
+    if (no_variables_set(ctx))
+        request_columns(ctx, f, v);
+    else
+        variable_columns(ctx, f, v);
     char nums[5][24];
     v[W3C_COL_HTTP_STATUS] = num(nums[0], status);
     v[W3C_COL_HTTP_SUB_STATUS] = num(nums[1], sub);
