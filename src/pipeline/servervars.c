@@ -444,7 +444,8 @@ const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *
             }
     unsigned char c0 = sv_up((unsigned char)name[0]); /* the prefixes below start with I or H */
     if (c0 == 'I' && strncasecmp(name, "IISD_", 5) == 0 &&
-        (strncasecmp(name + 5, "PERF_COUNTER", 12) == 0 || strncasecmp(name + 5, "SERVER_PERF_COUNTER", 19) == 0))
+        (strncasecmp(name + 5, "PERF_COUNTER", 12) == 0 ||
+         strncasecmp(name + 5, "SERVER_PERF_COUNTER", 19) == 0))
         return perf_var(h, name, len);
     if (c0 == 'H' && strncasecmp(name, "HEADER_", 7) == 0 && name[7] != '\0')
         return header_exact(h, name + 7, len);

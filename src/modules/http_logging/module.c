@@ -754,7 +754,8 @@ static bool no_variables_set(IHttpContext *ctx)
     DWORD change = 0, count = 0, diffed = 0, *idx = NULL;
     PCSTR *names = NULL;
     PCWSTR *values = NULL;
-    return SUCCEEDED(ctx->lpVtbl->GetServerVarChanges(ctx, 0, &change, &count, &names, &values, &diffed, &idx)) &&
+    return SUCCEEDED(
+               ctx->lpVtbl->GetServerVarChanges(ctx, 0, &change, &count, &names, &values, &diffed, &idx)) &&
            count == 0;
 }
 
