@@ -230,16 +230,16 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
     h->cur_notification = notification;
     h->cur_post = post;
     h->cur_start_ms = iisd_loop_now(&h->c->hl->loop);
-    if (h->raw && iisd_raw_held_by(h, id))
-        iisd_raw_export(h);
+    if (h->raw)
+        iisd_raw_call_start(h, id);
     if (iisd_trace_wanted(h, IISD_TRACE_AREA_REQUEST_NOTIFICATIONS, TRACE_LEVEL_VERBOSE))
         iisd_trace_module_start(h, h->cur_module->wname, notification, post);
     REQUEST_NOTIFICATION_STATUS st =
         ((rq_fn)((void *const *)m->lpVtbl)[slot])(m, (IHttpContext *)&h->ctx, prov);
     if (iisd_trace_wanted(h, IISD_TRACE_AREA_REQUEST_NOTIFICATIONS, TRACE_LEVEL_VERBOSE))
         iisd_trace_module_end(h, h->cur_module->wname, notification, post, st);
-    if (h->raw && iisd_raw_held_by(h, id)) /* (a module may have asked for it in this call) */
-        iisd_raw_sync(h);
+    if (h->raw) /* (a module may have asked for it in this call) */
+        iisd_raw_call_end(h, id);
     if (h->raw_req && iisd_raw_req_held_by(h, id))
         iisd_raw_req_sync(h);
     h->cur_module = saved;
@@ -502,8 +502,8 @@ static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_
     h->cur_module = iisd_modules.v[id];
     h->cur_notification = bit;
     h->cur_post = post;
-    if (h->raw && iisd_raw_held_by(h, id))
-        iisd_raw_export(h);
+    if (h->raw)
+        iisd_raw_call_start(h, id);
     REQUEST_NOTIFICATION_STATUS st;
     if (h->compl_fn != NULL) {
         /* the ...Ex form of the call that completed: its callback instead of OnAsyncCompletion */
@@ -522,8 +522,8 @@ static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_
         st = ((async_fn)((void *const *)m->lpVtbl)[28])(m, (IHttpContext *)&h->ctx, bit, post, prov,
                                                         (IHttpCompletionInfo *)&h->compl );
     }
-    if (h->raw && iisd_raw_held_by(h, id))
-        iisd_raw_sync(h);
+    if (h->raw) /* (a module may have asked for it in this call) */
+        iisd_raw_call_end(h, id);
     if (h->raw_req && iisd_raw_req_held_by(h, id))
         iisd_raw_req_sync(h);
     h->cur_module = NULL;

@@ -126,6 +126,7 @@ typedef struct iisd_hctx {
     IScriptMapInfo *module_smap;  /* set by a module with IMapHandlerProvider::SetScriptMap */
     struct iisd_raw_req *raw_req; /* IHttpRequest::GetRawHttpRequest view (rawreq.c); NULL until asked for */
     struct iisd_raw *raw;         /* IHttpResponse::GetRawHttpResponse view; NULL until asked for */
+    uint16_t raw_holders_running; /* calls of modules holding it under way (response.c) */
     iisd_list_t exec_list;
     bool exec_prepared;
     struct iisd_trace *trace; /* IHttpContext::GetTraceContext (trace.c); NULL until asked for */
@@ -214,6 +215,9 @@ void iisd_raw_sync(iisd_hctx_t *h);
  * (every IHttpResponse method syncs for the others).
  */
 bool iisd_raw_held_by(const iisd_hctx_t *h, unsigned id);
+/* Around a module's call (engine.c): the raw response exported before, what it wrote taken in after. */
+void iisd_raw_call_start(iisd_hctx_t *h, unsigned id);
+void iisd_raw_call_end(iisd_hctx_t *h, unsigned id);
 
 /* The same for the raw request (rawreq.c): made on first use; export, sync and holders. */
 HTTP_REQUEST *iisd_raw_req_get(iisd_hctx_t *h);

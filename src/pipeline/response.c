@@ -59,6 +59,24 @@ static void raw_add_holder(iisd_hctx_t *h)
         x->holders[x->nholders++] = (uint16_t)id;
     else
         x->all = true;
+    h->raw_holders_running++; /* a holder from now on: iisd_raw_call_end counts it out */
+}
+
+void iisd_raw_call_start(iisd_hctx_t *h, unsigned id)
+{
+    if (h->raw == NULL || !iisd_raw_held_by(h, id))
+        return;
+    iisd_raw_export(h);
+    h->raw_holders_running++;
+}
+
+void iisd_raw_call_end(iisd_hctx_t *h, unsigned id)
+{
+    if (h->raw == NULL || !iisd_raw_held_by(h, id))
+        return;
+    iisd_raw_sync(h);
+    if (h->raw_holders_running > 0)
+        h->raw_holders_running--;
 }
 
 /* Has a module changed the raw response since the last export? (exact comparison) */
@@ -284,9 +302,19 @@ static void raw_changed(iisd_hctx_t *h)
         h->raw->stale = true;
 }
 
+/*
+ * Only a module that holds the structure writes into it, and what it wrote is taken in when its
+ * call returns: while no holder's call is under way (counting those that called others, or
+ * whose call made them holders) the structure is as last exported and a call needs no sync.
+ */
+static inline bool raw_may_be_touched(const iisd_hctx_t *h)
+{
+    return h->cur_module == NULL || h->raw_holders_running > 0 || h->raw->all;
+}
+
 #define RAW_IN(h)                                                                                            \
     do {                                                                                                     \
-        if ((h)->raw)                                                                                        \
+        if ((h)->raw && raw_may_be_touched(h))                                                               \
             iisd_raw_sync(h);                                                                                \
     } while (0)
 #define RAW_OUT(h)                                                                                           \
@@ -300,10 +328,13 @@ static HTTP_RESPONSE *resp_GetRawHttpResponse(IHttpResponse4 *This)
     iisd_hctx_t *h = P(This);
     if (h->raw == NULL) {
         h->raw = iisd_arena_calloc(h->arena, sizeof(*h->raw));
-        iisd_raw_export(h);
-    } else {
-        iisd_raw_sync(h);
+        if (h->raw == NULL)
+            return NULL;
+        raw_export_now(h); /* the first export: current for this caller */
+        raw_add_holder(h);
+        return &h->raw->r;
     }
+    iisd_raw_sync(h);
     raw_add_holder(h);
     iisd_raw_export(h); /* current for this caller (written only if something changed) */
     return &h->raw->r;
