@@ -50,7 +50,7 @@ size_t iisd_utf8_to_wcs(const char *str, size_t n, wchar_t *out, size_t cap)
     const unsigned char *s = (const unsigned char *)str, *end = s + n;
     size_t count = 0;
     while (s < end) {
-        uint32_t c = utf8_next(&s, end);
+        uint32_t c = *s < 0x80 ? *s++ : utf8_next(&s, end);
         if (count + 1 < cap)
             out[count] = (wchar_t)c;
         count++;
@@ -62,8 +62,14 @@ size_t iisd_utf8_to_wcs(const char *str, size_t n, wchar_t *out, size_t cap)
 
 size_t iisd_wcs_to_utf8(const wchar_t *s, size_t n, char *out, size_t cap)
 {
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t len = 0, i = 0;
+    /* ASCII first, a byte per character: paths and names usually are nothing else */
+    if (cap == 0)
+        while (i < n && (uint32_t)s[i] < 0x80)
+            i++, len++;
+    while (i < n && (uint32_t)s[i] < 0x80 && len + 1 < cap)
+        out[len++] = (char)s[i++];
+    for (; i < n; i++) {
         uint32_t c = (uint32_t)s[i];
         unsigned char buf[4];
         size_t k;
@@ -96,16 +102,32 @@ size_t iisd_wcs_to_utf8(const wchar_t *s, size_t n, char *out, size_t cap)
 
 wchar_t *iisd_arena_wcs_from_utf8(iisd_arena_t *a, const char *s, size_t n, size_t *outlen)
 {
-    size_t need = iisd_utf8_to_wcs(s, n, NULL, 0);
-    wchar_t *w = iisd_arena_alloc(a, (need + 1) * sizeof(wchar_t));
-    iisd_utf8_to_wcs(s, n, w, need + 1);
+    /* one pass: a string of n bytes has at most n characters */
+    wchar_t *w = iisd_arena_alloc(a, (n + 1) * sizeof(wchar_t));
+    if (w == NULL)
+        return NULL;
+    size_t got = iisd_utf8_to_wcs(s, n, w, n + 1);
     if (outlen)
-        *outlen = need;
+        *outlen = got;
     return w;
 }
 
 char *iisd_arena_utf8_from_wcs(iisd_arena_t *a, const wchar_t *s, size_t n, size_t *outlen)
 {
+    size_t ascii = 0;
+    while (ascii < n && (uint32_t)s[ascii] < 0x80)
+        ascii++;
+    if (ascii == n) { /* one pass: a byte per character */
+        char *u = iisd_arena_alloc(a, n + 1);
+        if (u == NULL)
+            return NULL;
+        for (size_t i = 0; i < n; i++)
+            u[i] = (char)s[i];
+        u[n] = '\0';
+        if (outlen)
+            *outlen = n;
+        return u;
+    }
     size_t need = iisd_wcs_to_utf8(s, n, NULL, 0);
     char *u = iisd_arena_alloc(a, need + 1);
     iisd_wcs_to_utf8(s, n, u, need + 1);
