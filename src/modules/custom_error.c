@@ -310,6 +310,26 @@ static size_t append_raw(char *out, size_t len, size_t cap, const char *s)
     return len;
 }
 
+/* "<status>.<sub>" (code holds 12 bytes). */
+static void status_code(char *code, unsigned status, unsigned sub)
+{
+    char digits[12], *p = code;
+    unsigned v[2] = {status, sub};
+    for (int k = 0; k < 2; k++) {
+        char *d = digits + sizeof(digits);
+        unsigned x = v[k];
+        do
+            *--d = (char)('0' + x % 10);
+        while ((x /= 10) != 0);
+        size_t m = (size_t)(digits + sizeof(digits) - d);
+        memcpy(p, d, m);
+        p += m;
+        if (k == 0)
+            *p++ = '.';
+    }
+    *p = '\0';
+}
+
 /* ---- configuration ------------------------------------------------------------- */
 
 static char *dup_str(IAppHostElement *e, const wchar_t *name)
@@ -568,7 +588,7 @@ static char *builtin_page(IHttpContext *ctx, unsigned status, unsigned sub, cons
     if (b == NULL)
         return NULL;
     char code[32];
-    snprintf(code, sizeof(code), "%u.%u", status, sub);
+    status_code(code, status, sub);
     size_t n = 0;
     n = append_raw(b, n, cap, "<!DOCTYPE html>\r\n<html><head><meta charset=\"utf-8\"><title>");
     n = append_raw(b, n, cap, code);
@@ -601,9 +621,11 @@ static char *detailed_page(IHttpContext *ctx, const ce_config_t *c, unsigned sta
     char *b = ctx->lpVtbl->AllocateRequestMemory(ctx, (DWORD)cap);
     if (b == NULL)
         return NULL;
-    char code[32], hrs[16];
-    snprintf(code, sizeof(code), "%u.%u", status, sub);
-    snprintf(hrs, sizeof(hrs), "0x%08x", (unsigned)hr);
+    char code[32], hrs[16] = "0x";
+    status_code(code, status, sub);
+    for (int i = 0; i < 8; i++)
+        hrs[2 + i] = "0123456789abcdef"[((unsigned)hr >> (28 - 4 * i)) & 15];
+    hrs[10] = '\0';
 
     IScriptMapInfo *sm = ctx->lpVtbl->GetScriptMap(ctx);
     const char *handler = sm ? utf8(ctx, sm->lpVtbl->GetName(sm)) : "";
@@ -624,7 +646,12 @@ static char *detailed_page(IHttpContext *ctx, const ce_config_t *c, unsigned sta
     if (FAILED(ctx->lpVtbl->GetServerVariableA(ctx, "URL", &url, &l4)) || url == NULL)
         url = "/";
     char full[4096];
-    snprintf(full, sizeof(full), "%s://%s:%s%s", scheme, host, port, url);
+    size_t fl = append_raw(full, 0, sizeof(full), scheme);
+    fl = append_raw(full, fl, sizeof(full), "://");
+    fl = append_raw(full, fl, sizeof(full), host);
+    fl = append_raw(full, fl, sizeof(full), ":");
+    fl = append_raw(full, fl, sizeof(full), port);
+    append_raw(full, fl, sizeof(full), url);
 
     size_t n = 0;
     n = append_raw(b, n, cap,
@@ -731,7 +758,12 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
         return RQ_NOTIFICATION_CONTINUE;
 
     char rbuf[256];
-    snprintf(rbuf, sizeof(rbuf), "%.*s", (int)rlen, reason ? reason : "");
+    size_t rn = reason != NULL ? rlen : 0;
+    if (rn > sizeof(rbuf) - 1)
+        rn = sizeof(rbuf) - 1;
+    if (rn > 0)
+        memcpy(rbuf, reason, rn);
+    rbuf[rn] = '\0';
     bool detailed = c->error_mode == MODE_DETAILED;
     if (c->error_mode == MODE_DETAILED_LOCAL) {
         IHttpRequest *req = ctx->lpVtbl->GetRequest(ctx);

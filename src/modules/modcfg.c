@@ -351,8 +351,10 @@ void *modcfg_cached(IHttpServer *srv, IHttpContext *ctx, HTTP_MODULE_ID id,
 
 size_t modcfg_utf8(const wchar_t *w, size_t n, char *out, size_t cap)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t k = 0, i = 0;
+    for (; i < n && (unsigned)w[i] < 0x80 && k + 1 < cap; i++) /* ASCII: a byte each */
+        out[k++] = (char)w[i];
+    for (; i < n; i++) {
         unsigned char b[4];
         size_t m = utf8_put((unsigned)w[i], b);
         if (k + m >= cap)

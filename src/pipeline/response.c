@@ -447,8 +447,10 @@ static HRESULT resp_DeleteHeaderById(IHttpResponse4 *This, HTTP_HEADER_ID id)
     if ((unsigned)id >= IISD_HDR_RESP_KNOWN)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     RAW_IN(h);
+    bool present = r->known[id].value != NULL;
     iisd_resp_delete_known(r, (int)id);
-    RAW_OUT(h);
+    if (present) /* (an absent header leaves the raw response as it was) */
+        RAW_OUT(h);
     return S_OK;
 }
 
