@@ -267,6 +267,17 @@ static const char *status_text(unsigned status, unsigned sub)
 static size_t append_html(char *out, size_t len, size_t cap, const char *s, size_t n)
 {
     for (size_t i = 0; i < n && len + 7 < cap; i++) {
+        /* a run of characters that need no escaping, at once */
+        size_t run = 0;
+        while (i + run < n && len + run + 7 < cap && s[i + run] != '<' && s[i + run] != '>' &&
+               s[i + run] != '&' && s[i + run] != '"' && s[i + run] != '\'')
+            run++;
+        if (run > 0) {
+            memcpy(out + len, s + i, run);
+            len += run;
+            i += run - 1;
+            continue;
+        }
         const char *rep = NULL;
         switch (s[i]) {
         case '<':
@@ -698,11 +709,7 @@ static char *detailed_page(IHttpContext *ctx, const ce_config_t *c, unsigned sta
  */
 static void replace_body(IHttpResponse *resp, const char *page, size_t len, const char *ctype)
 {
-    HTTP_RESPONSE *raw = resp->lpVtbl->GetRawHttpResponse(resp);
-    if (raw == NULL)
-        return;
-    raw->EntityChunkCount = 0;
-    raw->pEntityChunks = NULL;
+    /* the headers first: calls made before holding the raw response cost it no synchronisation */
     static const HTTP_HEADER_ID stale[] = {
         HttpHeaderContentEncoding, HttpHeaderContentLength, HttpHeaderContentLanguage,
         HttpHeaderContentMd5,      HttpHeaderEtag,          HttpHeaderLastModified,
@@ -710,6 +717,11 @@ static void replace_body(IHttpResponse *resp, const char *page, size_t len, cons
     for (unsigned i = 0; i < sizeof(stale) / sizeof(stale[0]); i++)
         resp->lpVtbl->DeleteHeaderById(resp, stale[i]);
     resp->lpVtbl->SetHeaderById(resp, HttpHeaderContentType, ctype, (USHORT)strlen(ctype), TRUE);
+    HTTP_RESPONSE *raw = resp->lpVtbl->GetRawHttpResponse(resp);
+    if (raw == NULL)
+        return;
+    raw->EntityChunkCount = 0;
+    raw->pEntityChunks = NULL;
     HTTP_DATA_CHUNK ch;
     memset(&ch, 0, sizeof(ch));
     ch.DataChunkType = HttpDataChunkFromMemory;
