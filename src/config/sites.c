@@ -40,6 +40,22 @@ static int parse_binding(iisd_binding_t *b, const iisd_celem_t *e, char *err, si
     }
     b->port = (uint16_t)port;
     b->host = iisd_xstrdup(c2 + 1);
+    b->http = strcasecmp(b->protocol, "http") == 0;
+    b->family = 0;
+    if (strcmp(b->ip, "*") != 0) {
+        char buf[INET6_ADDRSTRLEN + 2];
+        const char *ip = b->ip;
+        size_t n = strlen(ip);
+        if (n >= 2 && ip[0] == '[' && ip[n - 1] == ']' && n - 2 < sizeof(buf)) {
+            memcpy(buf, ip + 1, n - 2);
+            buf[n - 2] = '\0';
+            ip = buf;
+        }
+        if (inet_pton(AF_INET, b->ip, b->addr) == 1)
+            b->family = AF_INET;
+        else if (inet_pton(AF_INET6, ip, b->addr) == 1)
+            b->family = AF_INET6;
+    }
     return 0;
 }
 
@@ -147,26 +163,17 @@ const iisd_sitedef_t *iisd_sites_find(const iisd_sites_t *s, const char *name)
     return NULL;
 }
 
-static bool ip_matches(const char *ip, const struct sockaddr *local)
+/* Compared as addresses, parsed when the binding was read: formatting or parsing per request
+   would cost more than the rest of the routing. */
+static bool ip_matches(const iisd_binding_t *b, const struct sockaddr *local)
 {
-    if (strcmp(ip, "*") == 0)
+    if (strcmp(b->ip, "*") == 0)
         return true;
-    /* compared as addresses: formatting the local address would cost a sprintf per request */
-    if (local->sa_family == AF_INET) {
-        struct in_addr a;
-        return inet_pton(AF_INET, ip, &a) == 1 &&
-               a.s_addr == ((const struct sockaddr_in *)local)->sin_addr.s_addr;
-    }
-    char buf[INET6_ADDRSTRLEN + 2];
-    size_t n = strlen(ip);
-    if (n >= 2 && ip[0] == '[' && ip[n - 1] == ']' && n - 2 < sizeof(buf)) {
-        memcpy(buf, ip + 1, n - 2);
-        buf[n - 2] = '\0';
-        ip = buf;
-    }
-    struct in6_addr a6;
-    return inet_pton(AF_INET6, ip, &a6) == 1 &&
-           memcmp(&a6, &((const struct sockaddr_in6 *)local)->sin6_addr, sizeof(a6)) == 0;
+    if (local->sa_family == AF_INET)
+        return b->family == AF_INET &&
+               memcmp(b->addr, &((const struct sockaddr_in *)local)->sin_addr, 4) == 0;
+    return b->family == AF_INET6 &&
+           memcmp(b->addr, &((const struct sockaddr_in6 *)local)->sin6_addr, 16) == 0;
 }
 
 const iisd_sitedef_t *iisd_sites_route(const iisd_sites_t *s, const struct sockaddr *local, const char *host,
@@ -191,7 +198,7 @@ const iisd_sitedef_t *iisd_sites_route(const iisd_sites_t *s, const struct socka
     for (unsigned i = 0; i < s->n; i++) {
         for (unsigned j = 0; j < s->v[i].nbindings; j++) {
             const iisd_binding_t *b = &s->v[i].bindings[j];
-            if (b->port != port || strcasecmp(b->protocol, "http") != 0 || !ip_matches(b->ip, local))
+            if (b->port != port || !b->http || !ip_matches(b, local))
                 continue;
             int score = 0;
             if (b->host[0] != '\0') {

@@ -34,6 +34,10 @@ typedef struct iisd_binding {
     char *ip; /* "*" for every address */
     uint16_t port;
     char *host; /* "" for any host */
+    /* parsed once, for routing: */
+    bool http;              /* protocol is "http" */
+    int family;             /* of ip: AF_INET or AF_INET6; 0 for "*" or an address that does not parse */
+    unsigned char addr[16]; /* ip as an in_addr or in6_addr */
 } iisd_binding_t;
 
 typedef struct iisd_sitedef {
