@@ -45,8 +45,11 @@ typedef struct {
     bool enabled;
     bool prepared;   /* pattern is in normal form, plen and has_params are set */
     bool has_params; /* the pattern names parameters */
+    uint8_t kind;    /* prepared: CMP_MIME_GLOB, CMP_MIME_EXACT (no '*'), CMP_MIME_PREFIX (one, last) */
     uint16_t plen;
 } cmp_mime_rule_t;
+
+enum { CMP_MIME_GLOB, CMP_MIME_EXACT, CMP_MIME_PREFIX };
 
 /* Puts each rule's pattern into the normal form cmp_mime_allowed compares, once (the
    patterns must be heap strings: they are replaced). */

@@ -99,8 +99,8 @@ static uint64_t body_bytes(const HTTP_RESPONSE *raw)
     return total;
 }
 
-static bool decide(dyn_module_t *m, IHttpContext *ctx, IHttpResponse *resp, const HTTP_RESPONSE *raw,
-                   bool final, int *scheme, const cmp_config_t **pcfg)
+static bool decide(dyn_module_t *m, IHttpContext *ctx, IHttpResponse *resp, bool final, int *scheme,
+                   const cmp_config_t **pcfg)
 {
     IHttpRequest *req = ctx->lpVtbl->GetRequest(ctx);
     USHORT status = 0, n = 0;
@@ -109,14 +109,18 @@ static bool decide(dyn_module_t *m, IHttpContext *ctx, IHttpResponse *resp, cons
         resp->lpVtbl->GetHeaderById(resp, HttpHeaderContentEncoding, &n) != NULL ||
         resp->lpVtbl->GetHeaderById(resp, HttpHeaderContentRange, &n) != NULL)
         return false;
-    if (final && (whole_file(raw) || body_bytes(raw) == 0))
-        return false; /* static responses are StaticCompressionModule's; nothing to compress */
+    /* configuration and type before the raw response: holding it costs every later call a sync */
     const cmp_config_t *cfg = cmp_config(g_server, ctx, g_id);
     if (cfg == NULL || !cfg->do_dynamic)
         return false;
     PCSTR ct = resp->lpVtbl->GetHeaderById(resp, HttpHeaderContentType, &n);
     if (!cmp_mime_allowed(cfg->dynamic_types, cfg->ndynamic, ct, ct ? n : 0))
         return false;
+    HTTP_RESPONSE *raw = resp->lpVtbl->GetRawHttpResponse(resp);
+    if (raw == NULL)
+        return false;
+    if (final && (whole_file(raw) || body_bytes(raw) == 0))
+        return false; /* static responses are StaticCompressionModule's; nothing to compress */
     cmp_add_vary(resp);
     if (strcmp(req->lpVtbl->GetHttpMethod(req), "HEAD") == 0 || cmp_request_excluded(cfg, req))
         return false;
@@ -180,10 +184,9 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
         if (!p->lpVtbl->GetHeadersBeingSent(p))
             return RQ_NOTIFICATION_CONTINUE; /* headers suppressed or already gone: leave the body */
         m->decided = true;
-        HTTP_RESPONSE *raw = resp->lpVtbl->GetRawHttpResponse(resp);
         const cmp_config_t *cfg = NULL;
         int si = -1;
-        if (raw == NULL || !decide(m, ctx, resp, raw, final, &si, &cfg))
+        if (!decide(m, ctx, resp, final, &si, &cfg))
             return RQ_NOTIFICATION_CONTINUE;
         m->s = cmp_stream_get(cfg->schemes[si].codec, cfg->schemes[si].dynamic_level);
         if (m->s == NULL)

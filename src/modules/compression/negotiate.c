@@ -263,8 +263,15 @@ bool cmp_mime_allowed(const cmp_mime_rule_t *rules, unsigned n, const char *ct, 
 {
     if (ct == NULL || len == 0)
         return false;
-    char full[512], pat[512];
-    size_t flen = normalise(ct, len, full, sizeof(full));
+    char buf[512], pat[512];
+    const char *full = ct;
+    size_t flen = len;
+    for (size_t i = 0; i < len; i++)
+        if (is_ows(ct[i])) { /* spaces to take out: the normal form is a copy */
+            flen = normalise(ct, len, buf, sizeof(buf));
+            full = buf;
+            break;
+        }
     size_t tlen = 0;
     while (tlen < flen && full[tlen] != ';')
         tlen++;
@@ -277,6 +284,17 @@ bool cmp_mime_allowed(const cmp_mime_rule_t *rules, unsigned n, const char *ct, 
         if (rules[i].prepared) {
             plen = rules[i].plen;
             has_params = rules[i].has_params;
+            size_t sl = has_params ? flen : tlen;
+            if (rules[i].kind == CMP_MIME_EXACT) { /* what cmp_glob would say, without its loop */
+                if (plen == sl && strncasecmp(p, full, sl) == 0)
+                    return rules[i].enabled;
+                continue;
+            }
+            if (rules[i].kind == CMP_MIME_PREFIX) {
+                if (sl >= plen - 1u && strncasecmp(p, full, plen - 1u) == 0)
+                    return rules[i].enabled;
+                continue;
+            }
         } else {
             plen = normalise(p, strlen(p), pat, sizeof(pat));
             has_params = memchr(pat, ';', plen) != NULL;
@@ -302,6 +320,10 @@ void cmp_mime_rules_prepare(cmp_mime_rule_t *rules, unsigned n)
         rules[i].pattern = norm;
         rules[i].plen = (uint16_t)plen;
         rules[i].has_params = memchr(norm, ';', plen) != NULL;
+        const char *star = memchr(norm, '*', plen);
+        rules[i].kind = star == NULL              ? CMP_MIME_EXACT
+                        : star == norm + plen - 1 ? CMP_MIME_PREFIX
+                                                  : CMP_MIME_GLOB;
         rules[i].prepared = true;
     }
 }
