@@ -70,6 +70,18 @@ static void test_escape(void **state)
     /* cut to the room left */
     assert_int_equal(w3c_escape("abcdef", 6, out, 3), 3);
     assert_memory_equal(out, "abc", 3);
+    /* every byte value in every position of a longer value: only controls, space and DEL change */
+    char in[40], want[40];
+    for (unsigned c = 0; c < 256; c++)
+        for (unsigned pos = 0; pos < sizeof(in); pos++) {
+            memset(in, 'x', sizeof(in));
+            in[pos] = (char)c;
+            memcpy(want, in, sizeof(in));
+            if (c <= ' ' || c == 0x7f)
+                want[pos] = '+';
+            assert_int_equal(w3c_escape(in, sizeof(in), out, sizeof(out)), sizeof(in));
+            assert_memory_equal(out, want, sizeof(in));
+        }
 }
 
 static void test_line(void **state)

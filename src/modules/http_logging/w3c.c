@@ -37,7 +37,23 @@ size_t w3c_escape(const char *s, size_t n, char *out, size_t cap)
     }
     if (n > cap)
         n = cap;
-    for (size_t i = 0; i < n; i++) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        /* eight bytes at once when none is a control character, a space or DEL */
+        uint64_t x, d;
+        memcpy(&x, s + i, 8);
+        d = x ^ (0x7f * ones);
+        if ((((x - 0x21 * ones) & ~x) | ((d - ones) & ~d)) & highs) {
+            for (size_t j = i; j < i + 8; j++) {
+                unsigned char c = (unsigned char)s[j];
+                out[j] = (c <= ' ' || c == 0x7f) ? '+' : (char)c;
+            }
+            continue;
+        }
+        memcpy(out + i, &x, 8);
+    }
+    for (; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         out[i] = (c <= ' ' || c == 0x7f) ? '+' : (char)c;
     }
