@@ -47,8 +47,14 @@ static REQUEST_NOTIFICATION_STATUS serve(static_module_t *self, IHttpContext *ct
         sf_error(ctx, 404, 0, "Not Found");
         return RQ_NOTIFICATION_FINISH_REQUEST;
     }
-    IHttpFileInfo *fi = NULL;
-    HRESULT hr = g_server->lpVtbl->GetFileInfo(g_server, wpath, NULL, NULL, NULL, NULL, TRUE, &fi, NULL);
+    /* the request's file (the handler's access check looked it up already); the server's lookup
+       only to tell why there is none */
+    IHttpFileInfo *fi = ctx->lpVtbl->GetFileInfo(ctx);
+    HRESULT hr = S_OK;
+    if (fi != NULL)
+        fi->lpVtbl->ReferenceCacheData(fi);
+    else
+        hr = g_server->lpVtbl->GetFileInfo(g_server, wpath, NULL, NULL, NULL, NULL, TRUE, &fi, NULL);
     if (FAILED(hr) || fi == NULL) {
         if (hr == E_ACCESSDENIED)
             sf_error(ctx, 401, 3, "Unauthorized");

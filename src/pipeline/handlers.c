@@ -235,15 +235,13 @@ static int check_access(iisd_hctx_t *h, unsigned require, unsigned resource, uin
 {
     /* resourceType: File 0, Directory 1, Either 2, Unspecified 3 */
     if (resource != 3) {
-        size_t plen;
-        const wchar_t *wp = iisd_hctx_physical_path(h, &plen);
-        /* through the open-file cache: a repeated path costs no system call */
-        IHttpFileInfo *fi = NULL;
+        /* through the open-file cache (a repeated path costs no system call), as the request's file:
+           IHttpContext::GetFileInfo answers the handler with the same entry, looked up once */
+        IHttpFileInfo *fi = iisd_ctx_file_info(h);
         bool ok = false;
-        if (SUCCEEDED(iisd_filecache_get(wp, TRUE, &fi)) && fi != NULL) {
+        if (fi != NULL) {
             bool dir = (fi->lpVtbl->GetAttributes(fi) & 0x10 /* FILE_ATTRIBUTE_DIRECTORY */) != 0;
             ok = resource == 2 || (resource == 1) == dir;
-            fi->lpVtbl->DereferenceCacheData(fi);
         }
         if (!ok) {
             set_error(h, 404, 0, HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "Not Found",

@@ -43,6 +43,7 @@ struct iisd_reqobjs {
     named_ctx_t *named_list;
     IHttpUrlInfo *url_info;
     IHttpFileInfo *file_info;
+    const wchar_t *file_path; /* the physical path file_info was looked up for */
     bool file_tried;
     hrec_t req_hdrs, resp_hdrs;
 };
@@ -245,14 +246,22 @@ IHttpUrlInfo *iisd_url_info(iisd_hctx_t *h)
 
 /* ---- the requested file ----------------------------------------------------------------- */
 
-/* The open-file cache's entry for the request's physical path; NULL when it is no file or folder. */
+/*
+ * The open-file cache's entry for the request's physical path; NULL when it is no file or folder.
+ * Looked up once per physical path (the handler's access check, then the handler, ask for it): a
+ * URL changed since maps to a new path (a new string), which is looked up again.
+ */
 IHttpFileInfo *iisd_ctx_file_info(iisd_hctx_t *h)
 {
     struct iisd_reqobjs *o = objs(h);
-    if (!o->file_tried) {
+    size_t n;
+    const wchar_t *p = iisd_hctx_physical_path(h, &n);
+    if (!o->file_tried || o->file_path != p) {
+        if (o->file_info != NULL)
+            o->file_info->lpVtbl->DereferenceCacheData(o->file_info);
+        o->file_info = NULL;
         o->file_tried = true;
-        size_t n;
-        const wchar_t *p = iisd_hctx_physical_path(h, &n);
+        o->file_path = p;
         IHttpFileInfo *fi = NULL;
         if (p != NULL && n > 0 && SUCCEEDED(iisd_filecache_get(p, TRUE, &fi)))
             o->file_info = fi;
