@@ -186,6 +186,8 @@ typedef enum CACHE_OPERATION {
 /* iisd: with IISD_USER_PERMANENT the user lives as long as the process and ReferenceUser and
    DereferenceUser do nothing (one user shared by every request, such as the anonymous one). */
 #define IISD_USER_PERMANENT 0x00000002
+/* iisd: the name of the named context that holds the log record a module set (IISD_LOG_DATA_CONTEXT). */
+#define IISD_LOG_DATA_CONTEXT_NAME L"IISD_LOG_DATA"
 
 /* Version argument of IHttpServer::GetExtendedInterface. */
 typedef enum HTTP_SERVER_INTERFACE_VERSION {
@@ -2236,6 +2238,15 @@ static inline HRESULT HttpGetExtendedInterface(IHttpServer *pHttpServer, T1 *pIn
     }
     return hr;
 }
+
+/*
+ * iisd extension: once a module has called ISendResponseProvider::SetLogData, the request's named
+ * context IISD_LOG_DATA_CONTEXT_NAME (IHttpContext3::GetNamedContextContainer) is this stored
+ * context, which points to the record set (the last one) until the request ends. The server owns it.
+ */
+struct IISD_LOG_DATA_CONTEXT : public IHttpStoredContext {
+    HTTP_LOG_DATA *pLogData;
+};
 
 /*
  * The module entry point, exported unmangled with default visibility even
@@ -5033,6 +5044,16 @@ struct CGlobalModule {
 };
 
 /* clang-format on */
+
+/*
+ * iisd extension: once a module has called ISendResponseProvider::SetLogData, the request's named
+ * context IISD_LOG_DATA_CONTEXT_NAME (IHttpContext3::GetNamedContextContainer) is this stored
+ * context, which points to the record set (the last one) until the request ends. The server owns it.
+ */
+typedef struct IISD_LOG_DATA_CONTEXT {
+    IHttpStoredContext Base;
+    HTTP_LOG_DATA *pLogData;
+} IISD_LOG_DATA_CONTEXT;
 
 /* The module entry point, exported with default visibility. */
 IISD_EXPORT HRESULT WINAPI RegisterModule(DWORD dwServerVersion, IHttpModuleRegistrationInfo *pModuleInfo,

@@ -465,6 +465,15 @@ static inline HRESULT HttpGetExtendedInterface(IHttpServer *pHttpServer, T1 *pIn
 }
 
 /*
+ * iisd extension: once a module has called ISendResponseProvider::SetLogData, the request's named
+ * context IISD_LOG_DATA_CONTEXT_NAME (IHttpContext3::GetNamedContextContainer) is this stored
+ * context, which points to the record set (the last one) until the request ends. The server owns it.
+ */
+struct IISD_LOG_DATA_CONTEXT : public IHttpStoredContext {
+    HTTP_LOG_DATA *pLogData;
+};
+
+/*
  * The module entry point, exported unmangled with default visibility even
  * if the module is built with -fvisibility=hidden and defines it without
  * extern "C".
@@ -474,6 +483,16 @@ extern "C" IISD_EXPORT HRESULT WINAPI RegisterModule(DWORD dwServerVersion, IHtt
 """
 
 C_TAIL = """\
+/*
+ * iisd extension: once a module has called ISendResponseProvider::SetLogData, the request's named
+ * context IISD_LOG_DATA_CONTEXT_NAME (IHttpContext3::GetNamedContextContainer) is this stored
+ * context, which points to the record set (the last one) until the request ends. The server owns it.
+ */
+typedef struct IISD_LOG_DATA_CONTEXT {
+    IHttpStoredContext Base;
+    HTTP_LOG_DATA *pLogData;
+} IISD_LOG_DATA_CONTEXT;
+
 /* The module entry point, exported with default visibility. */
 IISD_EXPORT HRESULT WINAPI RegisterModule(DWORD dwServerVersion, IHttpModuleRegistrationInfo *pModuleInfo,
                                           IHttpServer *pGlobalInfo);

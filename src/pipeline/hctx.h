@@ -96,8 +96,9 @@ typedef struct iisd_hctx {
     DWORD send_flags;
     bool send_final;
     bool send_headers;
-    bool log_data_set;              /* a module called SetLogData (logdata.c) */
-    HTTP_LOG_FIELDS_DATA *log_data; /* GetLogData's record; NULL until asked for or set */
+    bool log_data_set;                   /* a module called SetLogData (logdata.c) */
+    HTTP_LOG_FIELDS_DATA *log_data;      /* GetLogData's record; NULL until asked for or set */
+    IISD_LOG_DATA_CONTEXT *log_data_ctx; /* the named context IISD_LOG_DATA once a record was set */
 
     /* request view */
     char *url; /* decoded, normalised path (URL server variable) */

@@ -5,7 +5,8 @@
  * request the first time it is called (request memory), and returns the same record afterwards.
  * SetLogData copies the module's record and its strings into request memory, so the module may
  * free or reuse its own; from then on GetLogData returns that copy and the server variable
- * IISD_LOG_DATA_SET is "1", which is how HttpLoggingModule knows to write the line from it.
+ * IISD_LOG_DATA_SET is "1" and the request's named context IISD_LOG_DATA (an IISD_LOG_DATA_CONTEXT)
+ * points to it: HttpLoggingModule writes the line from it in RQ_LOG_REQUEST.
  *
  * The record holds what the request says now: the user, the URL (UriStem), the client and
  * server addresses, the method, query, Host, User-Agent, Cookie and Referer headers, the server
@@ -100,6 +101,14 @@ static HTTP_LOG_FIELDS_DATA *build(iisd_hctx_t *h)
     return d;
 }
 
+/* The named context lives in request memory: nothing to clean up. */
+static VOID log_ctx_cleanup(IHttpStoredContext *This)
+{
+    (void)This;
+}
+
+static const IHttpStoredContextVtbl log_ctx_vtbl = {.CleanupStoredContext = log_ctx_cleanup};
+
 HTTP_LOG_FIELDS_DATA *iisd_log_data_get(iisd_hctx_t *h)
 {
     if (h->log_data == NULL)
@@ -132,5 +141,18 @@ HRESULT iisd_log_data_set(iisd_hctx_t *h, const HTTP_LOG_DATA *data)
 #undef COPY
     h->log_data = d;
     h->log_data_set = true;
+    if (h->log_data_ctx == NULL) {
+        IISD_LOG_DATA_CONTEXT *c = iisd_arena_calloc(h->arena, sizeof(*c));
+        if (c == NULL)
+            return E_OUTOFMEMORY;
+        c->Base.lpVtbl = &log_ctx_vtbl;
+        c->pLogData = &d->Base;
+        INamedContextContainer *nc = iisd_named_contexts(h);
+        /* (the name is the server's: a module that took it itself is not told apart) */
+        if (SUCCEEDED(nc->lpVtbl->SetNamedContext(nc, &c->Base, IISD_LOG_DATA_CONTEXT_NAME)))
+            h->log_data_ctx = c;
+    }
+    if (h->log_data_ctx != NULL)
+        h->log_data_ctx->pLogData = &d->Base;
     return S_OK;
 }

@@ -18,13 +18,11 @@
  *
  * The values come from the request, unless a module replaced the request's
  * log record with ISendResponseProvider::SetLogData in RQ_SEND_RESPONSE: the
- * module registers for RQ_SEND_RESPONSE at PRIORITY_ALIAS_FIRST (so it runs
- * after the other modules there), and at the final send, when the server
- * variable IISD_LOG_DATA_SET says a record was set, keeps GetLogData's
- * record in the request's module context; the line then takes every field
- * the record has (all but cs-version and the byte counts and time taken,
- * which the server measures) from it. Requests whose record nobody set cost
- * one server-variable lookup at the final send.
+ * server then keeps the record set in the request's named context
+ * IISD_LOG_DATA_CONTEXT_NAME, and the line takes every field the record has
+ * (all but cs-version and the byte counts and time taken, which the server
+ * measures) from it. Requests whose record nobody set cost one named-context
+ * lookup.
  *
  * A line is formatted in RQ_LOG_REQUEST, after the response has been sent,
  * and appended to a buffer owned by the calling thread (one per thread and
@@ -839,54 +837,15 @@ static __thread struct {
     char name[64];
 } t_names[5][2][2]; /* by period, local, utf8 */
 
-/* ---- RQ_SEND_RESPONSE: a log record set by a module -------------------- */
+/* ---- a log record set by a module ---------------------------------------- */
 
-/* Kept in the request's module context (request memory: nothing to free). */
-typedef struct {
-    IHttpStoredContext base;
-    const HTTP_LOG_FIELDS_DATA *data;
-} set_record_t;
-
-static VOID record_cleanup(IHttpStoredContext *This)
+/* The record a module set with SetLogData for this request (the server's named context), or NULL. */
+static const HTTP_LOG_FIELDS_DATA *set_record(IHttpContext4 *c4)
 {
-    (void)This;
-}
-
-static const IHttpStoredContextVtbl record_vtbl = {.CleanupStoredContext = record_cleanup};
-
-static REQUEST_NOTIFICATION_STATUS on_send(CHttpModule *This, IHttpContext *ctx, ISendResponseProvider *p)
-{
-    (void)This;
-    if (!p->lpVtbl->GetReadyToLogData(p))
-        return RQ_NOTIFICATION_CONTINUE;
-    PCSTR set = NULL;
-    DWORD n = 0;
-    if (FAILED(ctx->lpVtbl->GetServerVariableA(ctx, "IISD_LOG_DATA_SET", &set, &n)) || set == NULL ||
-        set[0] != '1')
-        return RQ_NOTIFICATION_CONTINUE;
-    HTTP_LOG_DATA *d = p->lpVtbl->GetLogData(p);
-    if (d == NULL || d->Type != HttpLogDataTypeFields)
-        return RQ_NOTIFICATION_CONTINUE;
-    IHttpModuleContextContainer *mcc = ctx->lpVtbl->GetModuleContextContainer(ctx);
-    set_record_t *rec = ctx->lpVtbl->AllocateRequestMemory(ctx, sizeof(*rec));
-    if (mcc == NULL || rec == NULL)
-        return RQ_NOTIFICATION_CONTINUE;
-    rec->base.lpVtbl = &record_vtbl;
-    rec->data = (const HTTP_LOG_FIELDS_DATA *)d;
-    set_record_t *old = (set_record_t *)mcc->lpVtbl->GetModuleContext(mcc, g_id);
-    if (old != NULL)
-        old->data = rec->data;
-    else
-        mcc->lpVtbl->SetModuleContext(mcc, &rec->base, g_id);
-    return RQ_NOTIFICATION_CONTINUE;
-}
-
-/* The record a module set for this request, or NULL. */
-static const HTTP_LOG_FIELDS_DATA *set_record(IHttpContext *ctx)
-{
-    IHttpModuleContextContainer *mcc = ctx->lpVtbl->GetModuleContextContainer(ctx);
-    set_record_t *rec = mcc != NULL ? (set_record_t *)mcc->lpVtbl->GetModuleContext(mcc, g_id) : NULL;
-    return rec != NULL ? rec->data : NULL;
+    INamedContextContainer *nc = c4 != NULL ? c4->lpVtbl->GetNamedContextContainer(c4) : NULL;
+    IHttpStoredContext *sc = nc != NULL ? nc->lpVtbl->GetNamedContext(nc, IISD_LOG_DATA_CONTEXT_NAME) : NULL;
+    const HTTP_LOG_DATA *d = sc != NULL ? ((const IISD_LOG_DATA_CONTEXT *)sc)->pLogData : NULL;
+    return d != NULL && d->Type == HttpLogDataTypeFields ? (const HTTP_LOG_FIELDS_DATA *)d : NULL;
 }
 
 static w3c_str_t field(const char *s, USHORT len)
@@ -960,18 +919,14 @@ static REQUEST_NOTIFICATION_STATUS on_log(CHttpModule *This, IHttpContext *ctx, 
         v[W3C_COL_BYTES_SENT] = svar(ctx, "IISD_BYTES_SENT");
     if (f & W3C_BYTES_RECV)
         v[W3C_COL_BYTES_RECV] = svar(ctx, "IISD_BYTES_RECEIVED");
-    if (f & W3C_TIME_TAKEN) {
-        IHttpContext4 *c4 = NULL;
-        ULONGLONG ms = 0;
-        if (g_server2 != NULL &&
-            SUCCEEDED(g_server2->lpVtbl->GetExtendedInterfaceByGuid(g_server2, &IID_IHttpContext, ctx,
-                                                                    &IID_IHttpContext4, (PVOID *)&c4)) &&
-            c4 != NULL)
-            ms = c4->lpVtbl->GetRequestElapsedTime(c4);
-        v[W3C_COL_TIME_TAKEN] = num(nums[3], ms);
-    }
+    IHttpContext4 *c4 = NULL;
+    if (g_server2 == NULL || FAILED(g_server2->lpVtbl->GetExtendedInterfaceByGuid(
+                                 g_server2, &IID_IHttpContext, ctx, &IID_IHttpContext4, (PVOID *)&c4)))
+        c4 = NULL;
+    if (f & W3C_TIME_TAKEN)
+        v[W3C_COL_TIME_TAKEN] = num(nums[3], c4 != NULL ? c4->lpVtbl->GetRequestElapsedTime(c4) : 0);
 
-    const HTTP_LOG_FIELDS_DATA *rec = set_record(ctx);
+    const HTTP_LOG_FIELDS_DATA *rec = set_record(c4);
     static __thread char stem[LINE_MAX_CAP / 4];
     if (rec != NULL) {
         v[W3C_COL_SITE_NAME] = field(rec->ServiceName, rec->ServiceNameLength);
@@ -1081,13 +1036,8 @@ HRESULT WINAPI IISD_MODULE_ENTRY(HttpLoggingModule)(DWORD ver, IHttpModuleRegist
     if (!g_key_made)
         g_key_made = pthread_key_create(&g_key, tbuf_thread_exit) == 0;
     log_vtbl.OnLogRequest = on_log;
-    log_vtbl.OnSendResponse = on_send;
     log_vtbl.Dispose = iisd_module_dispose;
-    HRESULT hr = info->lpVtbl->SetRequestNotifications(info, &factory, RQ_LOG_REQUEST | RQ_SEND_RESPONSE, 0);
-    /* first in priority: last in RQ_SEND_RESPONSE, after the modules that may set the log record, and
-       allowed to read it (GetLogData answers FIRST and HIGH modules only) */
-    if (SUCCEEDED(hr))
-        hr = info->lpVtbl->SetPriorityForRequestNotification(info, RQ_SEND_RESPONSE, PRIORITY_ALIAS_FIRST);
+    HRESULT hr = info->lpVtbl->SetRequestNotifications(info, &factory, RQ_LOG_REQUEST, 0);
     if (SUCCEEDED(hr))
         flusher_start();
     return hr;
