@@ -49,6 +49,17 @@ size_t iisd_utf8_to_wcs(const char *str, size_t n, wchar_t *out, size_t cap)
 {
     const unsigned char *s = (const unsigned char *)str, *end = s + n;
     size_t count = 0;
+    /* ASCII eight bytes at a time while they fit */
+    while (end - s >= 8 && count + 8 < cap) {
+        uint64_t x;
+        memcpy(&x, s, 8);
+        if (x & 0x8080808080808080ull)
+            break;
+        for (int k = 0; k < 8; k++)
+            out[count + k] = (wchar_t)s[k];
+        s += 8;
+        count += 8;
+    }
     while (s < end) {
         uint32_t c = *s < 0x80 ? *s++ : utf8_next(&s, end);
         if (count + 1 < cap)

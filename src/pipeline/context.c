@@ -279,13 +279,14 @@ static IHttpFileInfo *ctx_GetFileInfo(IHttpContext4 *This)
     return iisd_ctx_file_info(H(This));
 }
 
-/* The physical path of a URL through the site's virtual directories, after RQ_MAP_PATH. */
-static wchar_t *map_url(iisd_hctx_t *h, const wchar_t *url, size_t *outlen)
+/*
+ * The physical path of a URL (u8, and url, its wide form, which RQ_MAP_PATH modules see) through
+ * the site's virtual directories, after RQ_MAP_PATH.
+ */
+static wchar_t *map_url8(iisd_hctx_t *h, const char *u8, size_t ul8, const wchar_t *url, size_t *outlen)
 {
-    size_t ul8;
-    char *u8 = iisd_arena_utf8_from_wcs(h->arena, url, wcslen(url), &ul8);
-    const char *from = u8[0] == '/' ? u8 : "/";
-    size_t fromlen = u8[0] == '/' ? ul8 : 1;
+    const char *from = ul8 > 0 && u8[0] == '/' ? u8 : "/";
+    size_t fromlen = ul8 > 0 && u8[0] == '/' ? ul8 : 1;
     char stackbuf[1024], *phys = stackbuf;
     size_t need = iisd_site_map_into(h->sitedef, from, fromlen, stackbuf, sizeof(stackbuf));
     if (need > sizeof(stackbuf)) {
@@ -322,11 +323,20 @@ static wchar_t *map_url(iisd_hctx_t *h, const wchar_t *url, size_t *outlen)
     return p;
 }
 
+static wchar_t *map_url(iisd_hctx_t *h, const wchar_t *url, size_t *outlen)
+{
+    size_t ul8;
+    char *u8 = iisd_arena_utf8_from_wcs(h->arena, url, wcslen(url), &ul8);
+    return map_url8(h, u8, ul8, url, outlen);
+}
+
 const wchar_t *iisd_hctx_physical_path(iisd_hctx_t *h, size_t *len)
 {
     if (h->wphys == NULL) {
-        wchar_t *url = iisd_arena_wcs_from_utf8(h->arena, h->url, h->url_len, NULL);
-        h->wphys = map_url(h, url, &h->wphys_len);
+        /* the wide URL only for RQ_MAP_PATH modules: mapping goes by the UTF-8 one */
+        wchar_t *url =
+            h->plan->map_path.n > 0 ? iisd_arena_wcs_from_utf8(h->arena, h->url, h->url_len, NULL) : NULL;
+        h->wphys = map_url8(h, h->url, h->url_len, url, &h->wphys_len);
     }
     if (len)
         *len = h->wphys_len;

@@ -382,7 +382,17 @@ static HRESULT resp_SetStatus(IHttpResponse4 *This, USHORT code, PCSTR reason, U
 
 static bool valid_value(const char *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    /* eight bytes at a time while none is a control character or DEL (a tab goes the slow way) */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, d;
+        memcpy(&x, v + i, 8);
+        d = x ^ (0x7f * ones);
+        if ((((x - 0x20 * ones) & ~x) | ((d - ones) & ~d)) & highs)
+            break;
+    }
+    for (; i < n; i++)
         if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
             return false;
     return true;

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 #include <time.h>
+#include <wchar.h>
 #include "core/arena.h"
 #include "core/str.h"
 #include "http/conn.h"
@@ -103,6 +104,43 @@ static void test_utf8_invalid_and_truncation(void **state)
     assert_false(iisd_strcaseeq("Host", 4, "Hos", 3));
 }
 
+/* Long ASCII runs (converted several bytes at a time) around non-ASCII characters, at every
+   buffer size: the same characters, the same truncation and the same reported length. */
+static void test_utf8_ascii_runs(void **state)
+{
+    (void)state;
+    const char *s = "/a/long/ascii/path/\xc3\xa9/and/more/ascii/text/\xe2\x82\xac/x";
+    size_t len = strlen(s);
+    wchar_t full[64];
+    size_t n = iisd_utf8_to_wcs(s, len, full, 64);
+    assert_int_equal(n, len - 3);
+    assert_int_equal(full[19], 0xe9);
+    assert_int_equal(full[n - 3], 0x20ac);
+    for (size_t cap = 1; cap <= n + 1; cap++) {
+        wchar_t w[64];
+        wmemset(w, L'#', 64);
+        assert_int_equal(iisd_utf8_to_wcs(s, len, w, cap), n);
+        size_t k = cap - 1 < n ? cap - 1 : n;
+        assert_memory_equal(w, full, k * sizeof(wchar_t));
+        assert_int_equal(w[k], 0);
+        assert_int_equal(w[k + 1], L'#');
+    }
+    iisd_arena_t a;
+    iisd_arena_init(&a);
+    size_t wl = 0;
+    wchar_t *aw = iisd_arena_wcs_from_utf8(&a, s, len, &wl);
+    assert_int_equal(wl, n);
+    assert_memory_equal(aw, full, (n + 1) * sizeof(wchar_t));
+    size_t ul = 0;
+    char *au = iisd_arena_utf8_from_wcs(&a, aw, wl, &ul);
+    assert_int_equal(ul, len);
+    assert_string_equal(au, s);
+    au = iisd_arena_utf8_from_wcs(&a, L"plain/ascii", 11, &ul);
+    assert_int_equal(ul, 11);
+    assert_string_equal(au, "plain/ascii");
+    iisd_arena_reset(&a);
+}
+
 static int fired[8];
 static int nfired;
 
@@ -157,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_arena_cleanups_run_in_reverse),
         cmocka_unit_test(test_utf8_roundtrip),
         cmocka_unit_test(test_utf8_invalid_and_truncation),
+        cmocka_unit_test(test_utf8_ascii_runs),
         cmocka_unit_test(test_timeout_lists),
         cmocka_unit_test(test_http_date_format),
     };
