@@ -11,8 +11,10 @@
  * Cache files are named after a hash of the file's path and the coding, and start with
  * a header holding the path, size, modification time, inode and level they were made
  * from; a copy whose header does not match the file any more is made again, so changed
- * files are never served stale. Copies are written to a temporary file and renamed into
- * place, so a reader sees a whole copy or none. Unless
+ * files are never served stale. Each thread keeps the copies it opened (by the file's
+ * device, inode, size, modification time, level, coding and cache folder) with their
+ * descriptors open, so a repeated file costs one fstat, not a path lookup and an open. Copies are written to
+ * a temporary file and renamed into place, so a reader sees a whole copy or none. Unless
  * staticCompressionIgnoreHitFrequency is true, a file is compressed on its second
  * request within 10 seconds (served uncompressed until then), as IIS does.
  *
@@ -21,6 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +34,12 @@
 #include "modules/builtin.h"
 #include "modules/compression/compression.h"
 
+struct zc_entry;
+
 typedef struct {
     CHttpModule base;
-    int cache_fd;
+    int cache_fd;           /* a copy opened for this response alone */
+    struct zc_entry *entry; /* or the thread's open copy this response is sent from */
 } static_module_t;
 
 static IHttpServer *g_server;
@@ -161,6 +168,104 @@ static int cache_build(const char *cpath, const cache_hdr_t *hdr, const char *sr
     return fd;
 }
 
+/* ---- open copies, per thread ----------------------------------------------------- */
+
+/* What a copy was made from: the same key means the same bytes (a changed file has another
+   size or modification time; another file, another inode). */
+typedef struct {
+    uint64_t size, ino, dev, dir;
+    int64_t mtime_s, mtime_ns;
+    uint32_t level, codec;
+} zc_key_t;
+
+typedef struct zc_entry {
+    _Atomic unsigned refs; /* the thread's table's, and one per response being sent from it */
+    zc_key_t key;
+    int fd;
+    uint64_t off, len;
+} zc_entry_t;
+
+#define ZC_SLOTS 64
+static __thread zc_entry_t *t_zc[ZC_SLOTS];
+static pthread_key_t zc_key;
+static pthread_once_t zc_once = PTHREAD_ONCE_INIT;
+static bool zc_key_ok;
+
+static void zc_put(zc_entry_t *e)
+{
+    if (atomic_fetch_sub(&e->refs, 1) == 1) {
+        close(e->fd);
+        free(e);
+    }
+}
+
+static void zc_thread_exit(void *p)
+{
+    (void)p;
+    for (int i = 0; i < ZC_SLOTS; i++)
+        if (t_zc[i] != NULL) {
+            zc_put(t_zc[i]);
+            t_zc[i] = NULL;
+        }
+}
+
+static void zc_init(void)
+{
+    zc_key_ok = pthread_key_create(&zc_key, zc_thread_exit) == 0;
+}
+
+static void zc_key_fill(zc_key_t *k, const struct stat *st, unsigned level, cmp_codec_t codec,
+                        const char *dir)
+{
+    memset(k, 0, sizeof(*k));
+    k->size = (uint64_t)st->st_size;
+    k->ino = st->st_ino;
+    k->dev = st->st_dev;
+    k->mtime_s = st->st_mtim.tv_sec;
+    k->mtime_ns = st->st_mtim.tv_nsec;
+    k->level = level;
+    k->codec = (uint32_t)codec;
+    k->dir = fnv1a(dir, strlen(dir), 0xcbf29ce484222325ull);
+}
+
+static unsigned zc_slot(const zc_key_t *k)
+{
+    return (unsigned)(fnv1a(k, sizeof(*k), 0xcbf29ce484222325ull) % ZC_SLOTS);
+}
+
+/* The thread's open copy for k, with a reference for the caller; or NULL. */
+static zc_entry_t *zc_get(const zc_key_t *k)
+{
+    zc_entry_t *e = t_zc[zc_slot(k)];
+    if (e == NULL || memcmp(&e->key, k, sizeof(*k)) != 0)
+        return NULL;
+    atomic_fetch_add(&e->refs, 1);
+    return e;
+}
+
+/* Keeps fd (a copy's, *off and *len as cache_open gives them) as the thread's open copy for k; returns
+   it with a reference for the caller, or NULL (fd is then still the caller's). */
+static zc_entry_t *zc_add(const zc_key_t *k, int fd, uint64_t off, uint64_t len)
+{
+    pthread_once(&zc_once, zc_init);
+    if (!zc_key_ok)
+        return NULL;
+    zc_entry_t *e = malloc(sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    atomic_init(&e->refs, 2);
+    e->key = *k;
+    e->fd = fd;
+    e->off = off;
+    e->len = len;
+    unsigned i = zc_slot(k);
+    if (t_zc[i] != NULL)
+        zc_put(t_zc[i]); /* the copy of another file, or of an older version of this one */
+    t_zc[i] = e;
+    pthread_setspecific(zc_key, t_zc); /* (any non-NULL value: the destructor runs at thread exit) */
+    return e;
+}
+
 /* Hit frequency: a file is compressed when it was asked for within the last 10 s. */
 #define HITS 1024
 static struct {
@@ -178,6 +283,33 @@ static bool frequent(uint64_t key)
     atomic_store(&hits[i].key, key);
     atomic_store(&hits[i].when, (int64_t)ts.tv_sec);
     return false;
+}
+
+/* The body becomes the copy's bytes: from e (whose reference the response keeps until Dispose), or from
+   fd alone (the response's own, closed at Dispose) when e is NULL. */
+static void send_copy(static_module_t *self, IHttpContext *ctx, IHttpResponse *resp, HTTP_RESPONSE *raw,
+                      const cmp_config_t *cfg, cmp_codec_t codec, zc_entry_t *e, int fd, uint64_t off,
+                      uint64_t len)
+{
+    if (self->cache_fd >= 0)
+        close(self->cache_fd);
+    self->cache_fd = -1;
+    if (self->entry != NULL)
+        zc_put(self->entry);
+    self->entry = e;
+    if (e == NULL)
+        self->cache_fd = fd;
+    HTTP_DATA_CHUNK *c = ctx->lpVtbl->AllocateRequestMemory(ctx, sizeof(*c));
+    if (c == NULL)
+        return;
+    memset(c, 0, sizeof(*c));
+    c->DataChunkType = HttpDataChunkFromFileHandle;
+    c->FromFileHandle.ByteRange.StartingOffset.QuadPart = off;
+    c->FromFileHandle.ByteRange.Length.QuadPart = len;
+    c->FromFileHandle.FileHandle = IisdFdToHandle(fd);
+    raw->pEntityChunks = c;
+    raw->EntityChunkCount = 1;
+    cmp_mark_compressed(ctx, resp, cfg, codec);
 }
 
 static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpContext *ctx,
@@ -226,6 +358,13 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
         return RQ_NOTIFICATION_CONTINUE;
     const cmp_scheme_t *sc = &cfg->schemes[si];
 
+    zc_key_t key;
+    zc_key_fill(&key, &st, sc->static_level, sc->codec, cfg->directory);
+    zc_entry_t *e = zc_get(&key);
+    if (e != NULL) {
+        send_copy(self, ctx, resp, raw, cfg, sc->codec, e, e->fd, e->off, e->len);
+        return RQ_NOTIFICATION_CONTINUE;
+    }
     char src[PATH_MAX], link[64];
     snprintf(link, sizeof(link), "/proc/self/fd/%d", src_fd);
     ssize_t sl = readlink(link, src, sizeof(src) - 1);
@@ -248,20 +387,8 @@ static REQUEST_NOTIFICATION_STATUS on_send_response(CHttpModule *This, IHttpCont
         if (fd < 0)
             return RQ_NOTIFICATION_CONTINUE;
     }
-    if (self->cache_fd >= 0)
-        close(self->cache_fd);
-    self->cache_fd = fd;
-    HTTP_DATA_CHUNK *c = ctx->lpVtbl->AllocateRequestMemory(ctx, sizeof(*c));
-    if (c == NULL)
-        return RQ_NOTIFICATION_CONTINUE;
-    memset(c, 0, sizeof(*c));
-    c->DataChunkType = HttpDataChunkFromFileHandle;
-    c->FromFileHandle.ByteRange.StartingOffset.QuadPart = off;
-    c->FromFileHandle.ByteRange.Length.QuadPart = len;
-    c->FromFileHandle.FileHandle = IisdFdToHandle(fd);
-    raw->pEntityChunks = c;
-    raw->EntityChunkCount = 1;
-    cmp_mark_compressed(ctx, resp, cfg, sc->codec);
+    e = zc_add(&key, fd, off, len);
+    send_copy(self, ctx, resp, raw, cfg, sc->codec, e, fd, off, len);
     return RQ_NOTIFICATION_CONTINUE;
 }
 
@@ -271,6 +398,9 @@ static VOID on_dispose(CHttpModule *This)
     if (self->cache_fd >= 0)
         close(self->cache_fd);
     self->cache_fd = -1; /* the memory is the request's */
+    if (self->entry != NULL)
+        zc_put(self->entry);
+    self->entry = NULL;
 }
 
 static CHttpModuleVtbl static_vtbl;
@@ -283,6 +413,7 @@ static HRESULT factory_GetHttpModule(IHttpModuleFactory *This, CHttpModule **pp,
         return E_OUTOFMEMORY;
     m->base.lpVtbl = &static_vtbl;
     m->cache_fd = -1;
+    m->entry = NULL;
     *pp = &m->base;
     return S_OK;
 }
