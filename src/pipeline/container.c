@@ -34,6 +34,9 @@ static int find_locked(const iisd_container_t *c, HTTP_MODULE_ID id)
 static IHttpStoredContext *mcc_GetModuleContext(IHttpModuleContextContainer *This, HTTP_MODULE_ID moduleId)
 {
     iisd_container_t *c = container_of_iface(This);
+    uintptr_t k = (uintptr_t)moduleId;
+    if (k - 1 < c->ndirect)
+        return __atomic_load_n(&c->direct[k - 1], __ATOMIC_ACQUIRE);
     unsigned n = __atomic_load_n(&c->n, __ATOMIC_ACQUIRE);
     const iisd_ctx_entry_t *v = __atomic_load_n(&c->v, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < n; i++)
@@ -66,6 +69,9 @@ static HRESULT mcc_SetModuleContext(IHttpModuleContextContainer *This, IHttpStor
     c->v[c->n].id = moduleId;
     c->v[c->n].ctx = ppStoredContext;
     __atomic_store_n(&c->n, c->n + 1, __ATOMIC_RELEASE);
+    uintptr_t k = (uintptr_t)moduleId;
+    if (k - 1 < c->ndirect)
+        __atomic_store_n(&c->direct[k - 1], ppStoredContext, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&c->lock);
     return S_OK;
 }
@@ -118,6 +124,8 @@ void iisd_container_init(iisd_container_t *c)
     c->v = c->inl;
     c->n = 0;
     c->cap = IISD_CONTAINER_INLINE;
+    c->direct = NULL;
+    c->ndirect = 0;
 }
 
 void iisd_container_cleanup(iisd_container_t *c)
@@ -143,6 +151,8 @@ void iisd_container_cleanup(iisd_container_t *c)
         c->v = c->inl;
         c->n = 0;
         c->cap = IISD_CONTAINER_INLINE;
+        for (unsigned i = 0; i < c->ndirect; i++)
+            __atomic_store_n(&c->direct[i], NULL, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&c->lock);
 
         for (unsigned i = n; i-- > 0;)
@@ -162,6 +172,15 @@ void iisd_container_destroy(iisd_container_t *c)
 {
     iisd_container_cleanup(c);
     pthread_mutex_destroy(&c->lock);
+    free(c->direct);
+    c->direct = NULL;
+    c->ndirect = 0;
+}
+
+void iisd_container_index(iisd_container_t *c, unsigned n)
+{
+    c->direct = n ? iisd_xcalloc(n, sizeof(*c->direct)) : NULL;
+    c->ndirect = n;
 }
 
 IDispensedHttpModuleContextContainer *iisd_container_dispense(void)

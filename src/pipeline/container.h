@@ -31,6 +31,8 @@ typedef struct iisd_container {
     iisd_ctx_entry_t *v; /* in order of setting; inl or the heap */
     unsigned n, cap;
     iisd_ctx_entry_t inl[IISD_CONTAINER_INLINE];
+    IHttpStoredContext **direct; /* NULL, or the contexts of ids 1..ndirect by id (iisd_container_index) */
+    unsigned ndirect;
 } iisd_container_t;
 
 /* An empty container whose interface is IHttpModuleContextContainer. */
@@ -43,6 +45,11 @@ void iisd_container_init(iisd_container_t *c);
 void iisd_container_cleanup(iisd_container_t *c);
 /* iisd_container_cleanup(), then releases the mutex; the memory of c is the caller's. */
 void iisd_container_destroy(iisd_container_t *c);
+/*
+ * Also indexes the contexts of module ids 1..n by id, so that GetModuleContext finds them without
+ * a search: for containers every request reads (IMetadataInfo's). Call once, right after init.
+ */
+void iisd_container_index(iisd_container_t *c, unsigned n);
 
 static inline IHttpModuleContextContainer *iisd_container_iface(iisd_container_t *c)
 {

@@ -1698,6 +1698,7 @@ IHttpModuleContextContainer *iisd_pipeline_meta_container(iisd_conf_t *conf, con
         m->path = key;
         key = NULL;
         iisd_container_init(&m->container);
+        iisd_container_index(&m->container, iisd_modules.n); /* read by most modules on every request */
         m->next = pc->meta;
         pc->meta = m;
     }
