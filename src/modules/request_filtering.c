@@ -97,9 +97,11 @@ static bool icontains(const char *hay, size_t n, const char *needle)
 }
 
 /* True when a '/'-separated segment of path equals seg (case-insensitive). */
-static bool has_segment(const char *path, const char *seg)
+/* Is a segment of path (between '/' or '\\') one of l's items (case-insensitive)? One pass. */
+static bool has_segment(const char *path, const modcfg_list_t *l)
 {
-    size_t m = strlen(seg);
+    if (l->n == 0)
+        return false;
     const char *p = path;
     while (*p) {
         while (*p == '/' || *p == '\\')
@@ -107,8 +109,10 @@ static bool has_segment(const char *path, const char *seg)
         const char *e = p;
         while (*e && *e != '/' && *e != '\\')
             e++;
-        if ((size_t)(e - p) == m && m > 0 && strncasecmp(p, seg, m) == 0)
-            return true;
+        size_t m = (size_t)(e - p);
+        for (unsigned i = 0; i < l->n && m > 0; i++)
+            if (l->item[i].len == m && strncasecmp(p, l->item[i].s, m) == 0)
+                return true;
         p = e;
     }
     return false;
@@ -411,9 +415,8 @@ static REQUEST_NOTIFICATION_STATUS filter(rf_module_t *self, IHttpContext *ctx)
         return reject(ctx, 404, 11, "Not Found", "the URL is double escaped");
     if (!c->allow_high_bit && (has_high_bit(path, pn) || has_high_bit(rp, rpn)))
         return reject(ctx, 404, 12, "Not Found", "the URL contains high-bit characters");
-    for (unsigned i = 0; i < c->hidden->n; i++)
-        if (has_segment(path, c->hidden->item[i].s))
-            return reject(ctx, 404, 8, "Not Found", "the URL contains a hidden segment");
+    if (has_segment(path, c->hidden))
+        return reject(ctx, 404, 8, "Not Found", "the URL contains a hidden segment");
     if (!list_allows(c->exts, c->ext_unlisted, last_extension(path), false))
         return reject(ctx, 404, 7, "Not Found", "the file extension is denied");
     if (!list_allows(c->verbs, c->verbs_unlisted, req->lpVtbl->GetHttpMethod(req), true))
