@@ -45,15 +45,37 @@ static void test_high_bit(void **state)
     assert_false(has_high_bit("/cafe", 5));
 }
 
+/* Is one of the segments of path one of the items (a, and b unless NULL)? */
+static bool segment_in(const char *path, const char *a, const char *b)
+{
+    struct {
+        modcfg_list_t l;
+        struct modcfg_list_item it[2];
+    } x;
+    memset(&x, 0, sizeof(x));
+    const char *items[2] = {a, b};
+    for (unsigned i = 0; i < 2 && items[i] != NULL; i++) {
+        x.l.item[i].s = items[i];
+        x.l.item[i].len = strlen(items[i]);
+        x.l.n++;
+    }
+    return has_segment(path, &x.l);
+}
+
 static void test_segments(void **state)
 {
     (void)state;
-    assert_true(has_segment("/bin/x.txt", "bin"));
-    assert_true(has_segment("/a/BIN", "bin"));
-    assert_true(has_segment("/web.config", "Web.Config"));
-    assert_false(has_segment("/binary.txt", "bin"));
-    assert_false(has_segment("/a/cabin/x", "bin"));
-    assert_false(has_segment("/", "bin"));
+    assert_true(segment_in("/bin/x.txt", "bin", NULL));
+    assert_true(segment_in("/a/BIN", "bin", NULL));
+    assert_true(segment_in("/web.config", "Web.Config", NULL));
+    assert_false(segment_in("/binary.txt", "bin", NULL));
+    assert_false(segment_in("/a/cabin/x", "bin", NULL));
+    assert_false(segment_in("/", "bin", NULL));
+    /* several items: any segment equal to any item */
+    assert_true(segment_in("/a/App_Data/x", "bin", "app_data"));
+    assert_true(segment_in("\\a\\bin", "app_data", "bin"));
+    assert_false(segment_in("/a/App_Datax/bins", "bin", "app_data"));
+    assert_false(segment_in("/a/b", NULL, NULL));
 }
 
 static void test_extension(void **state)
