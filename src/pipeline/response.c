@@ -312,6 +312,33 @@ static inline bool raw_may_be_touched(const iisd_hctx_t *h)
     return h->cur_module == NULL || h->raw_holders_running > 0 || h->raw->all;
 }
 
+/*
+ * Before a call that changes known header id alone: true when the structure mirrors the response
+ * for a holder that made the call, so that raw_changed_known can write that one slot afterwards
+ * instead of exporting the whole structure.
+ */
+static bool raw_patchable(const iisd_hctx_t *h)
+{
+    const iisd_raw_t *x = h->raw;
+    /* (RAW_IN has just taken in what a holder wrote: the structure equals the shadow) */
+    return x != NULL && h->cur_module != NULL && iisd_raw_held_by(h, h->cur_module->id) && x->exported &&
+           !x->stale && raw_current(h, x);
+}
+
+static void raw_changed_known(iisd_hctx_t *h, int id, bool patchable)
+{
+    if (!patchable) {
+        raw_changed(h);
+        return;
+    }
+    iisd_raw_t *x = h->raw;
+    const iisd_resp_t *r = RESP(h);
+    HTTP_KNOWN_HEADER *k = &x->r.Headers.KnownHeaders[id];
+    k->pRawValue = r->known[id].value;
+    k->RawValueLength = r->known[id].value ? r->known[id].len : 0;
+    memcpy(&x->shadow.Headers.KnownHeaders[id], k, sizeof(*k));
+}
+
 #define RAW_IN(h)                                                                                            \
     do {                                                                                                     \
         if ((h)->raw && raw_may_be_touched(h))                                                               \
@@ -434,8 +461,10 @@ static HRESULT resp_SetHeaderById(IHttpResponse4 *This, HTTP_HEADER_ID id, PCSTR
     if (!valid_value(value, cch))
         return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
     RAW_IN(h);
+    bool patchable = raw_patchable(h);
     iisd_resp_set_known(RESP(h), h->arena, (int)id, value, cch, fReplace);
-    RAW_OUT(h);
+    if (h->raw)
+        raw_changed_known(h, (int)id, patchable);
     return S_OK;
 }
 
@@ -458,9 +487,10 @@ static HRESULT resp_DeleteHeaderById(IHttpResponse4 *This, HTTP_HEADER_ID id)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
     RAW_IN(h);
     bool present = r->known[id].value != NULL;
+    bool patchable = present && raw_patchable(h);
     iisd_resp_delete_known(r, (int)id);
-    if (present) /* (an absent header leaves the raw response as it was) */
-        RAW_OUT(h);
+    if (present && h->raw) /* (an absent header leaves the raw response as it was) */
+        raw_changed_known(h, (int)id, patchable);
     return S_OK;
 }
 
