@@ -143,6 +143,8 @@ static void run_timeouts(iisd_loop_t *loop)
             iisd_tnode_t *n = l->head;
             iisd_timeout_clear(n);
             n->cb(n);
+            if (!iisd_loop_owned(loop))
+                return; /* taken over while the timeout ran a module: the rest is the new owner's */
         }
     }
 }
