@@ -671,22 +671,21 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
     }
 }
 
+/* Resumes a request on its loop's thread, from a queued task. */
+static void resume_on_loop(iisd_hctx_t *h)
+{
+    if (run(h, true) == IISD_CONTINUE)
+        iisd_conn_resume(h->c);
+}
+
 static void post_resume(iisd_conn_t *c)
 {
-    iisd_hctx_t *h = c->app;
-    if (IISD_UNLIKELY(h == NULL)) {
-        /* the request ended on another path after this resumption was queued */
-        iisd_log(IISD_LOG_WARN, "a queued resumption found its request already finished; ignored");
-        return;
-    }
-    if (run(h, true) == IISD_CONTINUE)
-        iisd_conn_resume(c);
+    resume_on_loop(c->app);
 }
 
 static void async_task(iisd_task_t *t)
 {
-    iisd_hctx_t *h = IISD_CONTAINER_OF(t, iisd_hctx_t, async_task);
-    post_resume(h->c);
+    resume_on_loop(IISD_CONTAINER_OF(t, iisd_hctx_t, async_task));
 }
 
 void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool reenter, DWORD bytes,
