@@ -196,6 +196,8 @@ HRESULT iisd_child_clone(iisd_hctx_t *p, DWORD flags, IHttpContext **out)
 
 HRESULT iisd_child_release(iisd_hctx_t *h)
 {
+    if (h->warmup != NULL)
+        return iisd_warmup_release(h); /* a context from IGlobalApplicationPreloadProvider::CreateContext */
     iisd_hctx_t *p = h->parent;
     if (p == NULL || h->self == NULL)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER); /* not a clone */
@@ -325,7 +327,7 @@ HRESULT iisd_child_execute(iisd_hctx_t *p, IHttpContext *cctx, DWORD flags, IHtt
     if (p->raw)
         iisd_raw_sync(p);
     if (iisd_hctx_resolve(h) == 0) {
-        iisd_hctx_run_child(h);
+        iisd_hctx_run_inline(h);
     } else {
         iisd_hctx_send(h, true);
         h->phase = PH_DONE;

@@ -229,7 +229,8 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
     h->cur_module = iisd_modules.v[id];
     h->cur_notification = notification;
     h->cur_post = post;
-    h->cur_start_ms = iisd_loop_now(&h->c->hl->loop);
+    /* a request without a client has no loop whose clock it could read */
+    h->cur_start_ms = IISD_LIKELY(h->c->hl != NULL) ? iisd_loop_now(&h->c->hl->loop) : iisd_now_ms();
     if (h->raw && iisd_raw_held_by(h, id))
         iisd_raw_export(h);
     if (iisd_trace_wanted(h, IISD_TRACE_AREA_REQUEST_NOTIFICATIONS, TRACE_LEVEL_VERBOSE))
@@ -287,6 +288,8 @@ int iisd_hctx_send(iisd_hctx_t *h, bool final)
 {
     if (h->parent != NULL)
         return iisd_child_send(h, final);
+    if (h->warmup != NULL)
+        return iisd_warmup_send(h, final);
     if (h->rq->out != NULL && iisd_conn_finish_send(h->c) < 0)
         return -ECONNRESET; /* what an abandoned asynchronous send left */
     if (!before_send(h, final))
@@ -408,7 +411,8 @@ static void no_user(iisd_hctx_t *h)
 
 static void post_resume(iisd_conn_t *c);
 
-/* A child request waits on its calling thread for the completion of a pending notification. */
+/* A child request (or one without a client) waits on its calling thread for the completion of a
+   pending notification. */
 static void child_wait(iisd_hctx_t *h)
 {
     while (atomic_load(&h->async_state) == AS_PENDING)
@@ -539,8 +543,10 @@ static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_
 static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
 {
     iisd_conn_t *c = h->c;
-    iisd_loop_t *loop = &c->hl->loop;
-    bool child = h->parent != NULL; /* runs inside its parent's module call: no zone, no connection */
+    /* a child runs inside its parent's module call, a request without a client inside a global
+       notification: no zone, no loop */
+    bool child = iisd_hctx_inline(h);
+    iisd_loop_t *loop = child ? NULL : &c->hl->loop;
     if (owner_call)
         iisd_zone_enter(loop);
     for (;;) {
@@ -573,7 +579,7 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
                 u->lpVtbl->DereferenceUser(u);
             }
             if (child)
-                return IISD_CONTINUE; /* it borrows its parent's configuration generation */
+                return IISD_CONTINUE; /* it borrows its parent's (or its provider's) configuration generation */
             iisd_conf_unref(h->conf);
             if (iisd_zone_leave(loop)) {
                 iisd_conn_request_done(c);
@@ -699,7 +705,7 @@ void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool
     h->compl_reenter = reenter;
     if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_EARLY))
         return; /* the notification has not returned PENDING yet: it will see this */
-    if (h->parent != NULL) {
+    if (iisd_hctx_inline(h)) {
         /* a child's thread waits in child_wait() and takes the completion as an early one */
         expect = AS_PENDING;
         if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_EARLY))
@@ -853,7 +859,8 @@ int iisd_hctx_resolve(iisd_hctx_t *h)
     const path_facts_t *pf =
         url_facts(h->conf, h->sitedef, h->arena, h->url, h->url_len, &app, &cpath, &scratch, NULL);
     if (pf->err != NULL) {
-        iisd_log(IISD_LOG_WARN, "child request %.*s: configuration error: %s:%u: %s", (int)h->url_len, h->url,
+        iisd_log(IISD_LOG_WARN, "%s %.*s: configuration error: %s:%u: %s",
+                 h->parent ? "child request" : "warm-up request", (int)h->url_len, h->url,
                  pf->err->file, pf->err->line, pf->err->message);
         iisd_resp_t *r = &h->rq->resp;
         iisd_resp_clear(r);
@@ -885,7 +892,7 @@ int iisd_hctx_resolve(iisd_hctx_t *h)
     return 0;
 }
 
-void iisd_hctx_run_child(iisd_hctx_t *h)
+void iisd_hctx_run_inline(iisd_hctx_t *h)
 {
     create_instances(h);
     run(h, false);
@@ -1510,6 +1517,10 @@ static inline bool app_started(const iisd_app_t *app)
 typedef struct preload_prov {
     IGlobalApplicationPreloadProvider2 iface; /* first */
     bool recycled;
+    iisd_conf_t *conf; /* the application being preloaded, and its generation */
+    const iisd_sitedef_t *site;
+    const iisd_app_t *app;
+    struct iisd_warmup *contexts; /* made by CreateContext and not released yet */
 } preload_prov_t;
 
 static VOID pre_SetErrorStatus(IGlobalApplicationPreloadProvider2 *This, HRESULT hr)
@@ -1517,19 +1528,27 @@ static VOID pre_SetErrorStatus(IGlobalApplicationPreloadProvider2 *This, HRESULT
     iisd_log(IISD_LOG_WARN, "a module reported HRESULT 0x%08X while preloading an application", (unsigned)hr);
 }
 
-/* api-status: not implemented (E_NOTIMPL: a request needs a client connection in iisd) */
+/*
+ * A request without a client connection for the application being preloaded: a GET of the
+ * application's root, which the module may change (SetUrl, SetHttpMethod, SetHeader) before it
+ * runs it with ExecuteRequest. It lives until ReleaseClonedContext or until the notification returns.
+ */
 static HRESULT pre_CreateContext(IGlobalApplicationPreloadProvider2 *This, IHttpContext **ppHttpContext)
 {
-    if (ppHttpContext != NULL)
-        *ppHttpContext = NULL;
-    return E_NOTIMPL;
+    preload_prov_t *p = (preload_prov_t *)This;
+    if (ppHttpContext == NULL)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+    *ppHttpContext = NULL;
+    const app_plan_t *ap = p->app->data;
+    return iisd_warmup_create(p->conf, p->site, p->app, ap->plan, &p->contexts, ppHttpContext);
 }
 
-/* api-status: not implemented (E_NOTIMPL: see CreateContext) */
+/* Runs a context from CreateContext through its application's whole pipeline, on the calling thread;
+   the response stays in the context. */
 static HRESULT pre_ExecuteRequest(IGlobalApplicationPreloadProvider2 *This, IHttpContext *pHttpContext,
                                   IHttpUser *pHttpUser)
 {
-    return E_NOTIMPL;
+    return iisd_warmup_execute(((preload_prov_t *)This)->contexts, pHttpContext, pHttpUser);
 }
 
 /* TRUE when the generation replaced an earlier one (a configuration change or RecycleApplication). */
@@ -1562,8 +1581,13 @@ void iisd_pipeline_preload(iisd_conf_t *conf)
             app_start(conf, ap);
             if (iisd_pipeline.global->gl[bit_of(GL_APPLICATION_PRELOAD)].n == 0)
                 continue;
-            preload_prov_t p = {.iface.lpVtbl = &pre_vtbl.v, .recycled = conf->id != first_gen};
+            preload_prov_t p = {.iface.lpVtbl = &pre_vtbl.v,
+                                .recycled = conf->id != first_gen,
+                                .conf = conf,
+                                .site = site,
+                                .app = &site->apps[j]};
             iisd_global_notify((DWORD)bit_of(GL_APPLICATION_PRELOAD), (IHttpEventProvider *)&p.iface);
+            iisd_warmup_release_all(&p.contexts);
         }
     }
 }
