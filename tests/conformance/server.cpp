@@ -31,6 +31,7 @@ int g_www_trace_seen; // GL_TRACE_EVENT calls with the web server provider (Quic
 int g_cleaned;        // stored contexts cleaned up
 int g_preloads;       // GL_APPLICATION_PRELOAD calls (the site's root application has preloadEnabled)
 int g_resolves;       // GL_APPLICATION_RESOLVE_MODULES calls
+int g_warmups;        // /server/warmup requests (the warm-up request of every preload)
 int g_config_seen;    // GL_CONFIGURATION_CHANGE calls for kConfigPath
 int g_file_seen;      // GL_FILE_CHANGE calls for kChangedFile
 
@@ -305,6 +306,22 @@ class CServerGlobal : public CGlobalModule
         int n = __atomic_add_fetch(&g_preloads, 1, __ATOMIC_ACQ_REL);
         CHECK("IGlobalApplicationPreloadProvider2::IsProcessRecycled",
               p2 != NULL && p2->IsProcessRecycled() == (n > 1 ? TRUE : FALSE));
+        // a warm-up request: a context of its own, run through the application's pipeline
+        IHttpContext *wctx = NULL;
+        HRESULT hr = p->CreateContext(&wctx);
+        CHECK("IGlobalApplicationPreloadProvider::CreateContext",
+              hr == S_OK && wctx != NULL && wctx->GetRequest() != NULL && wctx->GetResponse() != NULL);
+        if (wctx != NULL) {
+            int seen = __atomic_load_n(&g_warmups, __ATOMIC_ACQUIRE);
+            HRESULT set = wctx->GetRequest()->SetUrl("/server/warmup", 14, TRUE);
+            hr = p->ExecuteRequest(wctx, NULL);
+            USHORT status = 0;
+            wctx->GetResponse()->GetStatus(&status);
+            CHECK("IGlobalApplicationPreloadProvider::ExecuteRequest",
+                  set == S_OK && hr == S_OK && status == 200 &&
+                      __atomic_load_n(&g_warmups, __ATOMIC_ACQUIRE) == seen + 1);
+            wctx->ReleaseClonedContext();
+        }
         return GL_NOTIFICATION_CONTINUE;
     }
 
@@ -712,6 +729,9 @@ class CServerModule : public CHttpModule
         else if (conf_is(ctx, "/server/recycle")) {
             g_server->RecycleApplication(L"MACHINE/WEBROOT/APPHOST/Default Web Site");
             CHECK("IHttpServer::RecycleApplication", true); // run.py waits for the new generation
+        } else if (conf_is(ctx, "/server/warmup")) {
+            __atomic_add_fetch(&g_warmups, 1, __ATOMIC_ACQ_REL);
+            return conf_reply(ctx, "warm");
         } else if (conf_is(ctx, "/server/generation")) {
             char text[64];
             snprintf(text, sizeof(text), "preloads=%d resolves=%d",
