@@ -500,6 +500,21 @@ static enum iisd_yield on_readable(iisd_conn_t *c, bool timed_out)
 static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_t id, DWORD bit, bool post,
                                                          IHttpEventProvider *prov)
 {
+    if (h->resume_child != NULL) {
+        /* a child executed asynchronously has its completion: it runs on, on this thread, and the
+           parent's module hears of it once the child has ended */
+        iisd_hctx_t *k = h->resume_child;
+        h->resume_child = NULL;
+        if (h->raw)
+            iisd_raw_sync(h);
+        run(k, false);
+        if (h->raw)
+            iisd_raw_export(h);
+        if (k->phase != PH_DONE)
+            return RQ_NOTIFICATION_PENDING; /* parked again */
+        h->compl_bytes = 0;
+        h->compl_hr = S_OK;
+    }
     CHttpModule *m = h->inst[id];
     if (m == NULL)
         return RQ_NOTIFICATION_CONTINUE;
@@ -623,7 +638,9 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
             while (st == RQ_NOTIFICATION_PENDING) {
                 int expect = AS_RUNNING;
                 if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_PENDING)) {
-                    if (child) {
+                    if (child && h->async_exec) {
+                        return IISD_YIELD; /* parked: its parent resumes it (call_async_completion) */
+                    } else if (child) {
                         child_wait(h); /* the completion sets AS_EARLY */
                     } else if (h->aio.kind != IISD_AIO_NONE) {
                         /* asynchronous I/O: the loop completes it (on_sent, on_readable) */
@@ -705,6 +722,22 @@ void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool
     h->compl_reenter = reenter;
     if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_EARLY))
         return; /* the notification has not returned PENDING yet: it will see this */
+    if (h->async_exec) {
+        /* a parked child: its parent is pending too, and resumes it before its OnAsyncCompletion */
+        expect = AS_PENDING;
+        if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING))
+            return;
+        if (reenter) {
+            /* the child's OnAsyncCompletion runs when its parent resumes it */
+        } else if (status == RQ_NOTIFICATION_FINISH_REQUEST) {
+            finish_jump(h);
+        } else if (status == RQ_NOTIFICATION_CONTINUE) {
+            h->idx++;
+        }
+        h->parent->resume_child = h;
+        iisd_hctx_complete(h->parent, RQ_NOTIFICATION_CONTINUE, true, 0, S_OK, false);
+        return;
+    }
     if (iisd_hctx_inline(h)) {
         /* a child's thread waits in child_wait() and takes the completion as an early one */
         expect = AS_PENDING;

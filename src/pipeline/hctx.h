@@ -141,6 +141,8 @@ typedef struct iisd_hctx {
     bool no_entity;    /* cloned without CLONE_FLAG_ENTITY: no request body */
     bool skip_auth;    /* executed with a user: RQ_AUTHENTICATE_REQUEST does not run */
     bool merged_heads; /* a child's status and headers went to its parent already */
+    bool async_exec;   /* executed asynchronously: a pending notification parks it (no thread waits) */
+    struct iisd_hctx *resume_child; /* a parked child whose completion came: its parent resumes it */
     /* a request without a client connection (IGlobalApplicationPreloadProvider::CreateContext,
        warmup.c): a socketless connection object, and its output goes to memory */
     struct iisd_warmup *warmup;
@@ -275,7 +277,8 @@ static inline bool iisd_hctx_inline(const iisd_hctx_t *h)
 int iisd_hctx_resolve(iisd_hctx_t *h);
 void iisd_hctx_run_inline(iisd_hctx_t *h);
 HRESULT iisd_child_clone(iisd_hctx_t *parent, DWORD flags, IHttpContext **out);
-HRESULT iisd_child_execute(iisd_hctx_t *parent, IHttpContext *child, DWORD flags, IHttpUser *user);
+HRESULT iisd_child_execute(iisd_hctx_t *parent, IHttpContext *child, DWORD flags, IHttpUser *user,
+                           BOOL *pfCompletionExpected);
 HRESULT iisd_child_release(iisd_hctx_t *h);
 /* A child's send (Flush, or the end of its pipeline): its output goes to its parent unless buffered. */
 int iisd_child_send(iisd_hctx_t *h, bool final);
