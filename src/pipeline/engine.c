@@ -594,7 +594,8 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
                 u->lpVtbl->DereferenceUser(u);
             }
             if (child)
-                return IISD_CONTINUE; /* it borrows its parent's (or its provider's) configuration generation */
+                return IISD_CONTINUE; /* it borrows its parent's (or its provider's) configuration generation
+                                       */
             iisd_conf_unref(h->conf);
             if (iisd_zone_leave(loop)) {
                 iisd_conn_request_done(c);
@@ -893,8 +894,8 @@ int iisd_hctx_resolve(iisd_hctx_t *h)
         url_facts(h->conf, h->sitedef, h->arena, h->url, h->url_len, &app, &cpath, &scratch, NULL);
     if (pf->err != NULL) {
         iisd_log(IISD_LOG_WARN, "%s %.*s: configuration error: %s:%u: %s",
-                 h->parent ? "child request" : "warm-up request", (int)h->url_len, h->url,
-                 pf->err->file, pf->err->line, pf->err->message);
+                 h->parent ? "child request" : "warm-up request", (int)h->url_len, h->url, pf->err->file,
+                 pf->err->line, pf->err->message);
         iisd_resp_t *r = &h->rq->resp;
         iisd_resp_clear(r);
         r->status = 500;

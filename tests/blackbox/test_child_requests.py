@@ -300,5 +300,5 @@ def test_many_asynchronous_children_in_parallel(srv):
     import concurrent.futures
     with concurrent.futures.ThreadPoolExecutor(8) as ex:
         bodies = list(ex.map(lambda _: srv.get("/child/async?url=/child/pend2").body, range(32)))
-    assert all(b.endswith(b"child async\n\ncompleted bytes=0 status=0x00000000\nrelease=0x00000000\n")
-               for b in bodies)
+    for b in bodies:
+        assert b.endswith(b"child async\n\ncompleted bytes=0 status=0x00000000\nrelease=0x00000000\n")

@@ -41,6 +41,10 @@
 #include "query_value.h"
 
 #include <pthread.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,14 +141,45 @@ void UserName(IHttpContext *ctx, char *out, size_t cap)
     out[n] = '\0';
 }
 
+// /child/async holds back a pending child's completion until its ExecuteRequest has returned, so that
+// the completion cannot come before the child's notification has returned RQ_NOTIFICATION_PENDING.
+std::mutex g_gate_lock;
+std::condition_variable g_gate_cv;
+std::map<IHttpContext *, bool> g_gates; // child -> open
+
+void GateClose(IHttpContext *child)
+{
+    std::lock_guard<std::mutex> l(g_gate_lock);
+    g_gates[child] = false;
+}
+
+void GateOpen(IHttpContext *child)
+{
+    std::lock_guard<std::mutex> l(g_gate_lock);
+    g_gates[child] = true;
+    g_gate_cv.notify_all();
+}
+
+void GateWait(IHttpContext *child)
+{
+    std::unique_lock<std::mutex> l(g_gate_lock);
+    auto it = g_gates.find(child);
+    if (it == g_gates.end())
+        return;
+    g_gate_cv.wait(l, [&] { return g_gates[child]; });
+    g_gates.erase(child);
+}
+
 void *PostLater(void *arg)
 {
+    GateWait(static_cast<IHttpContext *>(arg));
     static_cast<IHttpContext *>(arg)->PostCompletion(0);
     return NULL;
 }
 
 void *IndicateLater(void *arg)
 {
+    GateWait(static_cast<IHttpContext *>(arg));
     static_cast<IHttpContext *>(arg)->IndicateCompletion(RQ_NOTIFICATION_FINISH_REQUEST);
     return NULL;
 }
@@ -194,7 +229,8 @@ class CChildModule : public CHttpModule
         IHttpResponse *resp = ctx->GetResponse();
         if (strcmp(url, "/child/loop") == 0)
             return Loop(ctx);
-        if (ctx->GetParentContext() != NULL && (strcmp(url, "/child/pend") == 0 || strcmp(url, "/child/pend2") == 0)) {
+        if (ctx->GetParentContext() != NULL &&
+            (strcmp(url, "/child/pend") == 0 || strcmp(url, "/child/pend2") == 0)) {
             char value[8];
             bool indicate = QueryValue(query, "ind", value, sizeof(value));
             m_want = strcmp(url, "/child/pend2") == 0 ? 2 : 1;
@@ -249,8 +285,10 @@ class CChildModule : public CHttpModule
         }
         child->GetRequest()->SetUrl(url, (DWORD)strlen(url), TRUE);
         BOOL pending = FALSE;
+        GateClose(child);
         hr = ctx->ExecuteRequest(TRUE, child, flags, NULL, &pending);
         Write(ctx, "hr=0x%08x pending=%d\n", (unsigned)hr, pending);
+        GateOpen(child);
         if (SUCCEEDED(hr) && pending) {
             m_child = child;
             return RQ_NOTIFICATION_PENDING;

@@ -17,6 +17,7 @@
 //                  PostCompletion; OnAsyncCompletion answers "async done"
 //  /_warmup        the records, one "key=value" line each, plus "begin=<n>" and "log=<n>": the
 //                  requests with X-Warmup: yes that RQ_BEGIN_REQUEST and RQ_LOG_REQUEST saw.
+//                  With ?recycle=1, first IHttpServer::RecycleApplication for /warm.
 #define _WINSOCKAPI_
 #include <windows.h>
 #include <sal.h>
@@ -204,6 +205,10 @@ class CWarmupModule : public CHttpModule
             return RQ_NOTIFICATION_PENDING;
         }
         if (strcmp(url, "/_warmup") == 0) {
+            PCSTR q = NULL;
+            ctx->GetServerVariable("QUERY_STRING", &q, &n);
+            if (q != NULL && strcmp(q, "recycle=1") == 0)
+                g_server->RecycleApplication(L"MACHINE/WEBROOT/APPHOST/Default Web Site/warm");
             std::string out;
             {
                 std::lock_guard<std::mutex> l(g_lock);
