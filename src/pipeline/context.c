@@ -428,11 +428,20 @@ static HRESULT ctx_GetServerVarChanges(IHttpContext4 *This, DWORD dwOld, DWORD *
     return iisd_svar_changes(H(This), pdwNew, pdwSnap, ppNames, ppValues, pdwDiffed, ppIdx);
 }
 
+/*
+ * Cancels the request's pending asynchronous ReadEntityBody, WriteEntityChunks or Flush: it completes
+ * with ERROR_OPERATION_ABORTED (and the bytes read so far) through OnAsyncCompletion or the call's
+ * callback. A cancelled write leaves the response incomplete: the connection closes after the request.
+ * Nothing pending: S_OK, nothing happens. A request without a client connection: ERROR_INVALID_HANDLE.
+ */
 static HRESULT ctx_CancelIo(IHttpContext4 *This)
 {
-    /* api-status: partial: ERROR_INVALID_HANDLE; an asynchronous read or write runs until it completes, the
-     * client goes away or the connection times out */
-    return HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE);
+    iisd_hctx_t *h = H(This);
+    if (h->warmup != NULL)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE);
+    if (h->parent == NULL) /* a child's reads and writes always complete synchronously */
+        iisd_hctx_cancel_io(h);
+    return S_OK;
 }
 
 /*

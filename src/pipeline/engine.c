@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,8 +445,19 @@ typedef REQUEST_NOTIFICATION_STATUS (*async_fn)(CHttpModule *, IHttpContext *, D
  * notification returned RQ_NOTIFICATION_PENDING. The loop waits for the socket (no thread
  * blocks), then re-enters the module through OnAsyncCompletion or the call's callback.
  */
+static void cancel_task(iisd_task_t *t);
+
 static void aio_arm(iisd_hctx_t *h)
 {
+    h->aio.armed = true;
+    int expect = AS_PENDING;
+    if (atomic_exchange(&h->cancel_req, false) &&
+        atomic_compare_exchange_strong(&h->async_state, &expect, AS_CANCEL)) {
+        /* CancelIo came while the module still ran: no wait, the operation ends cancelled */
+        h->async_task.fn = cancel_task;
+        iisd_loop_post(&h->c->hl->loop, &h->async_task);
+        return;
+    }
     if (h->aio.kind == IISD_AIO_WRITE)
         iisd_conn_wait_send(h->c);
     else
@@ -489,11 +501,58 @@ static enum iisd_yield on_readable(iisd_conn_t *c, bool timed_out)
     iisd_hctx_t *h = c->app;
     DWORD bytes;
     HRESULT hr;
+    if (atomic_load(&h->async_state) == AS_CANCEL)
+        return IISD_YIELD; /* CancelIo's task completes it */
     if (!iisd_hctx_read_step(h, timed_out, &bytes, &hr)) {
         iisd_conn_wait_read(c);
         return IISD_YIELD;
     }
+    int expect = AS_PENDING;
+    if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING))
+        return IISD_YIELD; /* CancelIo came first: its task completes it, with what was read */
     return aio_complete(h, bytes, hr);
+}
+
+/*
+ * CancelIo's task, on the loop, once it owns the request's resumption (AS_CANCEL): the wait is
+ * given up and the operation completes with ERROR_OPERATION_ABORTED.
+ */
+static void cancel_task(iisd_task_t *t)
+{
+    iisd_hctx_t *h = IISD_CONTAINER_OF(t, iisd_hctx_t, async_task);
+    iisd_conn_t *c = h->c;
+    if (!h->aio.armed) {
+        /* the loop has not taken the operation over yet: aio_arm cancels it when it does */
+        atomic_store(&h->cancel_req, true);
+        atomic_store(&h->async_state, AS_PENDING);
+        return;
+    }
+    h->aio.cancelled = true;
+    /* an abandoned send reaches on_sent, which completes it */
+    if (h->aio.kind == IISD_AIO_WRITE && iisd_conn_cancel_wait(c) == 2)
+        return;
+    if (h->aio.kind == IISD_AIO_READ)
+        iisd_conn_cancel_wait(c);
+    else
+        iisd_conn_drop_send(c); /* not waited for yet: what is left of it is not sent */
+    DWORD bytes = h->aio.kind == IISD_AIO_READ ? h->aio.got : 0;
+    if (aio_complete(h, bytes, HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED)) == IISD_CONTINUE)
+        iisd_conn_resume(c);
+}
+
+void iisd_hctx_cancel_io(iisd_hctx_t *h)
+{
+    atomic_store(&h->cancel_req, true);
+    int expect = AS_PENDING;
+    if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_CANCEL))
+        return; /* the module still runs: the request takes the cancel as the notification returns */
+    if (h->aio.kind != IISD_AIO_NONE && atomic_exchange(&h->cancel_req, false)) {
+        h->async_task.fn = cancel_task;
+        iisd_loop_post(&h->c->hl->loop, &h->async_task);
+        return;
+    }
+    /* parked for another reason (a completion will come), or aio_arm has the cancel already */
+    atomic_store(&h->async_state, AS_PENDING);
 }
 
 /* Re-enters a module whose notification was pending (PostCompletion). */
@@ -637,6 +696,16 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
                 st = call_module(h, id, 2 * s + (h->post ? 1 : 0), bit, h->post, prov);
             }
             while (st == RQ_NOTIFICATION_PENDING) {
+                if (h->aio.kind != IISD_AIO_NONE && atomic_exchange(&h->cancel_req, false)) {
+                    /* CancelIo while the module ran: the operation ends cancelled, at once */
+                    if (h->aio.kind == IISD_AIO_WRITE)
+                        iisd_conn_drop_send(c);
+                    h->compl_bytes = h->aio.kind == IISD_AIO_READ ? h->aio.got : 0;
+                    h->compl_hr = HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED);
+                    h->aio.kind = IISD_AIO_NONE;
+                    st = call_async_completion(h, id, bit, h->post, prov);
+                    continue;
+                }
                 int expect = AS_RUNNING;
                 if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_PENDING)) {
                     if (child && h->async_exec) {
@@ -747,8 +816,12 @@ void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool
         return;
     }
     expect = AS_PENDING;
-    if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING))
-        return; /* not pending: nothing to complete */
+    while (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING)) {
+        if (expect != AS_CANCEL)
+            return;    /* not pending: nothing to complete */
+        sched_yield(); /* CancelIo is looking at it: it gives it back at once */
+        expect = AS_PENDING;
+    }
     if (reenter) {
         /* OnAsyncCompletion runs on the loop: the notification is re-entered there */
     } else if (status == RQ_NOTIFICATION_FINISH_REQUEST) {
@@ -1076,6 +1149,11 @@ static enum iisd_yield on_sent(iisd_conn_t *c)
     iisd_hctx_t *h = c->app;
     if (h->aio.kind == IISD_AIO_WRITE) {
         /* an asynchronous WriteEntityChunks or Flush has gone out */
+        int expect = AS_PENDING;
+        if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING) && !h->aio.cancelled)
+            return IISD_YIELD; /* CancelIo came first: its task completes it */
+        if (h->aio.cancelled)
+            return aio_complete(h, 0, HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED));
         if (c->req->send_failed)
             return aio_complete(h, 0, HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED));
         DWORD bytes = h->aio.flush ? (DWORD)(c->req->bytes_sent - h->aio.base) : h->aio.bytes;

@@ -9,7 +9,7 @@
 #include "pipeline/engine.h"
 
 enum iisd_phase { PH_RUN = 0, PH_SENDING, PH_AFTER_SEND, PH_DONE };
-enum iisd_async { AS_RUNNING = 0, AS_PENDING, AS_EARLY };
+enum iisd_async { AS_RUNNING = 0, AS_PENDING, AS_EARLY, AS_CANCEL /* CancelIo owns the resumption */ };
 enum iisd_aio { IISD_AIO_NONE = 0, IISD_AIO_READ, IISD_AIO_WRITE };
 
 typedef struct iisd_svar {
@@ -69,15 +69,18 @@ typedef struct iisd_hctx {
     iisd_task_t async_task;
     /* asynchronous I/O a module started; the loop completes it (engine.c) */
     struct {
-        uint8_t kind;  /* IISD_AIO_* */
-        bool fill;     /* READ: complete only when the buffer is full or the body ends */
-        bool flush;    /* WRITE: report the wire bytes of the send (Flush), not `bytes` */
-        void *buf;     /* READ: the module's buffer */
-        DWORD cap;     /* READ */
-        DWORD got;     /* READ: bytes already in buf */
-        DWORD bytes;   /* WRITE: body bytes of the call */
-        uint64_t base; /* WRITE: bytes_sent before the send */
+        uint8_t kind;   /* IISD_AIO_* */
+        bool fill;      /* READ: complete only when the buffer is full or the body ends */
+        bool flush;     /* WRITE: report the wire bytes of the send (Flush), not `bytes` */
+        void *buf;      /* READ: the module's buffer */
+        DWORD cap;      /* READ */
+        DWORD got;      /* READ: bytes already in buf */
+        DWORD bytes;    /* WRITE: body bytes of the call */
+        uint64_t base;  /* WRITE: bytes_sent before the send */
+        bool armed;     /* the loop has taken it over (aio_arm ran) */
+        bool cancelled; /* CancelIo: it completes with ERROR_OPERATION_ABORTED */
     } aio;
+    _Atomic bool cancel_req;       /* CancelIo came while the module that started the I/O still ran */
     PFN_ASYNC_COMPLETION compl_fn; /* the ...Ex form's callback, in place of OnAsyncCompletion */
     VOID *compl_ctx;
     LPOVERLAPPED_COMPLETION_ROUTINE post_fn; /* PostCompletionEx */
@@ -258,6 +261,9 @@ int iisd_hctx_send_nowait(iisd_hctx_t *h);
  * wait for more input; true when it is complete, with the bytes read and the HRESULT.
  */
 bool iisd_hctx_read_step(iisd_hctx_t *h, bool timed_out, DWORD *bytes, HRESULT *hr);
+/* IHttpContext::CancelIo (engine.c): completes a pending asynchronous read or write with
+   ERROR_OPERATION_ABORTED through the module's completion. From any thread. */
+void iisd_hctx_cancel_io(iisd_hctx_t *h);
 /* Resumes a request whose notification returned RQ_NOTIFICATION_PENDING. */
 void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool reenter, DWORD bytes,
                         HRESULT hr, bool on_this_thread);

@@ -780,7 +780,7 @@ class CContextModule : public CHttpModule
 
   private:
     bool m_async = false;
-    bool m_pend = false;           // /context/child-pend: a child that pends
+    bool m_pend = false;          // /context/child-pend: a child that pends
     IHttpContext *m_child = NULL; // /context/child-async: the child it waits for
     bool m_disabled = false;
     int m_custom = 0;
