@@ -332,8 +332,10 @@ HRESULT iisd_child_execute(iisd_hctx_t *p, IHttpContext *cctx, DWORD flags, IHtt
     if (iisd_hctx_resolve(h) == 0) {
         iisd_hctx_run_inline(h);
         /* parked: nothing resumes it before its parent's module has returned RQ_NOTIFICATION_PENDING */
-        if (h->phase != PH_DONE && pfCompletionExpected != NULL)
+        if (h->phase != PH_DONE && pfCompletionExpected != NULL) {
             *pfCompletionExpected = TRUE;
+            p->parked_child = h;
+        }
     } else {
         iisd_hctx_send(h, true);
         h->phase = PH_DONE;

@@ -571,6 +571,7 @@ static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_
             iisd_raw_export(h);
         if (k->phase != PH_DONE)
             return RQ_NOTIFICATION_PENDING; /* parked again */
+        h->parked_child = NULL;
         h->compl_bytes = 0;
         h->compl_hr = S_OK;
     }
@@ -694,6 +695,14 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
                 st = call_async_completion(h, id, bit, h->post, prov);
             } else {
                 st = call_module(h, id, 2 * s + (h->post ? 1 : 0), bit, h->post, prov);
+            }
+            if (IISD_UNLIKELY(h->parked_child != NULL) && st != RQ_NOTIFICATION_PENDING) {
+                /* the child's end will re-enter this module: the request cannot go on without it */
+                iisd_log(IISD_LOG_WARN,
+                         "module %s executed a child request that completes asynchronously and did not "
+                         "return RQ_NOTIFICATION_PENDING; the request waits for the child",
+                         iisd_modules.v[id]->name);
+                st = RQ_NOTIFICATION_PENDING;
             }
             while (st == RQ_NOTIFICATION_PENDING) {
                 if (h->aio.kind != IISD_AIO_NONE && atomic_exchange(&h->cancel_req, false)) {

@@ -146,6 +146,7 @@ typedef struct iisd_hctx {
     bool merged_heads; /* a child's status and headers went to its parent already */
     bool async_exec;   /* executed asynchronously: a pending notification parks it (no thread waits) */
     struct iisd_hctx *resume_child; /* a parked child whose completion came: its parent resumes it */
+    struct iisd_hctx *parked_child; /* the child an asynchronous ExecuteRequest left parked */
     /* a request without a client connection (IGlobalApplicationPreloadProvider::CreateContext,
        warmup.c): a socketless connection object, and its output goes to memory */
     struct iisd_warmup *warmup;

@@ -302,3 +302,12 @@ def test_many_asynchronous_children_in_parallel(srv):
         bodies = list(ex.map(lambda _: srv.get("/child/async?url=/child/pend2").body, range(32)))
     for b in bodies:
         assert b.endswith(b"child async\n\ncompleted bytes=0 status=0x00000000\nrelease=0x00000000\n")
+
+
+def test_a_module_that_does_not_wait_for_its_asynchronous_child(srv):
+    # the module returns RQ_NOTIFICATION_FINISH_REQUEST although the completion is expected: the
+    # request still waits for the child, and the module hears of its end
+    r = srv.get("/child/async?url=/child/pend&ignore=1")
+    assert r.body == (b"hr=0x00000000 pending=1\npend\nchild async\n"
+                      b"\ncompleted bytes=0 status=0x00000000\nrelease=0x00000000\n")
+    assert "did not return RQ_NOTIFICATION_PENDING; the request waits for the child" in srv.stderr()

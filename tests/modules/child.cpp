@@ -25,7 +25,8 @@
 //                executes a clone for U asynchronously: writes "hr=0x... pending=<pfCompletionExpected>";
 //                when the completion is expected, returns RQ_NOTIFICATION_PENDING and, in
 //                OnAsyncCompletion, writes "completed bytes=<n> status=0x...", releases the child
-//                ("release=0x...") and ends.
+//                ("release=0x...") and ends. With ignore=1 it returns RQ_NOTIFICATION_FINISH_REQUEST
+//                instead of RQ_NOTIFICATION_PENDING (a module error the server survives).
 //
 // In a child request, /child/pend (and /child/pend2, which pends twice) writes "pend" and
 // returns RQ_NOTIFICATION_PENDING after starting a thread that calls PostCompletion (with
@@ -291,7 +292,9 @@ class CChildModule : public CHttpModule
         GateOpen(child);
         if (SUCCEEDED(hr) && pending) {
             m_child = child;
-            return RQ_NOTIFICATION_PENDING;
+            // ignore=1: the module's error of not returning RQ_NOTIFICATION_PENDING
+            return QueryValue(query, "ignore", value, sizeof(value)) ? RQ_NOTIFICATION_FINISH_REQUEST
+                                                                     : RQ_NOTIFICATION_PENDING;
         }
         Write(ctx, "release=0x%08x\n", (unsigned)child->ReleaseClonedContext());
         return RQ_NOTIFICATION_FINISH_REQUEST;
