@@ -89,18 +89,14 @@ fuzz-smoke: fuzz-deps
 	done; if [ -n "$$failed" ]; then echo "fuzz-smoke: findings in:$$failed"; exit 1; fi
 
 # ---- memory checking (valgrind) ---------------------------------------------
-# The unit tests, and the black-box tests in VALGRIND_BLACKBOX with iisd started under
-# valgrind (IISD_WRAPPER, see tests/blackbox/iisdtest.py); any memory error or leak fails.
-# tests/valgrind.supp holds the few suppressions, for third-party code only. The default
-# subset (static files, HTTP/1.1 framing, request filtering, compression, output cache,
-# child requests, asynchronous completion, module loading and blocking modules) takes
-# about 7 minutes on 2 cores; VALGRIND_BLACKBOX=tests/blackbox runs the whole
-# suite (about 20 minutes).
+# The unit tests, and the whole black-box suite with iisd started under valgrind
+# (IISD_WRAPPER, see tests/blackbox/iisdtest.py); any memory error or leak fails.
+# tests/valgrind.supp holds the few suppressions, for third-party code only. The
+# black-box part takes about 15 minutes on 2 cores; VALGRIND_BLACKBOX narrows it to some
+# files, e.g. VALGRIND_BLACKBOX=tests/blackbox/test_async.py.
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,possible \
            --num-callers=30 --suppressions=$(abspath tests/valgrind.supp)
-VALGRIND_BLACKBOX ?= $(addprefix tests/blackbox/test_,static.py protocol.py raw_request.py \
-                       request_filtering.py compression.py output_cache.py child_requests.py \
-                       async.py modules.py)
+VALGRIND_BLACKBOX ?= tests/blackbox
 
 valgrind-deps:
 	@if ! dpkg -s valgrind >/dev/null 2>&1; then \

@@ -1472,3 +1472,27 @@ void iisd_conn_wait_read(iisd_conn_t *c)
     c->state = ST_READWAIT;
     iisd_timeout_set(&c->hl->idle_tl, &c->tnode, c->hl->loop.now_ms);
 }
+
+int iisd_conn_cancel_wait(iisd_conn_t *c)
+{
+    if (c->state == ST_READWAIT) {
+        iisd_timeout_clear(&c->tnode);
+        c->state = ST_ACTIVE;
+        return 1;
+    }
+    if (c->state == ST_SENDING) {
+        c->send_abort = true;
+        conn_drive(c);
+        return 2;
+    }
+    return 0;
+}
+
+void iisd_conn_drop_send(iisd_conn_t *c)
+{
+    if (c->req->out == NULL)
+        return;
+    c->req->out = NULL;
+    c->req->send_failed = true;
+    c->close_after = true;
+}

@@ -166,6 +166,15 @@ const char *iisd_http_date(void);
 void iisd_conn_wait_send(iisd_conn_t *c);
 /* The loop waits until body input can be read, then calls on_readable(). On the owner thread. */
 void iisd_conn_wait_read(iisd_conn_t *c);
+/*
+ * The handler gives up what iisd_conn_wait_read / iisd_conn_wait_send made the connection wait for
+ * (owner thread). A read wait ends at once (returns 1); a send is abandoned (returns 2): the rest of
+ * it is dropped, the connection closes after the request, and on_sent runs with send_failed. 0 when
+ * nothing waited.
+ */
+int iisd_conn_cancel_wait(iisd_conn_t *c);
+/* Drops the unsent rest of a send no wait was armed for; the connection closes after the request. */
+void iisd_conn_drop_send(iisd_conn_t *c);
 /* The request is over: the handler has released c->app. On the owner thread. */
 void iisd_conn_request_done(iisd_conn_t *c);
 /* Continues driving the connection (after request_done outside on_request). */

@@ -17,6 +17,7 @@ uint64_t iisd_now_ms(void)
 }
 
 static void run_inbox(iisd_loop_t *loop);
+static void run_tasks(iisd_loop_t *loop);
 static void run_deferred(iisd_loop_t *loop);
 
 static void wake_cb(iisd_io_t *io, uint32_t events)
@@ -98,25 +99,25 @@ void iisd_loop_post(iisd_loop_t *loop, iisd_task_t *task)
     iisd_loop_wakeup(loop);
 }
 
+/* Runs the queued tasks. The ones not run yet wait in loop->tasks, where a thread that takes the
+   loop over while a task runs a module finds them, as it finds the rest of an event batch. */
 static void run_inbox(iisd_loop_t *loop)
 {
-    iisd_task_t *t;
     pthread_mutex_lock(&loop->inbox_lock);
-    t = loop->inbox_head;
+    loop->tasks = loop->inbox_head;
     loop->inbox_head = loop->inbox_tail = NULL;
     pthread_mutex_unlock(&loop->inbox_lock);
-    while (t != NULL) {
-        iisd_task_t *next = t->next;
+    run_tasks(loop);
+}
+
+static void run_tasks(iisd_loop_t *loop)
+{
+    while (loop->tasks != NULL) {
+        iisd_task_t *t = loop->tasks;
+        loop->tasks = t->next;
         t->fn(t);
-        t = next;
-        if (t != NULL && !iisd_loop_owned(loop)) {
-            /* taken over while a task ran a module: give the rest back */
-            while (t != NULL) {
-                next = t->next;
-                iisd_loop_post(loop, t);
-                t = next;
-            }
-        }
+        if (!iisd_loop_owned(loop))
+            return; /* taken over while the task ran a module: the rest is the new owner's */
     }
 }
 
@@ -127,6 +128,15 @@ void iisd_loop_drain_tasks(iisd_loop_t *loop, iisd_task_fn fn)
     iisd_task_t *t = loop->inbox_head;
     loop->inbox_head = loop->inbox_tail = NULL;
     pthread_mutex_unlock(&loop->inbox_lock);
+    if (loop->tasks != NULL) {
+        /* left by an owner that was taken over just before the loop stopped: those first */
+        iisd_task_t *last = loop->tasks;
+        while (last->next != NULL)
+            last = last->next;
+        last->next = t;
+        t = loop->tasks;
+        loop->tasks = NULL;
+    }
     while (t != NULL) {
         iisd_task_t *next = t->next;
         if (t->fn == fn)
@@ -143,6 +153,8 @@ static void run_timeouts(iisd_loop_t *loop)
             iisd_tnode_t *n = l->head;
             iisd_timeout_clear(n);
             n->cb(n);
+            if (!iisd_loop_owned(loop))
+                return; /* taken over while the timeout ran a module: the rest is the new owner's */
         }
     }
 }
@@ -158,6 +170,12 @@ static void run_deferred(iisd_loop_t *loop)
 
 void iisd_loop_run_once(iisd_loop_t *loop, int max_wait_ms)
 {
+    if (loop->tasks != NULL) {
+        /* tasks a previous owner had taken from the inbox and not run */
+        run_tasks(loop);
+        if (!iisd_loop_owned(loop))
+            return;
+    }
     if (loop->evi >= loop->nev) {
         run_deferred(loop);
         int wait = max_wait_ms;

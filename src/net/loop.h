@@ -61,6 +61,7 @@ struct iisd_loop {
        the middle of a batch, it dispatches the rest (see worker.h). */
     int nev, evi;
     struct epoll_event *evs;
+    iisd_task_t *tasks; /* the queued tasks being run, likewise */
     /* Tasks to run before the next wait (owner thread only): memory that the
        batch being dispatched may still name is freed there. */
     iisd_task_t *deferred;
@@ -93,7 +94,7 @@ void iisd_loop_wakeup(iisd_loop_t *loop);
 void iisd_loop_drain_tasks(iisd_loop_t *loop, iisd_task_fn fn);
 
 /*
- * Runs one batch: finishes a batch left by a previous owner, or waits for
+ * Runs one batch: finishes the tasks and the batch left by a previous owner, or waits for
  * events (at most until the next timeout or max_wait_ms) and dispatches them,
  * then runs expired timeouts. Returns early, touching nothing more, as soon as
  * the calling thread is no longer the loop's owner.

@@ -19,9 +19,8 @@
  *
  * Reference counts are atomic; the objects may be used from any thread.
  *
- * The "api-status:" comments give the state of a method in the words of
- * tools/api_status.py (which today only reads include/httpserv.h, so for
- * the AppHost interfaces they are documentation only).
+ * The "api-status:" comments give the state of a method for
+ * tools/api_status.py (docs/api-status.md lists the AppHost interfaces too).
  */
 #include "pipeline/adminapi.h"
 #include <ahadmin.h>

@@ -196,6 +196,8 @@ HRESULT iisd_child_clone(iisd_hctx_t *p, DWORD flags, IHttpContext **out)
 
 HRESULT iisd_child_release(iisd_hctx_t *h)
 {
+    if (h->warmup != NULL)
+        return iisd_warmup_release(h); /* a context from IGlobalApplicationPreloadProvider::CreateContext */
     iisd_hctx_t *p = h->parent;
     if (p == NULL || h->self == NULL)
         return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER); /* not a clone */
@@ -286,7 +288,8 @@ int iisd_child_send(iisd_hctx_t *h, bool final)
     return 0;
 }
 
-HRESULT iisd_child_execute(iisd_hctx_t *p, IHttpContext *cctx, DWORD flags, IHttpUser *user)
+HRESULT iisd_child_execute(iisd_hctx_t *p, IHttpContext *cctx, DWORD flags, IHttpUser *user,
+                           BOOL *pfCompletionExpected)
 {
     iisd_child_t *rec = p->children;
     while (rec != NULL && (IHttpContext *)&rec->h->ctx != cctx)
@@ -324,8 +327,15 @@ HRESULT iisd_child_execute(iisd_hctx_t *p, IHttpContext *cctx, DWORD flags, IHtt
     /* the calling module may have changed its raw response: take that in before merging */
     if (p->raw)
         iisd_raw_sync(p);
+    /* the caller can wait without a thread when it is told to and is a client's request */
+    h->async_exec = pfCompletionExpected != NULL && iisd_hctx_async_ok(p);
     if (iisd_hctx_resolve(h) == 0) {
-        iisd_hctx_run_child(h);
+        iisd_hctx_run_inline(h);
+        /* parked: nothing resumes it before its parent's module has returned RQ_NOTIFICATION_PENDING */
+        if (h->phase != PH_DONE && pfCompletionExpected != NULL) {
+            *pfCompletionExpected = TRUE;
+            p->parked_child = h;
+        }
     } else {
         iisd_hctx_send(h, true);
         h->phase = PH_DONE;

@@ -136,7 +136,13 @@ static BOOL ctx_GetIsLastNotification(IHttpContext4 *This, REQUEST_NOTIFICATION_
     return TRUE;
 }
 
-/* api-status: partial: the child runs to its end on the calling thread; *pfCompletionExpected is FALSE */
+/*
+ * Runs a child request on the calling thread. When one of its modules returns RQ_NOTIFICATION_PENDING,
+ * and the caller can wait asynchronously (it passed pfCompletionExpected, and it is a client's request
+ * in one of its deterministic notifications), ExecuteRequest returns at once with *pfCompletionExpected
+ * TRUE; the caller returns RQ_NOTIFICATION_PENDING and gets OnAsyncCompletion once the child has ended.
+ * Otherwise the calling thread waits for the child's completion.
+ */
 static HRESULT ctx_ExecuteRequest(IHttpContext4 *This, BOOL fAsync, IHttpContext *pHttpContext,
                                   DWORD dwExecuteFlags, IHttpUser *pHttpUser, BOOL *pfCompletionExpected)
 {
@@ -144,7 +150,7 @@ static HRESULT ctx_ExecuteRequest(IHttpContext4 *This, BOOL fAsync, IHttpContext
         *pfCompletionExpected = FALSE;
     if (!fAsync || pHttpContext == NULL)
         return HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED);
-    return iisd_child_execute(H(This), pHttpContext, dwExecuteFlags, pHttpUser);
+    return iisd_child_execute(H(This), pHttpContext, dwExecuteFlags, pHttpUser, pfCompletionExpected);
 }
 
 static DWORD ctx_GetExecuteFlags(IHttpContext4 *This)
@@ -432,11 +438,20 @@ static HRESULT ctx_GetServerVarChanges(IHttpContext4 *This, DWORD dwOld, DWORD *
     return iisd_svar_changes(H(This), pdwNew, pdwSnap, ppNames, ppValues, pdwDiffed, ppIdx);
 }
 
+/*
+ * Cancels the request's pending asynchronous ReadEntityBody, WriteEntityChunks or Flush: it completes
+ * with ERROR_OPERATION_ABORTED (and the bytes read so far) through OnAsyncCompletion or the call's
+ * callback. A cancelled write leaves the response incomplete: the connection closes after the request.
+ * Nothing pending: S_OK, nothing happens. A request without a client connection: ERROR_INVALID_HANDLE.
+ */
 static HRESULT ctx_CancelIo(IHttpContext4 *This)
 {
-    /* api-status: partial: ERROR_INVALID_HANDLE; an asynchronous read or write runs until it completes, the
-     * client goes away or the connection times out */
-    return HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE);
+    iisd_hctx_t *h = H(This);
+    if (h->warmup != NULL)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE);
+    if (h->parent == NULL) /* a child's reads and writes always complete synchronously */
+        iisd_hctx_cancel_io(h);
+    return S_OK;
 }
 
 /*

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,7 +230,8 @@ static REQUEST_NOTIFICATION_STATUS call_module(iisd_hctx_t *h, uint16_t id, int 
     h->cur_module = iisd_modules.v[id];
     h->cur_notification = notification;
     h->cur_post = post;
-    h->cur_start_ms = iisd_loop_now(&h->c->hl->loop);
+    /* a request without a client has no loop whose clock it could read */
+    h->cur_start_ms = IISD_LIKELY(h->c->hl != NULL) ? iisd_loop_now(&h->c->hl->loop) : iisd_now_ms();
     if (h->raw)
         iisd_raw_call_start(h, id);
     if (iisd_trace_wanted(h, IISD_TRACE_AREA_REQUEST_NOTIFICATIONS, TRACE_LEVEL_VERBOSE))
@@ -287,6 +289,8 @@ int iisd_hctx_send(iisd_hctx_t *h, bool final)
 {
     if (h->parent != NULL)
         return iisd_child_send(h, final);
+    if (h->warmup != NULL)
+        return iisd_warmup_send(h, final);
     if (h->rq->out != NULL && iisd_conn_finish_send(h->c) < 0)
         return -ECONNRESET; /* what an abandoned asynchronous send left */
     if (!before_send(h, final))
@@ -408,7 +412,8 @@ static void no_user(iisd_hctx_t *h)
 
 static void post_resume(iisd_conn_t *c);
 
-/* A child request waits on its calling thread for the completion of a pending notification. */
+/* A child request (or one without a client) waits on its calling thread for the completion of a
+   pending notification. */
 static void child_wait(iisd_hctx_t *h)
 {
     while (atomic_load(&h->async_state) == AS_PENDING)
@@ -440,8 +445,19 @@ typedef REQUEST_NOTIFICATION_STATUS (*async_fn)(CHttpModule *, IHttpContext *, D
  * notification returned RQ_NOTIFICATION_PENDING. The loop waits for the socket (no thread
  * blocks), then re-enters the module through OnAsyncCompletion or the call's callback.
  */
+static void cancel_task(iisd_task_t *t);
+
 static void aio_arm(iisd_hctx_t *h)
 {
+    h->aio.armed = true;
+    int expect = AS_PENDING;
+    if (atomic_exchange(&h->cancel_req, false) &&
+        atomic_compare_exchange_strong(&h->async_state, &expect, AS_CANCEL)) {
+        /* CancelIo came while the module still ran: no wait, the operation ends cancelled */
+        h->async_task.fn = cancel_task;
+        iisd_loop_post(&h->c->hl->loop, &h->async_task);
+        return;
+    }
     if (h->aio.kind == IISD_AIO_WRITE)
         iisd_conn_wait_send(h->c);
     else
@@ -485,17 +501,80 @@ static enum iisd_yield on_readable(iisd_conn_t *c, bool timed_out)
     iisd_hctx_t *h = c->app;
     DWORD bytes;
     HRESULT hr;
+    if (atomic_load(&h->async_state) == AS_CANCEL)
+        return IISD_YIELD; /* CancelIo's task completes it */
     if (!iisd_hctx_read_step(h, timed_out, &bytes, &hr)) {
         iisd_conn_wait_read(c);
         return IISD_YIELD;
     }
+    int expect = AS_PENDING;
+    if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING))
+        return IISD_YIELD; /* CancelIo came first: its task completes it, with what was read */
     return aio_complete(h, bytes, hr);
+}
+
+/*
+ * CancelIo's task, on the loop, once it owns the request's resumption (AS_CANCEL): the wait is
+ * given up and the operation completes with ERROR_OPERATION_ABORTED.
+ */
+static void cancel_task(iisd_task_t *t)
+{
+    iisd_hctx_t *h = IISD_CONTAINER_OF(t, iisd_hctx_t, async_task);
+    iisd_conn_t *c = h->c;
+    if (!h->aio.armed) {
+        /* the loop has not taken the operation over yet: aio_arm cancels it when it does */
+        atomic_store(&h->cancel_req, true);
+        atomic_store(&h->async_state, AS_PENDING);
+        return;
+    }
+    h->aio.cancelled = true;
+    /* an abandoned send reaches on_sent, which completes it */
+    if (h->aio.kind == IISD_AIO_WRITE && iisd_conn_cancel_wait(c) == 2)
+        return;
+    if (h->aio.kind == IISD_AIO_READ)
+        iisd_conn_cancel_wait(c);
+    else
+        iisd_conn_drop_send(c); /* not waited for yet: what is left of it is not sent */
+    DWORD bytes = h->aio.kind == IISD_AIO_READ ? h->aio.got : 0;
+    if (aio_complete(h, bytes, HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED)) == IISD_CONTINUE)
+        iisd_conn_resume(c);
+}
+
+void iisd_hctx_cancel_io(iisd_hctx_t *h)
+{
+    atomic_store(&h->cancel_req, true);
+    int expect = AS_PENDING;
+    if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_CANCEL))
+        return; /* the module still runs: the request takes the cancel as the notification returns */
+    if (h->aio.kind != IISD_AIO_NONE && atomic_exchange(&h->cancel_req, false)) {
+        h->async_task.fn = cancel_task;
+        iisd_loop_post(&h->c->hl->loop, &h->async_task);
+        return;
+    }
+    /* parked for another reason (a completion will come), or aio_arm has the cancel already */
+    atomic_store(&h->async_state, AS_PENDING);
 }
 
 /* Re-enters a module whose notification was pending (PostCompletion). */
 static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_t id, DWORD bit, bool post,
                                                          IHttpEventProvider *prov)
 {
+    if (h->resume_child != NULL) {
+        /* a child executed asynchronously has its completion: it runs on, on this thread, and the
+           parent's module hears of it once the child has ended */
+        iisd_hctx_t *k = h->resume_child;
+        h->resume_child = NULL;
+        if (h->raw)
+            iisd_raw_sync(h);
+        run(k, false);
+        if (h->raw)
+            iisd_raw_export(h);
+        if (k->phase != PH_DONE)
+            return RQ_NOTIFICATION_PENDING; /* parked again */
+        h->parked_child = NULL;
+        h->compl_bytes = 0;
+        h->compl_hr = S_OK;
+    }
     CHttpModule *m = h->inst[id];
     if (m == NULL)
         return RQ_NOTIFICATION_CONTINUE;
@@ -539,8 +618,10 @@ static REQUEST_NOTIFICATION_STATUS call_async_completion(iisd_hctx_t *h, uint16_
 static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
 {
     iisd_conn_t *c = h->c;
-    iisd_loop_t *loop = &c->hl->loop;
-    bool child = h->parent != NULL; /* runs inside its parent's module call: no zone, no connection */
+    /* a child runs inside its parent's module call, a request without a client inside a global
+       notification: no zone, no loop */
+    bool child = iisd_hctx_inline(h);
+    iisd_loop_t *loop = child ? NULL : &c->hl->loop;
     if (owner_call)
         iisd_zone_enter(loop);
     for (;;) {
@@ -573,7 +654,8 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
                 u->lpVtbl->DereferenceUser(u);
             }
             if (child)
-                return IISD_CONTINUE; /* it borrows its parent's configuration generation */
+                return IISD_CONTINUE; /* it borrows its parent's (or its provider's) configuration generation
+                                       */
             iisd_conf_unref(h->conf);
             if (iisd_zone_leave(loop)) {
                 iisd_conn_request_done(c);
@@ -614,10 +696,30 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
             } else {
                 st = call_module(h, id, 2 * s + (h->post ? 1 : 0), bit, h->post, prov);
             }
+            if (IISD_UNLIKELY(h->parked_child != NULL) && st != RQ_NOTIFICATION_PENDING) {
+                /* the child's end will re-enter this module: the request cannot go on without it */
+                iisd_log(IISD_LOG_WARN,
+                         "module %s executed a child request that completes asynchronously and did not "
+                         "return RQ_NOTIFICATION_PENDING; the request waits for the child",
+                         iisd_modules.v[id]->name);
+                st = RQ_NOTIFICATION_PENDING;
+            }
             while (st == RQ_NOTIFICATION_PENDING) {
+                if (h->aio.kind != IISD_AIO_NONE && atomic_exchange(&h->cancel_req, false)) {
+                    /* CancelIo while the module ran: the operation ends cancelled, at once */
+                    if (h->aio.kind == IISD_AIO_WRITE)
+                        iisd_conn_drop_send(c);
+                    h->compl_bytes = h->aio.kind == IISD_AIO_READ ? h->aio.got : 0;
+                    h->compl_hr = HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED);
+                    h->aio.kind = IISD_AIO_NONE;
+                    st = call_async_completion(h, id, bit, h->post, prov);
+                    continue;
+                }
                 int expect = AS_RUNNING;
                 if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_PENDING)) {
-                    if (child) {
+                    if (child && h->async_exec) {
+                        return IISD_YIELD; /* parked: its parent resumes it (call_async_completion) */
+                    } else if (child) {
                         child_wait(h); /* the completion sets AS_EARLY */
                     } else if (h->aio.kind != IISD_AIO_NONE) {
                         /* asynchronous I/O: the loop completes it (on_sent, on_readable) */
@@ -671,22 +773,21 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
     }
 }
 
+/* Resumes a request on its loop's thread, from a queued task. */
+static void resume_on_loop(iisd_hctx_t *h)
+{
+    if (run(h, true) == IISD_CONTINUE)
+        iisd_conn_resume(h->c);
+}
+
 static void post_resume(iisd_conn_t *c)
 {
-    iisd_hctx_t *h = c->app;
-    if (IISD_UNLIKELY(h == NULL)) {
-        /* the request ended on another path after this resumption was queued */
-        iisd_log(IISD_LOG_WARN, "a queued resumption found its request already finished; ignored");
-        return;
-    }
-    if (run(h, true) == IISD_CONTINUE)
-        iisd_conn_resume(c);
+    resume_on_loop(c->app);
 }
 
 static void async_task(iisd_task_t *t)
 {
-    iisd_hctx_t *h = IISD_CONTAINER_OF(t, iisd_hctx_t, async_task);
-    post_resume(h->c);
+    resume_on_loop(IISD_CONTAINER_OF(t, iisd_hctx_t, async_task));
 }
 
 void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool reenter, DWORD bytes,
@@ -699,7 +800,23 @@ void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool
     h->compl_reenter = reenter;
     if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_EARLY))
         return; /* the notification has not returned PENDING yet: it will see this */
-    if (h->parent != NULL) {
+    if (h->async_exec) {
+        /* a parked child: its parent is pending too, and resumes it before its OnAsyncCompletion */
+        expect = AS_PENDING;
+        if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING))
+            return;
+        if (reenter) {
+            /* the child's OnAsyncCompletion runs when its parent resumes it */
+        } else if (status == RQ_NOTIFICATION_FINISH_REQUEST) {
+            finish_jump(h);
+        } else if (status == RQ_NOTIFICATION_CONTINUE) {
+            h->idx++;
+        }
+        h->parent->resume_child = h;
+        iisd_hctx_complete(h->parent, RQ_NOTIFICATION_CONTINUE, true, 0, S_OK, false);
+        return;
+    }
+    if (iisd_hctx_inline(h)) {
         /* a child's thread waits in child_wait() and takes the completion as an early one */
         expect = AS_PENDING;
         if (atomic_compare_exchange_strong(&h->async_state, &expect, AS_EARLY))
@@ -707,8 +824,12 @@ void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool
         return;
     }
     expect = AS_PENDING;
-    if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING))
-        return; /* not pending: nothing to complete */
+    while (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING)) {
+        if (expect != AS_CANCEL)
+            return;    /* not pending: nothing to complete */
+        sched_yield(); /* CancelIo is looking at it: it gives it back at once */
+        expect = AS_PENDING;
+    }
     if (reenter) {
         /* OnAsyncCompletion runs on the loop: the notification is re-entered there */
     } else if (status == RQ_NOTIFICATION_FINISH_REQUEST) {
@@ -853,8 +974,9 @@ int iisd_hctx_resolve(iisd_hctx_t *h)
     const path_facts_t *pf =
         url_facts(h->conf, h->sitedef, h->arena, h->url, h->url_len, &app, &cpath, &scratch, NULL);
     if (pf->err != NULL) {
-        iisd_log(IISD_LOG_WARN, "child request %.*s: configuration error: %s:%u: %s", (int)h->url_len, h->url,
-                 pf->err->file, pf->err->line, pf->err->message);
+        iisd_log(IISD_LOG_WARN, "%s %.*s: configuration error: %s:%u: %s",
+                 h->parent ? "child request" : "warm-up request", (int)h->url_len, h->url, pf->err->file,
+                 pf->err->line, pf->err->message);
         iisd_resp_t *r = &h->rq->resp;
         iisd_resp_clear(r);
         r->status = 500;
@@ -885,7 +1007,7 @@ int iisd_hctx_resolve(iisd_hctx_t *h)
     return 0;
 }
 
-void iisd_hctx_run_child(iisd_hctx_t *h)
+void iisd_hctx_run_inline(iisd_hctx_t *h)
 {
     create_instances(h);
     run(h, false);
@@ -1035,6 +1157,11 @@ static enum iisd_yield on_sent(iisd_conn_t *c)
     iisd_hctx_t *h = c->app;
     if (h->aio.kind == IISD_AIO_WRITE) {
         /* an asynchronous WriteEntityChunks or Flush has gone out */
+        int expect = AS_PENDING;
+        if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_RUNNING) && !h->aio.cancelled)
+            return IISD_YIELD; /* CancelIo came first: its task completes it */
+        if (h->aio.cancelled)
+            return aio_complete(h, 0, HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED));
         if (c->req->send_failed)
             return aio_complete(h, 0, HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED));
         DWORD bytes = h->aio.flush ? (DWORD)(c->req->bytes_sent - h->aio.base) : h->aio.bytes;
@@ -1510,6 +1637,10 @@ static inline bool app_started(const iisd_app_t *app)
 typedef struct preload_prov {
     IGlobalApplicationPreloadProvider2 iface; /* first */
     bool recycled;
+    iisd_conf_t *conf; /* the application being preloaded, and its generation */
+    const iisd_sitedef_t *site;
+    const iisd_app_t *app;
+    struct iisd_warmup *contexts; /* made by CreateContext and not released yet */
 } preload_prov_t;
 
 static VOID pre_SetErrorStatus(IGlobalApplicationPreloadProvider2 *This, HRESULT hr)
@@ -1517,19 +1648,27 @@ static VOID pre_SetErrorStatus(IGlobalApplicationPreloadProvider2 *This, HRESULT
     iisd_log(IISD_LOG_WARN, "a module reported HRESULT 0x%08X while preloading an application", (unsigned)hr);
 }
 
-/* api-status: not implemented (E_NOTIMPL: a request needs a client connection in iisd) */
+/*
+ * A request without a client connection for the application being preloaded: a GET of the
+ * application's root, which the module may change (SetUrl, SetHttpMethod, SetHeader) before it
+ * runs it with ExecuteRequest. It lives until ReleaseClonedContext or until the notification returns.
+ */
 static HRESULT pre_CreateContext(IGlobalApplicationPreloadProvider2 *This, IHttpContext **ppHttpContext)
 {
-    if (ppHttpContext != NULL)
-        *ppHttpContext = NULL;
-    return E_NOTIMPL;
+    preload_prov_t *p = (preload_prov_t *)This;
+    if (ppHttpContext == NULL)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+    *ppHttpContext = NULL;
+    const app_plan_t *ap = p->app->data;
+    return iisd_warmup_create(p->conf, p->site, p->app, ap->plan, &p->contexts, ppHttpContext);
 }
 
-/* api-status: not implemented (E_NOTIMPL: see CreateContext) */
+/* Runs a context from CreateContext through its application's whole pipeline, on the calling thread;
+   the response stays in the context. */
 static HRESULT pre_ExecuteRequest(IGlobalApplicationPreloadProvider2 *This, IHttpContext *pHttpContext,
                                   IHttpUser *pHttpUser)
 {
-    return E_NOTIMPL;
+    return iisd_warmup_execute(((preload_prov_t *)This)->contexts, pHttpContext, pHttpUser);
 }
 
 /* TRUE when the generation replaced an earlier one (a configuration change or RecycleApplication). */
@@ -1562,8 +1701,13 @@ void iisd_pipeline_preload(iisd_conf_t *conf)
             app_start(conf, ap);
             if (iisd_pipeline.global->gl[bit_of(GL_APPLICATION_PRELOAD)].n == 0)
                 continue;
-            preload_prov_t p = {.iface.lpVtbl = &pre_vtbl.v, .recycled = conf->id != first_gen};
+            preload_prov_t p = {.iface.lpVtbl = &pre_vtbl.v,
+                                .recycled = conf->id != first_gen,
+                                .conf = conf,
+                                .site = site,
+                                .app = &site->apps[j]};
             iisd_global_notify((DWORD)bit_of(GL_APPLICATION_PRELOAD), (IHttpEventProvider *)&p.iface);
+            iisd_warmup_release_all(&p.contexts);
         }
     }
 }

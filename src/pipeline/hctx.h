@@ -9,7 +9,7 @@
 #include "pipeline/engine.h"
 
 enum iisd_phase { PH_RUN = 0, PH_SENDING, PH_AFTER_SEND, PH_DONE };
-enum iisd_async { AS_RUNNING = 0, AS_PENDING, AS_EARLY };
+enum iisd_async { AS_RUNNING = 0, AS_PENDING, AS_EARLY, AS_CANCEL /* CancelIo owns the resumption */ };
 enum iisd_aio { IISD_AIO_NONE = 0, IISD_AIO_READ, IISD_AIO_WRITE };
 
 typedef struct iisd_svar {
@@ -69,15 +69,18 @@ typedef struct iisd_hctx {
     iisd_task_t async_task;
     /* asynchronous I/O a module started; the loop completes it (engine.c) */
     struct {
-        uint8_t kind;  /* IISD_AIO_* */
-        bool fill;     /* READ: complete only when the buffer is full or the body ends */
-        bool flush;    /* WRITE: report the wire bytes of the send (Flush), not `bytes` */
-        void *buf;     /* READ: the module's buffer */
-        DWORD cap;     /* READ */
-        DWORD got;     /* READ: bytes already in buf */
-        DWORD bytes;   /* WRITE: body bytes of the call */
-        uint64_t base; /* WRITE: bytes_sent before the send */
+        uint8_t kind;   /* IISD_AIO_* */
+        bool fill;      /* READ: complete only when the buffer is full or the body ends */
+        bool flush;     /* WRITE: report the wire bytes of the send (Flush), not `bytes` */
+        void *buf;      /* READ: the module's buffer */
+        DWORD cap;      /* READ */
+        DWORD got;      /* READ: bytes already in buf */
+        DWORD bytes;    /* WRITE: body bytes of the call */
+        uint64_t base;  /* WRITE: bytes_sent before the send */
+        bool armed;     /* the loop has taken it over (aio_arm ran) */
+        bool cancelled; /* CancelIo: it completes with ERROR_OPERATION_ABORTED */
     } aio;
+    _Atomic bool cancel_req;       /* CancelIo came while the module that started the I/O still ran */
     PFN_ASYNC_COMPLETION compl_fn; /* the ...Ex form's callback, in place of OnAsyncCompletion */
     VOID *compl_ctx;
     LPOVERLAPPED_COMPLETION_ROUTINE post_fn; /* PostCompletionEx */
@@ -143,6 +146,12 @@ typedef struct iisd_hctx {
     bool no_entity;    /* cloned without CLONE_FLAG_ENTITY: no request body */
     bool skip_auth;    /* executed with a user: RQ_AUTHENTICATE_REQUEST does not run */
     bool merged_heads; /* a child's status and headers went to its parent already */
+    bool async_exec;   /* executed asynchronously: a pending notification parks it (no thread waits) */
+    struct iisd_hctx *resume_child; /* a parked child whose completion came: its parent resumes it */
+    struct iisd_hctx *parked_child; /* the child an asynchronous ExecuteRequest left parked */
+    /* a request without a client connection (IGlobalApplicationPreloadProvider::CreateContext,
+       warmup.c): a socketless connection object, and its output goes to memory */
+    struct iisd_warmup *warmup;
 
     /* objects.c: URL info, file info, named contexts and change records, made on first use */
     struct iisd_reqobjs *objs;
@@ -247,7 +256,7 @@ void iisd_hctx_notify(iisd_hctx_t *h, const iisd_list_t *list, DWORD notificatio
    a client's request: a child runs on its parent's thread, and the other notifications cannot pend. */
 static inline bool iisd_hctx_async_ok(const iisd_hctx_t *h)
 {
-    return h->parent == NULL && h->aio.kind == IISD_AIO_NONE && h->cur_module != NULL &&
+    return h->parent == NULL && h->warmup == NULL && h->aio.kind == IISD_AIO_NONE && h->cur_module != NULL &&
            (h->cur_notification & ((1u << IISD_NSTAGES) - 1)) != 0;
 }
 /* Runs the SEND_RESPONSE notification, then a non-final send that does not wait for the socket
@@ -258,25 +267,47 @@ int iisd_hctx_send_nowait(iisd_hctx_t *h);
  * wait for more input; true when it is complete, with the bytes read and the HRESULT.
  */
 bool iisd_hctx_read_step(iisd_hctx_t *h, bool timed_out, DWORD *bytes, HRESULT *hr);
+/* IHttpContext::CancelIo (engine.c): completes a pending asynchronous read or write with
+   ERROR_OPERATION_ABORTED through the module's completion. From any thread. */
+void iisd_hctx_cancel_io(iisd_hctx_t *h);
 /* Resumes a request whose notification returned RQ_NOTIFICATION_PENDING. */
 void iisd_hctx_complete(iisd_hctx_t *h, REQUEST_NOTIFICATION_STATUS status, bool reenter, DWORD bytes,
                         HRESULT hr, bool on_this_thread);
 /* The (lazily computed) physical path, after RQ_MAP_PATH. */
 const wchar_t *iisd_hctx_physical_path(iisd_hctx_t *h, size_t *len);
+/* Does the request run to its end on the calling thread (a child, or a request without a client)? */
+static inline bool iisd_hctx_inline(const iisd_hctx_t *h)
+{
+    return h->parent != NULL || h->warmup != NULL;
+}
 /*
- * Child requests (child.c). iisd_hctx_resolve computes the application, configuration path,
- * plan and handlers of h->url (-1 with a 500.19 response when the configuration there is
- * invalid); iisd_hctx_run_child runs a child's whole pipeline on the calling thread.
+ * Child requests (child.c) and requests without a client (warmup.c). iisd_hctx_resolve computes
+ * the application, configuration path, plan and handlers of h->url (-1 with a 500.19 response
+ * when the configuration there is invalid); iisd_hctx_run_inline runs the whole pipeline of a
+ * child or of a request without a client on the calling thread.
  */
 int iisd_hctx_resolve(iisd_hctx_t *h);
-void iisd_hctx_run_child(iisd_hctx_t *h);
+void iisd_hctx_run_inline(iisd_hctx_t *h);
 HRESULT iisd_child_clone(iisd_hctx_t *parent, DWORD flags, IHttpContext **out);
-HRESULT iisd_child_execute(iisd_hctx_t *parent, IHttpContext *child, DWORD flags, IHttpUser *user);
+HRESULT iisd_child_execute(iisd_hctx_t *parent, IHttpContext *child, DWORD flags, IHttpUser *user,
+                           BOOL *pfCompletionExpected);
 HRESULT iisd_child_release(iisd_hctx_t *h);
 /* A child's send (Flush, or the end of its pipeline): its output goes to its parent unless buffered. */
 int iisd_child_send(iisd_hctx_t *h, bool final);
 /* Releases every child a request has not released (at its end). */
 void iisd_child_release_all(iisd_hctx_t *h);
+/*
+ * Requests without a client connection (warmup.c), made by the GL_APPLICATION_PRELOAD provider
+ * for an application: iisd_warmup_create makes one (GET of the application's root), iisd_warmup_execute
+ * runs it, iisd_warmup_send takes its output into memory, iisd_warmup_release frees one and
+ * iisd_warmup_release_all every one left in *list when the notification returns.
+ */
+HRESULT iisd_warmup_create(iisd_conf_t *conf, const iisd_sitedef_t *site, const iisd_app_t *app,
+                           const iisd_plan_t *plan, struct iisd_warmup **list, IHttpContext **out);
+HRESULT iisd_warmup_execute(struct iisd_warmup *list, IHttpContext *ctx, IHttpUser *user);
+int iisd_warmup_send(iisd_hctx_t *h, bool final);
+HRESULT iisd_warmup_release(iisd_hctx_t *h);
+void iisd_warmup_release_all(struct iisd_warmup **list);
 /* Server variables (servervars.c). Returns the value or NULL when unknown. */
 const char *iisd_hctx_server_variable(iisd_hctx_t *h, const char *name, size_t *len);
 /* After SetServerVariable stored name=value: HTTP_<NAME> sets (or, empty, deletes) the request header. */

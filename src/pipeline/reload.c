@@ -227,13 +227,14 @@ static void *watcher_main(void *arg)
             (void)r;
             if (!__atomic_load_n(&R.running, __ATOMIC_ACQUIRE))
                 break;
-            if (__atomic_exchange_n(&R.hup, false, __ATOMIC_ACQ_REL)) {
-                note_change("MACHINE/WEBROOT/APPHOST");
-                pending = true;
-            }
-            if (__atomic_exchange_n(&R.recycle, false, __ATOMIC_ACQ_REL))
-                pending = true; /* a new generation, with no configuration change to announce */
         }
+        /* (also asked for before this thread started: no wake-up came then) */
+        if (__atomic_exchange_n(&R.hup, false, __ATOMIC_ACQ_REL)) {
+            note_change("MACHINE/WEBROOT/APPHOST");
+            pending = true;
+        }
+        if (__atomic_exchange_n(&R.recycle, false, __ATOMIC_ACQ_REL))
+            pending = true; /* a new generation, with no configuration change to announce */
         if (p[0].revents & POLLIN) {
             if (read_events())
                 pending = true;
@@ -265,9 +266,19 @@ int iisd_reload_start(const iisd_conf_opts_t *opts, iisd_module_t **tail, unsign
         }
     }
     R.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    R.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (R.ifd < 0 || R.efd < 0)
+    if (R.ifd < 0)
         return -errno;
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (efd < 0)
+        return -errno;
+    /* the workers already run: a module may have asked for a recycle before the descriptor was
+       there (it sets the flag, then looks for the descriptor; this is the other way round) */
+    __atomic_store_n(&R.efd, efd, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&R.recycle, __ATOMIC_SEQ_CST) || __atomic_load_n(&R.hup, __ATOMIC_SEQ_CST)) {
+        uint64_t one = 1;
+        ssize_t r = write(efd, &one, sizeof(one));
+        (void)r;
+    }
     R.running = true;
     int rc = pthread_create(&R.thread, NULL, watcher_main, NULL);
     if (rc != 0) {
@@ -277,24 +288,27 @@ int iisd_reload_start(const iisd_conf_opts_t *opts, iisd_module_t **tail, unsign
     return 0;
 }
 
-void iisd_reload_recycle(void)
+/* Wakes the watcher thread; before it has started, it finds the request when it does. */
+static void wake(void)
 {
-    __atomic_store_n(&R.recycle, true, __ATOMIC_RELEASE);
+    int efd = __atomic_load_n(&R.efd, __ATOMIC_SEQ_CST); /* -1 until the watcher is set up */
     uint64_t one = 1;
-    if (R.efd >= 0) {
-        ssize_t r = write(R.efd, &one, sizeof(one));
+    if (efd >= 0) {
+        ssize_t r = write(efd, &one, sizeof(one));
         (void)r;
     }
 }
 
+void iisd_reload_recycle(void)
+{
+    __atomic_store_n(&R.recycle, true, __ATOMIC_SEQ_CST);
+    wake();
+}
+
 void iisd_reload_request(void)
 {
-    __atomic_store_n(&R.hup, true, __ATOMIC_RELEASE);
-    uint64_t one = 1;
-    if (R.efd >= 0) {
-        ssize_t r = write(R.efd, &one, sizeof(one));
-        (void)r;
-    }
+    __atomic_store_n(&R.hup, true, __ATOMIC_SEQ_CST);
+    wake();
 }
 
 void iisd_reload_stop(void)

@@ -440,6 +440,7 @@ static HRESULT read_body_async(iisd_hctx_t *h, VOID *buf, DWORD cb, bool fill, P
         return hr;
     }
     h->aio = (typeof(h->aio)){.kind = IISD_AIO_READ, .fill = fill, .buf = buf, .cap = cb, .got = got};
+    atomic_store(&h->cancel_req, false); /* a CancelIo before this call had nothing to cancel */
     h->compl_fn = pfn;
     h->compl_ctx = ctx;
     *pfCompletionPending = TRUE;

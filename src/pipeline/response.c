@@ -619,6 +619,7 @@ static HRESULT flush_async(iisd_hctx_t *h, BOOL fMoreData, int64_t bytes, PFN_AS
     }
     h->aio =
         (typeof(h->aio)){.kind = IISD_AIO_WRITE, .flush = bytes < 0, .bytes = (DWORD)bytes, .base = before};
+    atomic_store(&h->cancel_req, false); /* a CancelIo before this call had nothing to cancel */
     h->compl_fn = pfn;
     h->compl_ctx = ctx;
     if (pcbSent)

@@ -3,7 +3,9 @@
 Everything here talks to a real `iisd` process over loopback sockets.  The
 server binary is $IISD_BIN (default: build/iisd under the repository root),
 started behind the command in $IISD_WRAPPER when it is set (for instance
-`valgrind --error-exitcode=99`: the timeouts below are then raised), and the test
+`valgrind --error-exitcode=99`: the timeouts below are then raised), with the
+arguments in $IISD_EXTRA_ARGS added to every server's command line (for instance
+`--takeover-ms 1`, to hand loops over between threads as often as can be), and the test
 modules are looked up in $IISD_TEST_MODULES (default:
 build/tests/modules, filled by `tests/modules/build.sh build/tests/modules`).
 
@@ -41,6 +43,7 @@ MODULES_DIR = _env_path("IISD_TEST_MODULES", "build/tests/modules")
 # that makes it: the start, stop and I/O timeouts are multiplied by it.
 IISD_WRAPPER = shlex.split(os.environ.get("IISD_WRAPPER", ""))
 SLOWDOWN = float(os.environ.get("IISD_SLOWDOWN", "10" if IISD_WRAPPER else "1"))
+IISD_EXTRA_ARGS = shlex.split(os.environ.get("IISD_EXTRA_ARGS", ""))
 
 START_TIMEOUT = 10.0 * SLOWDOWN  # seconds for the port to start accepting
 STOP_TIMEOUT = 10.0 * SLOWDOWN  # seconds for a graceful exit after SIGTERM
@@ -385,7 +388,7 @@ class Server:
             pytest.fail("server binary %s does not exist (build it, or set IISD_BIN)" % IISD_BIN)
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            IISD_WRAPPER + [str(IISD_BIN)] + [str(a) for a in self.args],
+            IISD_WRAPPER + [str(IISD_BIN)] + [str(a) for a in self.args] + IISD_EXTRA_ARGS,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
             env=self.env, cwd=self.cwd,
         )

@@ -276,3 +276,80 @@ def test_insert_entity_body_is_what_the_handler_reads_first(server_factory, site
     resp = c.read_response()
     assert resp.status == 200
     assert resp.body == b"[hello] world"
+
+
+# --------------------------------------------------------------------------
+# IHttpContext::CancelIo: a pending read or write completes with ERROR_OPERATION_ABORTED
+# --------------------------------------------------------------------------
+
+ERROR_OPERATION_ABORTED = "0x800703e3"
+
+
+def read_response(sock):
+    """One response with a Content-Length: its head and its body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        part = sock.recv(65536)
+        assert part, "connection closed before the response: %r" % data
+        data += part
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int([l.split(b":", 1)[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+    while len(body) < length:
+        part = sock.recv(65536)
+        assert part
+        body += part
+    return head, body
+
+
+def read_all(sock):
+    data = b""
+    while True:
+        part = sock.recv(65536)
+        if not part:
+            return data
+        data += part
+
+
+@pytest.mark.parametrize("how", ["cancel", "cancel-now"])
+def test_cancel_io_ends_a_pending_read(server_factory, site, trace_file, how):
+    srv = start_io(server_factory, site, trace_file)
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    try:
+        # 3 of the 10 body bytes: the first read takes them, the second one waits for the rest
+        sock.sendall(build_request("POST", "/aread?" + how, headers=[("Content-Length", "10")]) + b"abc")
+        head, body = read_response(sock)
+    finally:
+        sock.close()
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert body == b"pending=1 eof=async hr=%s sizes=3, body=abc" % ERROR_OPERATION_ABORTED.encode()
+    wait_count(trace_file, "Async cancel hr=0x00000000", 1)
+    # the server goes on serving
+    assert srv.get("/hello.txt").status == 200
+
+
+@pytest.mark.parametrize("how", ["cancel", "cancel-now"])
+def test_cancel_io_ends_a_pending_write(server_factory, site, trace_file, how):
+    srv = start_io(server_factory, site, trace_file)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: the write waits
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", srv.port))
+    try:
+        sock.sendall(build_request("GET", "/awrite?" + how))
+        lines = wait_trace(trace_file, lambda ls: any(l.startswith("Async write-complete") for l in ls))
+        assert [l for l in lines if l.startswith("Async write-complete")] == [
+            "Async write-complete 0 hr=%s" % ERROR_OPERATION_ABORTED]
+        # the response is cut short: the connection closes after the request
+        raw = read_all(sock)
+    finally:
+        sock.close()
+    assert raw.startswith(b"HTTP/1.1 200")
+    assert len(raw) < 8 << 20
+    assert srv.get("/hello.txt").status == 200
+
+
+def test_cancel_io_with_nothing_pending(server_factory, site, trace_file):
+    srv = start_io(server_factory, site, trace_file)
+    # the body is all there: every read completes at once, there is nothing to cancel
+    resp = srv.get("/aread?cancel-now", method="POST", body=b"0123456789")
+    assert resp.body == b"pending=0 eof=sync hr=0x80070026 sizes=10, body=0123456789"

@@ -250,3 +250,64 @@ def test_execute_url_error_page_from_a_module(server_factory, www):
     assert int(f["flags"], 16) == DISABLE_CUSTOM_ERROR | BUFFER_RESPONSE
     # the child's own headers stay in the child
     assert not r.has("X-Child")
+
+
+# --------------------------------------------------------------------------
+# asynchronous execution: the parent pends until its child has ended
+# --------------------------------------------------------------------------
+
+def test_a_pending_child_completes_its_parent_asynchronously(srv):
+    r = srv.get("/child/async?url=/child/pend")
+    assert r.status == 200
+    # ExecuteRequest returned at once with the completion expected; the child's output
+    # reached the parent when it ended, then the parent's OnAsyncCompletion ran
+    assert r.body == (b"hr=0x00000000 pending=1\npend\nchild async\n"
+                      b"\ncompleted bytes=0 status=0x00000000\nrelease=0x00000000\n")
+
+
+def test_a_child_that_pends_twice_keeps_its_parent_waiting(srv):
+    r = srv.get("/child/async?url=/child/pend2")
+    assert r.body == (b"hr=0x00000000 pending=1\npend\npend again\nchild async\n"
+                      b"\ncompleted bytes=0 status=0x00000000\nrelease=0x00000000\n")
+
+
+def test_a_child_completed_with_indicate_completion(srv):
+    r = srv.get("/child/async?url=/child/pend:ind=1")
+    assert r.body == (b"hr=0x00000000 pending=1\npend\nchild indicated\n"
+                      b"\ncompleted bytes=0 status=0x00000000\nrelease=0x00000000\n")
+
+
+def test_a_child_that_does_not_pend_completes_synchronously(srv):
+    r = srv.get("/child/async?url=/child/info")
+    assert r.status == 200
+    assert r.body.startswith(b"url=/child/info\n")
+    assert r.body.endswith(b"hr=0x00000000 pending=0\nrelease=0x00000000\n")
+    assert b"completed" not in r.body
+
+
+def test_a_buffered_asynchronous_child_keeps_its_response(srv):
+    r = srv.get("/child/async?url=/child/pend&flags=%d" % BUFFER_RESPONSE)
+    assert r.body == (b"hr=0x00000000 pending=1\n"
+                      b"\ncompleted bytes=0 status=0x00000000\nrelease=0x00000000\n")
+
+
+def test_without_pf_completion_expected_the_calling_thread_waits(srv):
+    r = run(srv, url="/child/pend", extra="&nopending=1")
+    assert r.body.startswith(b"pend\nchild async\n\nhr=0x00000000 pending=0\n")
+
+
+def test_many_asynchronous_children_in_parallel(srv):
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        bodies = list(ex.map(lambda _: srv.get("/child/async?url=/child/pend2").body, range(32)))
+    for b in bodies:
+        assert b.endswith(b"child async\n\ncompleted bytes=0 status=0x00000000\nrelease=0x00000000\n")
+
+
+def test_a_module_that_does_not_wait_for_its_asynchronous_child(srv):
+    # the module returns RQ_NOTIFICATION_FINISH_REQUEST although the completion is expected: the
+    # request still waits for the child, and the module hears of its end
+    r = srv.get("/child/async?url=/child/pend&ignore=1")
+    assert r.body == (b"hr=0x00000000 pending=1\npend\nchild async\n"
+                      b"\ncompleted bytes=0 status=0x00000000\nrelease=0x00000000\n")
+    assert "did not return RQ_NOTIFICATION_PENDING; the request waits for the child" in srv.stderr()

@@ -5,7 +5,7 @@ import socket
 import time
 import xml.etree.ElementTree as ET
 
-from iisdtest import AppHostConfig, RawClient, free_port, module_path, poll
+from iisdtest import AppHostConfig, RawClient, free_port, module_path, poll, wait_trace
 
 
 def start(server_factory, tmp_path, sites, web_limits=None):
@@ -84,6 +84,41 @@ def test_max_bandwidth_throttles_the_site(server_factory, tmp_path):
     assert time.monotonic() - start_t < slow / 2, "the other site was throttled too"
     # the connection stays usable after a throttled response
     assert get(c, "/a.txt", "x").body == b"AAAA"
+
+
+def test_a_module_blocking_after_a_throttled_send_hands_the_loop_over(server_factory, tmp_path):
+    """The end of a throttled response goes out from the loop's timer sweep, and the
+    pipeline goes on from there: a module sleeping 1 s in RQ_LOG_REQUEST has its thread
+    detached and the loop handed to another thread, which carries on with the other
+    connections. The detached thread must leave the rest of the sweep (here the timer of
+    another throttled response) to the new owner; touching it is a race that the
+    sanitizer builds report."""
+    trace = tmp_path / "trace.txt"
+    port = free_port()
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "mid.bin").write_bytes(b"m" * 60000)
+    (root / "big.bin").write_bytes(bytes(range(256)) * (400000 // 256) + b"x" * (400000 % 256))
+    cfg = AppHostConfig()
+    site = cfg.add_site("Slow", 1, ["127.0.0.1:%d:" % port], root)
+    cfg._child(site, "limits").set("maxBandwidth", "200000")
+    cfg.add_global_module("T", module_path("trace"))
+    cfg.enable_module("T")
+    path = cfg.write(tmp_path / "applicationHost.config")
+    srv = server_factory(config_file=path, port=port, extra_args=["--log-level", "debug"],
+                         env={"IISD_TEST_TRACE": str(trace)})
+    a, b = srv.client(timeout=30), srv.client(timeout=30)
+    resp = get(a, "/mid.bin?sleep-at-LOG_REQUEST", "x")
+    assert resp.status == 200 and resp.body == b"m" * 60000
+    # the response is out; its thread sleeps in RQ_LOG_REQUEST, the loop has another owner
+    assert srv.wait_for_log(lambda lvl, msg: "another thread takes over" in msg, timeout=5.0)
+    resp = get(b, "/big.bin", "x")
+    assert resp.status == 200 and len(resp.body) == 400000
+    lines = wait_trace(trace, lambda ls: "T dispose" in ls)
+    assert "T LOG_REQUEST" in lines and "T END_REQUEST" in lines and "T dispose" in lines
+    # both connections still work
+    assert get(a, "/mid.bin", "x").status == 200
+    assert get(b, "/mid.bin", "x").status == 200
 
 
 def test_min_bytes_per_second_drops_a_client_that_does_not_read(server_factory, tmp_path):

@@ -11,6 +11,8 @@
 // /context/async-post-ex.
 #include "conformance.h"
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace
@@ -18,6 +20,18 @@ namespace
 
 HTTP_MODULE_ID g_id;
 IHttpServer *g_server;
+
+// /context/child-async: the pending child's completion waits until its ExecuteRequest has returned
+std::mutex g_gate_lock;
+std::condition_variable g_gate_cv;
+bool g_gate_open;
+
+void gate_set(bool open)
+{
+    std::lock_guard<std::mutex> l(g_gate_lock);
+    g_gate_open = open;
+    g_gate_cv.notify_all();
+}
 
 bool eq(PCSTR a, const char *b)
 {
@@ -228,7 +242,7 @@ void basic(IHttpContext *ctx)
 
     CHECK("IHttpContext::GetTraceContext", ctx->GetTraceContext() != NULL);
     // no asynchronous operation is pending
-    CHECK("IHttpContext::CancelIo", ctx->CancelIo() == HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE));
+    CHECK("IHttpContext::CancelIo", ctx->CancelIo() == S_OK); // nothing pending: nothing to cancel
     // one notification of this module is still to come (RQ_END_REQUEST)
     CHECK("IHttpContext::GetIsLastNotification",
           ctx->GetIsLastNotification(RQ_NOTIFICATION_CONTINUE) == FALSE);
@@ -516,6 +530,35 @@ class CContextModule : public CHttpModule
             return child(ctx);
         if (conf_is(ctx, "/context/child-target"))
             return child_target(ctx);
+        if (conf_is(ctx, "/context/child-async")) {
+            IHttpContext *kid = NULL;
+            ctx->CloneContext(CLONE_FLAG_BASICS | CLONE_FLAG_HEADERS, &kid);
+            if (kid == NULL)
+                return conf_reply(ctx, "no child");
+            kid->GetRequest()->SetUrl("/context/child-pend", 19, TRUE);
+            BOOL expected = FALSE;
+            gate_set(false);
+            HRESULT hr = ctx->ExecuteRequest(TRUE, kid, 0, NULL, &expected);
+            gate_set(true);
+            // the child pends: the completion is expected, and comes through OnAsyncCompletion
+            CHECK("IHttpContext::ExecuteRequest", hr == S_OK && expected == TRUE);
+            if (!expected) {
+                kid->ReleaseClonedContext();
+                return conf_reply(ctx, "not pending");
+            }
+            m_child = kid;
+            return RQ_NOTIFICATION_PENDING;
+        }
+        if (conf_is(ctx, "/context/child-pend")) {
+            m_pend = true;
+            std::thread([ctx]() {
+                std::unique_lock<std::mutex> l(g_gate_lock);
+                g_gate_cv.wait(l, [] { return g_gate_open; });
+                l.unlock();
+                ctx->PostCompletion(0);
+            }).detach();
+            return RQ_NOTIFICATION_PENDING;
+        }
         if (conf_is(ctx, "/context/changes")) {
             svar_changes(ctx);
             header_changes(ctx);
@@ -630,6 +673,19 @@ class CContextModule : public CHttpModule
     REQUEST_NOTIFICATION_STATUS OnAsyncCompletion(IHttpContext *ctx, DWORD notification, BOOL post,
                                                   IHttpEventProvider *, IHttpCompletionInfo *info)
     {
+        if (m_pend) {
+            m_pend = false;
+            return conf_reply(ctx, "child-async");
+        }
+        if (m_child != NULL) {
+            // the child has ended, its output is in this response already
+            CHECK("IHttpContext::ExecuteRequest", notification == RQ_BEGIN_REQUEST && post == FALSE &&
+                                                      info != NULL && info->GetCompletionStatus() == S_OK);
+            m_child->ReleaseClonedContext();
+            m_child = NULL;
+            conf_write(ctx, "|parent");
+            return RQ_NOTIFICATION_FINISH_REQUEST;
+        }
         if (!m_async)
             return RQ_NOTIFICATION_CONTINUE;
         CHECK("IHttpContext::PostCompletion", notification == RQ_BEGIN_REQUEST && post == FALSE);
@@ -724,6 +780,8 @@ class CContextModule : public CHttpModule
 
   private:
     bool m_async = false;
+    bool m_pend = false;          // /context/child-pend: a child that pends
+    IHttpContext *m_child = NULL; // /context/child-async: the child it waits for
     bool m_disabled = false;
     int m_custom = 0;
 };

@@ -196,6 +196,9 @@ def run_requests(srv, only):
             expect("IHttpContext::GetRequest", r is not None and r.status == 200, "%s: %r" % (path, r))
         r = get("/context/child")
         expect("IHttpContext::ExecuteRequest", r is not None and r.body == b"child|parent", repr(r))
+        r = get("/context/child-async")
+        expect("IHttpContext::ExecuteRequest", r is not None and r.body == b"child-async|parent",
+               "a pending child completes its parent asynchronously: %r" % r)
         r = get("/context/async-post")
         expect("IHttpContext::PostCompletion", r is not None and r.body == b"posted", repr(r))
         r = get("/context/async-indicate")

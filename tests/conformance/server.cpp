@@ -7,6 +7,9 @@
 // /server/fragments, /server/notify and /server/trace check the rest.
 #include "conformance.h"
 
+#include <ahadmin.h>
+#include <comdef.h>
+
 #include <stdio.h>
 #include <string>
 #include <sys/stat.h>
@@ -31,6 +34,7 @@ int g_www_trace_seen; // GL_TRACE_EVENT calls with the web server provider (Quic
 int g_cleaned;        // stored contexts cleaned up
 int g_preloads;       // GL_APPLICATION_PRELOAD calls (the site's root application has preloadEnabled)
 int g_resolves;       // GL_APPLICATION_RESOLVE_MODULES calls
+int g_warmups;        // /server/warmup requests (the warm-up request of every preload)
 int g_config_seen;    // GL_CONFIGURATION_CHANGE calls for kConfigPath
 int g_file_seen;      // GL_FILE_CHANGE calls for kChangedFile
 
@@ -305,6 +309,22 @@ class CServerGlobal : public CGlobalModule
         int n = __atomic_add_fetch(&g_preloads, 1, __ATOMIC_ACQ_REL);
         CHECK("IGlobalApplicationPreloadProvider2::IsProcessRecycled",
               p2 != NULL && p2->IsProcessRecycled() == (n > 1 ? TRUE : FALSE));
+        // a warm-up request: a context of its own, run through the application's pipeline
+        IHttpContext *wctx = NULL;
+        HRESULT hr = p->CreateContext(&wctx);
+        CHECK("IGlobalApplicationPreloadProvider::CreateContext",
+              hr == S_OK && wctx != NULL && wctx->GetRequest() != NULL && wctx->GetResponse() != NULL);
+        if (wctx != NULL) {
+            int seen = __atomic_load_n(&g_warmups, __ATOMIC_ACQUIRE);
+            HRESULT set = wctx->GetRequest()->SetUrl("/server/warmup", 14, TRUE);
+            hr = p->ExecuteRequest(wctx, NULL);
+            USHORT status = 0;
+            wctx->GetResponse()->GetStatus(&status);
+            CHECK("IGlobalApplicationPreloadProvider::ExecuteRequest",
+                  set == S_OK && hr == S_OK && status == 200 &&
+                      __atomic_load_n(&g_warmups, __ATOMIC_ACQUIRE) == seen + 1);
+            wctx->ReleaseClonedContext();
+        }
         return GL_NOTIFICATION_CONTINUE;
     }
 
@@ -336,8 +356,151 @@ class CServerGlobal : public CGlobalModule
     VOID Terminate() { delete this; }
 };
 
+bool wide_is(BSTR b, const wchar_t *w)
+{
+    return b != NULL && wcscmp(b, w) == 0;
+}
+
+// The administration API (IHttpServer::GetAdminManager): the site list and a section of the site, read
+// through every collection kind, and a value changed in memory (never committed).
+void admin_api()
+{
+    IAppHostAdminManager *mgr = g_server->GetAdminManager();
+    if (mgr == NULL)
+        return;
+    IAppHostElement *sites = NULL;
+    HRESULT hr = mgr->GetAdminSection(_bstr_t(L"system.applicationHost/sites"),
+                                      _bstr_t(L"MACHINE/WEBROOT/APPHOST"), &sites);
+    CHECK("IAppHostAdminManager::GetAdminSection", hr == S_OK && sites != NULL);
+    IAppHostElement *none = NULL;
+    CHECK("IAppHostAdminManager::GetAdminSection",
+          FAILED(mgr->GetAdminSection(_bstr_t(L"system.webServer/noSuchSection"),
+                                      _bstr_t(L"MACHINE/WEBROOT/APPHOST"), &none)) &&
+              none == NULL);
+    if (sites == NULL)
+        return;
+    BSTR name = NULL;
+    CHECK("IAppHostElement::get_Name", sites->get_Name(&name) == S_OK && name != NULL && *name != 0);
+    SysFreeString(name);
+
+    // the <site> items: the conformance site is the first one
+    IAppHostElementCollection *items = NULL;
+    CHECK("IAppHostElement::get_Collection", sites->get_Collection(&items) == S_OK && items != NULL);
+    DWORD count = 0;
+    CHECK("IAppHostElementCollection::get_Count",
+          items != NULL && items->get_Count(&count) == S_OK && count >= 1);
+    IAppHostElement *site = NULL;
+    _variant_t index((long)0);
+    CHECK("IAppHostElementCollection::get_Item",
+          items != NULL && items->get_Item(index, &site) == S_OK && site != NULL);
+    IAppHostElement *past = NULL;
+    _variant_t beyond((long)count);
+    CHECK("IAppHostElementCollection::get_Item",
+          items != NULL && FAILED(items->get_Item(beyond, &past)) && past == NULL);
+    if (site != NULL) {
+        IAppHostProperty *prop = NULL;
+        hr = site->GetPropertyByName(_bstr_t(L"name"), &prop);
+        CHECK("IAppHostElement::GetPropertyByName", hr == S_OK && prop != NULL);
+        if (prop != NULL) {
+            BSTR pname = NULL, text = NULL;
+            CHECK("IAppHostProperty::get_Name", prop->get_Name(&pname) == S_OK && wide_is(pname, L"name"));
+            _variant_t value;
+            CHECK("IAppHostProperty::get_Value", prop->get_Value(&value) == S_OK && value.vt == VT_BSTR &&
+                                                     wide_is(value.bstrVal, L"Default Web Site"));
+            CHECK("IAppHostProperty::get_StringValue",
+                  prop->get_StringValue(&text) == S_OK && wide_is(text, L"Default Web Site"));
+            IAppHostPropertyException *exc = (IAppHostPropertyException *)1;
+            CHECK("IAppHostProperty::get_Exception", prop->get_Exception(&exc) == S_OK && exc == NULL);
+            SysFreeString(pname);
+            SysFreeString(text);
+            prop->Release();
+        }
+        IAppHostProperty *missing = NULL;
+        CHECK("IAppHostElement::GetPropertyByName",
+              FAILED(site->GetPropertyByName(_bstr_t(L"noSuchAttribute"), &missing)) && missing == NULL);
+
+        IAppHostPropertyCollection *props = NULL;
+        CHECK("IAppHostElement::get_Properties", site->get_Properties(&props) == S_OK && props != NULL);
+        if (props != NULL) {
+            DWORD n = 0;
+            CHECK("IAppHostPropertyCollection::get_Count", props->get_Count(&n) == S_OK && n >= 2);
+            IAppHostProperty *p0 = NULL;
+            _variant_t by_name(L"id");
+            CHECK("IAppHostPropertyCollection::get_Item",
+                  props->get_Item(by_name, &p0) == S_OK && p0 != NULL);
+            if (p0 != NULL) {
+                _variant_t id;
+                CHECK("IAppHostPropertyCollection::get_Item", p0->get_Value(&id) == S_OK && id.vt == VT_UI4);
+                p0->Release();
+            }
+            props->Release();
+        }
+
+        IAppHostChildElementCollection *kids = NULL;
+        CHECK("IAppHostElement::get_ChildElements", site->get_ChildElements(&kids) == S_OK && kids != NULL);
+        if (kids != NULL) {
+            DWORD n = 0;
+            CHECK("IAppHostChildElementCollection::get_Count", kids->get_Count(&n) == S_OK && n >= 1);
+            IAppHostElement *kid = NULL;
+            _variant_t by_name(L"bindings");
+            CHECK("IAppHostChildElementCollection::get_Item",
+                  kids->get_Item(by_name, &kid) == S_OK && kid != NULL);
+            if (kid != NULL)
+                kid->Release();
+            kids->Release();
+        }
+        IAppHostElement *bindings = NULL;
+        CHECK("IAppHostElement::GetElementByName",
+              site->GetElementByName(_bstr_t(L"bindings"), &bindings) == S_OK && bindings != NULL);
+        if (bindings != NULL) {
+            BSTR bname = NULL;
+            CHECK("IAppHostElement::get_Name",
+                  bindings->get_Name(&bname) == S_OK && wide_is(bname, L"bindings"));
+            SysFreeString(bname);
+            bindings->Release();
+        }
+        site->Release();
+    }
+    if (items != NULL)
+        items->Release();
+    sites->Release();
+
+    // a value changed in this section object only: nothing is committed
+    IAppHostElement *dd = NULL;
+    if (mgr->GetAdminSection(_bstr_t(L"system.webServer/defaultDocument"),
+                             _bstr_t(L"MACHINE/WEBROOT/APPHOST/Default Web Site"), &dd) == S_OK &&
+        dd != NULL) {
+        IAppHostProperty *enabled = NULL;
+        if (dd->GetPropertyByName(_bstr_t(L"enabled"), &enabled) == S_OK && enabled != NULL) {
+            _variant_t before, after;
+            enabled->get_Value(&before);
+            bool was = before.vt == VT_BOOL && before.boolVal != VARIANT_FALSE;
+            _variant_t flipped(!was);
+            HRESULT put = enabled->put_Value(flipped);
+            enabled->get_Value(&after);
+            CHECK("IAppHostProperty::put_Value",
+                  put == S_OK && after.vt == VT_BOOL && (after.boolVal != VARIANT_FALSE) == !was);
+            enabled->Release();
+        }
+        dd->Release();
+    }
+
+    IAppHostWritableAdminManager *wmgr = NULL;
+    mgr->QueryInterface(__uuidof(IAppHostWritableAdminManager), (void **)&wmgr);
+    if (wmgr != NULL) {
+        BSTR path = NULL;
+        CHECK("IAppHostWritableAdminManager::get_CommitPath",
+              wmgr->get_CommitPath(&path) == S_OK && wide_is(path, L"MACHINE/WEBROOT/APPHOST"));
+        SysFreeString(path);
+        CHECK("IAppHostWritableAdminManager::put_CommitPath",
+              wmgr->put_CommitPath(_bstr_t(L"MACHINE/WEBROOT/APPHOST")) == S_OK);
+        wmgr->Release();
+    }
+}
+
 void basic(IHttpContext *ctx)
 {
+    admin_api();
     // launched from a shell or a service manager, iisd is a command-line process
     CHECK("IHttpServer::IsCommandLineLaunch", g_server->IsCommandLineLaunch() == TRUE);
     PCWSTR pool = g_server->GetAppPoolName();
@@ -712,6 +875,9 @@ class CServerModule : public CHttpModule
         else if (conf_is(ctx, "/server/recycle")) {
             g_server->RecycleApplication(L"MACHINE/WEBROOT/APPHOST/Default Web Site");
             CHECK("IHttpServer::RecycleApplication", true); // run.py waits for the new generation
+        } else if (conf_is(ctx, "/server/warmup")) {
+            __atomic_add_fetch(&g_warmups, 1, __ATOMIC_ACQ_REL);
+            return conf_reply(ctx, "warm");
         } else if (conf_is(ctx, "/server/generation")) {
             char text[64];
             snprintf(text, sizeof(text), "preloads=%d resolves=%d",

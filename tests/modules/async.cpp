@@ -36,6 +36,9 @@
 //   /awrite         IHttpResponse::WriteEntityChunks(fAsync, fMoreData), OnAsyncCompletion
 //   /awrite-ex      IHttpResponse2::WriteEntityChunks with a callback
 //   /aflush-ex      the body is buffered, then IHttpResponse2::Flush(fAsync) with a callback
+// With ?cancel, a read or write that goes pending is cancelled by another thread with
+// IHttpContext::CancelIo (traced "cancel hr=<hr>"); with ?cancel-now, by the module itself before it
+// returns RQ_NOTIFICATION_PENDING.
 // The global module appends "thread-cleanup" to $IISD_TEST_TRACE on GL_THREAD_CLEANUP.
 #define _WINSOCKAPI_
 #include <windows.h>
@@ -107,6 +110,7 @@ class CAsyncModule : public CHttpModule
     Mode m_mode = NONE;
     IHttpContext *m_ctx = nullptr;
     char m_buf[16];
+    int m_cancel = 0; // 1: ?cancel (another thread), 2: ?cancel-now (this one)
     std::string m_body, m_sizes;
     int m_pending = 0;
 
@@ -151,7 +155,7 @@ class CAsyncModule : public CHttpModule
             if (pending) {
                 m_pending++;
                 trace("read-pending");
-                return RQ_NOTIFICATION_PENDING;
+                return cancel_pending(ctx);
             }
             got(m_buf, n);
         }
@@ -222,7 +226,26 @@ class CAsyncModule : public CHttpModule
             return write_completed(sent, hr);
         }
         trace("write-pending");
+        return cancel_pending(ctx);
+    }
+
+    // An operation went pending: ?cancel and ?cancel-now cancel it.
+    REQUEST_NOTIFICATION_STATUS cancel_pending(IHttpContext *ctx)
+    {
+        if (m_cancel == 2) {
+            cancel(ctx);
+        } else if (m_cancel == 1) {
+            std::thread([ctx]() { cancel(ctx); }).detach();
+        }
+        m_cancel = 0;
         return RQ_NOTIFICATION_PENDING;
+    }
+
+    static void cancel(IHttpContext *ctx)
+    {
+        char line[48];
+        snprintf(line, sizeof(line), "cancel hr=0x%08x", (unsigned)ctx->CancelIo());
+        trace(line);
     }
 
     static VOID WINAPI post_routine(DWORD err, DWORD bytes, LPOVERLAPPED ov)
@@ -250,6 +273,10 @@ class CAsyncModule : public CHttpModule
         DWORD qlen = 0;
         ctx->GetServerVariable("QUERY_STRING", &query, &qlen);
         bool postex_continue = query != NULL && strcmp(query, "postex-continue") == 0;
+        m_cancel = query == NULL                      ? 0
+                   : strcmp(query, "cancel") == 0     ? 1
+                   : strcmp(query, "cancel-now") == 0 ? 2
+                                                      : 0;
         if (u == L"/postex" || postex_continue) {
             m_mode = postex_continue ? READ : NONE; // (READ: the routine only traces)
             IHttpContext3 *c3 = NULL;

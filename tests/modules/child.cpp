@@ -21,6 +21,18 @@
 //                per level, then the HRESULT that stopped it.
 //  /child/rules  the error cases, one line each (see the test).
 //  /child/keep   clones two contexts and releases neither (the request's end does).
+//  /child/async?url=U&flags=F
+//                executes a clone for U asynchronously: writes "hr=0x... pending=<pfCompletionExpected>";
+//                when the completion is expected, returns RQ_NOTIFICATION_PENDING and, in
+//                OnAsyncCompletion, writes "completed bytes=<n> status=0x...", releases the child
+//                ("release=0x...") and ends. With ignore=1 it returns RQ_NOTIFICATION_FINISH_REQUEST
+//                instead of RQ_NOTIFICATION_PENDING (a module error the server survives).
+//
+// In a child request, /child/pend (and /child/pend2, which pends twice) writes "pend" and
+// returns RQ_NOTIFICATION_PENDING after starting a thread that calls PostCompletion (with
+// ind=1 in the query: IndicateCompletion(RQ_NOTIFICATION_FINISH_REQUEST)); OnAsyncCompletion
+// writes "child async" and ends the child. /child/run passes no pfCompletionExpected with
+// nopending=1 (the calling thread then waits for a pending child).
 // Other URLs are left alone.
 #define _WINSOCKAPI_
 #include <windows.h>
@@ -29,6 +41,11 @@
 
 #include "query_value.h"
 
+#include <pthread.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,9 +142,82 @@ void UserName(IHttpContext *ctx, char *out, size_t cap)
     out[n] = '\0';
 }
 
+// /child/async holds back a pending child's completion until its ExecuteRequest has returned, so that
+// the completion cannot come before the child's notification has returned RQ_NOTIFICATION_PENDING.
+std::mutex g_gate_lock;
+std::condition_variable g_gate_cv;
+std::map<IHttpContext *, bool> g_gates; // child -> open
+
+void GateClose(IHttpContext *child)
+{
+    std::lock_guard<std::mutex> l(g_gate_lock);
+    g_gates[child] = false;
+}
+
+void GateOpen(IHttpContext *child)
+{
+    std::lock_guard<std::mutex> l(g_gate_lock);
+    g_gates[child] = true;
+    g_gate_cv.notify_all();
+}
+
+void GateWait(IHttpContext *child)
+{
+    std::unique_lock<std::mutex> l(g_gate_lock);
+    auto it = g_gates.find(child);
+    if (it == g_gates.end())
+        return;
+    g_gate_cv.wait(l, [&] { return g_gates[child]; });
+    g_gates.erase(child);
+}
+
+void *PostLater(void *arg)
+{
+    GateWait(static_cast<IHttpContext *>(arg));
+    static_cast<IHttpContext *>(arg)->PostCompletion(0);
+    return NULL;
+}
+
+void *IndicateLater(void *arg)
+{
+    GateWait(static_cast<IHttpContext *>(arg));
+    static_cast<IHttpContext *>(arg)->IndicateCompletion(RQ_NOTIFICATION_FINISH_REQUEST);
+    return NULL;
+}
+
+// Returns RQ_NOTIFICATION_PENDING; a thread of its own completes the notification.
+REQUEST_NOTIFICATION_STATUS PendLater(IHttpContext *ctx, bool indicate)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, indicate ? IndicateLater : PostLater, ctx) != 0)
+        return RQ_NOTIFICATION_FINISH_REQUEST;
+    pthread_detach(t);
+    return RQ_NOTIFICATION_PENDING;
+}
+
 class CChildModule : public CHttpModule
 {
   public:
+    REQUEST_NOTIFICATION_STATUS OnAsyncCompletion(IHttpContext *ctx, DWORD, BOOL, IHttpEventProvider *,
+                                                  IHttpCompletionInfo *info)
+    {
+        if (m_child != NULL) {
+            // the parent: its asynchronous child has ended
+            Write(ctx, "\ncompleted bytes=%lu status=0x%08x\n", (unsigned long)info->GetCompletionBytes(),
+                  (unsigned)info->GetCompletionStatus());
+            Write(ctx, "release=0x%08x\n", (unsigned)m_child->ReleaseClonedContext());
+            m_child = NULL;
+            return RQ_NOTIFICATION_FINISH_REQUEST;
+        }
+        // a pending child
+        if (++m_pends < m_want) {
+            Write(ctx, "pend again\n");
+            return PendLater(ctx, false);
+        }
+        Write(ctx, "child async\n");
+        return RQ_NOTIFICATION_FINISH_REQUEST;
+    }
+
     REQUEST_NOTIFICATION_STATUS
     OnBeginRequest(IHttpContext *ctx, IHttpEventProvider *)
     {
@@ -140,12 +230,26 @@ class CChildModule : public CHttpModule
         IHttpResponse *resp = ctx->GetResponse();
         if (strcmp(url, "/child/loop") == 0)
             return Loop(ctx);
+        if (ctx->GetParentContext() != NULL &&
+            (strcmp(url, "/child/pend") == 0 || strcmp(url, "/child/pend2") == 0)) {
+            char value[8];
+            bool indicate = QueryValue(query, "ind", value, sizeof(value));
+            m_want = strcmp(url, "/child/pend2") == 0 ? 2 : 1;
+            resp->Clear();
+            resp->SetHeader(HttpHeaderContentType, "text/plain", 10, TRUE);
+            Write(ctx, "pend\n");
+            if (indicate)
+                Write(ctx, "child indicated\n");
+            return PendLater(ctx, indicate);
+        }
         if (ctx->GetParentContext() != NULL)
             return Info(ctx, url, query);
         resp->Clear();
         resp->SetHeader(HttpHeaderContentType, "text/plain", 10, TRUE);
         if (strcmp(url, "/child/run") == 0)
             return Run(ctx, query);
+        if (strcmp(url, "/child/async") == 0)
+            return Async(ctx, query);
         if (strcmp(url, "/child/root") == 0) {
             Write(ctx, "root_null=%d parent_null=%d\n", ctx->GetRootContext() == NULL,
                   ctx->GetParentContext() == NULL);
@@ -164,6 +268,38 @@ class CChildModule : public CHttpModule
     }
 
   private:
+    IHttpContext *m_child = NULL; // the child an asynchronous ExecuteRequest runs
+    int m_pends = 0, m_want = 1;  // a pending child: completions so far, and how many it waits for
+
+    REQUEST_NOTIFICATION_STATUS Async(IHttpContext *ctx, const char *query)
+    {
+        char url[512] = "/child/pend", value[64];
+        QueryValue(query, "url", url, sizeof(url));
+        for (char *p = url; *p; p++)
+            *p = *p == ':' ? '?' : *p == ';' ? '&' : *p;
+        DWORD flags = QueryValue(query, "flags", value, sizeof(value)) ? (DWORD)strtoul(value, NULL, 0) : 0;
+        IHttpContext *child = NULL;
+        HRESULT hr = ctx->CloneContext(CLONE_FLAG_BASICS | CLONE_FLAG_HEADERS, &child);
+        if (FAILED(hr) || child == NULL) {
+            Write(ctx, "clone hr=0x%08x\n", (unsigned)hr);
+            return RQ_NOTIFICATION_FINISH_REQUEST;
+        }
+        child->GetRequest()->SetUrl(url, (DWORD)strlen(url), TRUE);
+        BOOL pending = FALSE;
+        GateClose(child);
+        hr = ctx->ExecuteRequest(TRUE, child, flags, NULL, &pending);
+        Write(ctx, "hr=0x%08x pending=%d\n", (unsigned)hr, pending);
+        GateOpen(child);
+        if (SUCCEEDED(hr) && pending) {
+            m_child = child;
+            // ignore=1: the module's error of not returning RQ_NOTIFICATION_PENDING
+            return QueryValue(query, "ignore", value, sizeof(value)) ? RQ_NOTIFICATION_FINISH_REQUEST
+                                                                     : RQ_NOTIFICATION_PENDING;
+        }
+        Write(ctx, "release=0x%08x\n", (unsigned)child->ReleaseClonedContext());
+        return RQ_NOTIFICATION_FINISH_REQUEST;
+    }
+
     REQUEST_NOTIFICATION_STATUS Info(IHttpContext *ctx, const char *url, const char *query)
     {
         IHttpResponse *resp = ctx->GetResponse();
@@ -210,7 +346,10 @@ class CChildModule : public CHttpModule
         if (QueryValue(query, "method", method, sizeof(method)))
             child->GetRequest()->SetHttpMethod(method);
         BOOL pending = TRUE;
-        hr = ctx->ExecuteRequest(TRUE, child, flags, with_user ? &g_user : NULL, &pending);
+        BOOL *expected = QueryValue(query, "nopending", value, sizeof(value)) ? NULL : &pending;
+        if (expected == NULL)
+            pending = FALSE;
+        hr = ctx->ExecuteRequest(TRUE, child, flags, with_user ? &g_user : NULL, expected);
         Write(ctx, "\nhr=0x%08x pending=%d\n", (unsigned)hr, pending);
         if (with_user)
             Write(ctx, "user_refs=%d\n", g_user.Refs());
