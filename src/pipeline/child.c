@@ -38,21 +38,25 @@ static void child_free(iisd_child_t *rec)
     if (rec->released)
         return;
     rec->released = true;
-    iisd_hctx_t *h = rec->h;
+    iisd_child_drop_unrun(rec->h);
+    iisd_arena_reset(&rec->arena);
+}
+
+void iisd_child_drop_unrun(iisd_hctx_t *h)
+{
     if (h->user != NULL) {
         /* executed with a user but never run (its configuration was invalid) */
         IHttpUser *u = h->user;
         h->user = NULL;
         u->lpVtbl->DereferenceUser(u);
     }
-    /* contexts stored on a clone that never ran (its pipeline end cleans up the others) */
+    /* contexts stored on a request that never ran (its pipeline end cleans up the others) */
     for (unsigned i = 0; i < h->plan->nmodules; i++)
         if (h->mctx[i] != NULL) {
             IHttpStoredContext *s = h->mctx[i];
             h->mctx[i] = NULL;
             s->lpVtbl->CleanupStoredContext(s);
         }
-    iisd_arena_reset(&rec->arena);
 }
 
 /* The parent's arena goes away: a child nobody released goes with it. */

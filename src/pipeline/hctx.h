@@ -296,6 +296,9 @@ HRESULT iisd_child_release(iisd_hctx_t *h);
 int iisd_child_send(iisd_hctx_t *h, bool final);
 /* Releases every child a request has not released (at its end). */
 void iisd_child_release_all(iisd_hctx_t *h);
+/* Releases what a request context holds before it runs (the user it was executed with, the module
+   contexts stored on it): for a child or warm-up request that ends without running. */
+void iisd_child_drop_unrun(iisd_hctx_t *h);
 /*
  * Requests without a client connection (warmup.c), made by the GL_APPLICATION_PRELOAD provider
  * for an application: iisd_warmup_create makes one (GET of the application's root), iisd_warmup_execute

@@ -75,19 +75,7 @@ static void warmup_free(iisd_warmup_t *rec)
     iisd_hctx_t *h = rec->h;
     if (h->children != NULL)
         iisd_child_release_all(h);
-    if (h->user != NULL) {
-        /* executed with a user but never run (its configuration was invalid) */
-        IHttpUser *u = h->user;
-        h->user = NULL;
-        u->lpVtbl->DereferenceUser(u);
-    }
-    /* contexts stored on a request that never ran (its pipeline end cleans up the others) */
-    for (unsigned i = 0; i < h->plan->nmodules; i++)
-        if (h->mctx[i] != NULL) {
-            IHttpStoredContext *s = h->mctx[i];
-            h->mctx[i] = NULL;
-            s->lpVtbl->CleanupStoredContext(s);
-        }
+    iisd_child_drop_unrun(h);
     if (rec->conn.close_fn != NULL)
         rec->conn.close_fn(&rec->conn); /* IHttpConnection's module contexts */
     iisd_arena_reset(&rec->arena);
