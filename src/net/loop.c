@@ -157,6 +157,7 @@ static void run_timeouts(iisd_loop_t *loop)
                 return; /* taken over while the timeout ran a module: the rest is the new owner's */
         }
     }
+    loop->timeouts_due = false;
 }
 
 static void run_deferred(iisd_loop_t *loop)
@@ -177,6 +178,13 @@ void iisd_loop_run_once(iisd_loop_t *loop, int max_wait_ms)
             return;
     }
     if (loop->evi >= loop->nev) {
+        if (loop->timeouts_due) {
+            /* a previous owner was taken over before it reached the step's timeouts: they run
+               before any new event, or a run of takeovers would put them off for ever */
+            run_timeouts(loop);
+            if (!iisd_loop_owned(loop))
+                return;
+        }
         run_deferred(loop);
         int wait = max_wait_ms;
         for (unsigned i = 0; i < loop->ntlists; i++) {
@@ -199,6 +207,7 @@ void iisd_loop_run_once(iisd_loop_t *loop, int max_wait_ms)
         }
         loop->nev = n;
         loop->evi = 0;
+        loop->timeouts_due = true;
     }
     while (loop->evi < loop->nev) {
         iisd_io_t *io = loop->evs[loop->evi].data.ptr;

@@ -62,6 +62,7 @@ struct iisd_loop {
     int nev, evi;
     struct epoll_event *evs;
     iisd_task_t *tasks; /* the queued tasks being run, likewise */
+    bool timeouts_due;  /* the step has not run its expired timeouts yet; likewise */
     /* Tasks to run before the next wait (owner thread only): memory that the
        batch being dispatched may still name is freed there. */
     iisd_task_t *deferred;

@@ -20,6 +20,7 @@
 
 static iisd_loop_t loop;
 static iisd_worker_t first, second; /* the owner the monitor detaches, and the one it hands the loop to */
+static iisd_worker_t third;         /* and the one after, when the second is detached in turn */
 static int calls[4];                /* calls[i]: how often callback i ran */
 static iisd_worker_t *ran_on[4];    /* and as which thread */
 
@@ -31,8 +32,10 @@ static int setup(void **state)
     assert_int_equal(iisd_loop_init(&loop, 0), 0);
     first = (iisd_worker_t){.loop = &loop};
     second = (iisd_worker_t){.loop = NULL};
+    third = (iisd_worker_t){.loop = NULL};
     atomic_init(&first.zone, IISD_ZONE_OUT);
     atomic_init(&second.zone, IISD_ZONE_OUT);
+    atomic_init(&third.zone, IISD_ZONE_OUT);
     loop.owner = &first;
     iisd_worker_self = &first;
     return 0;
@@ -176,6 +179,51 @@ static void test_events_after_a_takeover_are_the_new_owners(void **state)
     close(e[1].io.fd);
 }
 
+/* An event whose module blocks every owner that dispatches it: the first hands the loop to the
+   second, the second to the third. */
+static void io_blocks_each_owner(iisd_io_t *io, uint32_t events)
+{
+    (void)events;
+    uint64_t v;
+    while (read(io->fd, &v, sizeof(v)) > 0) {
+    }
+    iisd_worker_t *self = iisd_worker_self, *next = self == &first ? &second : &third;
+    calls[2]++;
+    iisd_zone_enter(&loop);
+    uint64_t z = atomic_load(&self->zone);
+    assert_true(z > IISD_ZONE_DETACHED);
+    assert_true(atomic_compare_exchange_strong(&self->zone, &z, IISD_ZONE_DETACHED));
+    next->loop = &loop;
+    loop.owner = next;
+    assert_false(iisd_zone_leave(&loop));
+}
+
+/* Every step ends in a takeover (each has a blocking module to dispatch): the timeouts that
+   expired meanwhile still run, before the next owner takes new events. */
+static void test_expired_timeouts_run_through_a_run_of_takeovers(void **state)
+{
+    (void)state;
+    iisd_tlist_t l;
+    iisd_loop_add_tlist(&loop, &l, 0);
+    iisd_tnode_t b = {.cb = timeout_counts};
+    iisd_timeout_set(&l, &b, loop.now_ms);
+    iisd_io_t e = {.fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC), .cb = io_blocks_each_owner};
+    assert_true(e.fd >= 0);
+    assert_int_equal(iisd_loop_add(&loop, &e, EPOLLIN), 0);
+    iisd_loop_run_once(&loop, 0);
+    assert_int_equal(calls[2], 1);
+    assert_int_equal(calls[1], 0); /* taken over before the step reached its timeouts */
+    uint64_t one = 1;
+    assert_int_equal(write(e.fd, &one, sizeof(one)), (ssize_t)sizeof(one)); /* the module's event again */
+    iisd_worker_self = &second;
+    iisd_loop_run_once(&loop, 0);
+    assert_int_equal(calls[2], 2);
+    assert_int_equal(calls[1], 1);
+    assert_ptr_equal(ran_on[1], &second);
+    assert_null(b.list);
+    close(e.fd);
+}
+
 /* A span inside a span (module code that runs a request to its end): the detached thread
    learns of the takeover when the inner span ends, and stays detached after it. */
 static void test_a_nested_span_keeps_the_takeover(void **state)
@@ -198,6 +246,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeouts_after_a_takeover_are_the_new_owners, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks_after_a_takeover_are_the_new_owners, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_after_a_takeover_are_the_new_owners, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_timeouts_run_through_a_run_of_takeovers, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_a_nested_span_keeps_the_takeover, setup, teardown),
     };
     return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
