@@ -1231,7 +1231,8 @@ void iisd_global_thread_cleanup(void)
 {
     if (iisd_pipeline.global == NULL || iisd_pipeline.global->gl[bit_of(GL_THREAD_CLEANUP)].n == 0)
         return;
-    iisd_conf_t *conf = iisd_pipeline.conf ? iisd_pipeline_acquire() : NULL;
+    iisd_conf_t *conf =
+        __atomic_load_n(&iisd_pipeline.conf, __ATOMIC_ACQUIRE) ? iisd_pipeline_acquire() : NULL;
     tc_prov_t p = {.p.lpVtbl = &tc_vtbl.v};
     if (conf != NULL && tls_app != NULL && tls_app_gen == conf->id)
         p.app = app_iface(tls_app);
@@ -1851,26 +1852,28 @@ IHttpModuleContextContainer *iisd_pipeline_meta_container(iisd_conf_t *conf, con
     return &m->container.iface;
 }
 
+/* Threads between loading iisd_pipeline.conf and taking their reference: loop owners, module
+   threads, threads that lost their loop to a takeover while they finish a request. */
+static unsigned acquiring;
+
 iisd_conf_t *iisd_pipeline_acquire(void)
 {
-    iisd_conf_t *c = __atomic_load_n(&iisd_pipeline.conf, __ATOMIC_ACQUIRE);
+    __atomic_add_fetch(&acquiring, 1, __ATOMIC_SEQ_CST);
+    iisd_conf_t *c = __atomic_load_n(&iisd_pipeline.conf, __ATOMIC_SEQ_CST);
     iisd_conf_ref(c);
+    __atomic_sub_fetch(&acquiring, 1, __ATOMIC_RELEASE);
     return c;
-}
-
-static void quiescent(iisd_loop_t *loop, void *arg)
-{
-    (void)loop;
-    (void)arg;
 }
 
 void iisd_pipeline_set_conf(iisd_conf_t *conf)
 {
-    iisd_conf_t *old = __atomic_exchange_n(&iisd_pipeline.conf, conf, __ATOMIC_ACQ_REL);
+    iisd_conf_t *old = __atomic_exchange_n(&iisd_pipeline.conf, conf, __ATOMIC_SEQ_CST);
     if (old == NULL)
         return;
-    /* A loop thread may have loaded the old pointer and not yet taken its
-       reference; once every loop has run a task, none can still be doing so. */
-    iisd_workers_broadcast(quiescent, NULL);
+    /* A thread may have loaded the old pointer and not yet taken its reference; once no thread
+       is inside iisd_pipeline_acquire(), none can still be doing so (one that enters now loads the
+       new pointer). The wait is a few instructions long. */
+    while (__atomic_load_n(&acquiring, __ATOMIC_SEQ_CST) != 0)
+        sched_yield();
     iisd_conf_unref(old);
 }
