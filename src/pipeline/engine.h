@@ -68,7 +68,7 @@ void iisd_pipeline_preload(iisd_conf_t *conf);
 
 /* The current generation, with a reference for the caller. */
 iisd_conf_t *iisd_pipeline_acquire(void);
-/* Installs a prepared generation; the old one is released once no request can still be picking it up. */
+/* Installs a prepared generation; the old one is released once no thread can still be picking it up. */
 void iisd_pipeline_set_conf(iisd_conf_t *conf);
 
 extern iisd_pipeline_cfg_t iisd_pipeline;

@@ -17,7 +17,7 @@
 #include "pipeline/engine.h"
 
 #define READERS 3
-#define SWAPS 20000
+#define SWAPS   20000
 
 static bool stop;
 static unsigned long picked[READERS];
