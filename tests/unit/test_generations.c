@@ -11,13 +11,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include "config/conf.h"
 #include "pipeline/engine.h"
 
-#define READERS 3
-#define SWAPS   20000
+#define READERS   3
+#define SWAPS     20000
+#define MIN_PICKS 1000 /* per reader, made while generations are being swapped */
 
 static bool stop;
 static unsigned long picked[READERS];
@@ -40,7 +42,7 @@ static void *reader(void *arg)
         if (__atomic_load_n(&c->refs, __ATOMIC_RELAXED) < 1)
             abort();
         iisd_conf_unref(c);
-        (*n)++;
+        __atomic_add_fetch(n, 1, __ATOMIC_RELAXED);
     }
     return NULL;
 }
@@ -52,15 +54,26 @@ static void test_a_generation_is_never_freed_under_a_reader(void **state)
     pthread_t t[READERS];
     for (int i = 0; i < READERS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, reader, &picked[i]), 0);
-    for (unsigned i = 1; i <= SWAPS; i++)
-        iisd_pipeline_set_conf(generation(i));
-    __atomic_store_n(&stop, true, __ATOMIC_RELAXED);
-    for (int i = 0; i < READERS; i++) {
-        pthread_join(t[i], NULL);
-        assert_true(picked[i] > 0);
+    /* Swap at least SWAPS times, and on until every reader has picked up generations
+     * MIN_PICKS times while they were changing: on a busy or single-CPU machine a
+     * reader may not run at all during the first SWAPS. */
+    unsigned swaps = 0;
+    for (;;) {
+        iisd_pipeline_set_conf(generation(++swaps));
+        if (swaps < SWAPS)
+            continue;
+        int behind = 0;
+        for (int i = 0; i < READERS; i++)
+            behind += __atomic_load_n(&picked[i], __ATOMIC_RELAXED) < MIN_PICKS;
+        if (!behind)
+            break;
+        sched_yield();
     }
+    __atomic_store_n(&stop, true, __ATOMIC_RELAXED);
+    for (int i = 0; i < READERS; i++)
+        pthread_join(t[i], NULL);
     iisd_conf_t *last = iisd_pipeline.conf;
-    assert_int_equal(last->id, SWAPS);
+    assert_int_equal(last->id, swaps);
     assert_int_equal(last->refs, 1); /* every reader gave its reference back */
     iisd_pipeline.conf = NULL;
     iisd_conf_unref(last);
