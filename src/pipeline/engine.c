@@ -540,19 +540,57 @@ static void cancel_task(iisd_task_t *t)
         iisd_conn_resume(c);
 }
 
+/*
+ * CancelIo may be called from any thread while the request is alive, and the call itself may be
+ * what lets the request end: once it has stored cancel_req, taken AS_CANCEL or posted its task, the
+ * loop can complete the operation, finish the request and give its arena to the next request
+ * while this thread still has atomics on h to do. So every call counts itself in h->cancel_calls
+ * before it touches the request's state and leaves as its last access to h; the end of the request
+ * (cancel_calls_drain) waits until no call is under way, and the release of the count orders
+ * everything the call did before the next request reuses the memory. Because the count goes up
+ * before the call makes anything visible, a request ended by a cancel always sees it. A call that
+ * counts itself after the request has already ended was made on a dead context: the module's error,
+ * as in IIS. Common path: one load of a zero at the end of each request.
+ */
+#define CANCEL_WAITER 0x80000000u /* in cancel_calls: the end of the request sleeps on it */
+
+static void cancel_calls_leave(iisd_hctx_t *h)
+{
+    if (atomic_fetch_sub(&h->cancel_calls, 1) == (CANCEL_WAITER | 1))
+        /* the futex call reads no memory: the word may belong to the next request already */
+        syscall(SYS_futex, (int *)&h->cancel_calls, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void cancel_calls_drain(iisd_hctx_t *h)
+{
+    uint32_t v = atomic_load(&h->cancel_calls);
+    if (IISD_LIKELY(v == 0))
+        return;
+    v = atomic_fetch_or(&h->cancel_calls, CANCEL_WAITER) | CANCEL_WAITER;
+    while (v != CANCEL_WAITER) {
+        syscall(SYS_futex, (int *)&h->cancel_calls, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+        v = atomic_load(&h->cancel_calls);
+    }
+}
+
 void iisd_hctx_cancel_io(iisd_hctx_t *h)
 {
+    atomic_fetch_add(&h->cancel_calls, 1);
     atomic_store(&h->cancel_req, true);
     int expect = AS_PENDING;
-    if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_CANCEL))
-        return; /* the module still runs: the request takes the cancel as the notification returns */
+    if (!atomic_compare_exchange_strong(&h->async_state, &expect, AS_CANCEL)) {
+        /* the module still runs: the request takes the cancel as the notification returns */
+        cancel_calls_leave(h);
+        return;
+    }
     if (h->aio.kind != IISD_AIO_NONE && atomic_exchange(&h->cancel_req, false)) {
         h->async_task.fn = cancel_task;
         iisd_loop_post(&h->c->hl->loop, &h->async_task);
-        return;
+    } else {
+        /* parked for another reason (a completion will come), or aio_arm has the cancel already */
+        atomic_store(&h->async_state, AS_PENDING);
     }
-    /* parked for another reason (a completion will come), or aio_arm has the cancel already */
-    atomic_store(&h->async_state, AS_PENDING);
+    cancel_calls_leave(h);
 }
 
 /* Re-enters a module whose notification was pending (PostCompletion). */
@@ -656,6 +694,7 @@ static enum iisd_yield run(iisd_hctx_t *h, bool owner_call)
             if (child)
                 return IISD_CONTINUE; /* it borrows its parent's (or its provider's) configuration generation
                                        */
+            cancel_calls_drain(h);    /* the arena and the connection outlive every CancelIo */
             iisd_conf_unref(h->conf);
             if (iisd_zone_leave(loop)) {
                 iisd_conn_request_done(c);

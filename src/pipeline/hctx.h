@@ -81,6 +81,7 @@ typedef struct iisd_hctx {
         bool cancelled; /* CancelIo: it completes with ERROR_OPERATION_ABORTED */
     } aio;
     _Atomic bool cancel_req;       /* CancelIo came while the module that started the I/O still ran */
+    _Atomic uint32_t cancel_calls; /* CancelIo calls under way; the request ends after them (engine.c) */
     PFN_ASYNC_COMPLETION compl_fn; /* the ...Ex form's callback, in place of OnAsyncCompletion */
     VOID *compl_ctx;
     LPOVERLAPPED_COMPLETION_ROUTINE post_fn; /* PostCompletionEx */
