@@ -140,14 +140,7 @@ HRESULT iisd_child_clone(iisd_hctx_t *p, DWORD flags, IHttpContext **out)
     iisd_child_t *rec = iisd_arena_calloc(p->arena, sizeof(*rec));
     iisd_arena_init(&rec->arena);
     iisd_arena_t *a = &rec->arena;
-    size_t nm = p->plan->nmodules ? p->plan->nmodules : 1;
-    size_t extra = nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t));
-    iisd_hctx_t *h = iisd_arena_calloc(a, sizeof(*h) + extra);
-    char *x = (char *)(h + 1);
-    h->inst = (CHttpModule **)x;
-    h->mctx = (IHttpStoredContext **)(x + nm * sizeof(void *));
-    h->disabled_rq = (uint32_t *)(x + 2 * nm * sizeof(void *));
-    h->disabled_post = h->disabled_rq + nm;
+    iisd_hctx_t *h = iisd_hctx_alloc(a, p->plan->nmodules);
 
     iisd_req_t *rq = iisd_arena_calloc(a, sizeof(*rq));
     copy_head(a, &rq->head, &p->rq->head, flags);

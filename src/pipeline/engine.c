@@ -1150,15 +1150,7 @@ static enum iisd_yield on_request(iisd_conn_t *c)
     const iisd_plan_t *plan = pf->plan;
     const iisd_celem_t *handlers_section = pf->handlers;
     IHttpModuleContextContainer *meta_container = pf->meta;
-    size_t nm = plan->nmodules ? plan->nmodules : 1;
-    iisd_hctx_t *h = iisd_arena_alloc(a, sizeof(*h) + nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t)));
-    memset(h, 0, sizeof(*h));
-    char *extra = (char *)(h + 1);
-    memset(extra, 0, nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t)));
-    h->inst = (CHttpModule **)extra;
-    h->mctx = (IHttpStoredContext **)(extra + nm * sizeof(void *));
-    h->disabled_rq = (uint32_t *)(extra + 2 * nm * sizeof(void *));
-    h->disabled_post = h->disabled_rq + nm;
+    iisd_hctx_t *h = iisd_hctx_alloc(a, plan->nmodules);
     h->c = c;
     h->rq = r;
     h->arena = a;
@@ -1889,6 +1881,18 @@ IHttpModuleContextContainer *iisd_pipeline_meta_container(iisd_conf_t *conf, con
     pthread_mutex_unlock(&pc->lock);
     free(key);
     return &m->container.iface;
+}
+
+iisd_hctx_t *iisd_hctx_alloc(iisd_arena_t *a, unsigned nmodules)
+{
+    size_t nm = nmodules ? nmodules : 1;
+    iisd_hctx_t *h = iisd_arena_calloc(a, sizeof(*h) + nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t)));
+    char *x = (char *)(h + 1);
+    h->inst = (CHttpModule **)x;
+    h->mctx = (IHttpStoredContext **)(x + nm * sizeof(void *));
+    h->disabled_rq = (uint32_t *)(x + 2 * nm * sizeof(void *));
+    h->disabled_post = h->disabled_rq + nm;
+    return h;
 }
 
 /* Threads between loading iisd_pipeline.conf and taking their reference: loop owners, module

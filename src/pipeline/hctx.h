@@ -297,6 +297,9 @@ HRESULT iisd_child_release(iisd_hctx_t *h);
 int iisd_child_send(iisd_hctx_t *h, bool final);
 /* Releases every child a request has not released (at its end). */
 void iisd_child_release_all(iisd_hctx_t *h);
+/* A zeroed request context in arena a, with its per-module arrays (instances, stored contexts,
+   disabled notifications) for a plan of nmodules modules. */
+iisd_hctx_t *iisd_hctx_alloc(iisd_arena_t *a, unsigned nmodules);
 /* Releases what a request context holds before it runs (the user it was executed with, the module
    contexts stored on it): for a child or warm-up request that ends without running. */
 void iisd_child_drop_unrun(iisd_hctx_t *h);

@@ -129,14 +129,7 @@ HRESULT iisd_warmup_create(iisd_conf_t *conf, const iisd_sitedef_t *site, const 
     rq->start_ms = iisd_now_ms();
     rq->body_done = true;
 
-    size_t nm = plan->nmodules ? plan->nmodules : 1;
-    size_t extra = nm * (2 * sizeof(void *) + 2 * sizeof(uint32_t));
-    iisd_hctx_t *h = iisd_arena_calloc(a, sizeof(*h) + extra);
-    char *x = (char *)(h + 1);
-    h->inst = (CHttpModule **)x;
-    h->mctx = (IHttpStoredContext **)(x + nm * sizeof(void *));
-    h->disabled_rq = (uint32_t *)(x + 2 * nm * sizeof(void *));
-    h->disabled_post = h->disabled_rq + nm;
+    iisd_hctx_t *h = iisd_hctx_alloc(a, plan->nmodules);
     h->c = &rec->conn;
     h->rq = rq;
     h->arena = a;
