@@ -348,6 +348,26 @@ def test_cancel_io_ends_a_pending_write(server_factory, site, trace_file, how):
     assert srv.get("/hello.txt").status == 200
 
 
+def test_cancel_io_racing_the_end_it_causes(server_factory, site, trace_file):
+    # CancelIo from another thread as the module returns RQ_NOTIFICATION_PENDING: the cancel lets the
+    # request end at once, and the next request (on the same loop) reuses its memory while the call
+    # may still be under way. Every cancel is taken, the answers are all whole, and a sanitizer
+    # build reports nothing.
+    srv = start_io(server_factory, site, trace_file)
+    rounds = 100
+    for i in range(rounds):
+        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        try:
+            sock.sendall(build_request("POST", "/aread?cancel-race", headers=[("Content-Length", "10")]) + b"abc")
+            head, body = read_response(sock)
+        finally:
+            sock.close()
+        assert head.startswith(b"HTTP/1.1 200"), (i, head)
+        assert body == b"pending=1 eof=async hr=%s sizes=3, body=abc" % ERROR_OPERATION_ABORTED.encode(), i
+    wait_count(trace_file, "Async cancel hr=0x00000000", rounds)
+    assert srv.get("/hello.txt").status == 200
+
+
 def test_cancel_io_with_nothing_pending(server_factory, site, trace_file):
     srv = start_io(server_factory, site, trace_file)
     # the body is all there: every read completes at once, there is nothing to cancel

@@ -38,7 +38,8 @@
 //   /aflush-ex      the body is buffered, then IHttpResponse2::Flush(fAsync) with a callback
 // With ?cancel, a read or write that goes pending is cancelled by another thread with
 // IHttpContext::CancelIo (traced "cancel hr=<hr>"); with ?cancel-now, by the module itself before it
-// returns RQ_NOTIFICATION_PENDING.
+// returns RQ_NOTIFICATION_PENDING; with ?cancel-race, by another thread that is let go just as the
+// module returns RQ_NOTIFICATION_PENDING (the call races with the request's end, which it causes).
 // The global module appends "thread-cleanup" to $IISD_TEST_TRACE on GL_THREAD_CLEANUP.
 #define _WINSOCKAPI_
 #include <windows.h>
@@ -48,6 +49,7 @@
 #include <atomic>
 #include <chrono>
 #include <fcntl.h>
+#include <memory>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +112,7 @@ class CAsyncModule : public CHttpModule
     Mode m_mode = NONE;
     IHttpContext *m_ctx = nullptr;
     char m_buf[16];
-    int m_cancel = 0; // 1: ?cancel (another thread), 2: ?cancel-now (this one)
+    int m_cancel = 0; // 1: ?cancel (another thread), 2: ?cancel-now (this one), 3: ?cancel-race
     std::string m_body, m_sizes;
     int m_pending = 0;
 
@@ -236,6 +238,16 @@ class CAsyncModule : public CHttpModule
             cancel(ctx);
         } else if (m_cancel == 1) {
             std::thread([ctx]() { cancel(ctx); }).detach();
+        } else if (m_cancel == 3) {
+            // The request is alive until the cancel takes effect: the operation cannot complete
+            // otherwise. The thread waits for the go, so that its call overlaps the return.
+            auto go = std::make_shared<std::atomic<bool>>(false);
+            std::thread([ctx, go]() {
+                while (!go->load())
+                    std::this_thread::yield();
+                cancel(ctx);
+            }).detach();
+            go->store(true);
         }
         m_cancel = 0;
         return RQ_NOTIFICATION_PENDING;
@@ -273,10 +285,11 @@ class CAsyncModule : public CHttpModule
         DWORD qlen = 0;
         ctx->GetServerVariable("QUERY_STRING", &query, &qlen);
         bool postex_continue = query != NULL && strcmp(query, "postex-continue") == 0;
-        m_cancel = query == NULL                      ? 0
-                   : strcmp(query, "cancel") == 0     ? 1
-                   : strcmp(query, "cancel-now") == 0 ? 2
-                                                      : 0;
+        m_cancel = query == NULL                       ? 0
+                   : strcmp(query, "cancel") == 0      ? 1
+                   : strcmp(query, "cancel-now") == 0  ? 2
+                   : strcmp(query, "cancel-race") == 0 ? 3
+                                                       : 0;
         if (u == L"/postex" || postex_continue) {
             m_mode = postex_continue ? READ : NONE; // (READ: the routine only traces)
             IHttpContext3 *c3 = NULL;
