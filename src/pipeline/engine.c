@@ -450,13 +450,17 @@ static void cancel_task(iisd_task_t *t);
 static void aio_arm(iisd_hctx_t *h)
 {
     h->aio.armed = true;
+    /* The resumption first, then the request: a CancelIo that holds AS_CANCEL meanwhile finds
+       cancel_req still set and posts the task itself (taking cancel_req first would lose it). */
     int expect = AS_PENDING;
-    if (atomic_exchange(&h->cancel_req, false) &&
-        atomic_compare_exchange_strong(&h->async_state, &expect, AS_CANCEL)) {
-        /* CancelIo came while the module still ran: no wait, the operation ends cancelled */
-        h->async_task.fn = cancel_task;
-        iisd_loop_post(&h->c->hl->loop, &h->async_task);
-        return;
+    if (atomic_load(&h->cancel_req) && atomic_compare_exchange_strong(&h->async_state, &expect, AS_CANCEL)) {
+        if (atomic_exchange(&h->cancel_req, false)) {
+            /* CancelIo came while the module still ran: no wait, the operation ends cancelled */
+            h->async_task.fn = cancel_task;
+            iisd_loop_post(&h->c->hl->loop, &h->async_task);
+            return;
+        }
+        atomic_store(&h->async_state, AS_PENDING);
     }
     if (h->aio.kind == IISD_AIO_WRITE)
         iisd_conn_wait_send(h->c);
