@@ -561,7 +561,8 @@ static void cancel_task(iisd_task_t *t)
 static void cancel_calls_leave(iisd_hctx_t *h)
 {
     if (atomic_fetch_sub(&h->cancel_calls, 1) == (CANCEL_WAITER | 1))
-        /* the futex call reads no memory: the word may belong to the next request already */
+        /* FUTEX_WAKE reads no memory (the word may be the next request's already; a waiter there
+           would only wake spuriously) */
         syscall(SYS_futex, (int *)&h->cancel_calls, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
@@ -591,7 +592,7 @@ void iisd_hctx_cancel_io(iisd_hctx_t *h)
         h->async_task.fn = cancel_task;
         iisd_loop_post(&h->c->hl->loop, &h->async_task);
     } else {
-        /* parked for another reason (a completion will come), or aio_arm has the cancel already */
+        /* parked for another reason (a completion will come), or the cancel was taken already */
         atomic_store(&h->async_state, AS_PENDING);
     }
     cancel_calls_leave(h);
