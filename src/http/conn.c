@@ -36,6 +36,7 @@ typedef struct iisd_listener {
     struct iisd_listener *next;
     struct sockaddr_storage addr;
     socklen_t addr_len;
+    bool addr_exact; /* bound to one address and port: the accepted sockets' local address */
 } iisd_listener_t;
 
 typedef struct iisd_seg {
@@ -166,6 +167,18 @@ static void conn_close(iisd_conn_t *c)
     /* freed after the current event batch, which may still name it */
     c->free_task.fn = conn_free_task;
     iisd_loop_defer(&hl->loop, &c->free_task);
+}
+
+/* Puts the connection into the loop's epoll set (edge-triggered: an event comes at once for what
+   is already pending). Closes it when that fails. */
+static void conn_arm(iisd_conn_t *c)
+{
+    int rc = iisd_loop_add(&c->hl->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+    if (rc < 0 && rc != -EEXIST) {
+        conn_close(c);
+        return;
+    }
+    c->armed = true;
 }
 
 static void fmt_addr(const struct sockaddr_in6 *sa, char *out, size_t cap);
@@ -383,10 +396,10 @@ static void accept_cb(iisd_io_t *io, uint32_t events)
             hl->conns->prev = c;
         hl->conns = c;
         __atomic_fetch_add(&hl->nconns, 1, __ATOMIC_RELAXED);
-        if (iisd_loop_add(&hl->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
-            conn_close(c);
-            continue;
-        }
+        if (l->addr_exact)
+            memcpy(&c->local, &l->addr, l->addr_len < sizeof(c->local) ? l->addr_len : sizeof(c->local));
+        /* not in the epoll set yet: the request has usually arrived with the handshake, and a
+           connection answered and closed at once never needs to be (conn_drive adds it) */
         c->state = ST_HEAD;
         c->maybe_more = true;
         iisd_timeout_set(&hl->header_tl, &c->tnode, hl->loop.now_ms);
@@ -450,6 +463,13 @@ int iisd_hloop_listen(iisd_hloop_t *hl, const struct sockaddr *addr, socklen_t l
     l->hl = hl;
     memcpy(&l->addr, addr, len < sizeof(l->addr) ? len : sizeof(l->addr));
     l->addr_len = len;
+    if (addr->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)addr;
+        l->addr_exact = s4->sin_addr.s_addr != htonl(INADDR_ANY) && s4->sin_port != 0;
+    } else if (addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)addr;
+        l->addr_exact = !IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) && s6->sin6_port != 0;
+    }
     l->next = hl->listeners;
     hl->listeners = l;
     return iisd_loop_add(&hl->loop, &l->io, EPOLLIN);
@@ -1322,8 +1342,13 @@ void iisd_conn_resume(iisd_conn_t *c)
 static void post_task(iisd_task_t *t)
 {
     iisd_conn_t *c = IISD_CONTAINER_OF(t, iisd_conn_t, task);
-    if (c->state != ST_CLOSED) /* closed meanwhile (a send timeout): its memory is freed after this */
-        c->post_fn(c);
+    if (c->state == ST_CLOSED) /* closed meanwhile (a send timeout): its memory is freed after this */
+        return;
+    if (!c->armed)
+        c->maybe_more = true; /* no event could tell while the request was away from the loop */
+    c->post_fn(c);
+    if (iisd_loop_owned(&c->hl->loop) && !c->armed && c->state != ST_CLOSED)
+        conn_arm(c);
 }
 
 void iisd_conn_post(iisd_conn_t *c, void (*fn)(iisd_conn_t *c))
@@ -1333,7 +1358,9 @@ void iisd_conn_post(iisd_conn_t *c, void (*fn)(iisd_conn_t *c))
     iisd_loop_post(&c->hl->loop, &c->task);
 }
 
-static void conn_drive(iisd_conn_t *c)
+/* Runs the connection as far as it goes; true when a handler yielded (c may belong to another
+   thread then). */
+static bool drive(iisd_conn_t *c)
 {
     iisd_hloop_t *hl = c->hl;
     for (;;) {
@@ -1351,14 +1378,14 @@ static void conn_drive(iisd_conn_t *c)
                     c->nreq++;
                     c->req->start_ms = hl->loop.now_ms;
                     if (hl->handler->on_request(c) == IISD_YIELD)
-                        return; /* c may belong to another thread now */
+                        return true; /* c may belong to another thread now */
                     continue;
                 }
                 if (stop)
-                    return;
+                    return false;
             }
             if (!c->maybe_more && c->rlen == 0)
-                return;
+                return false;
             ssize_t n = conn_read(c);
             if (n > 0) {
                 if (c->state == ST_IDLE) {
@@ -1370,15 +1397,15 @@ static void conn_drive(iisd_conn_t *c)
             }
             if (n == 0) { /* peer closed */
                 conn_close(c);
-                return;
+                return false;
             }
             if (n == -ENOBUFS) {
                 iisd_conn_reject(c, 431, "request head larger than the receive buffer");
-                return;
+                return false;
             }
             if (n != -EAGAIN) {
                 conn_close(c);
-                return;
+                return false;
             }
             if (c->rlen == 0 && c->rbuf) {
                 rbuf_put(c->rbuf);
@@ -1391,28 +1418,28 @@ static void conn_drive(iisd_conn_t *c)
                 c->state = ST_IDLE;
                 iisd_timeout_set(idle_list(c), &c->tnode, hl->loop.now_ms);
             }
-            return;
+            return false;
         }
         case ST_ACTIVE:
-            return;
+            return false;
         case ST_READWAIT:
             iisd_timeout_clear(&c->tnode);
             c->state = ST_ACTIVE;
             if (hl->handler->on_readable(c, false) == IISD_YIELD)
-                return;
+                return true;
             continue;
         case ST_SENDING: {
             c->throttled = false;
             int rc = c->send_abort ? -ETIMEDOUT : out_write(c, c->req->out);
             if (rc == 1) {
                 send_wait_timer(c);
-                return;
+                return false;
             }
             if (rc == 2) {
                 c->throttled = true;
                 c->slow_since_ms = 0; /* waiting for bandwidth is not the client's doing */
                 iisd_timeout_set(&hl->throttle_tl, &c->tnode, hl->loop.now_ms);
-                return;
+                return false;
             }
             c->send_abort = false;
             c->slow_since_ms = 0;
@@ -1424,7 +1451,7 @@ static void conn_drive(iisd_conn_t *c)
             c->req->out = NULL;
             c->state = ST_ACTIVE;
             if (hl->handler->on_sent(c) == IISD_YIELD)
-                return;
+                return true;
             continue;
         }
         case ST_NEXT:
@@ -1435,7 +1462,7 @@ static void conn_drive(iisd_conn_t *c)
         case ST_DISCARD:
             discard_more(c);
             if (c->state == ST_DISCARD)
-                return;
+                return false;
             continue;
         case ST_LINGER: {
             char scratch[4096];
@@ -1446,21 +1473,33 @@ static void conn_drive(iisd_conn_t *c)
                 if (n < 0 && errno == EINTR)
                     continue;
                 if (n < 0 && errno == EAGAIN)
-                    return;
+                    return false;
                 conn_close(c);
-                return;
+                return false;
             }
         }
         case ST_CLOSED:
         default:
-            return;
+            return false;
         }
     }
+}
+
+/* Drives the connection; a connection left waiting goes into the epoll set (its first wait). */
+static void conn_drive(iisd_conn_t *c)
+{
+    bool yielded = drive(c);
+    if ((yielded || !c->armed) && !iisd_loop_owned(&c->hl->loop))
+        return; /* taken over while a module ran: c may belong to another thread now */
+    if (!c->armed && c->state != ST_CLOSED)
+        conn_arm(c);
 }
 
 void iisd_conn_wait_send(iisd_conn_t *c)
 {
     c->state = ST_SENDING;
+    if (!c->armed)
+        conn_arm(c);
     if (c->throttled) /* over maxBandwidth: no socket event will come, a timer resumes the send */
         iisd_timeout_set(&c->hl->throttle_tl, &c->tnode, c->hl->loop.now_ms);
     else /* the socket may never become writable again (a client that does not read): time it out */
@@ -1470,6 +1509,8 @@ void iisd_conn_wait_send(iisd_conn_t *c)
 void iisd_conn_wait_read(iisd_conn_t *c)
 {
     c->state = ST_READWAIT;
+    if (!c->armed)
+        conn_arm(c);
     iisd_timeout_set(&c->hl->idle_tl, &c->tnode, c->hl->loop.now_ms);
 }
 
