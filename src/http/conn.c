@@ -50,6 +50,7 @@ struct iisd_out {
     iisd_seg_t *segs;
     uint32_t n, i;
     uint64_t done; /* bytes of segs[i] already written */
+    bool fin;      /* the connection's last response: the write side shuts right after it */
 };
 
 static uint32_t rbuf_size;
@@ -257,7 +258,9 @@ static void conn_timeout(iisd_tnode_t *n)
    request bytes do not turn our last response into a reset. */
 static void conn_linger(iisd_conn_t *c)
 {
-    shutdown(c->io.fd, SHUT_WR);
+    if (!c->wr_shut)
+        shutdown(c->io.fd, SHUT_WR);
+    c->wr_shut = true;
     c->state = ST_LINGER;
     iisd_timeout_set(&c->hl->linger_tl, &c->tnode, c->hl->loop.now_ms);
     conn_drive(c);
@@ -951,6 +954,12 @@ static int out_write(iisd_conn_t *c, struct iisd_out *out)
             continue;
         }
         if (s->type == IISD_CHUNK_FILE) {
+            if (out->fin && !c->corked) {
+                /* hold the tail back: it leaves with the FIN of the shutdown below */
+                int one = 1;
+                setsockopt(c->io.fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one));
+                c->corked = true;
+            }
             off_t off = (off_t)(s->off + out->done);
             size_t want = s->len - out->done;
             if (want > (1u << 30))
@@ -977,7 +986,7 @@ static int out_write(iisd_conn_t *c, struct iisd_out *out)
             iov[cnt].iov_len = out->segs[j].len - skip;
             cnt++;
         }
-        bool more = out->i + (uint32_t)cnt < out->n;
+        bool more = out->i + (uint32_t)cnt < out->n || out->fin;
         if (c->gate != NULL && c->limits.max_bandwidth != IISD_UNLIMITED) {
             size_t total = 0;
             for (int j = 0; j < cnt; j++)
@@ -1019,6 +1028,12 @@ static int out_write(iisd_conn_t *c, struct iisd_out *out)
                 left = 0;
             }
         }
+    }
+    if (out->fin && !c->wr_shut) {
+        /* the last response is out: the held tail and the FIN leave as one segment, and the
+           lingering close (RFC 9112 §9.6) has begun */
+        shutdown(c->io.fd, SHUT_WR);
+        c->wr_shut = true;
     }
     return 0;
 }
@@ -1097,7 +1112,9 @@ static int conn_send(iisd_conn_t *c, bool final, bool wait)
     iisd_resp_clear_body(resp);
 
     struct iisd_out *out = iisd_arena_alloc(&c->arena, sizeof(*out));
-    *out = (struct iisd_out){.segs = segs, .n = nseg};
+    /* the last response of a connection whose request is all read: nothing more goes out or comes in
+       for it, so the write side shuts as soon as it is written */
+    *out = (struct iisd_out){.segs = segs, .n = nseg, .fin = final && c->close_after && r->body_done};
     r->out = out;
     for (;;) {
         int rc = out_write(c, out);
