@@ -1375,9 +1375,8 @@ void iisd_conn_post(iisd_conn_t *c, void (*fn)(iisd_conn_t *c))
     iisd_loop_post(&c->hl->loop, &c->task);
 }
 
-/* Runs the connection as far as it goes; true when a handler yielded (c may belong to another
-   thread then). */
-static bool drive(iisd_conn_t *c)
+/* Runs the connection as far as it goes. */
+static void drive(iisd_conn_t *c)
 {
     iisd_hloop_t *hl = c->hl;
     for (;;) {
@@ -1395,14 +1394,14 @@ static bool drive(iisd_conn_t *c)
                     c->nreq++;
                     c->req->start_ms = hl->loop.now_ms;
                     if (hl->handler->on_request(c) == IISD_YIELD)
-                        return true; /* c may belong to another thread now */
+                        return; /* c may belong to another thread now */
                     continue;
                 }
                 if (stop)
-                    return false;
+                    return;
             }
             if (!c->maybe_more && c->rlen == 0)
-                return false;
+                return;
             ssize_t n = conn_read(c);
             if (n > 0) {
                 if (c->state == ST_IDLE) {
@@ -1414,15 +1413,15 @@ static bool drive(iisd_conn_t *c)
             }
             if (n == 0) { /* peer closed */
                 conn_close(c);
-                return false;
+                return;
             }
             if (n == -ENOBUFS) {
                 iisd_conn_reject(c, 431, "request head larger than the receive buffer");
-                return false;
+                return;
             }
             if (n != -EAGAIN) {
                 conn_close(c);
-                return false;
+                return;
             }
             if (c->rlen == 0 && c->rbuf) {
                 rbuf_put(c->rbuf);
@@ -1435,28 +1434,28 @@ static bool drive(iisd_conn_t *c)
                 c->state = ST_IDLE;
                 iisd_timeout_set(idle_list(c), &c->tnode, hl->loop.now_ms);
             }
-            return false;
+            return;
         }
         case ST_ACTIVE:
-            return false;
+            return;
         case ST_READWAIT:
             iisd_timeout_clear(&c->tnode);
             c->state = ST_ACTIVE;
             if (hl->handler->on_readable(c, false) == IISD_YIELD)
-                return true;
+                return;
             continue;
         case ST_SENDING: {
             c->throttled = false;
             int rc = c->send_abort ? -ETIMEDOUT : out_write(c, c->req->out);
             if (rc == 1) {
                 send_wait_timer(c);
-                return false;
+                return;
             }
             if (rc == 2) {
                 c->throttled = true;
                 c->slow_since_ms = 0; /* waiting for bandwidth is not the client's doing */
                 iisd_timeout_set(&hl->throttle_tl, &c->tnode, hl->loop.now_ms);
-                return false;
+                return;
             }
             c->send_abort = false;
             c->slow_since_ms = 0;
@@ -1468,7 +1467,7 @@ static bool drive(iisd_conn_t *c)
             c->req->out = NULL;
             c->state = ST_ACTIVE;
             if (hl->handler->on_sent(c) == IISD_YIELD)
-                return true;
+                return;
             continue;
         }
         case ST_NEXT:
@@ -1479,7 +1478,7 @@ static bool drive(iisd_conn_t *c)
         case ST_DISCARD:
             discard_more(c);
             if (c->state == ST_DISCARD)
-                return false;
+                return;
             continue;
         case ST_LINGER: {
             char scratch[4096];
@@ -1490,14 +1489,14 @@ static bool drive(iisd_conn_t *c)
                 if (n < 0 && errno == EINTR)
                     continue;
                 if (n < 0 && errno == EAGAIN)
-                    return false;
+                    return;
                 conn_close(c);
-                return false;
+                return;
             }
         }
         case ST_CLOSED:
         default:
-            return false;
+            return;
         }
     }
 }
@@ -1505,8 +1504,8 @@ static bool drive(iisd_conn_t *c)
 /* Drives the connection; a connection left waiting goes into the epoll set (its first wait). */
 static void conn_drive(iisd_conn_t *c)
 {
-    bool yielded = drive(c);
-    if ((yielded || !c->armed) && !iisd_loop_owned(&c->hl->loop))
+    drive(c);
+    if (!iisd_loop_owned(&c->hl->loop))
         return; /* taken over while a module ran: c may belong to another thread now */
     if (!c->armed && c->state != ST_CLOSED)
         conn_arm(c);
