@@ -36,6 +36,7 @@ typedef struct iisd_listener {
     struct iisd_listener *next;
     struct sockaddr_storage addr;
     socklen_t addr_len;
+    bool addr_exact; /* bound to one address and port: the accepted sockets' local address */
 } iisd_listener_t;
 
 typedef struct iisd_seg {
@@ -49,6 +50,7 @@ struct iisd_out {
     iisd_seg_t *segs;
     uint32_t n, i;
     uint64_t done; /* bytes of segs[i] already written */
+    bool fin;      /* the connection's last response: the write side shuts right after it */
 };
 
 static uint32_t rbuf_size;
@@ -168,6 +170,18 @@ static void conn_close(iisd_conn_t *c)
     iisd_loop_defer(&hl->loop, &c->free_task);
 }
 
+/* Puts the connection into the loop's epoll set (edge-triggered: an event comes at once for what
+   is already pending). Closes it when that fails. */
+static void conn_arm(iisd_conn_t *c)
+{
+    int rc = iisd_loop_add(&c->hl->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+    if (rc < 0 && rc != -EEXIST) {
+        conn_close(c);
+        return;
+    }
+    c->armed = true;
+}
+
 static void fmt_addr(const struct sockaddr_in6 *sa, char *out, size_t cap);
 
 /*
@@ -244,7 +258,9 @@ static void conn_timeout(iisd_tnode_t *n)
    request bytes do not turn our last response into a reset. */
 static void conn_linger(iisd_conn_t *c)
 {
-    shutdown(c->io.fd, SHUT_WR);
+    if (!c->wr_shut)
+        shutdown(c->io.fd, SHUT_WR);
+    c->wr_shut = true;
     c->state = ST_LINGER;
     iisd_timeout_set(&c->hl->linger_tl, &c->tnode, c->hl->loop.now_ms);
     conn_drive(c);
@@ -383,10 +399,10 @@ static void accept_cb(iisd_io_t *io, uint32_t events)
             hl->conns->prev = c;
         hl->conns = c;
         __atomic_fetch_add(&hl->nconns, 1, __ATOMIC_RELAXED);
-        if (iisd_loop_add(&hl->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
-            conn_close(c);
-            continue;
-        }
+        if (l->addr_exact)
+            memcpy(&c->local, &l->addr, l->addr_len < sizeof(c->local) ? l->addr_len : sizeof(c->local));
+        /* not in the epoll set yet: the request has usually arrived with the handshake, and a
+           connection answered and closed at once never needs to be (conn_drive adds it) */
         c->state = ST_HEAD;
         c->maybe_more = true;
         iisd_timeout_set(&hl->header_tl, &c->tnode, hl->loop.now_ms);
@@ -450,6 +466,13 @@ int iisd_hloop_listen(iisd_hloop_t *hl, const struct sockaddr *addr, socklen_t l
     l->hl = hl;
     memcpy(&l->addr, addr, len < sizeof(l->addr) ? len : sizeof(l->addr));
     l->addr_len = len;
+    if (addr->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)addr;
+        l->addr_exact = s4->sin_addr.s_addr != htonl(INADDR_ANY) && s4->sin_port != 0;
+    } else if (addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)addr;
+        l->addr_exact = !IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) && s6->sin6_port != 0;
+    }
     l->next = hl->listeners;
     hl->listeners = l;
     return iisd_loop_add(&hl->loop, &l->io, EPOLLIN);
@@ -931,6 +954,12 @@ static int out_write(iisd_conn_t *c, struct iisd_out *out)
             continue;
         }
         if (s->type == IISD_CHUNK_FILE) {
+            if (out->fin && !c->corked) {
+                /* hold the tail back: it leaves with the FIN of the shutdown below */
+                int one = 1;
+                setsockopt(c->io.fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one));
+                c->corked = true;
+            }
             off_t off = (off_t)(s->off + out->done);
             size_t want = s->len - out->done;
             if (want > (1u << 30))
@@ -957,7 +986,7 @@ static int out_write(iisd_conn_t *c, struct iisd_out *out)
             iov[cnt].iov_len = out->segs[j].len - skip;
             cnt++;
         }
-        bool more = out->i + (uint32_t)cnt < out->n;
+        bool more = out->i + (uint32_t)cnt < out->n || out->fin;
         if (c->gate != NULL && c->limits.max_bandwidth != IISD_UNLIMITED) {
             size_t total = 0;
             for (int j = 0; j < cnt; j++)
@@ -999,6 +1028,12 @@ static int out_write(iisd_conn_t *c, struct iisd_out *out)
                 left = 0;
             }
         }
+    }
+    if (out->fin && !c->wr_shut) {
+        /* the last response is out: the held tail and the FIN leave as one segment, and the
+           lingering close (RFC 9112 §9.6) has begun */
+        shutdown(c->io.fd, SHUT_WR);
+        c->wr_shut = true;
     }
     return 0;
 }
@@ -1077,7 +1112,9 @@ static int conn_send(iisd_conn_t *c, bool final, bool wait)
     iisd_resp_clear_body(resp);
 
     struct iisd_out *out = iisd_arena_alloc(&c->arena, sizeof(*out));
-    *out = (struct iisd_out){.segs = segs, .n = nseg};
+    /* the last response of a connection whose request is all read: nothing more goes out or comes in
+       for it, so the write side shuts as soon as it is written */
+    *out = (struct iisd_out){.segs = segs, .n = nseg, .fin = final && c->close_after && r->body_done};
     r->out = out;
     for (;;) {
         int rc = out_write(c, out);
@@ -1322,8 +1359,13 @@ void iisd_conn_resume(iisd_conn_t *c)
 static void post_task(iisd_task_t *t)
 {
     iisd_conn_t *c = IISD_CONTAINER_OF(t, iisd_conn_t, task);
-    if (c->state != ST_CLOSED) /* closed meanwhile (a send timeout): its memory is freed after this */
-        c->post_fn(c);
+    if (c->state == ST_CLOSED) /* closed meanwhile (a send timeout): its memory is freed after this */
+        return;
+    if (!c->armed)
+        c->maybe_more = true; /* no event could tell while the request was away from the loop */
+    c->post_fn(c);
+    if (iisd_loop_owned(&c->hl->loop) && !c->armed && c->state != ST_CLOSED)
+        conn_arm(c);
 }
 
 void iisd_conn_post(iisd_conn_t *c, void (*fn)(iisd_conn_t *c))
@@ -1333,7 +1375,8 @@ void iisd_conn_post(iisd_conn_t *c, void (*fn)(iisd_conn_t *c))
     iisd_loop_post(&c->hl->loop, &c->task);
 }
 
-static void conn_drive(iisd_conn_t *c)
+/* Runs the connection as far as it goes. */
+static void drive(iisd_conn_t *c)
 {
     iisd_hloop_t *hl = c->hl;
     for (;;) {
@@ -1458,9 +1501,21 @@ static void conn_drive(iisd_conn_t *c)
     }
 }
 
+/* Drives the connection; a connection left waiting goes into the epoll set (its first wait). */
+static void conn_drive(iisd_conn_t *c)
+{
+    drive(c);
+    if (!iisd_loop_owned(&c->hl->loop))
+        return; /* taken over while a module ran: c may belong to another thread now */
+    if (!c->armed && c->state != ST_CLOSED)
+        conn_arm(c);
+}
+
 void iisd_conn_wait_send(iisd_conn_t *c)
 {
     c->state = ST_SENDING;
+    if (!c->armed)
+        conn_arm(c);
     if (c->throttled) /* over maxBandwidth: no socket event will come, a timer resumes the send */
         iisd_timeout_set(&c->hl->throttle_tl, &c->tnode, c->hl->loop.now_ms);
     else /* the socket may never become writable again (a client that does not read): time it out */
@@ -1470,6 +1525,8 @@ void iisd_conn_wait_send(iisd_conn_t *c)
 void iisd_conn_wait_read(iisd_conn_t *c)
 {
     c->state = ST_READWAIT;
+    if (!c->armed)
+        conn_arm(c);
     iisd_timeout_set(&c->hl->idle_tl, &c->tnode, c->hl->loop.now_ms);
 }
 

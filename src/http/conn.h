@@ -99,6 +99,9 @@ struct iisd_conn {
     bool close_after;
     bool throttled;  /* a send waits for maxBandwidth budget */
     bool send_abort; /* the pending send is given up (too slow a reader) */
+    bool armed;      /* in the loop's epoll set: added the first time the connection waits */
+    bool corked;     /* TCP_CORK set for the last response (see out_write) */
+    bool wr_shut;    /* the write side is shut */
     char *rbuf;
     uint32_t rlen, rpos;
     iisd_arena_t arena; /* per-request memory */

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from iisdtest import (INFO_OR_ABOVE, LOG_LINE_RE, ConnectionClosed, RawClient, build_request,
+from iisdtest import (INFO_OR_ABOVE, IO_TIMEOUT, LOG_LINE_RE, ConnectionClosed, RawClient, build_request,
                       chunked, free_port, module_path)
 
 IMF_FIXDATE_RE = re.compile(
@@ -134,6 +134,29 @@ def test_connection_close_is_honoured(static_srv):
     resp = c.read_response()
     assert (resp.status, resp.body) == (200, b"AAAA")
     assert c.wait_closed(2.0), "server kept the connection after Connection: close"
+
+
+@pytest.mark.parametrize("path, body", [("/a.txt", b"AAAA"), ("/missing.txt", None)])
+def test_last_response_ends_before_end_request_modules(server_factory, site, tmp_path, path, body):
+    """With Connection: close, the response and the end of the stream reach the client as soon as
+    the response is written (a file, or an error page from memory), while a module still holds
+    the request in RQ_END_REQUEST."""
+    release = tmp_path / "release"
+    srv = server_factory(root=site, cli_modules=[("EndHold", module_path("endhold"))])
+    c = srv.client()
+    try:
+        c.request("GET", "%s?hold=%s" % (path, release), headers=[("Connection", "close")])
+        resp = c.read_response()
+        assert resp.status == (200 if body else 404)
+        if body is not None:
+            assert resp.body == body
+        assert "close" in resp.conn_tokens()
+        assert c.wait_closed(IO_TIMEOUT), "the end of the stream waited for RQ_END_REQUEST"
+    finally:
+        tmp = tmp_path / "release.tmp"
+        tmp.write_bytes(b"")
+        tmp.rename(release)
+    assert_alive(srv)
 
 
 def test_header_names_are_case_insensitive(static_srv):

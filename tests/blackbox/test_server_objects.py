@@ -201,6 +201,7 @@ def test_every_iis_server_variable(setup, server_factory):
     for n in [x for x in names if x.startswith("CERT_") or x.startswith("HTTPS_")]:
         assert v[n] == "", n
     assert v["HTTPS"] == "off" and v["SERVER_PORT"] == str(setup.port)
+    assert v["LOCAL_ADDR"] == "127.0.0.1" and v["SERVER_ADDR"] == "127.0.0.1", "the address the site is bound to"
     assert v["URL"] == "/dir/page.txt" and v["URL_PATH_INFO"] == "/dir/page.txt"
     assert v["HTTP_X_MY_HEADER"] == "dash", "HTTP_ turns underscores into dashes"
     assert v["HEADER_X_Under_Score"] == "under", "HEADER_ takes the name as it is"
