@@ -697,6 +697,22 @@ static REQUEST_NOTIFICATION_STATUS on_update(CHttpModule *This, IHttpContext *ct
         if (wp == NULL || modcfg_utf8(wp, plen, path, sizeof(path)) == (size_t)-1 || stat(path, &st) != 0 ||
             !S_ISREG(st.st_mode))
             return RQ_NOTIFICATION_CONTINUE; /* nothing to watch for changes */
+        /* The entry is checked against this stat on every hit, so it must describe the file the
+           response was made from: a file changed while the request ran (between the truncation
+           and the write of an in-place save, say) would otherwise leave a stale body that every
+           later hit takes for current. */
+        IHttpFileInfo *fi = ctx->lpVtbl->GetFileInfo(ctx);
+        if (fi != NULL) {
+            ULARGE_INTEGER sz;
+            FILETIME ft;
+            fi->lpVtbl->GetSize(fi, &sz);
+            fi->lpVtbl->GetLastModifiedTime(fi, &ft);
+            uint64_t t = (uint64_t)st.st_mtim.tv_sec * 10000000ull + (uint64_t)st.st_mtim.tv_nsec / 100 +
+                         IISD_FT_UNIX_EPOCH;
+            if (sz.QuadPart != (uint64_t)st.st_size || ft.dwLowDateTime != (DWORD)t ||
+                ft.dwHighDateTime != (DWORD)(t >> 32))
+                return RQ_NOTIFICATION_CONTINUE; /* changed under the request: the next one stores it */
+        }
         file = path;
     }
     size_t len = blen;

@@ -29,12 +29,15 @@ def root(tmp_path):
     return r
 
 
-def start(server_factory, tmp_path, root, profiles=(), caching=None):
+def start(server_factory, tmp_path, root, profiles=(), caching=None, hold=False):
     port = free_port()
     cfg = AppHostConfig()
     cfg.add_site("Site", 1, ["127.0.0.1:%d:" % port], root)
     cfg.add_global_module("Counter", module_path("counter"))
     cfg.enable_module("Counter")
+    if hold:  # ?holdstate=<file> holds a request between its handler and the cache update
+        cfg.add_global_module("EndHold", module_path("endhold"))
+        cfg.enable_module("EndHold")
     handlers = handlers_of(cfg)
     handlers.insert(0, ET.Element("add", {"name": "Counter", "path": "*.cnt", "verb": "*",
                                           "modules": "Counter"}))
@@ -169,6 +172,30 @@ def test_profile_cache_until_change_for_static_files(server_factory, tmp_path, r
     assert changed.header("X-Pre") != first.header("X-Pre")
     os.remove(root / "page.htm")
     assert poll(lambda: s.get("/page.htm").status == 404, 10.0)
+
+
+def test_a_file_changed_while_its_response_is_made_is_not_stored_as_current(server_factory, tmp_path, root):
+    # The response is made from "version 1", then the file is replaced before the cache update
+    # runs. Stored, the old body would carry the new file's size, time and inode, and every later
+    # hit would take it for current.
+    s = start(server_factory, tmp_path, root, hold=True,
+              profiles=[{"extension": ".htm", "policy": "CacheUntilChange", "varyByQueryString": "*"}])
+    release = tmp_path / "release"
+    url = "/page.htm?holdstate=%s" % release
+    c = s.client()
+    c.request("GET", url)
+    try:
+        assert poll(lambda: os.path.exists("%s.held" % release), 10.0), "the request was not held"
+        new = root / "page.new"
+        new.write_text("version 2, longer")
+        new.rename(root / "page.htm")
+    finally:
+        flag = tmp_path / "release.tmp"
+        flag.write_bytes(b"")
+        flag.rename(release)
+    assert c.read_response().body == b"version 1"
+    changed = poll(lambda: (lambda r: r if r.body == b"version 2, longer" else None)(s.get(url)), 10.0)
+    assert changed is not None, "a stale body was stored as the new file's"
 
 
 def test_profile_cache_for_time_period(server_factory, tmp_path, root):
