@@ -1363,8 +1363,9 @@ static void post_task(iisd_task_t *t)
         return;
     if (!c->armed)
         c->maybe_more = true; /* no event could tell while the request was away from the loop */
+    iisd_hloop_t *hl = c->hl; /* read before: c is not ours to read once the loop is lost */
     c->post_fn(c);
-    if (iisd_loop_owned(&c->hl->loop) && !c->armed && c->state != ST_CLOSED)
+    if (iisd_loop_owned(&hl->loop) && !c->armed && c->state != ST_CLOSED)
         conn_arm(c);
 }
 
@@ -1504,9 +1505,10 @@ static void drive(iisd_conn_t *c)
 /* Drives the connection; a connection left waiting goes into the epoll set (its first wait). */
 static void conn_drive(iisd_conn_t *c)
 {
+    iisd_hloop_t *hl = c->hl;
     drive(c);
-    if (!iisd_loop_owned(&c->hl->loop))
-        return; /* taken over while a module ran: c may belong to another thread now */
+    if (!iisd_loop_owned(&hl->loop))
+        return; /* taken over while a module ran: c may be closed, freed or reused by the new owner */
     if (!c->armed && c->state != ST_CLOSED)
         conn_arm(c);
 }
