@@ -6,11 +6,11 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
-from iisdtest import (AppHostConfig, RawClient, copy_module, free_port, line_of, module_path,
-                      poll)
+from iisdtest import (SLOWDOWN, AppHostConfig, RawClient, copy_module, free_port, line_of,
+                      module_path, poll)
 from test_config import SITE, add_header_modules, body_text, modules_section, web_config, x_modules
 
-PICKUP = 3.0  # seconds allowed for a change to take effect (the contract says 2)
+PICKUP = 3.0 * SLOWDOWN  # seconds allowed for a change to take effect (the contract says 2)
 
 
 def live_site(tmp_path, port, extra_modules=()):
